@@ -1,0 +1,5 @@
+"""Allow ``python -m fixreview``."""
+
+from fixreview.cli.main import main
+
+raise SystemExit(main())

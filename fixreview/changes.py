@@ -1,0 +1,99 @@
+"""The three views of what a fix changes: the final diff, the AI's original suggestion, and
+what people changed between the two.
+
+* final: ``merge-base..head`` of the fix branch;
+* suggestion: the patch frozen in the proposal (or, for a branch linked by trailers, the diff
+  from the merge-base to the commit that carries the ``Finding-Id`` trailer);
+* human changes: ``suggestion..head`` when the suggestion commit is still in the branch's
+  history; after a rebase or force-push, the frozen patch is applied to the current merge-base
+  in a throwaway index and the result is compared with the head.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+
+from fixreview.models import Fix
+from fixreview.repo.diffs import EMPTY_DIFF, Diff, parse_diff
+from fixreview.repo.git import Repository
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@dataclass(frozen=True)
+class HumanChanges:
+    """What people changed after the AI, and a sentence saying how it was worked out."""
+
+    diff: Diff | None
+    how: str
+
+
+def decode(raw: bytes) -> str:
+    return raw.decode("utf-8", "replace")
+
+
+def final_diff(repo: Repository, fix: Fix) -> Diff:
+    return parse_diff(decode(repo.diff(fix.branch.merge_base or EMPTY_TREE, fix.branch.head)))
+
+
+def suggestion_patch(repo: Repository, fix: Fix) -> str | None:
+    """The AI's patch as text, or None when no suggestion is linked or it cannot be found."""
+    suggestion = fix.suggestion
+    if suggestion is None:
+        return None
+    if suggestion.patch:
+        return suggestion.patch
+    if repo.resolve(suggestion.commit) is None:
+        return None
+    start = repo.merge_base(fix.branch.base_commit, suggestion.commit) or EMPTY_TREE
+    return decode(repo.diff(start, suggestion.commit))
+
+
+def suggestion_diff(repo: Repository, fix: Fix) -> Diff | None:
+    patch = suggestion_patch(repo, fix)
+    return parse_diff(patch) if patch is not None else None
+
+
+def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
+    suggestion = fix.suggestion
+    if suggestion is None:
+        return HumanChanges(None, "no AI suggestion is linked to this branch")
+    head = fix.branch.head
+    if suggestion.commit == head:
+        return HumanChanges(EMPTY_DIFF, "the final change is the AI's suggestion, unchanged")
+    if repo.resolve(suggestion.commit) and repo.is_ancestor(suggestion.commit, head):
+        diff = parse_diff(decode(repo.diff(suggestion.commit, head)))
+        return HumanChanges(diff, f"commits after the suggestion ({suggestion.commit[:12]}..{head[:12]})")
+    patch = suggestion_patch(repo, fix)
+    if not patch:
+        return HumanChanges(None, "the suggestion's commit and patch are both unavailable")
+    tree = _apply_to_tree(repo, fix.branch.merge_base or EMPTY_TREE, patch)
+    if tree is None:
+        return HumanChanges(
+            None, "the suggestion was rebased and its patch no longer applies to the merge-base"
+        )
+    diff = parse_diff(decode(repo.diff(tree, head)))
+    return HumanChanges(diff, "the suggestion was rebased: its patch re-applied to the merge-base")
+
+
+def _apply_to_tree(repo: Repository, start: str, patch: str) -> str | None:
+    """Apply PATCH to START's tree in a private index; the resulting tree, or None."""
+    handle, index = tempfile.mkstemp(prefix="fixreview-index-")
+    os.close(handle)
+    os.unlink(index)
+    env = {"GIT_INDEX_FILE": index}
+    try:
+        if repo.try_run("read-tree", start, env=env).returncode != 0:
+            return None
+        applied = repo.try_run("apply", "--cached", "--binary", "-", input=patch.encode(), env=env)
+        if applied.returncode != 0:
+            return None
+        written = repo.try_run("write-tree", env=env)
+        if written.returncode != 0:
+            return None
+        return written.stdout.decode().strip()
+    finally:
+        if os.path.exists(index):
+            os.unlink(index)

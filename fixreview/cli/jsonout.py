@@ -1,0 +1,105 @@
+"""The JSON that ``list --json`` and ``show --json`` print: stable shapes, documented in
+docs/json.md. Fields are only ever added, never renamed or removed, within a ``schema``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fixreview.changes import HumanChanges
+from fixreview.models import Commit, Fix
+from fixreview.queue import Queue
+from fixreview.repo.diffs import Diff
+
+JSON_SCHEMA = 1
+
+
+def fix_row(fix: Fix) -> dict[str, Any]:
+    """One fix as a ``list --json`` row."""
+    finding = fix.finding
+    suggestion = fix.suggestion
+    return {
+        "branch": fix.branch.name,
+        "ref": fix.branch.ref,
+        "head": fix.branch.head,
+        "merge_base": fix.branch.merge_base,
+        "status": str(fix.branch.status),
+        "source": fix.source,
+        "finding_id": finding.id if finding else None,
+        "severity": finding.severity if finding else None,
+        "title": finding.title if finding else None,
+        "tool": suggestion.tool if suggestion else None,
+        "model": suggestion.model if suggestion else None,
+        "files": fix.stats.files,
+        "added": fix.stats.added,
+        "removed": fix.stats.removed,
+        "problems": list(fix.problems),
+    }
+
+
+def queue_document(queue: Queue, fixes: list[Fix]) -> dict[str, Any]:
+    return {
+        "schema": JSON_SCHEMA,
+        "base": queue.policy.base,
+        "base_commit": queue.policy.base_commit,
+        "fixes": [fix_row(fix) for fix in fixes],
+        "warnings": list(queue.warnings),
+    }
+
+
+def diff_summary(diff: Diff | None) -> dict[str, Any] | None:
+    if diff is None:
+        return None
+    return {
+        "files": len(diff.files),
+        "added": diff.added,
+        "removed": diff.removed,
+        "changes": [
+            {
+                "path": f.path,
+                "old_path": f.old_path,
+                "status": f.status,
+                "binary": f.binary,
+                "old_mode": f.old_mode,
+                "new_mode": f.new_mode,
+                "added": f.added,
+                "removed": f.removed,
+            }
+            for f in diff.files
+        ],
+    }
+
+
+def commit_json(commit: Commit) -> dict[str, Any]:
+    return {
+        "oid": commit.oid,
+        "parents": commit.parents,
+        "author": {"name": commit.author.name, "email": commit.author.email},
+        "authored": commit.authored.isoformat(),
+        "committer": {"name": commit.committer.name, "email": commit.committer.email},
+        "committed": commit.committed.isoformat(),
+        "subject": commit.subject,
+        "body": commit.body,
+        "trailers": [[key, value] for key, value in commit.trailers],
+    }
+
+
+def show_document(
+    queue: Queue, fix: Fix, final: Diff, suggestion: Diff | None, human: HumanChanges
+) -> dict[str, Any]:
+    suggestion_json = None
+    if fix.suggestion is not None:
+        suggestion_json = fix.suggestion.model_dump(mode="json", exclude={"patch"})
+        suggestion_json["diff"] = diff_summary(suggestion)
+    return {
+        "schema": JSON_SCHEMA,
+        "fix": fix_row(fix),
+        "base": queue.policy.base,
+        "base_commit": queue.policy.base_commit,
+        "proposal_id": fix.proposal_id,
+        "finding": fix.finding.model_dump(mode="json") if fix.finding else None,
+        "suggestion": suggestion_json,
+        "final": diff_summary(final),
+        "human_changes": {"how": human.how, "diff": diff_summary(human.diff)},
+        "commits": [commit_json(c) for c in fix.commits],
+        "warnings": list(queue.warnings),
+    }

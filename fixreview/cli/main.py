@@ -1,0 +1,234 @@
+"""``fixreview`` entry point: parses the command line, calls the domain, prints, exits.
+
+Exit codes: 0 success, 1 a negative answer (not found), 2 usage or environment error. Every
+error is one line on stderr; a traceback is shown only with ``FIXREVIEW_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+from fixreview import __version__
+from fixreview.errors import EXIT_USAGE, FixreviewError, InputError
+
+PROG = "fixreview"
+
+
+class UsageError(FixreviewError):
+    """The command line itself is wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{message} (see: {self.prog} --help)")
+
+
+def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    default: Any = "." if top else argparse.SUPPRESS
+    parser.add_argument("--repo", metavar="PATH", default=default,
+                        help="the repository (default: the current directory)")
+    parser.add_argument("--base", metavar="BRANCH", default=None if top else argparse.SUPPRESS,
+                        help="the base branch the fixes target (default: the policy's, main)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Review AI-proposed security fixes; record signed decisions as git notes.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _common(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    p = commands.add_parser("list", help="pending fixes (or all, with their status)")
+    _common(p, top=False)
+    p.add_argument("--all", action="store_true", help="include decided fixes")
+    p.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+
+    p = commands.add_parser("show", help="finding, suggestion, diff stats and commits of a fix")
+    _common(p, top=False)
+    p.add_argument("branch")
+    p.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
+
+    p = commands.add_parser("propose", help="attach a finding and the AI's suggestion to a fix branch")
+    _common(p, top=False)
+    p.add_argument("branch")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--finding", metavar="FILE.toml", help="a finding as TOML")
+    source.add_argument("--sarif", metavar="FILE.sarif", help="a SARIF log; pick the result with --result")
+    source.add_argument("--codetf", metavar="FILE.json", help="a CodeTF (codemodder) report")
+    p.add_argument("--result", metavar="SEL",
+                   help="SARIF: the result's index, guid or RULEID@PATH:LINE; CodeTF: index or codemod id")
+    p.add_argument("--tool", help="the AI tool (default: the Assisted-by trailer)")
+    p.add_argument("--model", help="the AI model (default: the Assisted-by trailer)")
+    p.add_argument("--rationale", help="the AI's rationale (default: the commit message body)")
+    p.add_argument("--commit", metavar="REV", help="the AI's suggestion commit (default: the branch head)")
+
+    p = commands.add_parser("demo", help="build the sample repositories and open the app on them")
+    p.add_argument("--path", metavar="DIR", help="where to build them (default: a new temporary directory)")
+    p.add_argument("--no-open", action="store_true", help="build only; print where they are")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return _dispatch(args)
+    except FixreviewError as exc:
+        print(f"{PROG}: error: {exc.message}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: still one line, with a way to see more
+        if os.environ.get("FIXREVIEW_DEBUG"):
+            raise
+        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+              "(run with FIXREVIEW_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        return _demo(args)
+    from fixreview.repo.git import Repository
+
+    repo = Repository(args.repo)
+    if args.command is None:
+        print(f"{PROG}: the review app is not built yet; try: {PROG} list", file=sys.stderr)
+        return EXIT_USAGE
+    if args.command == "list":
+        return _list(repo, args)
+    if args.command == "show":
+        return _show(repo, args)
+    if args.command == "propose":
+        return _propose(repo, args)
+    raise UsageError(f"unknown command {args.command!r}")
+
+
+def _emit_json(document: Any) -> None:
+    print(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+def _warn(warnings: list[str]) -> None:
+    from fixreview.safetext import visible
+
+    for warning in warnings:
+        print(f"{PROG}: warning: {visible(warning, multiline=False)}", file=sys.stderr)
+
+
+def _list(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.cli.jsonout import queue_document
+    from fixreview.cli.render import list_table
+    from fixreview.models import Status
+    from fixreview.queue import load_queue
+
+    queue = load_queue(repo, args.base)
+    fixes = queue.fixes if args.all else [f for f in queue.fixes if f.branch.status == Status.PENDING]
+    if args.json:
+        _emit_json(queue_document(queue, fixes))
+        return 0
+    _warn(queue.warnings)
+    if not fixes:
+        print("no pending fixes" if not args.all else "no fix branches")
+        return 0
+    print(list_table(fixes))
+    return 0
+
+
+def _show(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.changes import final_diff, human_changes, suggestion_diff
+    from fixreview.cli.jsonout import show_document
+    from fixreview.cli.render import show_report
+    from fixreview.queue import load_queue
+
+    queue = load_queue(repo, args.base)
+    fix = queue.get(args.branch)
+    final = final_diff(repo, fix)
+    suggestion = suggestion_diff(repo, fix)
+    human = human_changes(repo, fix)
+    if args.json:
+        _emit_json(show_document(queue, fix, final, suggestion, human))
+    else:
+        print(show_report(queue, fix, final, suggestion, human))
+    return 0
+
+
+def _read_input(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror}") from None
+
+
+def _propose(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.proposals import propose
+
+    finding, tool = _finding_from_args(repo, args)
+    proposal = propose(
+        repo,
+        args.branch,
+        finding,
+        tool=args.tool if args.tool is not None else tool,
+        model=args.model,
+        rationale=args.rationale,
+        commit=args.commit,
+        base=args.base,
+    )
+    from fixreview.safetext import visible
+
+    print(
+        f"proposed {visible(proposal.finding.id, multiline=False)} "
+        f"({proposal.finding.severity}) on {visible(proposal.branch, multiline=False)} "
+        f"at {proposal.suggestion.commit[:12]}"
+    )
+    return 0
+
+
+def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
+    """The finding named on the command line, and a tool name when the source gives one."""
+    if args.finding:
+        if args.result:
+            raise UsageError("--result goes with --sarif or --codetf, not --finding")
+        from fixreview.findings.toml_file import parse_one_finding
+
+        return parse_one_finding(_read_input(args.finding), args.finding), None
+    if args.sarif:
+        from fixreview.findings.sarif import parse_sarif, select_result
+
+        results = parse_sarif(_read_input(args.sarif), args.sarif)
+        return select_result(results, args.result, args.sarif).finding, None
+    from fixreview.findings.codetf import parse_codetf, select_change
+    from fixreview.changes import final_diff
+    from fixreview.queue import load_queue
+
+    changes = parse_codetf(_read_input(args.codetf), args.codetf)
+    changed: set[str] = set()
+    if args.result is None:
+        fix = load_queue(repo, args.base).get(args.branch)
+        changed = set(final_diff(repo, fix).paths())
+    change = select_change(changes, args.result, changed, args.codetf)
+    return change.finding, change.tool
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from fixreview.demo.builder import build_demo
+
+    built = build_demo(Path(args.path) if args.path else None)
+    print(f"sample repositories built in {built.root}")
+    for repo_path in built.repositories:
+        print(f"  {repo_path}")
+    first = built.repositories[0]
+    print(f"try: {PROG} --repo {first} list")
+    if not args.no_open:
+        print(f"(the review app is not built yet; use: {PROG} --repo {first} show BRANCH)")
+    return 0

@@ -1,0 +1,1 @@
+"""The demo: real git repositories built from the data in ``sample_repos/``."""

@@ -1,0 +1,168 @@
+"""The domain's record types: findings, suggestions, proposals, commits and fix branches.
+
+These pydantic models are what notes carry (as TOML), what ``--json`` prints and what the app
+shows. They are strict: unknown keys are refused, and the error names the key.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
+SEVERITY_RANK: dict[str, int] = {name: rank for rank, name in enumerate(SEVERITIES)}
+
+OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+ObjectId = Annotated[str, StringConstraints(pattern=OBJECT_ID.pattern)]
+NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
+
+PROPOSAL_SCHEMA = 1
+
+
+class Strict(BaseModel):
+    """Base for records: unknown keys are an error, never silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Location(Strict):
+    """A place in the code: a path and an inclusive range of lines."""
+
+    path: NonEmpty
+    start_line: int = Field(ge=1)
+    end_line: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _range(self) -> Location:
+        if self.end_line is None:
+            self.end_line = self.start_line
+        if self.end_line < self.start_line:
+            raise ValueError(f"end_line {self.end_line} is before start_line {self.start_line}")
+        return self
+
+    def __str__(self) -> str:
+        if self.end_line in (None, self.start_line):
+            return f"{self.path}:{self.start_line}"
+        return f"{self.path}:{self.start_line}-{self.end_line}"
+
+
+class Finding(Strict):
+    """What a scanner or a person reported."""
+
+    id: NonEmpty
+    title: str = ""
+    severity: Severity
+    rule: str = ""
+    scanner: str = ""
+    asset: str = ""
+    locations: list[Location] = Field(default_factory=list)
+    evidence: str = ""
+    reason: str = ""
+    url: str = ""
+
+
+class Suggestion(Strict):
+    """What the AI proposed, frozen at proposal time (the patch survives rebases)."""
+
+    tool: str = ""
+    model: str = ""
+    rationale: str = ""
+    commit: ObjectId
+    base: ObjectId | None = None
+    patch: str = ""
+    created: datetime | None = None
+
+
+class Proposal(Strict):
+    """A finding and the AI's suggestion, attached to a fix branch (one note record)."""
+
+    schema_version: Literal[1] = Field(default=PROPOSAL_SCHEMA, alias="schema")
+    id: NonEmpty
+    branch: NonEmpty
+    recorded: datetime
+    recorded_by: str = ""
+    finding: Finding
+    suggestion: Suggestion
+
+
+class Status(StrEnum):
+    """Where a fix stands in review."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    CHANGES_REQUESTED = "changes-requested"
+    REJECTED = "rejected"
+    STALE = "stale"
+
+
+class FixBranch(Strict):
+    """A branch that claims to fix a finding, and where it stands against its base."""
+
+    name: str
+    ref: str
+    base: str
+    base_commit: ObjectId
+    merge_base: ObjectId | None
+    head: ObjectId
+    status: Status = Status.PENDING
+
+
+class Person(Strict):
+    name: str
+    email: str
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class Commit(Strict):
+    """One commit of a fix branch, with what its trailers say."""
+
+    oid: ObjectId
+    parents: list[ObjectId]
+    author: Person
+    authored: datetime
+    committer: Person
+    committed: datetime
+    subject: str
+    body: str
+    trailers: list[tuple[str, str]] = Field(default_factory=list)
+
+    def trailer_values(self, key: str) -> list[str]:
+        wanted = key.lower()
+        return [value for name, value in self.trailers if name.lower() == wanted]
+
+
+class DiffStats(Strict):
+    files: int = 0
+    added: int = 0
+    removed: int = 0
+
+
+FindingSource = Literal["note", "trailers", "none"]
+
+
+class Fix(Strict):
+    """Everything the queue knows about one fix branch."""
+
+    branch: FixBranch
+    source: FindingSource
+    finding: Finding | None = None
+    suggestion: Suggestion | None = None
+    proposal_id: str | None = None
+    commits: list[Commit] = Field(default_factory=list)
+    stats: DiffStats = Field(default_factory=DiffStats)
+    problems: list[str] = Field(default_factory=list)
+
+    @property
+    def linked(self) -> bool:
+        return self.finding is not None
+
+    @property
+    def severity_rank(self) -> int:
+        return SEVERITY_RANK[self.finding.severity] if self.finding else len(SEVERITIES)

@@ -1,0 +1,146 @@
+"""The note line format: one self-contained record per line.
+
+A line is ``TAG PAYLOAD[ SIGNATURE]``: a short tag naming the record kind, then the payload
+(TOML bytes) and, for decisions, the signature, each as padded base64url. One record per line
+lets git's ``cat_sort_uniq`` notes merge keep every record from every clone. Readers skip a line
+they cannot parse and report it; such a line never counts for anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import tomllib
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import tomli_w
+from pydantic import BaseModel, ValidationError
+
+TAG_PROPOSAL = "proposal"
+TAG_DECISION = "decision"
+KNOWN_TAGS = (TAG_PROPOSAL, TAG_DECISION)
+
+_B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """A well-formed line: its tag, the exact payload bytes and the signature bytes (if any)."""
+
+    tag: str
+    payload: bytes
+    signature: bytes | None
+    line: str
+
+
+@dataclass(frozen=True, slots=True)
+class BadLine:
+    """A line a reader could not use, and why. Reported, never counted."""
+
+    target: str
+    number: int
+    text: str
+    reason: str
+
+    def describe(self) -> str:
+        excerpt = self.text if len(self.text) <= 40 else self.text[:37] + "..."
+        return f"note on {self.target[:12]} line {self.number}: {self.reason} ({excerpt!r})"
+
+
+def b64encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode("ascii")
+
+
+def b64decode(text: str) -> bytes:
+    if not _B64URL.match(text):
+        raise ValueError("not base64url")
+    try:
+        return base64.urlsafe_b64decode(text.encode("ascii"))
+    except (binascii.Error, ValueError):
+        raise ValueError("not base64url") from None
+
+
+def encode_line(tag: str, payload: bytes, signature: bytes | None = None) -> str:
+    """One record as one line (no newline at the end)."""
+    if tag not in KNOWN_TAGS:
+        raise ValueError(f"unknown record tag {tag!r}")
+    parts = [tag, b64encode(payload)]
+    if signature is not None:
+        parts.append(b64encode(signature))
+    return " ".join(parts)
+
+
+def parse_note(target: str, content: bytes) -> tuple[list[RawRecord], list[BadLine]]:
+    """Split a note into records; lines that are not records become :class:`BadLine`."""
+    records: list[RawRecord] = []
+    bad: list[BadLine] = []
+    text = content.decode("utf-8", "replace")
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line:
+            continue
+        parts = line.split(" ")
+        tag = parts[0]
+        if tag not in KNOWN_TAGS:
+            bad.append(BadLine(target, number, line, "unknown record tag"))
+            continue
+        expected = 3 if tag == TAG_DECISION else 2
+        if len(parts) != expected:
+            bad.append(
+                BadLine(target, number, line, f"a {tag} record has {expected} fields, not {len(parts)}")
+            )
+            continue
+        try:
+            payload = b64decode(parts[1])
+            signature = b64decode(parts[2]) if expected == 3 else None
+        except ValueError as exc:
+            bad.append(BadLine(target, number, line, str(exc)))
+            continue
+        records.append(RawRecord(tag, payload, signature, line))
+    return records, bad
+
+
+def model_to_toml(model: BaseModel) -> bytes:
+    """Serialise a record model as TOML (by field alias, absent values left out)."""
+    data = model.model_dump(mode="python", by_alias=True, exclude_none=True)
+    return tomli_w.dumps(_plain(data)).encode("utf-8")
+
+
+def toml_to_model(payload: bytes, model: type[ModelT]) -> ModelT:
+    """Parse and validate a TOML payload; raises ValueError with one line saying what is wrong."""
+    try:
+        data = tomllib.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValueError(f"payload is not TOML: {exc}") from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValueError(f"payload is not a valid {model.__name__}: {describe_validation(exc)}") from None
+
+
+def describe_validation(exc: ValidationError) -> str:
+    """The first validation problem, naming the key: ``approvals.required: ...``."""
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown key"
+    if first["type"] == "missing":
+        return f"{where}: missing"
+    more = len(exc.errors()) - 1
+    suffix = f" (and {more} more)" if more else ""
+    return f"{where}: {first['msg']}{suffix}"
+
+
+def _plain(value: Any) -> Any:
+    """Turn tuples into lists and enums into strings, which is all tomli-w needs."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, str):
+        return str(value)
+    return value

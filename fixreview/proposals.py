@@ -1,0 +1,89 @@
+"""Attaching a proposal (finding + the AI's suggestion) to a fix branch as a git note.
+
+The proposal is one record on the suggestion commit in ``refs/notes/fixreview/proposals``; the
+suggestion's patch is frozen inside it, so it survives rebases and force-pushes of the branch.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from fixreview.errors import FixreviewError, NotFoundError
+from fixreview.models import Finding, Proposal, Suggestion
+from fixreview.notes.records import TAG_PROPOSAL, encode_line, model_to_toml
+from fixreview.notes.store import PROPOSALS_REF, append_record
+from fixreview.policy import LoadedPolicy, load_policy
+from fixreview.queue import is_fix_branch, parse_assisted_by
+from fixreview.repo.commits import read_commits
+from fixreview.repo.git import Repository
+from fixreview.changes import EMPTY_TREE, decode
+
+
+def resolve_branch(repo: Repository, loaded: LoadedPolicy, name: str) -> tuple[str, str]:
+    """(short name, head commit) of a fix branch, local or remote-tracking."""
+    for ref in (f"refs/heads/{name}", f"refs/remotes/{name}"):
+        head = repo.resolve(ref)
+        if head is not None:
+            short = name if ref.startswith("refs/heads/") else name.split("/", 1)[-1]
+            if not is_fix_branch(loaded.policy, short):
+                patterns = ", ".join(loaded.policy.fix_branches)
+                raise FixreviewError(
+                    f"branch {short!r} is not a fix branch under the policy ({patterns})"
+                )
+            return short, head
+    raise NotFoundError(f"no branch named {name!r}")
+
+
+def propose(
+    repo: Repository,
+    branch: str,
+    finding: Finding,
+    *,
+    tool: str | None = None,
+    model: str | None = None,
+    rationale: str | None = None,
+    commit: str | None = None,
+    base: str | None = None,
+    now: datetime | None = None,
+    record_id: str | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Proposal:
+    """Record FINDING and the AI's suggestion (default: the branch head) as a proposal note."""
+    loaded = load_policy(repo, base)
+    name, head = resolve_branch(repo, loaded, branch)
+    suggestion_commit = head
+    if commit is not None:
+        resolved = repo.resolve(commit)
+        if resolved is None:
+            raise NotFoundError(f"no commit {commit!r}")
+        if not repo.is_ancestor(resolved, head):
+            raise FixreviewError(f"commit {commit} is not in the history of {name}")
+        suggestion_commit = resolved
+    carrier = read_commits(repo, [suggestion_commit])[suggestion_commit]
+    start = repo.merge_base(loaded.base_commit, suggestion_commit)
+    patch = decode(repo.diff(start or EMPTY_TREE, suggestion_commit))
+    trailer_tool, trailer_model = "", ""
+    if carrier.trailer_values("Assisted-by"):
+        trailer_tool, trailer_model = parse_assisted_by(carrier.trailer_values("Assisted-by")[0])
+    recorded_by = repo.run_text("var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0]
+    proposal = Proposal(
+        id=record_id or str(uuid.uuid4()),
+        branch=name,
+        recorded=now or datetime.now(UTC).replace(microsecond=0),
+        recorded_by=recorded_by,
+        finding=finding,
+        suggestion=Suggestion(
+            tool=tool if tool is not None else trailer_tool,
+            model=model if model is not None else trailer_model,
+            rationale=rationale if rationale is not None else carrier.body,
+            commit=suggestion_commit,
+            base=start,
+            patch=patch,
+            created=carrier.committed,
+        ),
+    )
+    line = encode_line(TAG_PROPOSAL, model_to_toml(proposal))
+    append_record(repo, PROPOSALS_REF, suggestion_commit, line, env=env)
+    return proposal

@@ -1,0 +1,262 @@
+"""The review queue: every fix branch, its proposal or trailers, its finding and its size.
+
+Loading the whole queue costs a fixed number of git processes whatever the number of branches:
+one ``for-each-ref``, one ``rev-list`` and one ``cat-file --batch`` for the commits, one
+``ls-tree`` and one ``cat-file --batch`` for the proposal notes, one ``diff-tree --stdin`` for
+the sizes, and one ``cat-file --batch`` for the findings sources when trailers need them.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+from fixreview.errors import InputError, NotFoundError
+from fixreview.findings.sources import FindingsIndex, load_findings_index
+from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
+from fixreview.notes.records import TAG_PROPOSAL, toml_to_model
+from fixreview.notes.store import PROPOSALS_REF, read_notes
+from fixreview.policy import LoadedPolicy, Policy, load_policy
+from fixreview.repo.commits import CommitGraph, load_graph
+from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+@dataclass(frozen=True)
+class BranchRef:
+    name: str
+    ref: str
+    head: str
+
+
+@dataclass
+class Queue:
+    """The fixes of a repository under its policy, and what could not be read."""
+
+    policy: LoadedPolicy
+    fixes: list[Fix]
+    warnings: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> Fix:
+        """The fix on branch NAME (or a remote-tracking ``REMOTE/NAME``)."""
+        for fix in self.fixes:
+            if name in (fix.branch.name, fix.branch.ref, fix.branch.ref.removeprefix("refs/remotes/")):
+                return fix
+        close = [f.branch.name for f in self.fixes if name.lower() in f.branch.name.lower()]
+        hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
+        raise NotFoundError(f"no fix branch named {name!r}{hint} (see: fixreview list --all)")
+
+
+def is_fix_branch(policy: Policy, name: str) -> bool:
+    """Whether NAME matches one of the policy's patterns (``*`` also matches ``/``)."""
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in policy.fix_branches)
+
+
+def list_fix_branches(repo: Repository, loaded: LoadedPolicy) -> list[BranchRef]:
+    """Fix branches among local and remote-tracking branches, with one ``for-each-ref``.
+
+    A local branch wins over a remote-tracking branch of the same name.
+    """
+    out = repo.run_text(
+        "for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", "refs/heads", "refs/remotes"
+    )
+    found: dict[str, BranchRef] = {}
+    for line in out.splitlines():
+        oid, kind, ref = line.split(" ", 2)
+        if kind != "commit":
+            continue
+        if ref.startswith("refs/heads/"):
+            name, local = ref.removeprefix("refs/heads/"), True
+        else:
+            remote_name = ref.removeprefix("refs/remotes/")
+            if "/" not in remote_name:
+                continue
+            name, local = remote_name.split("/", 1)[1], False
+            if name == "HEAD":
+                continue
+        if name == loaded.base or not is_fix_branch(loaded.policy, name):
+            continue
+        if local or name not in found:
+            found[name] = BranchRef(name=name, ref=ref, head=oid)
+    return sorted(found.values(), key=lambda b: b.name)
+
+
+def load_queue(repo: Repository, base: str | None = None) -> Queue:
+    """Read every fix branch of the repository, in bulk."""
+    loaded = load_policy(repo, base)
+    branches = list_fix_branches(repo, loaded)
+    graph = load_graph(repo, loaded.base_commit, (b.head for b in branches))
+    proposals, warnings = _read_proposals(repo)
+    findings: FindingsIndex | None = None
+    fixes: list[Fix] = []
+    merge_bases = _merge_bases(repo, loaded.base_commit, branches, graph)
+    for branch in branches:
+        own = graph.branch_commits(branch.head)
+        commits = [graph.commits[oid] for oid in own if oid in graph.commits]
+        fix_branch = FixBranch(
+            name=branch.name,
+            ref=branch.ref,
+            base=loaded.base,
+            base_commit=loaded.base_commit,
+            merge_base=merge_bases[branch.name],
+            head=branch.head,
+        )
+        proposal = _pick_proposal(branch.name, own, proposals)
+        if proposal is not None:
+            fixes.append(
+                Fix(
+                    branch=fix_branch,
+                    source="note",
+                    finding=proposal.finding,
+                    suggestion=proposal.suggestion,
+                    proposal_id=proposal.id,
+                    commits=commits,
+                )
+            )
+            continue
+        finding_ids = [value for c in commits for value in c.trailer_values("Finding-Id")]
+        if finding_ids:
+            if findings is None:
+                findings = load_findings_index(repo, loaded)
+                warnings.extend(findings.warnings)
+            fixes.append(_fix_from_trailers(fix_branch, commits, finding_ids[0], findings))
+        else:
+            fixes.append(
+                Fix(
+                    branch=fix_branch,
+                    source="none",
+                    suggestion=_trailer_suggestion(commits, None),
+                    commits=commits,
+                    problems=["no linked finding: no proposal note and no Finding-Id trailer"],
+                )
+            )
+    _fill_stats(repo, fixes)
+    return Queue(policy=loaded, fixes=fixes, warnings=warnings)
+
+
+def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
+    snapshot = read_notes(repo, PROPOSALS_REF)
+    warnings = [bad.describe() for bad in snapshot.bad_lines]
+    by_commit: dict[str, list[Proposal]] = {}
+    for target, records in snapshot.records.items():
+        for number, record in enumerate(records, start=1):
+            if record.tag != TAG_PROPOSAL:
+                warnings.append(f"proposal note on {target[:12]}: record {number} is a {record.tag}, skipped")
+                continue
+            try:
+                proposal = toml_to_model(record.payload, Proposal)
+            except ValueError as exc:
+                warnings.append(f"proposal note on {target[:12]} record {number}: {exc}; skipped")
+                continue
+            by_commit.setdefault(target, []).append(proposal)
+    return by_commit, warnings
+
+
+def _pick_proposal(
+    name: str, own: list[str], proposals: dict[str, list[Proposal]]
+) -> Proposal | None:
+    """The newest proposal on one of the branch's commits; else one naming the branch
+    whose suggestion commit is gone from it (rebased or force-pushed)."""
+    on_branch = [p for oid in own for p in proposals.get(oid, [])]
+    if on_branch:
+        return max(on_branch, key=lambda p: p.recorded)
+    named = [p for items in proposals.values() for p in items if p.branch == name]
+    return max(named, key=lambda p: p.recorded) if named else None
+
+
+def _fix_from_trailers(
+    branch: FixBranch, commits: list[Commit], finding_id: str, findings: FindingsIndex
+) -> Fix:
+    carrier = next(c for c in commits if finding_id in c.trailer_values("Finding-Id"))
+    finding: Finding | None = findings.get(finding_id)
+    problems = []
+    if finding is None:
+        sources = ", ".join(findings.sources) or "none named in the policy"
+        problems.append(f"Finding-Id {finding_id} not found in the findings sources ({sources})")
+    return Fix(
+        branch=branch,
+        source="trailers",
+        finding=finding,
+        suggestion=_trailer_suggestion(commits, carrier),
+        commits=commits,
+        problems=problems,
+    )
+
+
+def parse_assisted_by(value: str) -> tuple[str, str]:
+    """``Assisted-by: AGENT:MODEL [TOOL...]`` (the Linux kernel's form) → (agent, model)."""
+    agent, _, rest = value.partition(":")
+    return agent.strip(), rest.strip().split(" ")[0] if rest.strip() else ""
+
+
+def _trailer_suggestion(commits: list[Commit], carrier: Commit | None) -> Suggestion | None:
+    """A suggestion read from trailers: the commit carrying Finding-Id, tool from Assisted-by."""
+    assisted = [c for c in commits if c.trailer_values("Assisted-by")]
+    if carrier is None:
+        if not assisted:
+            return None
+        carrier = assisted[-1]  # the oldest assisted commit: what the AI first produced
+    source = carrier if carrier.trailer_values("Assisted-by") else (assisted[0] if assisted else None)
+    tool = model = ""
+    if source is not None:
+        tool, model = parse_assisted_by(source.trailer_values("Assisted-by")[0])
+    return Suggestion(
+        tool=tool, model=model, rationale=carrier.body, commit=carrier.oid, created=carrier.committed
+    )
+
+
+def _merge_bases(
+    repo: Repository, base_commit: str, branches: list[BranchRef], graph: CommitGraph
+) -> dict[str, str | None]:
+    """Each branch's merge-base with the base, from the commit graph already in memory.
+
+    Only a branch with several base-side parents (it merged the base in) costs a
+    ``git merge-base`` of its own.
+    """
+    result: dict[str, str | None] = {}
+    for branch in branches:
+        if branch.head not in graph.parents:  # nothing beyond the base: already merged
+            result[branch.name] = branch.head
+            continue
+        boundary = graph.boundary(branch.head)
+        if len(boundary) == 1:
+            result[branch.name] = next(iter(boundary))
+        elif not boundary:
+            result[branch.name] = None  # unrelated history
+        else:
+            result[branch.name] = repo.merge_base(base_commit, branch.head)
+    return result
+
+
+def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
+    """Files and lines changed by every fix, with one ``git diff-tree --stdin``."""
+    if not fixes:
+        return
+    # diff-tree reads "A B" of two commits as a commit and its parents: give it trees.
+    revs = [rev for fix in fixes for rev in (fix.branch.merge_base, fix.branch.head) if rev]
+    trees = dict(zip(revs, repo.run_text("rev-parse", *(f"{r}^{{tree}}" for r in revs)).split(), strict=True))
+    pairs = [
+        (trees[fix.branch.merge_base] if fix.branch.merge_base else EMPTY_TREE, trees[fix.branch.head])
+        for fix in fixes
+    ]
+    stdin = "".join(f"{old} {new}\n" for old, new in pairs).encode()
+    out = repo.run_text(
+        *STABLE_DIFF_CONFIG, "diff-tree", "--stdin", "-r", "-M", "--numstat", input=stdin
+    )
+    stats: dict[tuple[str, str], DiffStats] = {}
+    current: DiffStats | None = None
+    for line in out.splitlines():
+        if "\t" not in line:
+            parts = line.split(" ")
+            if len(parts) == 2:
+                current = stats.setdefault((parts[0], parts[1]), DiffStats())
+            continue
+        if current is None:
+            raise InputError("unexpected output from git diff-tree --stdin")
+        added, removed, _ = line.split("\t", 2)
+        current.files += 1
+        current.added += int(added) if added.isdigit() else 0
+        current.removed += int(removed) if removed.isdigit() else 0
+    for fix, pair in zip(fixes, pairs, strict=True):
+        fix.stats = stats.get(pair, DiffStats())

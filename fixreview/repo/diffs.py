@@ -1,0 +1,172 @@
+"""Parsed diffs: files, hunks and lines, from git's unified diff text via ``unidiff``.
+
+A :class:`Diff` keeps the raw text it was parsed from. Binary files, renames, copies, mode
+changes, additions and deletions are all represented; line records are small slotted
+dataclasses, so that a 20,000-line diff stays cheap to hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from unidiff import PatchSet
+from unidiff.errors import UnidiffParseError
+
+from fixreview.errors import InputError
+
+FileStatus = Literal["added", "deleted", "modified", "renamed", "copied", "mode-changed"]
+LineKind = Literal["+", "-", " ", "\\"]
+
+
+@dataclass(frozen=True, slots=True)
+class DiffLine:
+    kind: LineKind
+    old_no: int | None
+    new_no: int | None
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hunk:
+    old_start: int
+    old_length: int
+    new_start: int
+    new_length: int
+    section: str
+    lines: tuple[DiffLine, ...]
+
+    @property
+    def header(self) -> str:
+        tail = f" {self.section}" if self.section else ""
+        return f"@@ -{self.old_start},{self.old_length} +{self.new_start},{self.new_length} @@{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class FileDiff:
+    path: str
+    old_path: str | None
+    new_path: str | None
+    status: FileStatus
+    binary: bool
+    old_mode: str | None
+    new_mode: str | None
+    added: int
+    removed: int
+    hunks: tuple[Hunk, ...]
+    header: str
+
+    @property
+    def display_path(self) -> str:
+        if self.status in ("renamed", "copied") and self.old_path and self.old_path != self.path:
+            return f"{self.old_path} → {self.path}"
+        return self.path
+
+
+@dataclass(frozen=True)
+class Diff:
+    files: tuple[FileDiff, ...]
+    raw: str = field(repr=False)
+
+    @property
+    def added(self) -> int:
+        return sum(f.added for f in self.files)
+
+    @property
+    def removed(self) -> int:
+        return sum(f.removed for f in self.files)
+
+    def paths(self) -> list[str]:
+        return [f.path for f in self.files]
+
+    def file(self, path: str) -> FileDiff | None:
+        return next((f for f in self.files if f.path == path or f.old_path == path), None)
+
+
+EMPTY_DIFF = Diff(files=(), raw="")
+
+
+def parse_diff(text: str) -> Diff:
+    """Parse git's diff output (``--binary`` patches included)."""
+    if not text.strip():
+        return EMPTY_DIFF
+    try:
+        patch = PatchSet(text)
+    except UnidiffParseError as exc:
+        raise InputError(f"cannot parse diff: {exc}") from None
+    return Diff(files=tuple(_file(item) for item in patch), raw=text)
+
+
+def _strip_prefix(name: str | None) -> str | None:
+    if name is None or name == "/dev/null":
+        return None
+    if name.startswith(("a/", "b/")):
+        return name[2:]
+    return name
+
+
+def _file(item: object) -> FileDiff:
+    from unidiff.patch import PatchedFile
+
+    assert isinstance(item, PatchedFile)
+    info = str(item.patch_info or "")
+    old_mode = new_mode = None
+    copied = False
+    for line in info.splitlines():
+        if line.startswith("old mode "):
+            old_mode = line.removeprefix("old mode ").strip()
+        elif line.startswith("new mode "):
+            new_mode = line.removeprefix("new mode ").strip()
+        elif line.startswith("new file mode "):
+            new_mode = line.removeprefix("new file mode ").strip()
+        elif line.startswith("deleted file mode "):
+            old_mode = line.removeprefix("deleted file mode ").strip()
+        elif line.startswith("copy from "):
+            copied = True
+    old_path = _strip_prefix(item.source_file)
+    new_path = _strip_prefix(item.target_file)
+    if item.is_added_file:
+        status: FileStatus = "added"
+    elif item.is_removed_file:
+        status = "deleted"
+    elif item.is_rename:
+        status = "copied" if copied else "renamed"
+    elif copied:
+        status = "copied"
+    elif len(item) == 0 and not item.is_binary_file and old_mode and new_mode:
+        status = "mode-changed"
+    else:
+        status = "modified"
+    hunks = tuple(
+        Hunk(
+            old_start=h.source_start,
+            old_length=h.source_length,
+            new_start=h.target_start,
+            new_length=h.target_length,
+            section=h.section_header or "",
+            lines=tuple(
+                DiffLine(
+                    kind=line.line_type if line.line_type in "+- \\" else " ",  # type: ignore[arg-type]
+                    old_no=line.source_line_no,
+                    new_no=line.target_line_no,
+                    text=line.value.rstrip("\n"),
+                )
+                for line in h
+            ),
+        )
+        for h in item
+    )
+    path = item.path
+    return FileDiff(
+        path=path,
+        old_path=old_path,
+        new_path=new_path,
+        status=status,
+        binary=bool(item.is_binary_file),
+        old_mode=old_mode,
+        new_mode=new_mode,
+        added=item.added,
+        removed=item.removed,
+        hunks=hunks,
+        header=info,
+    )
