@@ -137,7 +137,7 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
 
 def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
     snapshot = read_notes(repo, PROPOSALS_REF)
-    warnings = [bad.describe() for bad in snapshot.bad_lines]
+    warnings = [f"{PROPOSALS_REF}: {bad.describe()}" for bad in snapshot.bad_lines]
     by_commit: dict[str, list[Proposal]] = {}
     for target, records in snapshot.records.items():
         for number, record in enumerate(records, start=1):

@@ -1,0 +1,92 @@
+"""Password checking and signed session cookies."""
+
+import functools
+import hashlib
+import hmac
+import secrets
+import time
+
+from app import config, db
+from app.web import json_response, redirect, route
+
+
+PBKDF2_ITERATIONS = 600_000
+
+
+def hash_password(password, salt=None, iterations=PBKDF2_ITERATIONS):
+    salt = salt or secrets.token_hex(16)
+    digest = hashlib.pbkdf2_hmac("sha256", password.encode("utf-8"), salt.encode("ascii"), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${digest.hex()}"
+
+
+def is_legacy_hash(stored):
+    return not stored.startswith("pbkdf2_sha256$")
+
+
+def check_password(user, password):
+    stored = user["password_hash"]
+    if is_legacy_hash(stored):
+        # Unsalted MD5 from before 2026-10; upgraded on the next successful login.
+        candidate = hashlib.md5(password.encode("utf-8")).hexdigest()
+    else:
+        _, iterations, salt, _ = stored.split("$")
+        candidate = hash_password(password, salt, int(iterations))
+    return hmac.compare_digest(candidate.encode("ascii"), stored.encode("ascii"))
+
+
+def _sign(payload):
+    return hmac.new(config.SIGNING_SECRET.encode(), payload.encode(), hashlib.sha256).hexdigest()
+
+
+def sign_session(user_id, now=None):
+    expires = int(now or time.time()) + config.SESSION_TTL_SECONDS
+    payload = f"{user_id}:{expires}"
+    return f"{payload}:{_sign(payload)}"
+
+
+def load_session(cookie_value, now=None):
+    try:
+        user_id, expires, signature = cookie_value.split(":")
+    except (AttributeError, ValueError):
+        return None
+    if not hmac.compare_digest(signature, _sign(f"{user_id}:{expires}")):
+        return None
+    if int(expires) < int(now or time.time()):
+        return None
+    return int(user_id)
+
+
+def current_user(request):
+    morsel = request.cookies.get("session")
+    user_id = load_session(morsel.value) if morsel else None
+    if user_id is None:
+        return None
+    conn = db.connect()
+    return db.query_one(conn, "SELECT id, email, is_admin FROM users WHERE id = ?", (user_id,))
+
+
+def login_required(handler):
+    @functools.wraps(handler)
+    def wrapper(request):
+        request.user = current_user(request)
+        if request.user is None:
+            return json_response({"error": "login required"}, "401 Unauthorized")
+        return handler(request)
+
+    return wrapper
+
+
+@route("POST", "/login")
+def login(request):
+    form = request.form()
+    conn = db.connect()
+    user = db.query_one(conn, "SELECT * FROM users WHERE email = ?", (form.get("email", ""),))
+    if user is None or not check_password(user, form.get("password", "")):
+        return json_response({"error": "invalid credentials"}, "401 Unauthorized")
+    if is_legacy_hash(user["password_hash"]):
+        conn.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                     (hash_password(form.get("password", "")), user["id"]))
+        conn.commit()
+    response = redirect(request.args.get("next", "/"))
+    response.headers.append(("Set-Cookie", f"session={sign_session(user['id'])}; HttpOnly; Secure; Path=/"))
+    return response

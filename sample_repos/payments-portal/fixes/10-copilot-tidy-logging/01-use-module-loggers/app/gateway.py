@@ -1,0 +1,33 @@
+"""Client for the PayGate card processing API."""
+
+import logging
+
+import requests
+
+from app import config
+
+log = logging.getLogger(__name__)
+
+
+class GatewayError(Exception):
+    pass
+
+
+def capture(invoice, card_token):
+    """Capture the full amount of an invoice with a tokenised card."""
+    response = requests.post(
+        f"{config.PAYMENT_GATEWAY_URL}/captures",
+        json={
+            "amount": invoice["amount_cents"],
+            "currency": invoice["currency"],
+            "source": card_token,
+            "reference": f"INV-{invoice['id']}",
+        },
+        headers={"Authorization": f"Bearer {config.GATEWAY_API_KEY}"},
+        timeout=15,
+    )
+    if response.status_code >= 400:
+        log.warning("gateway capture failed for invoice %s: HTTP %s", invoice["id"], response.status_code)
+        raise GatewayError(response.status_code)
+    log.info("captured invoice %s", invoice["id"])
+    return response.json()

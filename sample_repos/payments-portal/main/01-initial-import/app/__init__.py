@@ -1,0 +1,3 @@
+"""Payments portal backend."""
+
+__version__ = "0.4.0"

@@ -1,0 +1,103 @@
+"""Note records (one per line, base64url TOML) and the compare-and-swap writer."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from fixreview.models import Finding, Proposal
+from fixreview.notes.records import (
+    TAG_PROPOSAL,
+    encode_line,
+    model_to_toml,
+    parse_note,
+    toml_to_model,
+)
+from fixreview.notes.store import PROPOSALS_REF, append_record, read_notes
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+from tests.gitutil import AI, TestRepo
+
+
+def test_line_round_trip_keeps_exact_payload_bytes() -> None:
+    payload = b'schema = 1\nid = "x"\n'
+    line = encode_line("decision", payload, b"\x00sig\xff")
+    assert "\n" not in line and line.startswith("decision ")
+    records, bad = parse_note("a" * 40, (line + "\n").encode())
+    assert bad == []
+    assert records[0].payload == payload and records[0].signature == b"\x00sig\xff"
+
+
+def test_bad_lines_are_reported_not_fatal() -> None:
+    good = encode_line(TAG_PROPOSAL, b"schema = 1\n")
+    note = "\n".join([
+        "garbage line",
+        good,
+        "proposal !!!not-base64!!!",
+        "decision onlyonefield",
+        "",
+        "[@click=app.quit] markup",
+    ]).encode()
+    records, bad = parse_note("b" * 40, note)
+    assert [r.line for r in records] == [good]
+    assert [b.number for b in bad] == [1, 3, 4, 6]
+    assert "unknown record tag" in bad[0].describe()
+
+
+def test_proposal_toml_round_trip() -> None:
+    from datetime import UTC, datetime
+
+    from fixreview.models import Suggestion
+
+    proposal = Proposal(
+        id="p1", branch="ai-fix/x", recorded=datetime(2026, 10, 1, tzinfo=UTC),
+        finding=Finding(id="SEC-1", severity="low", evidence="line\n\x1b[31mred\n"),
+        suggestion=Suggestion(commit="c" * 40, patch="diff --git a/x b/x\n"),
+    )
+    payload = model_to_toml(proposal)
+    assert b"schema = 1" in payload
+    assert toml_to_model(payload, Proposal) == proposal
+
+
+def test_append_keeps_existing_lines_and_is_idempotent(repo: TestRepo) -> None:
+    r = Repository(repo.path)
+    target = repo.rev("HEAD")
+    a = encode_line(TAG_PROPOSAL, b"a = 1\n")
+    b = encode_line(TAG_PROPOSAL, b"b = 2\n")
+    append_record(r, PROPOSALS_REF, target, a)
+    append_record(r, PROPOSALS_REF, target, b)
+    append_record(r, PROPOSALS_REF, target, a)
+    note = repo.git("notes", f"--ref={PROPOSALS_REF}", "show", target)
+    assert note.splitlines() == [a, b]
+    snapshot = read_notes(r, PROPOSALS_REF)
+    assert [rec.payload for rec in snapshot.records[target]] == [b"a = 1\n", b"b = 2\n"]
+    assert repo.git("for-each-ref", "refs/notes/fixreview-tmp/") == ""
+
+
+def test_twenty_concurrent_propose_processes_keep_twenty_proposals(repo: TestRepo, tmp_path: Path) -> None:
+    finding = tmp_path / "finding.toml"
+    finding.write_text('id = "SEC-9"\ntitle = "t"\nseverity = "high"\n')
+    names = [f"ai-fix/c{i:02d}" for i in range(20)]
+    for name in names:
+        repo.checkout("-b", name, "main")
+        repo.commit(f"fix {name}", {f"{name.replace('/', '_')}.txt": f"{name}\n"}, who=AI)
+    repo.checkout("main")
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "fixreview", "--repo", str(repo.path), "propose", name,
+             "--finding", str(finding)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )
+        for name in names
+    ]
+    results = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
+    for p in procs:
+        for stream in (p.stdout, p.stderr):
+            if stream:
+                stream.close()
+    assert [code for code, _ in results] == [0] * 20, results
+    fixes = load_queue(Repository(repo.path)).fixes
+    assert sorted(f.branch.name for f in fixes if f.source == "note") == names
+    listed = repo.git("notes", f"--ref={PROPOSALS_REF}", "list").splitlines()
+    assert len(listed) == 20
