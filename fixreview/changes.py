@@ -65,7 +65,9 @@ def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
         return HumanChanges(EMPTY_DIFF, "the final change is the AI's suggestion, unchanged")
     if repo.resolve(suggestion.commit) and repo.is_ancestor(suggestion.commit, head):
         diff = parse_diff(decode(repo.diff(suggestion.commit, head)))
-        return HumanChanges(diff, f"commits after the suggestion ({suggestion.commit[:12]}..{head[:12]})")
+        return HumanChanges(
+            diff, f"commits after the suggestion ({suggestion.commit[:12]}..{head[:12]})"
+        )
     patch = suggestion_patch(repo, fix)
     if not patch:
         return HumanChanges(None, "the suggestion's commit and patch are both unavailable")

@@ -21,7 +21,7 @@ OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 ObjectId = Annotated[str, StringConstraints(pattern=OBJECT_ID.pattern)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
-PROPOSAL_SCHEMA = 1
+PROPOSAL_SCHEMA: Literal[1] = 1
 
 
 class Strict(BaseModel):

@@ -42,12 +42,33 @@ DEFAULT_AI_IDENTITIES: tuple[str, ...] = (
 )
 
 DEFAULT_SENSITIVE_PATHS: tuple[str, ...] = (
-    "**/auth/**", "**/*auth*", "**/*login*", "**/*session*", "**/*password*",
-    "**/*permission*", "**/*acl*", "**/*rbac*", "**/*policy*",
-    "**/*secret*", "**/*credential*", "**/*token*", "**/*.pem", "**/*.key",
-    "**/*crypt*", "**/*cipher*", "**/*hash*", "**/*sign*", "**/*keys*",
-    ".fixreview.toml", ".fixreview/**", "CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS",
-    ".github/workflows/**", ".gitlab-ci.yml", "Jenkinsfile",
+    "**/auth/**",
+    "**/*auth*",
+    "**/*login*",
+    "**/*session*",
+    "**/*password*",
+    "**/*permission*",
+    "**/*acl*",
+    "**/*rbac*",
+    "**/*policy*",
+    "**/*secret*",
+    "**/*credential*",
+    "**/*token*",
+    "**/*.pem",
+    "**/*.key",
+    "**/*crypt*",
+    "**/*cipher*",
+    "**/*hash*",
+    "**/*sign*",
+    "**/*keys*",
+    ".fixreview.toml",
+    ".fixreview/**",
+    "CODEOWNERS",
+    ".github/CODEOWNERS",
+    "docs/CODEOWNERS",
+    ".github/workflows/**",
+    ".gitlab-ci.yml",
+    "Jenkinsfile",
 )
 
 
@@ -110,9 +131,7 @@ def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:
     candidates = [base] if base else [DEFAULT_BASE, "master"]
     start = next((name for name in candidates if repo.resolve(name)), None)
     if start is None:
-        raise NotFoundError(
-            f"base branch {candidates[0]!r} not found (name it with --base)"
-        )
+        raise NotFoundError(f"base branch {candidates[0]!r} not found (name it with --base)")
     loaded = _load_from(repo, start)
     if base is None and loaded.policy.base != start:
         if repo.resolve(loaded.policy.base) is None:

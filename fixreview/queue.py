@@ -41,7 +41,11 @@ class Queue:
     def get(self, name: str) -> Fix:
         """The fix on branch NAME (or a remote-tracking ``REMOTE/NAME``)."""
         for fix in self.fixes:
-            if name in (fix.branch.name, fix.branch.ref, fix.branch.ref.removeprefix("refs/remotes/")):
+            if name in (
+                fix.branch.name,
+                fix.branch.ref,
+                fix.branch.ref.removeprefix("refs/remotes/"),
+            ):
                 return fix
         close = [f.branch.name for f in self.fixes if name.lower() in f.branch.name.lower()]
         hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
@@ -59,7 +63,10 @@ def list_fix_branches(repo: Repository, loaded: LoadedPolicy) -> list[BranchRef]
     A local branch wins over a remote-tracking branch of the same name.
     """
     out = repo.run_text(
-        "for-each-ref", "--format=%(objectname) %(objecttype) %(refname)", "refs/heads", "refs/remotes"
+        "for-each-ref",
+        "--format=%(objectname) %(objecttype) %(refname)",
+        "refs/heads",
+        "refs/remotes",
     )
     found: dict[str, BranchRef] = {}
     for line in out.splitlines():
@@ -142,7 +149,9 @@ def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[s
     for target, records in snapshot.records.items():
         for number, record in enumerate(records, start=1):
             if record.tag != TAG_PROPOSAL:
-                warnings.append(f"proposal note on {target[:12]}: record {number} is a {record.tag}, skipped")
+                warnings.append(
+                    f"proposal note on {target[:12]}: record {number} is a {record.tag}, skipped"
+                )
                 continue
             try:
                 proposal = toml_to_model(record.payload, Proposal)
@@ -197,12 +206,18 @@ def _trailer_suggestion(commits: list[Commit], carrier: Commit | None) -> Sugges
         if not assisted:
             return None
         carrier = assisted[-1]  # the oldest assisted commit: what the AI first produced
-    source = carrier if carrier.trailer_values("Assisted-by") else (assisted[0] if assisted else None)
+    source = (
+        carrier if carrier.trailer_values("Assisted-by") else (assisted[0] if assisted else None)
+    )
     tool = model = ""
     if source is not None:
         tool, model = parse_assisted_by(source.trailer_values("Assisted-by")[0])
     return Suggestion(
-        tool=tool, model=model, rationale=carrier.body, commit=carrier.oid, created=carrier.committed
+        tool=tool,
+        model=model,
+        rationale=carrier.body,
+        commit=carrier.oid,
+        created=carrier.committed,
     )
 
 
@@ -235,9 +250,14 @@ def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
         return
     # diff-tree reads "A B" of two commits as a commit and its parents: give it trees.
     revs = [rev for fix in fixes for rev in (fix.branch.merge_base, fix.branch.head) if rev]
-    trees = dict(zip(revs, repo.run_text("rev-parse", *(f"{r}^{{tree}}" for r in revs)).split(), strict=True))
+    trees = dict(
+        zip(revs, repo.run_text("rev-parse", *(f"{r}^{{tree}}" for r in revs)).split(), strict=True)
+    )
     pairs = [
-        (trees[fix.branch.merge_base] if fix.branch.merge_base else EMPTY_TREE, trees[fix.branch.head])
+        (
+            trees[fix.branch.merge_base] if fix.branch.merge_base else EMPTY_TREE,
+            trees[fix.branch.head],
+        )
         for fix in fixes
     ]
     stdin = "".join(f"{old} {new}\n" for old, new in pairs).encode()

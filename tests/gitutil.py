@@ -10,7 +10,9 @@ AI = ("secfix-bot[bot]", "secfix-bot[bot]@users.noreply.github.com")
 HUMAN = ("Priya Natarajan", "priya@example.com")
 
 
-def git(cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+def git(
+    cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> str:
     full = dict(os.environ)
     if env:
         full.update(env)
@@ -59,8 +61,12 @@ class TestRepo:
         date = f"2026-10-01T10:{self.tick // 60:02d}:{self.tick % 60:02d}+00:00"
         by = committer or who
         env = {
-            "GIT_AUTHOR_NAME": who[0], "GIT_AUTHOR_EMAIL": who[1], "GIT_AUTHOR_DATE": date,
-            "GIT_COMMITTER_NAME": by[0], "GIT_COMMITTER_EMAIL": by[1], "GIT_COMMITTER_DATE": date,
+            "GIT_AUTHOR_NAME": who[0],
+            "GIT_AUTHOR_EMAIL": who[1],
+            "GIT_AUTHOR_DATE": date,
+            "GIT_COMMITTER_NAME": by[0],
+            "GIT_COMMITTER_EMAIL": by[1],
+            "GIT_COMMITTER_DATE": date,
         }
         git(self.path, "commit", "-q", "--allow-empty", "-F", "-", input=message.encode(), env=env)
         return self.rev("HEAD")

@@ -1,4 +1,4 @@
-"""The sample repositories: real history built from data, covering every scenario the demo promises."""
+"""The sample repositories: real history built from data, covering every promised scenario."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def test_demo_has_realistic_history(demo_repo: Path) -> None:
     assert any(f.endswith(".py") for f in files) and any(f.endswith(".js") for f in files)
     code_lines = sum(
         len(repo.run_text("show", f"main:{f}").splitlines())
-        for f in files if f.endswith((".py", ".js"))
+        for f in files
+        if f.endswith((".py", ".js"))
     )
     assert 200 <= code_lines <= 2000
 
@@ -106,13 +107,17 @@ def test_demo_refuses_a_directory_it_did_not_make(tmp_path: Path) -> None:
 def test_demo_command_no_open(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "fixreview", "demo", "--path", str(tmp_path / "d"), "--no-open"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr
     assert str(tmp_path / "d" / "payments-portal") in proc.stdout
     # building again over its own earlier output is fine
     proc = subprocess.run(
         [sys.executable, "-m", "fixreview", "demo", "--path", str(tmp_path / "d"), "--no-open"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stderr

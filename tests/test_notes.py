@@ -31,14 +31,16 @@ def test_line_round_trip_keeps_exact_payload_bytes() -> None:
 
 def test_bad_lines_are_reported_not_fatal() -> None:
     good = encode_line(TAG_PROPOSAL, b"schema = 1\n")
-    note = "\n".join([
-        "garbage line",
-        good,
-        "proposal !!!not-base64!!!",
-        "decision onlyonefield",
-        "",
-        "[@click=app.quit] markup",
-    ]).encode()
+    note = "\n".join(
+        [
+            "garbage line",
+            good,
+            "proposal !!!not-base64!!!",
+            "decision onlyonefield",
+            "",
+            "[@click=app.quit] markup",
+        ]
+    ).encode()
     records, bad = parse_note("b" * 40, note)
     assert [r.line for r in records] == [good]
     assert [b.number for b in bad] == [1, 3, 4, 6]
@@ -51,7 +53,9 @@ def test_proposal_toml_round_trip() -> None:
     from fixreview.models import Suggestion
 
     proposal = Proposal(
-        id="p1", branch="ai-fix/x", recorded=datetime(2026, 10, 1, tzinfo=UTC),
+        id="p1",
+        branch="ai-fix/x",
+        recorded=datetime(2026, 10, 1, tzinfo=UTC),
         finding=Finding(id="SEC-1", severity="low", evidence="line\n\x1b[31mred\n"),
         suggestion=Suggestion(commit="c" * 40, patch="diff --git a/x b/x\n"),
     )
@@ -75,7 +79,9 @@ def test_append_keeps_existing_lines_and_is_idempotent(repo: TestRepo) -> None:
     assert repo.git("for-each-ref", "refs/notes/fixreview-tmp/") == ""
 
 
-def test_twenty_concurrent_propose_processes_keep_twenty_proposals(repo: TestRepo, tmp_path: Path) -> None:
+def test_twenty_concurrent_propose_processes_keep_twenty_proposals(
+    repo: TestRepo, tmp_path: Path
+) -> None:
     finding = tmp_path / "finding.toml"
     finding.write_text('id = "SEC-9"\ntitle = "t"\nseverity = "high"\n')
     names = [f"ai-fix/c{i:02d}" for i in range(20)]
@@ -85,9 +91,19 @@ def test_twenty_concurrent_propose_processes_keep_twenty_proposals(repo: TestRep
     repo.checkout("main")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "fixreview", "--repo", str(repo.path), "propose", name,
-             "--finding", str(finding)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [
+                sys.executable,
+                "-m",
+                "fixreview",
+                "--repo",
+                str(repo.path),
+                "propose",
+                name,
+                "--finding",
+                str(finding),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         for name in names
     ]
@@ -101,3 +117,23 @@ def test_twenty_concurrent_propose_processes_keep_twenty_proposals(repo: TestRep
     assert sorted(f.branch.name for f in fixes if f.source == "note") == names
     listed = repo.git("notes", f"--ref={PROPOSALS_REF}", "list").splitlines()
     assert len(listed) == 20
+
+
+def test_docs_recipe_decodes_a_proposal_with_stock_tools(repo: TestRepo, tmp_path: Path) -> None:
+    repo.checkout("-b", "ai-fix/x")
+    head = repo.commit("fix", {"x.txt": "x\n"}, who=AI)
+    repo.checkout("main")
+    r = Repository(repo.path)
+    from fixreview.proposals import propose
+
+    proposal = propose(r, "ai-fix/x", Finding(id="SEC-5", severity="low"))
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "format.md").read_text()
+    recipe = (
+        docs.split("## Reading records with stock tools")[1].split("```sh\n")[1].split("```")[0]
+    )
+    recipe = recipe.replace("ai-fix/sqli-invoice-search", "ai-fix/x")
+    out = subprocess.run(
+        ["sh", "-c", recipe], cwd=repo.path, capture_output=True, check=True
+    ).stdout
+    assert toml_to_model(out, Proposal) == proposal
+    assert proposal.suggestion.commit == head

@@ -11,10 +11,16 @@ from fixreview.models import Finding, Location
 from fixreview.proposals import propose
 from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
-from tests.gitutil import AI, HUMAN, TestRepo
+from tests.gitutil import AI, TestRepo
 
 
-def _branch(repo: TestRepo, name: str, files: dict[str, str | bytes | None], message: str, start: str = "main") -> str:
+def _branch(
+    repo: TestRepo,
+    name: str,
+    files: dict[str, str | bytes | None],
+    message: str,
+    start: str = "main",
+) -> str:
     repo.checkout("-b", name, start)
     head = repo.commit(message, files, who=AI)
     repo.checkout("main")
@@ -22,18 +28,38 @@ def _branch(repo: TestRepo, name: str, files: dict[str, str | bytes | None], mes
 
 
 FINDING = Finding(
-    id="SEC-1", title="SQL injection", severity="high",
+    id="SEC-1",
+    title="SQL injection",
+    severity="high",
     locations=[Location(path="app/db.py", start_line=1, end_line=2)],
 )
 
 
 def test_default_patterns_find_producers_branches_and_skip_others(repo: TestRepo) -> None:
-    for name in ("ai-fix/a", "ai-fix/deep/b", "alert-autofix-12", "snyk-fix-1a2b",
-                 "snyk-upgrade-xyz", "pixeebot/drip/x", "copilot/fix-1", "feature/x", "fix-ai/x"):
+    for name in (
+        "ai-fix/a",
+        "ai-fix/deep/b",
+        "alert-autofix-12",
+        "snyk-fix-1a2b",
+        "snyk-upgrade-xyz",
+        "pixeebot/drip/x",
+        "copilot/fix-1",
+        "feature/x",
+        "fix-ai/x",
+    ):
         _branch(repo, name, {f"{name.replace('/', '_')}.txt": "x\n"}, f"change {name}")
     names = [f.branch.name for f in load_queue(Repository(repo.path)).fixes]
-    assert names == sorted(["ai-fix/a", "ai-fix/deep/b", "alert-autofix-12", "snyk-fix-1a2b",
-                            "snyk-upgrade-xyz", "pixeebot/drip/x", "copilot/fix-1"])
+    assert names == sorted(
+        [
+            "ai-fix/a",
+            "ai-fix/deep/b",
+            "alert-autofix-12",
+            "snyk-fix-1a2b",
+            "snyk-upgrade-xyz",
+            "pixeebot/drip/x",
+            "copilot/fix-1",
+        ]
+    )
 
 
 def test_policy_patterns_come_from_the_base_branch(repo: TestRepo) -> None:
@@ -52,8 +78,15 @@ def test_policy_patterns_come_from_the_base_branch(repo: TestRepo) -> None:
 
 def test_merge_base_and_stats_when_main_moved_on(repo: TestRepo) -> None:
     fork = repo.rev("HEAD")
-    head = _branch(repo, "ai-fix/sqli", {"app/db.py": "def query(sql, args):\n    return sql, args\n",
-                                         "tests/test_db.py": "def test():\n    pass\n"}, "fix")
+    head = _branch(
+        repo,
+        "ai-fix/sqli",
+        {
+            "app/db.py": "def query(sql, args):\n    return sql, args\n",
+            "tests/test_db.py": "def test():\n    pass\n",
+        },
+        "fix",
+    )
     repo.commit("main moves on", {"README.md": "demo\nmore\nlines\n"})
     queue = load_queue(Repository(repo.path))
     fix = queue.get("ai-fix/sqli")
@@ -77,16 +110,23 @@ def test_branch_that_merged_main_in_still_gets_its_merge_base(repo: TestRepo) ->
 
 
 def test_trailers_link_a_finding_from_the_policy_sources(repo: TestRepo) -> None:
-    repo.commit("findings", {
-        ".fixreview.toml": 'findings = ["security/findings.toml"]\n',
-        "security/findings.toml": (
-            '[[findings]]\nid = "SEC-7"\ntitle = "Open redirect"\nseverity = "medium"\n'
-            '[[findings.locations]]\npath = "app/login.py"\nstart_line = 3\n'
-        ),
-    })
-    _branch(repo, "ai-fix/redirect", {"app/login.py": "safe\n"},
-            "Validate the next parameter\n\nOnly relative paths are followed now.\n\n"
-            "Finding-Id: SEC-7\nAssisted-by: Claude:claude-sonnet-4-5 [semgrep]")
+    repo.commit(
+        "findings",
+        {
+            ".fixreview.toml": 'findings = ["security/findings.toml"]\n',
+            "security/findings.toml": (
+                '[[findings]]\nid = "SEC-7"\ntitle = "Open redirect"\nseverity = "medium"\n'
+                '[[findings.locations]]\npath = "app/login.py"\nstart_line = 3\n'
+            ),
+        },
+    )
+    _branch(
+        repo,
+        "ai-fix/redirect",
+        {"app/login.py": "safe\n"},
+        "Validate the next parameter\n\nOnly relative paths are followed now.\n\n"
+        "Finding-Id: SEC-7\nAssisted-by: Claude:claude-sonnet-4-5 [semgrep]",
+    )
     _branch(repo, "ai-fix/unknown", {"x.py": "1\n"}, "Fix\n\nFinding-Id: SEC-404")
     _branch(repo, "copilot/tidy", {"y.py": "1\n"}, "Tidy logging")
     queue = load_queue(Repository(repo.path))
@@ -105,8 +145,12 @@ def test_trailers_link_a_finding_from_the_policy_sources(repo: TestRepo) -> None
 
 
 def test_proposal_note_links_finding_and_survives_a_rebase(repo: TestRepo) -> None:
-    head = _branch(repo, "ai-fix/sqli", {"app/db.py": "def query(sql, args):\n    return sql, args\n"},
-                   "Parameterize\n\nUse bound parameters.\n\nAssisted-by: SecFix:gpt-5")
+    head = _branch(
+        repo,
+        "ai-fix/sqli",
+        {"app/db.py": "def query(sql, args):\n    return sql, args\n"},
+        "Parameterize\n\nUse bound parameters.\n\nAssisted-by: SecFix:gpt-5",
+    )
     r = Repository(repo.path)
     proposal = propose(r, "ai-fix/sqli", FINDING)
     assert proposal.suggestion.commit == head
@@ -141,7 +185,9 @@ def test_remote_tracking_fix_branches_are_found(tmp_path: Path, repo: TestRepo) 
     assert fixes[0].stats.files == 1
 
 
-def test_whole_queue_costs_a_fixed_number_of_git_processes(repo: TestRepo, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_whole_queue_costs_a_fixed_number_of_git_processes(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
     r = Repository(repo.path)
     for i in range(12):
         _branch(repo, f"ai-fix/n{i}", {f"f{i}.txt": "x\n"}, f"fix {i}\n\nFinding-Id: SEC-{i}")

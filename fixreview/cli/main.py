@@ -31,14 +31,25 @@ class _Parser(argparse.ArgumentParser):
 
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default: Any = "." if top else argparse.SUPPRESS
-    parser.add_argument("--repo", metavar="PATH", default=default,
-                        help="the repository (default: the current directory)")
-    parser.add_argument("--base", metavar="BRANCH", default=None if top else argparse.SUPPRESS,
-                        help="the base branch the fixes target (default: the policy's, main)")
+    parser.add_argument(
+        "--repo",
+        metavar="PATH",
+        default=default,
+        help="the repository (default: the current directory)",
+    )
+    parser.add_argument(
+        "--base",
+        metavar="BRANCH",
+        default=None if top else argparse.SUPPRESS,
+        help="the base branch the fixes target (default: the policy's, main)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Review AI-proposed security fixes; record signed decisions as git notes.")
+    parser = _Parser(
+        prog=PROG,
+        description="Review AI-proposed security fixes; record signed decisions as git notes.",
+    )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common(parser, top=True)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -53,22 +64,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("branch")
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
 
-    p = commands.add_parser("propose", help="attach a finding and the AI's suggestion to a fix branch")
+    p = commands.add_parser(
+        "propose", help="attach a finding and the AI's suggestion to a fix branch"
+    )
     _common(p, top=False)
     p.add_argument("branch")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--finding", metavar="FILE.toml", help="a finding as TOML")
-    source.add_argument("--sarif", metavar="FILE.sarif", help="a SARIF log; pick the result with --result")
+    source.add_argument(
+        "--sarif", metavar="FILE.sarif", help="a SARIF log; pick the result with --result"
+    )
     source.add_argument("--codetf", metavar="FILE.json", help="a CodeTF (codemodder) report")
-    p.add_argument("--result", metavar="SEL",
-                   help="SARIF: the result's index, guid or RULEID@PATH:LINE; CodeTF: index or codemod id")
+    p.add_argument(
+        "--result",
+        metavar="SEL",
+        help="SARIF: the result's index, guid or RULEID@PATH:LINE; CodeTF: index or codemod id",
+    )
     p.add_argument("--tool", help="the AI tool (default: the Assisted-by trailer)")
     p.add_argument("--model", help="the AI model (default: the Assisted-by trailer)")
     p.add_argument("--rationale", help="the AI's rationale (default: the commit message body)")
-    p.add_argument("--commit", metavar="REV", help="the AI's suggestion commit (default: the branch head)")
+    p.add_argument(
+        "--commit", metavar="REV", help="the AI's suggestion commit (default: the branch head)"
+    )
 
     p = commands.add_parser("demo", help="build the sample repositories and open the app on them")
-    p.add_argument("--path", metavar="DIR", help="where to build them (default: a new temporary directory)")
+    p.add_argument(
+        "--path", metavar="DIR", help="where to build them (default: a new temporary directory)"
+    )
     p.add_argument("--no-open", action="store_true", help="build only; print where they are")
     return parser
 
@@ -88,8 +110,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one line, with a way to see more
         if os.environ.get("FIXREVIEW_DEBUG"):
             raise
-        print(f"{PROG}: internal error: {type(exc).__name__}: {exc} "
-              "(run with FIXREVIEW_DEBUG=1 for details)", file=sys.stderr)
+        print(
+            f"{PROG}: internal error: {type(exc).__name__}: {exc} "
+            "(run with FIXREVIEW_DEBUG=1 for details)",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
 
 
@@ -129,7 +154,10 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.queue import load_queue
 
     queue = load_queue(repo, args.base)
-    fixes = queue.fixes if args.all else [f for f in queue.fixes if f.branch.status == Status.PENDING]
+    fixes = (
+        queue.fixes if args.all else [f for f in queue.fixes if f.branch.status == Status.PENDING]
+    )
+    fixes = sorted(fixes, key=lambda f: (f.severity_rank, f.branch.name))
     if args.json:
         _emit_json(queue_document(queue, fixes))
         return 0
@@ -173,14 +201,14 @@ def _read_input(path: str) -> bytes:
 def _propose(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.proposals import propose
 
-    finding, tool = _finding_from_args(repo, args)
+    finding, source = _finding_from_args(repo, args)
     proposal = propose(
         repo,
         args.branch,
         finding,
-        tool=args.tool if args.tool is not None else tool,
-        model=args.model,
-        rationale=args.rationale,
+        tool=args.tool if args.tool is not None else source.get("tool"),
+        model=args.model if args.model is not None else source.get("model"),
+        rationale=args.rationale if args.rationale is not None else source.get("rationale"),
         commit=args.commit,
         base=args.base,
     )
@@ -194,21 +222,22 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, str | None]:
-    """The finding named on the command line, and a tool name when the source gives one."""
+def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
+    """The finding named on the command line, and the tool, model and rationale the source
+    itself gives (only a CodeTF report names them)."""
     if args.finding:
         if args.result:
             raise UsageError("--result goes with --sarif or --codetf, not --finding")
         from fixreview.findings.toml_file import parse_one_finding
 
-        return parse_one_finding(_read_input(args.finding), args.finding), None
+        return parse_one_finding(_read_input(args.finding), args.finding), {}
     if args.sarif:
         from fixreview.findings.sarif import parse_sarif, select_result
 
         results = parse_sarif(_read_input(args.sarif), args.sarif)
-        return select_result(results, args.result, args.sarif).finding, None
-    from fixreview.findings.codetf import parse_codetf, select_change
+        return select_result(results, args.result, args.sarif).finding, {}
     from fixreview.changes import final_diff
+    from fixreview.findings.codetf import parse_codetf, select_change
     from fixreview.queue import load_queue
 
     changes = parse_codetf(_read_input(args.codetf), args.codetf)
@@ -217,7 +246,8 @@ def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, str | 
         fix = load_queue(repo, args.base).get(args.branch)
         changed = set(final_diff(repo, fix).paths())
     change = select_change(changes, args.result, changed, args.codetf)
-    return change.finding, change.tool
+    given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
+    return change.finding, {key: value for key, value in given.items() if value}
 
 
 def _demo(args: argparse.Namespace) -> int:

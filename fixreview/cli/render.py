@@ -12,8 +12,14 @@ from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
 from fixreview.safetext import visible
 
-STATUS_MARK = {"added": "A", "deleted": "D", "modified": "M", "renamed": "R", "copied": "C",
-               "mode-changed": "T"}
+STATUS_MARK = {
+    "added": "A",
+    "deleted": "D",
+    "modified": "M",
+    "renamed": "R",
+    "copied": "C",
+    "mode-changed": "T",
+}
 
 
 def one_line(text: str | None, width: int | None = None) -> str:
@@ -25,27 +31,42 @@ def one_line(text: str | None, width: int | None = None) -> str:
 
 def list_table(fixes: list[Fix]) -> str:
     columns = [
-        ("SEVERITY", 8), ("FINDING", 14), ("TITLE", 34), ("BRANCH", 40), ("TOOL", 22),
-        ("FILES", 5), ("+/-", 11), ("STATUS", 17),
+        ("SEVERITY", 8),
+        ("FINDING", 16),
+        ("TITLE", 34),
+        ("BRANCH", 40),
+        ("TOOL", 22),
+        ("FILES", 5),
+        ("+/-", 11),
+        ("STATUS", 17),
     ]
     rows = [[name for name, _ in columns]]
     for fix in fixes:
         finding = fix.finding
-        rows.append([
-            finding.severity if finding else "-",
-            finding.id if finding else ("?" if fix.source == "trailers" else "-"),
-            finding.title if finding else "(no linked finding)" if fix.source == "none"
-            else "(finding not found)",
-            fix.branch.name if fix.branch.ref.startswith("refs/heads/")
-            else fix.branch.ref.removeprefix("refs/remotes/"),
-            fix.suggestion.tool if fix.suggestion else "",
-            str(fix.stats.files),
-            f"+{fix.stats.added}/-{fix.stats.removed}",
-            str(fix.branch.status),
-        ])
+        rows.append(
+            [
+                finding.severity if finding else "-",
+                finding.id if finding else ("?" if fix.source == "trailers" else "-"),
+                finding.title
+                if finding
+                else "(no linked finding)"
+                if fix.source == "none"
+                else "(finding not found)",
+                fix.branch.name
+                if fix.branch.ref.startswith("refs/heads/")
+                else fix.branch.ref.removeprefix("refs/remotes/"),
+                fix.suggestion.tool if fix.suggestion else "",
+                str(fix.stats.files),
+                f"+{fix.stats.added}/-{fix.stats.removed}",
+                str(fix.branch.status),
+            ]
+        )
     lines = []
     for row in rows:
-        cells = [one_line(cell, width).ljust(width) for cell, (_, width) in zip(row, columns, strict=True)]
+        cells = [
+            one_line(cell, width).ljust(width)
+            for cell, (_, width) in zip(row, columns, strict=True)
+        ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
 
@@ -64,7 +85,11 @@ def _diff_lines(diff: Diff | None) -> list[str]:
     lines = []
     for f in diff.files:
         size = "binary" if f.binary else f"+{f.added} -{f.removed}"
-        mode = f"  mode {f.old_mode} → {f.new_mode}" if f.old_mode and f.new_mode and f.old_mode != f.new_mode else ""
+        mode = (
+            f"  mode {f.old_mode} → {f.new_mode}"
+            if f.old_mode and f.new_mode and f.old_mode != f.new_mode
+            else ""
+        )
         lines.append(f"  {STATUS_MARK[f.status]} {one_line(f.display_path)}  {size}{mode}")
     return lines
 
@@ -72,7 +97,8 @@ def _diff_lines(diff: Diff | None) -> list[str]:
 def _size(diff: Diff | None) -> str:
     if diff is None:
         return "unavailable"
-    return f"{len(diff.files)} files, +{diff.added} -{diff.removed}"
+    files = "1 file" if len(diff.files) == 1 else f"{len(diff.files)} files"
+    return f"{files}, +{diff.added} -{diff.removed}"
 
 
 def show_report(
@@ -89,11 +115,16 @@ def show_report(
     if finding is None:
         out.append("Finding  (none linked)")
     else:
-        out.append(f"Finding  {one_line(finding.id)}  {finding.severity}  {one_line(finding.title)}")
+        out.append(
+            f"Finding  {one_line(finding.id)}  {finding.severity}  {one_line(finding.title)}"
+        )
         for label, value in (
-            ("rule", finding.rule), ("scanner", finding.scanner), ("asset", finding.asset),
+            ("rule", finding.rule),
+            ("scanner", finding.scanner),
+            ("asset", finding.asset),
             ("locations", ", ".join(str(loc) for loc in finding.locations)),
-            ("url", finding.url), ("reason", finding.reason),
+            ("url", finding.url),
+            ("reason", finding.reason),
         ):
             if value:
                 out.append(f"  {label:<10}{one_line(value)}")

@@ -119,8 +119,17 @@ class _Builder:
         self.repo.run("add", "-A")
         env = self._env(step["author"], step["date"], step.get("committer"))
         self.repo.run(
-            "-c", "commit.gpgsign=false", "commit", "-q", "--no-verify", "--allow-empty",
-            "--cleanup=whitespace", "-F", "-", input=step["message"].encode(), env=env,
+            "-c",
+            "commit.gpgsign=false",
+            "commit",
+            "-q",
+            "--no-verify",
+            "--allow-empty",
+            "--cleanup=whitespace",
+            "-F",
+            "-",
+            input=step["message"].encode(),
+            env=env,
         )
         head = self.repo.resolve("HEAD")
         assert head is not None

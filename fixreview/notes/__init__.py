@@ -1,1 +1,2 @@
-"""Git notes: the one-record-per-line format (``records``) and the compare-and-swap writer (``store``)."""
+"""Git notes: the one-record-per-line format (``records``) and the compare-and-swap writer
+(``store``)."""

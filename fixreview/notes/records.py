@@ -91,7 +91,9 @@ def parse_note(target: str, content: bytes) -> tuple[list[RawRecord], list[BadLi
         expected = 3 if tag == TAG_DECISION else 2
         if len(parts) != expected:
             bad.append(
-                BadLine(target, number, line, f"a {tag} record has {expected} fields, not {len(parts)}")
+                BadLine(
+                    target, number, line, f"a {tag} record has {expected} fields, not {len(parts)}"
+                )
             )
             continue
         try:
@@ -119,7 +121,9 @@ def toml_to_model(payload: bytes, model: type[ModelT]) -> ModelT:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ValueError(f"payload is not a valid {model.__name__}: {describe_validation(exc)}") from None
+        raise ValueError(
+            f"payload is not a valid {model.__name__}: {describe_validation(exc)}"
+        ) from None
 
 
 def describe_validation(exc: ValidationError) -> str:

@@ -90,14 +90,17 @@ def append_record(
         new = _build_notes_commit(repo, old, target, line, env)
         if new is None:  # the record is already there: nothing to do
             return old or ""
-        proc = repo.try_run("update-ref", "-m", "fixreview: append record", ref, new, old or ZERO_OID)
+        proc = repo.try_run(
+            "update-ref", "-m", "fixreview: append record", ref, new, old or ZERO_OID
+        )
         if proc.returncode == 0:
             return new
         if time.monotonic() > deadline:
             break
         time.sleep(random.uniform(0.005, 0.02 * min(attempt + 1, 10)))
     raise GitError(
-        f"could not update {ref}: it kept changing under concurrent writers; nothing was written, try again"
+        f"could not update {ref}: it kept changing under concurrent writers; "
+        "nothing was written, try again"
     )
 
 
@@ -116,7 +119,9 @@ def _build_notes_commit(
             return None
         lines.append(line)
         content = ("\n".join(lines) + "\n").encode("utf-8")
-        proc = repo.try_run("notes", f"--ref={temp}", "add", "-f", "-F", "-", target, input=content, env=env)
+        proc = repo.try_run(
+            "notes", f"--ref={temp}", "add", "-f", "-F", "-", target, input=content, env=env
+        )
         if proc.returncode != 0:
             message = proc.stderr.decode("utf-8", "replace")
             if "tell me who you are" in message or "identity unknown" in message.lower():
@@ -124,7 +129,10 @@ def _build_notes_commit(
                     "git needs an identity to write notes: set user.name and user.email "
                     "(git config user.name 'Your Name'; git config user.email you@example.com)"
                 )
-            raise GitError(f"git notes add failed: {message.strip().splitlines()[-1] if message.strip() else proc.returncode}")
+            raise GitError(
+                "git notes add failed: "
+                + (message.strip().splitlines()[-1] if message.strip() else str(proc.returncode))
+            )
         new = repo.ref_value(temp)
         if new is None:
             raise GitError(f"git notes add left no commit on {temp}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 from fixreview.models import Commit, Person
 from fixreview.repo.git import Repository
@@ -135,7 +135,7 @@ def parse_trailer_block(paragraph: str) -> list[tuple[str, str]] | None:
 def _ident(value: str) -> tuple[Person, datetime]:
     match = _IDENT.match(value)
     if match is None:
-        return Person(name=value, email=""), datetime.fromtimestamp(0, timezone.utc)
+        return Person(name=value, email=""), datetime.fromtimestamp(0, UTC)
     tz = match["tz"]
     offset = timedelta(hours=int(tz[1:3]), minutes=int(tz[3:5]))
     zone = timezone(-offset if tz[0] == "-" else offset)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import PatchSet
 
 from fixreview.errors import InputError
 
@@ -39,7 +39,9 @@ class Hunk:
     @property
     def header(self) -> str:
         tail = f" {self.section}" if self.section else ""
-        return f"@@ -{self.old_start},{self.old_length} +{self.new_start},{self.new_length} @@{tail}"
+        return (
+            f"@@ -{self.old_start},{self.old_length} +{self.new_start},{self.new_length} @@{tail}"
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,16 +20,26 @@ ZERO_OID = "0" * 40
 # Options that make diff output independent of the user's configuration, so the same
 # command gives the same bytes on a reviewer's laptop and in CI.
 STABLE_DIFF_CONFIG: tuple[str, ...] = (
-    "-c", "diff.noprefix=false",
-    "-c", "diff.mnemonicPrefix=false",
-    "-c", "diff.renames=true",
-    "-c", "diff.algorithm=myers",
-    "-c", "diff.context=3",
-    "-c", "diff.interHunkContext=0",
-    "-c", "diff.indentHeuristic=true",
-    "-c", "diff.suppressBlankEmpty=false",
-    "-c", "diff.relative=false",
-    "-c", "core.quotePath=true",
+    "-c",
+    "diff.noprefix=false",
+    "-c",
+    "diff.mnemonicPrefix=false",
+    "-c",
+    "diff.renames=true",
+    "-c",
+    "diff.algorithm=myers",
+    "-c",
+    "diff.context=3",
+    "-c",
+    "diff.interHunkContext=0",
+    "-c",
+    "diff.indentHeuristic=true",
+    "-c",
+    "diff.suppressBlankEmpty=false",
+    "-c",
+    "diff.relative=false",
+    "-c",
+    "core.quotePath=true",
 )
 
 
@@ -50,9 +60,7 @@ class Repository:
             ) from None
         self.git_dir = Path(found.git_dir)
         self.common_dir = Path(found.common_dir)
-        self.workdir: Path | None = (
-            Path(found.working_tree_dir) if found.working_tree_dir else None
-        )
+        self.workdir: Path | None = Path(found.working_tree_dir) if found.working_tree_dir else None
         found.close()
 
     @property
@@ -146,8 +154,16 @@ class Repository:
         """``git diff --binary --full-index OLD NEW`` with configuration pinned (exact bytes)."""
         return self.run(
             *STABLE_DIFF_CONFIG,
-            "diff", "--no-color", "--no-ext-diff", "--no-textconv",
-            "--binary", "--full-index", *extra, old, new, "--",
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--binary",
+            "--full-index",
+            *extra,
+            old,
+            new,
+            "--",
         )
 
     # -- bulk object reads ---------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Importers that turn scanners' and producers' output into findings."""

@@ -1,0 +1,528 @@
+"""CodeTF import: what a codemod tool (Pixee's codemodder) changed, as findings and rationale.
+
+:func:`parse_codetf` reads every result of a CodeTF document (one per codemod run, including
+results that changed nothing); :func:`select_change` picks the one a fix branch implements.
+
+Both shapes of the format are read: v2 (``run`` + ``results``, what codemodder writes today)
+and v3 (``run`` + ``fixes``, each with ``findingMetadata``, ``changesets`` and
+``fixMetadata``; ``fixMetadata.id`` plays the part of the codemod id).
+
+How a result becomes a finding:
+
+- **the fixed finding**: the first entry of the result's ``fixedFindings`` (not in the v2
+  schema, but tolerated), else of its changesets' ``fixedFindings`` and their changes'
+  ``fixedFindings``, in file order (v3: ``findingMetadata``). Each has an ``id`` (same meaning
+  as a SARIF guid) and a ``rule`` {``id``, ``name``, ``url``}.
+- **id**: the fixed finding's ``id``; else its rule id ``@`` the path (and ``:line``) where it
+  was fixed; with no fixed finding, the codemod id ``@`` the first changed path, e.g.
+  ``pixee:python/add-requests-timeouts@introduction/apis.py`` (the codemod id alone when the
+  result changed nothing).
+- **rule**: the fixed finding's rule id, else the codemod id. **title**: the fixed finding's
+  rule name (v3: ``findingMetadata.summary``, else ``name``, else the rule name), else the
+  result's ``summary``.
+- **severity**: CodeTF carries none, so every finding is ``medium``: neither buried at the
+  bottom of the queue nor raised as an alarm the producer never made. A person who knows
+  better writes a TOML finding instead.
+- **scanner**: ``detectionTool.name`` when the result names the tool that found the problem,
+  else ``"<vendor> <tool> <version>"`` of the ``run``.
+- **locations**: every changed path, with the lines of its changes (``changes[*].lineNumber``,
+  an integer or a string of digits; runs of consecutive lines become one range). The line is
+  the one the producer reports, on whichever ``diffSide`` it names. A path with no usable line
+  is kept at line 1, because :class:`~fixreview.models.Location` needs one.
+- **asset**: the first changed path. **reason**: the result's ``description``.
+  **url**: the fixed finding's rule url, else the first ``references[*].url``.
+- **evidence**: each changeset's path and unified diff, cut at :data:`EVIDENCE_LIMIT`
+  characters in all, with a marker saying how much was left out.
+
+The suggestion side of a change: ``tool`` is ``"<tool> <version>"`` of the run, ``model`` the
+first AI model a changeset (v3: ``fixMetadata.generation``) names, and ``rationale`` the
+summary, the description, then one line per distinct change description with its path and
+lines (and any v3 ``reasoning``).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from fixreview.errors import InputError, NotFoundError
+from fixreview.models import Finding, Location, Severity
+
+JsonObject = dict[str, Any]
+
+EVIDENCE_LIMIT = 4_000
+"""The most characters of diff kept as a finding's evidence."""
+
+SUGGESTIONS = 5
+"""How many valid selectors an error message offers."""
+
+DEFAULT_SEVERITY: Severity = "medium"
+
+_DIGITS = re.compile(r"\d+")
+
+
+@dataclass(frozen=True)
+class CodetfChange:
+    """One codemod result of a CodeTF document, the finding it fixes and why it was made."""
+
+    index: int
+    codemod: str
+    paths: tuple[str, ...]
+    finding: Finding
+    tool: str
+    rationale: str
+    model: str = ""
+    fixed_finding_ids: tuple[str, ...] = field(default=())
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def parse_codetf(data: bytes, source: str) -> list[CodetfChange]:
+    """Every result of a CodeTF document, in file order.
+
+    Raises :class:`InputError` (``"<source>: <what is wrong>"``) when the data is not JSON or
+    not a CodeTF document.
+    """
+    document = _load_json(data, source)
+    if not isinstance(document, dict):
+        raise InputError(f"{source}: not a CodeTF document: the top level is not an object")
+    run = _obj(document.get("run"))
+    vendor = _str(run.get("vendor")).strip()
+    tool_name = _str(run.get("tool")).strip()
+    version = _str(run.get("version")).strip()
+    tool = f"{tool_name} {version}".strip() or vendor
+    scanner = " ".join(part for part in (vendor, tool_name, version) if part)
+    if isinstance(document.get("results"), list):
+        items, name = document["results"], "results"
+    elif isinstance(document.get("fixes"), list):
+        items, name = document["fixes"], "fixes"
+    else:
+        raise InputError(f"{source}: not a CodeTF document: no 'results' array")
+    changes: list[CodetfChange] = []
+    for index, item in enumerate(items):
+        where = f"{name}[{index}]"
+        if not isinstance(item, dict):
+            raise InputError(f"{source}: not a CodeTF document: {where} is not an object")
+        raw = _from_v2(item) if name == "results" else _from_v3(item)
+        if not raw.codemod:
+            noun = "'codemod'" if name == "results" else "'fixMetadata.id'"
+            raise InputError(f"{source}: {where} has no {noun}")
+        changes.append(_build(raw, index, tool, scanner, source, where))
+    return changes
+
+
+@dataclass
+class _Fixed:
+    """A finding a changeset says it fixed, and where."""
+
+    id: str
+    rule_id: str
+    rule_name: str
+    rule_url: str
+    path: str | None
+    line: int | None
+    title: str = ""
+
+
+@dataclass
+class _Change:
+    line: int | None
+    description: str
+
+
+@dataclass
+class _Changeset:
+    path: str
+    diff: str
+    changes: list[_Change]
+    reasoning: str = ""
+
+
+@dataclass
+class _Raw:
+    """A v2 result or a v3 fix, read into one shape."""
+
+    codemod: str
+    summary: str
+    description: str
+    urls: list[str]
+    changesets: list[_Changeset]
+    fixed: list[_Fixed]
+    detection_tool: str
+    model: str
+    failure: str
+
+
+def _from_v2(result: JsonObject) -> _Raw:
+    changesets = _changesets(result.get("changeset"))
+    first_path = changesets[0].path if changesets else None
+    fixed = [
+        found
+        for entry in _list(result.get("fixedFindings"))
+        if (found := _fixed(entry, first_path, None)) is not None
+    ]
+    model = ""
+    for raw_set in _dicts(result.get("changeset")):
+        path = _normalise_path(_str(raw_set.get("path")))
+        if not path:
+            continue
+        model = model or _str(_obj(raw_set.get("ai")).get("model")).strip()
+        for entry in _list(raw_set.get("fixedFindings")):
+            if (found := _fixed(entry, path, None)) is not None:
+                fixed.append(found)
+        for raw_change in _dicts(raw_set.get("changes")):
+            line = _line(raw_change.get("lineNumber"))
+            for entry in _list(raw_change.get("fixedFindings")):
+                if (found := _fixed(entry, path, line)) is not None:
+                    fixed.append(found)
+    failure = _obj(result.get("failure"))
+    return _Raw(
+        codemod=_str(result.get("codemod")).strip(),
+        summary=_str(result.get("summary")).strip(),
+        description=_str(result.get("description")).strip(),
+        urls=_urls(result.get("references")),
+        changesets=changesets,
+        fixed=fixed,
+        detection_tool=_str(_obj(result.get("detectionTool")).get("name")).strip(),
+        model=model,
+        failure=_str(failure.get("reason")).strip(),
+    )
+
+
+def _from_v3(fix: JsonObject) -> _Raw:
+    meta = _obj(fix.get("fixMetadata"))
+    changesets = _changesets(fix.get("changesets"))
+    first_path = changesets[0].path if changesets else None
+    finding_meta = _obj(fix.get("findingMetadata"))
+    fixed: list[_Fixed] = []
+    found = _fixed(finding_meta, first_path, None)
+    if found is not None:
+        found.title = (
+            _str(finding_meta.get("summary")).strip() or _str(finding_meta.get("name")).strip()
+        )
+        fixed.append(found)
+    generation = _obj(meta.get("generation"))
+    return _Raw(
+        codemod=_str(meta.get("id")).strip(),
+        summary=_str(meta.get("summary")).strip(),
+        description=_str(meta.get("description")).strip(),
+        urls=_urls(meta.get("references")),
+        changesets=changesets,
+        fixed=fixed,
+        detection_tool="",
+        model=_str(_obj(generation.get("ai")).get("model")).strip(),
+        failure="",
+    )
+
+
+def _changesets(value: Any) -> list[_Changeset]:
+    changesets: list[_Changeset] = []
+    for entry in _dicts(value):
+        path = _normalise_path(_str(entry.get("path")))
+        if not path:
+            continue
+        changes = [
+            _Change(
+                line=_line(change.get("lineNumber")),
+                description=_str(change.get("description")).strip(),
+            )
+            for change in _dicts(entry.get("changes"))
+        ]
+        changesets.append(
+            _Changeset(
+                path=path,
+                diff=_str(entry.get("diff")),
+                changes=changes,
+                reasoning=_str(entry.get("reasoning")).strip(),
+            )
+        )
+    return changesets
+
+
+def _fixed(entry: Any, path: str | None, line: int | None) -> _Fixed | None:
+    entry = _obj(entry)
+    rule = _obj(entry.get("rule"))
+    finding_id = _str(entry.get("id")).strip()
+    rule_id = _str(rule.get("id")).strip()
+    if not finding_id and not rule_id:
+        return None
+    return _Fixed(
+        id=finding_id,
+        rule_id=rule_id,
+        rule_name=_str(rule.get("name")).strip(),
+        rule_url=_str(rule.get("url")).strip(),
+        path=path,
+        line=line,
+    )
+
+
+def _build(raw: _Raw, index: int, tool: str, scanner: str, source: str, where: str) -> CodetfChange:
+    paths = tuple(dict.fromkeys(changeset.path for changeset in raw.changesets))
+    first = raw.fixed[0] if raw.fixed else None
+    if first is not None:
+        finding_id = first.id or _at(first.rule_id or raw.codemod, first.path, first.line)
+        rule = first.rule_id or raw.codemod
+        title = first.title or first.rule_name or raw.summary
+        url = first.rule_url or (raw.urls[0] if raw.urls else "")
+    else:
+        finding_id = _at(raw.codemod, paths[0] if paths else None, None)
+        rule = raw.codemod
+        title = raw.summary
+        url = raw.urls[0] if raw.urls else ""
+    fields: JsonObject = {
+        "id": finding_id,
+        "title": title or raw.codemod,
+        "severity": DEFAULT_SEVERITY,
+        "rule": rule,
+        "scanner": raw.detection_tool or scanner,
+        "asset": paths[0] if paths else "",
+        "locations": _locations(raw.changesets),
+        "evidence": _evidence(raw.changesets),
+        "reason": raw.description,
+        "url": url,
+    }
+    try:
+        finding = Finding(**fields)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        name = ".".join(str(part) for part in problem["loc"])
+        raise InputError(
+            f"{source}: {where}: cannot make a finding: {name}: {problem['msg']}"
+        ) from None
+    return CodetfChange(
+        index=index,
+        codemod=raw.codemod,
+        paths=paths,
+        finding=finding,
+        tool=tool,
+        rationale=_rationale(raw),
+        model=raw.model,
+        fixed_finding_ids=tuple(dict.fromkeys(f.id for f in raw.fixed if f.id)),
+    )
+
+
+def _at(name: str, path: str | None, line: int | None) -> str:
+    if path is None:
+        return name
+    return f"{name}@{path}" if line is None else f"{name}@{path}:{line}"
+
+
+def _lines_by_path(changesets: list[_Changeset]) -> dict[str, list[int]]:
+    lines: dict[str, list[int]] = {}
+    for changeset in changesets:
+        found = lines.setdefault(changeset.path, [])
+        found.extend(change.line for change in changeset.changes if change.line is not None)
+    return lines
+
+
+def _ranges(lines: list[int]) -> list[tuple[int, int]]:
+    """Sorted distinct lines as inclusive ranges of consecutive numbers."""
+    ranges: list[tuple[int, int]] = []
+    for line in sorted(set(lines)):
+        if ranges and line == ranges[-1][1] + 1:
+            ranges[-1] = (ranges[-1][0], line)
+        else:
+            ranges.append((line, line))
+    return ranges
+
+
+def _span(ranges: list[tuple[int, int]]) -> str:
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in ranges)
+
+
+def _locations(changesets: list[_Changeset]) -> list[Location]:
+    locations: list[Location] = []
+    for path, lines in _lines_by_path(changesets).items():
+        ranges = _ranges(lines) or [(1, 1)]
+        locations.extend(Location(path=path, start_line=a, end_line=b) for a, b in ranges)
+    return locations
+
+
+def _evidence(changesets: list[_Changeset]) -> str:
+    text = "\n\n".join(
+        f"{changeset.path}\n{changeset.diff.rstrip()}".rstrip() for changeset in changesets
+    )
+    if len(text) <= EVIDENCE_LIMIT:
+        return text
+    cut = text.rfind("\n", 0, EVIDENCE_LIMIT)
+    cut = cut if cut > EVIDENCE_LIMIT // 2 else EVIDENCE_LIMIT
+    return f"{text[:cut]}\n… (truncated: {len(text) - cut} more characters of diff)"
+
+
+def _rationale(raw: _Raw) -> str:
+    parts = [part for part in (raw.summary, raw.description) if part]
+    described: dict[tuple[str, str], list[int]] = {}
+    for changeset in raw.changesets:
+        for change in changeset.changes:
+            if change.description:
+                lines = described.setdefault((changeset.path, change.description), [])
+                if change.line is not None:
+                    lines.append(change.line)
+    if described:
+        rows = ["Changes:"]
+        for (path, description), lines in described.items():
+            where = f"{path}:{_span(_ranges(lines))}" if lines else path
+            rows.append(f"- {where}: {description}")
+        parts.append("\n".join(rows))
+    for changeset in raw.changesets:
+        if changeset.reasoning:
+            parts.append(f"Reasoning for {changeset.path}:\n{changeset.reasoning}")
+    if raw.failure:
+        parts.append(f"Failed: {raw.failure}")
+    return "\n\n".join(parts)
+
+
+def _load_json(data: bytes, source: str) -> Any:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except RecursionError:
+        raise InputError(f"{source}: not valid JSON: nested too deeply") from None
+
+
+def _obj(value: Any) -> JsonObject:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _dicts(value: Any) -> list[JsonObject]:
+    return [item for item in _list(value) if isinstance(item, dict)]
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _line(value: Any) -> int | None:
+    """A line number: a positive JSON integer or a string of digits (codemodder writes both)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if value >= 1 else None
+    if isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+        number = int(value.strip())
+        return number if number >= 1 else None
+    return None
+
+
+def _urls(value: Any) -> list[str]:
+    return [url for entry in _dicts(value) if (url := _str(entry.get("url")).strip())]
+
+
+def _normalise_path(path: str) -> str:
+    path = path.strip()
+    while path.startswith("./"):
+        path = path[2:]
+    return path
+
+
+# --- choosing --------------------------------------------------------------------------------
+
+
+def select_change(
+    changes: list[CodetfChange], selector: str | None, changed_paths: set[str], source: str
+) -> CodetfChange:
+    """The result a fix branch implements.
+
+    ``selector`` is the result's index, its codemod id, or the id of a finding it fixed. With
+    no selector, the result whose changed paths overlap ``changed_paths`` (the fix branch's
+    changed files) the most; a tie goes to the one with fewer paths the branch did not change,
+    and a remaining tie is an error. Raises :class:`NotFoundError` when nothing matches and
+    :class:`InputError` when the choice is ambiguous, each with one line saying what to do.
+    """
+    wanted = (selector or "").strip()
+    if not wanted:
+        return _by_overlap(changes, changed_paths, source)
+    if _DIGITS.fullmatch(wanted):
+        number = int(wanted)
+        if number < len(changes):
+            return changes[number]
+        raise NotFoundError(
+            f"{source}: no result matches {wanted}: the file has {len(changes)} results "
+            f"(indexes 0-{len(changes) - 1}); try one of: {_suggestions(changes)}"
+            if changes
+            else f"{source}: no result matches {wanted}: the file has no results"
+        )
+    by_codemod = [change for change in changes if change.codemod == wanted]
+    if len(by_codemod) == 1:
+        return by_codemod[0]
+    if by_codemod:
+        raise InputError(
+            f"{source}: codemod {wanted} has {len(by_codemod)} results; select one by index: "
+            + ", ".join(_label(change) for change in by_codemod[:SUGGESTIONS])
+        )
+    by_finding = [
+        change
+        for change in changes
+        if wanted in change.fixed_finding_ids or change.finding.id == wanted
+    ]
+    if len(by_finding) == 1:
+        return by_finding[0]
+    if by_finding:
+        raise InputError(
+            f"{source}: {len(by_finding)} results fix finding {wanted}; select one by index: "
+            + ", ".join(_label(change) for change in by_finding[:SUGGESTIONS])
+        )
+    raise NotFoundError(
+        f"{source}: no result matches {wanted}; try one of: {_suggestions(changes)}"
+        if changes
+        else f"{source}: no result matches {wanted}: the file has no results"
+    )
+
+
+def _by_overlap(changes: list[CodetfChange], changed_paths: set[str], source: str) -> CodetfChange:
+    if not changes:
+        raise NotFoundError(f"{source}: the file has no results")
+    if len(changes) == 1 and not changed_paths:
+        return changes[0]
+    branch = {_normalise_path(path) for path in changed_paths}
+    scored = [
+        ((len(set(change.paths) & branch), -len(set(change.paths) - branch)), change)
+        for change in changes
+    ]
+    best = max(score for score, _ in scored)
+    if best[0] == 0:
+        raise NotFoundError(
+            f"{source}: no result changes any file the branch changed; "
+            f"select one, e.g. {_suggestions(changes)}"
+        )
+    top = [change for score, change in scored if score == best]
+    if len(top) == 1:
+        return top[0]
+    raise InputError(
+        f"{source}: {len(top)} results match the branch's changed files equally well; "
+        "select one by index: " + ", ".join(_label(change) for change in top[:SUGGESTIONS])
+    )
+
+
+def _label(change: CodetfChange) -> str:
+    return f"{change.index} ({change.codemod})"
+
+
+def _suggestions(changes: list[CodetfChange]) -> str:
+    """Up to :data:`SUGGESTIONS` selectors, results that changed something first."""
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.codemod] = counts.get(change.codemod, 0) + 1
+    ordered = [c for c in changes if c.paths] + [c for c in changes if not c.paths]
+    chosen = [
+        change.codemod if counts[change.codemod] == 1 else _label(change)
+        for change in ordered[:SUGGESTIONS]
+    ]
+    more = len(changes) - len(chosen)
+    return ", ".join(chosen) + (f" (and {more} more)" if more > 0 else "")
