@@ -100,6 +100,11 @@ class Status(StrEnum):
     STALE = "stale"
 
 
+# What ``list`` shows without ``--all``: fixes a reviewer still has to look at. A stale fix
+# (approved, then changed) needs a new review; a rejected one or one sent back does not.
+AWAITING_REVIEW = frozenset({Status.PENDING, Status.STALE})
+
+
 class FixBranch(Strict):
     """A branch that claims to fix a finding, and where it stands against its base."""
 
@@ -155,9 +160,22 @@ class Fix(Strict):
     finding: Finding | None = None
     suggestion: Suggestion | None = None
     proposal_id: str | None = None
+    proposal_branch: str | None = None
     commits: list[Commit] = Field(default_factory=list)
     stats: DiffStats = Field(default_factory=DiffStats)
     problems: list[str] = Field(default_factory=list)
+
+    @property
+    def finding_id(self) -> str | None:
+        """The linked finding's id, or the id a ``Finding-Id:`` trailer claims when the
+        finding itself could not be found."""
+        if self.finding is not None:
+            return self.finding.id
+        for commit in self.commits:
+            values = commit.trailer_values("Finding-Id")
+            if values:
+                return values[0]
+        return None
 
     @property
     def linked(self) -> bool:

@@ -7,10 +7,14 @@ review rules. A missing file means the strict defaults; a malformed one is an er
 
 from __future__ import annotations
 
+import re
 import tomllib
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Literal
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Strict
@@ -42,25 +46,77 @@ DEFAULT_AI_IDENTITIES: tuple[str, ...] = (
 )
 
 DEFAULT_SENSITIVE_PATHS: tuple[str, ...] = (
+    # authentication and sessions
     "**/auth/**",
     "**/*auth*",
     "**/*login*",
+    "**/*logout*",
     "**/*session*",
     "**/*password*",
+    "**/*passwd*",
+    "**/*oauth*",
+    "**/*saml*",
+    "**/*oidc*",
+    "**/sso/**",
+    "**/*mfa*",
+    "**/*totp*",
+    "**/*jwt*",
+    "**/*csrf*",
+    # authorization and policy enforcement
     "**/*permission*",
-    "**/*acl*",
+    "**/*privilege*",
+    "**/acl*",
+    "**/*_acl*",
+    "**/*-acl*",
+    "**/*acl.*",
     "**/*rbac*",
     "**/*policy*",
+    "**/*policies*",
+    "**/*.rego",
+    "**/*cors*",
+    "**/*firewall*",
+    # secrets and credentials
     "**/*secret*",
     "**/*credential*",
     "**/*token*",
+    "**/*apikey*",
+    "**/*api_key*",
+    "**/*api-key*",
+    "**/.env",
+    "**/.env.*",
+    "**/.netrc",
+    "**/.npmrc",
+    "**/.pypirc",
+    "**/.ssh/**",
+    "**/*vault*",
+    # keys, certificates, crypto and key rotation
     "**/*.pem",
     "**/*.key",
+    "**/*.p12",
+    "**/*.pfx",
+    "**/*.jks",
+    "**/*.keystore",
+    "**/*.crt",
+    "**/id_rsa*",
+    "**/id_ecdsa*",
+    "**/id_ed25519*",
+    "**/keys/**",
+    "**/*keystore*",
+    "**/*keyring*",
+    "**/*kms*",
+    "**/*key*rotat*",
+    "**/*rotat*key*",
     "**/*crypt*",
     "**/*cipher*",
     "**/*hash*",
-    "**/*sign*",
-    "**/*keys*",
+    "**/*hmac*",
+    "**/*signing*",
+    "**/*signature*",
+    "**/*signer*",
+    "**/*tls*",
+    "**/*ssl*",
+    "**/certs/**",
+    # the review rules themselves (also covered by policy-change and ci-config-change)
     ".fixreview.toml",
     ".fixreview/**",
     "CODEOWNERS",
@@ -72,20 +128,187 @@ DEFAULT_SENSITIVE_PATHS: tuple[str, ...] = (
 )
 
 
+def simple_glob(pattern: str) -> re.Pattern[str]:
+    """A glob where only ``*`` (anything, ``/`` included) and ``?`` are wildcards: brackets are
+    literal, so ``*[bot]`` means a name ending in "[bot]", not in b, o or t."""
+    body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL)
+
+
+def matches_any(value: str, patterns: list[str]) -> bool:
+    return any(simple_glob(pattern).match(value) for pattern in patterns)
+
+
 class ApprovalsPolicy(Strict):
     """What the verify gate requires before a fix counts as approved."""
 
     required: int = Field(default=1, ge=1)
     sensitive: int = Field(default=2, ge=1)
     allowed_signers: str = ".fixreview/allowed_signers"
+    allowed_openpgp_keys: str = ".fixreview/allowed_keys.asc"
     allow_rebased: bool = False
     ai_identities: list[str] = Field(default_factory=lambda: list(DEFAULT_AI_IDENTITIES))
 
 
+RiskLevel = Literal["block", "warn", "info"]
+
+# The stable ids of the risk checks and their default levels (docs/risk.md). A policy can only
+# change a level through ``[risk.levels]``; an id that is not here is refused.
+DEFAULT_RISK_LEVELS: Mapping[str, RiskLevel] = MappingProxyType(
+    {
+        "sensitive-path": "block",
+        "policy-change": "block",
+        "ci-config-change": "block",
+        "secret-added": "block",
+        "hidden-unicode": "block",
+        "out-of-scope": "warn",
+        "dependency-change": "warn",
+        "binary-file": "warn",
+        "no-test-change": "warn",
+        "thin-rationale": "warn",
+        "large-diff": "warn",
+        "diverges-from-suggestion": "info",
+    }
+)
+
+# Extra policy files: .fixreview.toml, approvals.allowed_signers and CODEOWNERS (root,
+# .github/, docs/) always count and need not be listed.
+DEFAULT_POLICY_PATHS: tuple[str, ...] = (
+    ".fixreview/**",
+    ".github/settings.yml",
+)
+
+DEFAULT_CI_PATHS: tuple[str, ...] = (
+    ".github/workflows/**",
+    ".github/actions/**",
+    "action.yml",
+    "action.yaml",
+    ".gitlab-ci.yml",
+    ".gitlab-ci/**",
+    ".gitlab/**",
+    "Jenkinsfile",
+    "**/Jenkinsfile",
+    "**/*.jenkinsfile",
+    ".circleci/**",
+    "azure-pipelines.yml",
+    "azure-pipelines.yaml",
+    ".azure-pipelines/**",
+    ".buildkite/**",
+    "bitbucket-pipelines.yml",
+    ".travis.yml",
+    ".drone.yml",
+    ".drone.star",
+    ".woodpecker.yml",
+    ".woodpecker/**",
+    "appveyor.yml",
+    ".appveyor.yml",
+    "cloudbuild.yaml",
+    "cloudbuild.yml",
+    "buildspec.yml",
+    ".tekton/**",
+    ".semaphore/**",
+    "codefresh.yml",
+    ".pre-commit-config.yaml",
+    ".husky/**",
+)
+
+DEFAULT_TEST_PATHS: tuple[str, ...] = (
+    "**/test/**",
+    "**/tests/**",
+    "**/spec/**",
+    "**/specs/**",
+    "**/__tests__/**",
+    "**/testdata/**",
+    "**/test_*.py",
+    "**/*_test.py",
+    "**/conftest.py",
+    "**/*_test.go",
+    "**/*.test.[cm]js",
+    "**/*.test.[jt]s",
+    "**/*.test.[jt]sx",
+    "**/*.spec.[jt]s",
+    "**/*.spec.[jt]sx",
+    "**/*Test.java",
+    "**/*Tests.java",
+    "**/*Test.kt",
+    "**/*Tests.kt",
+    "**/*_spec.rb",
+    "**/*_test.rb",
+    "**/*Test.php",
+    "**/*Tests.cs",
+    "**/*Test.cs",
+    "**/*Tests.swift",
+    "**/*_test.exs",
+    "**/*_test.dart",
+)
+
+DEFAULT_DEPENDENCY_PATHS: tuple[str, ...] = (
+    "**/requirements*.txt",
+    "**/requirements/*.txt",
+    "**/constraints*.txt",
+    "**/setup.py",
+    "**/setup.cfg",
+    "**/pyproject.toml",
+    "**/Pipfile",
+    "**/Pipfile.lock",
+    "**/poetry.lock",
+    "**/uv.lock",
+    "**/pdm.lock",
+    "**/package.json",
+    "**/package-lock.json",
+    "**/npm-shrinkwrap.json",
+    "**/yarn.lock",
+    "**/pnpm-lock.yaml",
+    "**/go.mod",
+    "**/go.sum",
+    "**/Cargo.toml",
+    "**/Cargo.lock",
+    "**/pom.xml",
+    "**/build.gradle",
+    "**/build.gradle.kts",
+    "**/gradle.lockfile",
+    "**/libs.versions.toml",
+    "**/Gemfile",
+    "**/Gemfile.lock",
+    "**/*.gemspec",
+)
+
+
 class RiskPolicy(Strict):
-    """Globs and thresholds for the automated risk checks."""
+    """Globs, thresholds and levels for the automated risk checks (docs/risk.md).
+
+    Globs match the whole repository-relative path, case-insensitively: ``**`` spans any
+    number of directories (none included), ``*`` and ``?`` stay within one path segment.
+    """
 
     sensitive_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_SENSITIVE_PATHS))
+    policy_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_POLICY_PATHS))
+    ci_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_CI_PATHS))
+    test_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_TEST_PATHS))
+    dependency_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_DEPENDENCY_PATHS))
+    scope_slack_lines: int = Field(default=10, ge=0)
+    min_rationale_words: int = Field(default=12, ge=0)
+    large_diff_lines: int = Field(default=400, ge=1)
+    large_diff_files: int = Field(default=20, ge=1)
+    levels: dict[str, RiskLevel] = Field(default_factory=dict)
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _known_flag_ids(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            unknown = sorted(str(key) for key in value if key not in DEFAULT_RISK_LEVELS)
+            if unknown:
+                raise PydanticCustomError(
+                    "unknown_flag_id",
+                    "unknown risk flag id {ids} (known: {known})",
+                    {"ids": ", ".join(repr(k) for k in unknown),
+                     "known": ", ".join(DEFAULT_RISK_LEVELS)},
+                )
+        return value
+
+    def level(self, flag_id: str) -> RiskLevel:
+        """The level of FLAG_ID under this policy: its override, else its default."""
+        return self.levels.get(flag_id, DEFAULT_RISK_LEVELS[flag_id])
 
 
 class Policy(Strict):

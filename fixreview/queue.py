@@ -8,7 +8,6 @@ the sizes, and one ``cat-file --batch`` for the findings sources when trailers n
 
 from __future__ import annotations
 
-import fnmatch
 from dataclasses import dataclass, field
 
 from fixreview.errors import InputError, NotFoundError
@@ -16,7 +15,7 @@ from fixreview.findings.sources import FindingsIndex, load_findings_index
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.records import TAG_PROPOSAL, toml_to_model
 from fixreview.notes.store import PROPOSALS_REF, read_notes
-from fixreview.policy import LoadedPolicy, Policy, load_policy
+from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
 
@@ -54,7 +53,7 @@ class Queue:
 
 def is_fix_branch(policy: Policy, name: str) -> bool:
     """Whether NAME matches one of the policy's patterns (``*`` also matches ``/``)."""
-    return any(fnmatch.fnmatchcase(name, pattern) for pattern in policy.fix_branches)
+    return matches_any(name, policy.fix_branches)
 
 
 def list_fix_branches(repo: Repository, loaded: LoadedPolicy) -> list[BranchRef]:
@@ -93,6 +92,26 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
     """Read every fix branch of the repository, in bulk."""
     loaded = load_policy(repo, base)
     branches = list_fix_branches(repo, loaded)
+    fixes, warnings = build_fixes(repo, loaded, branches)
+    return Queue(policy=loaded, fixes=fixes, warnings=warnings)
+
+
+def fix_at(repo: Repository, loaded: LoadedPolicy, head: str) -> tuple[Fix, list[str]]:
+    """The fix whose head is HEAD, whether or not a branch points there (CI checks out
+    detached commits): named after a fix branch at HEAD when there is one."""
+    at_head = [b for b in list_fix_branches(repo, loaded) if b.head == head]
+    branch = at_head[0] if at_head else BranchRef(name="", ref="", head=head)
+    fixes, warnings = build_fixes(repo, loaded, [branch])
+    fix = fixes[0]
+    if not fix.branch.name:
+        fix.branch.name = fix.proposal_branch or "HEAD"
+    return fix, warnings
+
+
+def build_fixes(
+    repo: Repository, loaded: LoadedPolicy, branches: list[BranchRef]
+) -> tuple[list[Fix], list[str]]:
+    """The fixes of BRANCHES: commits, merge-bases, proposals, trailers and sizes, in bulk."""
     graph = load_graph(repo, loaded.base_commit, (b.head for b in branches))
     proposals, warnings = _read_proposals(repo)
     findings: FindingsIndex | None = None
@@ -106,7 +125,7 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
             ref=branch.ref,
             base=loaded.base,
             base_commit=loaded.base_commit,
-            merge_base=merge_bases[branch.name],
+            merge_base=merge_bases[branch.head],
             head=branch.head,
         )
         proposal = _pick_proposal(branch.name, own, proposals)
@@ -118,6 +137,7 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
                     finding=proposal.finding,
                     suggestion=proposal.suggestion,
                     proposal_id=proposal.id,
+                    proposal_branch=proposal.branch,
                     commits=commits,
                 )
             )
@@ -139,7 +159,7 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
                 )
             )
     _fill_stats(repo, fixes)
-    return Queue(policy=loaded, fixes=fixes, warnings=warnings)
+    return fixes, warnings
 
 
 def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
@@ -170,7 +190,7 @@ def _pick_proposal(
     on_branch = [p for oid in own for p in proposals.get(oid, [])]
     if on_branch:
         return max(on_branch, key=lambda p: p.recorded)
-    named = [p for items in proposals.values() for p in items if p.branch == name]
+    named = [p for items in proposals.values() for p in items if name and p.branch == name]
     return max(named, key=lambda p: p.recorded) if named else None
 
 
@@ -232,15 +252,15 @@ def _merge_bases(
     result: dict[str, str | None] = {}
     for branch in branches:
         if branch.head not in graph.parents:  # nothing beyond the base: already merged
-            result[branch.name] = branch.head
+            result[branch.head] = branch.head
             continue
         boundary = graph.boundary(branch.head)
         if len(boundary) == 1:
-            result[branch.name] = next(iter(boundary))
+            result[branch.head] = next(iter(boundary))
         elif not boundary:
-            result[branch.name] = None  # unrelated history
+            result[branch.head] = None  # unrelated history
         else:
-            result[branch.name] = repo.merge_base(base_commit, branch.head)
+            result[branch.head] = repo.merge_base(base_commit, branch.head)
     return result
 
 

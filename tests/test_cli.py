@@ -335,17 +335,36 @@ def test_propose_from_real_codetf_picks_the_change_by_the_files_the_branch_touch
 ) -> None:
     fixture = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "codetf"
     repo.checkout("-b", "pixeebot/drip/settings")
-    repo.commit("Harden Django settings", {"pygoat/settings.py": "DEBUG = False\n"},
-                who=("pixeebot[bot]", "pixeebot[bot]@users.noreply.github.com"))
+    repo.commit(
+        "Harden Django settings",
+        {"pygoat/settings.py": "DEBUG = False\n"},
+        who=("pixeebot[bot]", "pixeebot[bot]@users.noreply.github.com"),
+    )
     repo.checkout("main")
-    code, _, err = run(capsys, "--repo", str(repo.path), "propose", "pixeebot/drip/settings",
-                       "--codetf", str(fixture / "pygoat.codetf.json"))
+    code, _, err = run(
+        capsys,
+        "--repo",
+        str(repo.path),
+        "propose",
+        "pixeebot/drip/settings",
+        "--codetf",
+        str(fixture / "pygoat.codetf.json"),
+    )
     # two codemods changed exactly pygoat/settings.py: the choice is ambiguous, and says so
     assert code == 2
     assert "2 results match the branch's changed files equally well" in err
     assert "1 (pixee:python/django-debug-flag-on)" in err
-    code, out, err = run(capsys, "--repo", str(repo.path), "propose", "pixeebot/drip/settings",
-                         "--codetf", str(fixture / "pygoat.codetf.json"), "--result", "1")
+    code, out, err = run(
+        capsys,
+        "--repo",
+        str(repo.path),
+        "propose",
+        "pixeebot/drip/settings",
+        "--codetf",
+        str(fixture / "pygoat.codetf.json"),
+        "--result",
+        "1",
+    )
     assert code == 0, err
     code, out, _ = run(capsys, "--repo", str(repo.path), "show", "pixeebot/drip/settings", "--json")
     doc = json.loads(out)

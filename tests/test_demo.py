@@ -121,3 +121,37 @@ def test_demo_command_no_open(tmp_path: Path) -> None:
         check=False,
     )
     assert proc.returncode == 0, proc.stderr
+
+
+def test_demo_comes_with_decided_fixes_and_its_own_signing_key(demo_repo: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "fixreview", "--repo", str(demo_repo), "list", "--all", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    import json
+
+    status = {row["branch"]: row["status"] for row in json.loads(proc.stdout)["fixes"]}
+    assert status["ai-fix/sqli-invoice-search"] == "approved"
+    assert status["ai-fix/docs-tls-verification"] == "stale"
+    assert status["ai-fix/xss-invoice-notes"] == "rejected"
+    assert list(status.values()).count("pending") == len(status) - 3
+    repo = Repository(demo_repo)
+    local = repo.run_text("config", "--local", "--get", "user.signingKey").strip()
+    assert Path(local).exists() and "gpg.format=ssh" in repo.run_text("config", "--local", "--list")
+    verify = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixreview",
+            "--repo",
+            str(demo_repo),
+            "verify",
+            "ai-fix/sqli-invoice-search",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verify.returncode == 0, verify.stdout

@@ -1,4 +1,4 @@
-"""Final diff, suggestion and human changes, parsed: binaries, renames, modes, deletions, rebases."""
+"""Final diff, suggestion and human changes: binaries, renames, modes, deletions, rebases."""
 
 from __future__ import annotations
 
@@ -14,11 +14,24 @@ from tests.gitutil import AI, HUMAN, TestRepo
 
 
 def test_every_kind_of_file_change_is_parsed(repo: TestRepo) -> None:
-    repo.commit("more files", {"old.txt": "same\ncontent\nhere\n", "run.sh": "echo hi\n",
-                               "logo.bin": b"\x00\x01\x02", "gone.txt": "bye\n"})
+    repo.commit(
+        "more files",
+        {
+            "old.txt": "same\ncontent\nhere\n",
+            "run.sh": "echo hi\n",
+            "logo.bin": b"\x00\x01\x02",
+            "gone.txt": "bye\n",
+        },
+    )
     repo.checkout("-b", "ai-fix/kinds")
-    repo.write({"logo.bin": b"\x00\x09\x02\x03", "gone.txt": None, "new.txt": "a\nb\n",
-                "app/db.py": "def query(sql):\n    return sql.strip()\n"})
+    repo.write(
+        {
+            "logo.bin": b"\x00\x09\x02\x03",
+            "gone.txt": None,
+            "new.txt": "a\nb\n",
+            "app/db.py": "def query(sql):\n    return sql.strip()\n",
+        }
+    )
     os.chmod(repo.path / "run.sh", 0o755)
     repo.git("mv", "old.txt", "renamed.txt")
     repo.commit("all kinds", who=AI)
@@ -36,7 +49,9 @@ def test_every_kind_of_file_change_is_parsed(repo: TestRepo) -> None:
     assert renamed.status == "renamed" and renamed.old_path == "old.txt"
     hunk = by_path["app/db.py"].hunks[0]
     assert [(line.kind, line.old_no, line.new_no) for line in hunk.lines] == [
-        (" ", 1, 1), ("-", 2, None), ("+", None, 2)
+        (" ", 1, 1),
+        ("-", 2, None),
+        ("+", None, 2),
     ]
     assert hunk.lines[2].text == "    return sql.strip()"
     assert "GIT binary patch" in diff.raw  # the raw text is the exact --binary diff
@@ -55,24 +70,43 @@ def test_no_newline_at_end_of_file_marker() -> None:
 def test_human_changes_after_a_rebase_reapply_the_frozen_patch(repo: TestRepo) -> None:
     repo.commit("base", {"app/cmd.py": "import os\n\ndef run(x):\n    os.system('convert ' + x)\n"})
     repo.checkout("-b", "ai-fix/cmd")
-    repo.commit("Quote the argument", {"app/cmd.py": (
-        "import os\nimport shlex\n\ndef run(x):\n    os.system('convert ' + shlex.quote(x))\n")}, who=AI)
+    repo.commit(
+        "Quote the argument",
+        {
+            "app/cmd.py": (
+                "import os\nimport shlex\n\n"
+                "def run(x):\n    os.system('convert ' + shlex.quote(x))\n"
+            )
+        },
+        who=AI,
+    )
     r = Repository(repo.path)
     propose(r, "ai-fix/cmd", Finding(id="SEC-2", severity="critical"))
-    repo.commit("No shell at all", {"app/cmd.py": (
-        "import subprocess\n\ndef run(x):\n    subprocess.run(['convert', x], check=True)\n")}, who=HUMAN)
+    repo.commit(
+        "No shell at all",
+        {
+            "app/cmd.py": (
+                "import subprocess\n\ndef run(x):\n    subprocess.run(['convert', x], check=True)\n"
+            )
+        },
+        who=HUMAN,
+    )
     repo.checkout("main")
     repo.commit("unrelated", {"README.md": "moved on\n"})
     repo.checkout("ai-fix/cmd")
     repo.git("rebase", "-q", "main")
     repo.checkout("main")
     fix = load_queue(r).get("ai-fix/cmd")
-    assert fix.suggestion is not None and repo.git("branch", "--contains", fix.suggestion.commit) == ""
+    assert (
+        fix.suggestion is not None and repo.git("branch", "--contains", fix.suggestion.commit) == ""
+    )
     suggestion = suggestion_diff(r, fix)
     assert suggestion is not None and suggestion.added == 2
     people = human_changes(r, fix)
     assert "re-applied" in people.how
     assert people.diff is not None
-    added = [ln.text for f in people.diff.files for h in f.hunks for ln in h.lines if ln.kind == "+"]
+    added = [
+        ln.text for f in people.diff.files for h in f.hunks for ln in h.lines if ln.kind == "+"
+    ]
     assert "    subprocess.run(['convert', x], check=True)" in added
     assert "README.md" not in people.diff.paths()  # the base moving on is not a human change

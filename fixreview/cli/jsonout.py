@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from fixreview.audit import AuditTrail
 from fixreview.changes import HumanChanges
+from fixreview.gate import GateResult
 from fixreview.models import Commit, Fix
 from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
@@ -102,4 +104,70 @@ def show_document(
         "human_changes": {"how": human.how, "diff": diff_summary(human.diff)},
         "commits": [commit_json(c) for c in fix.commits],
         "warnings": list(queue.warnings),
+    }
+
+
+def gate_document(result: GateResult) -> dict[str, Any]:
+    """``verify --json``: the verdict, what it was computed over, and every decision judged."""
+    b = result.fix.branch
+    return {
+        "schema": JSON_SCHEMA,
+        "approved": result.approved,
+        "branch": b.name,
+        "head": b.head,
+        "base": b.base,
+        "base_commit": b.base_commit,
+        "merge_base": b.merge_base,
+        "diff_sha256": result.diff_sha256,
+        "required": result.required,
+        "sensitive": result.sensitive,
+        "blocking_flags": result.blocking_flags,
+        "decisions": [
+            {
+                "id": j.record.decision.id,
+                "verdict": j.record.decision.verdict,
+                "reviewer": j.record.decision.reviewer,
+                "reviewer_name": j.record.decision.reviewer_name,
+                "time": j.record.decision.time.isoformat(),
+                "head": j.record.decision.head_commit,
+                "key": j.signature.key if j.signature else j.record.decision.key,
+                "signature_valid": bool(j.signature and j.signature.valid),
+                "counted": j.counted,
+                "reason": j.reason,
+            }
+            for j in result.judged
+        ],
+        "problems": result.problems,
+        "warnings": result.warnings,
+    }
+
+
+def audit_document(trail: AuditTrail) -> dict[str, Any]:
+    """``log --json``: per fix, the row, finding, suggestion, diff sizes and judged decisions."""
+    entries = []
+    for entry in trail.entries:
+        fix = entry.fix
+        gate = gate_document(entry.gate) if entry.gate is not None else None
+        entries.append(
+            {
+                "fix": fix_row(fix),
+                "finding": fix.finding.model_dump(mode="json") if fix.finding else None,
+                "suggestion": (
+                    fix.suggestion.model_dump(mode="json", exclude={"patch"})
+                    if fix.suggestion
+                    else None
+                ),
+                "final": diff_summary(entry.final),
+                "suggestion_diff": diff_summary(entry.suggestion),
+                "human_changes": {"how": entry.human.how, "diff": diff_summary(entry.human.diff)},
+                "decisions": gate["decisions"] if gate else [],
+                "approved": gate["approved"] if gate else False,
+                "problems": gate["problems"] if gate else [],
+            }
+        )
+    return {
+        "schema": JSON_SCHEMA,
+        "target": trail.target,
+        "entries": entries,
+        "warnings": list(trail.queue.warnings),
     }

@@ -87,6 +87,51 @@ def build_parser() -> argparse.ArgumentParser:
         "--commit", metavar="REV", help="the AI's suggestion commit (default: the branch head)"
     )
 
+    p = commands.add_parser("decide", help="record a signed decision without the app")
+    _common(p, top=False)
+    p.add_argument("branch")
+    verdict = p.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--approve", dest="verdict", action="store_const", const="approve")
+    verdict.add_argument(
+        "--request-changes", dest="verdict", action="store_const", const="request-changes"
+    )
+    verdict.add_argument("--reject", dest="verdict", action="store_const", const="reject")
+    p.add_argument(
+        "--intent", metavar="NOTE", help="confirm: the change does what the finding needs"
+    )
+    p.add_argument("--scope", metavar="NOTE", help="confirm: every changed file is accounted for")
+    p.add_argument(
+        "--blast-radius", metavar="NOTE", help="confirm: what this can break is understood"
+    )
+    p.add_argument(
+        "--rollback", metavar="CRITERIA", help="confirm, with the criteria for reverting"
+    )
+    p.add_argument("--comment", default="", help="why (required to request changes or reject)")
+    p.add_argument(
+        "--ack",
+        metavar="FLAG-ID",
+        nargs="+",
+        action="extend",
+        default=[],
+        help="acknowledge blocking risk flags by id",
+    )
+
+    p = commands.add_parser("verify", help="the CI gate: exit 0 only when REV is approved")
+    _common(p, top=False)
+    p.add_argument("rev", nargs="?", default="HEAD")
+    style = p.add_mutually_exclusive_group()
+    style.add_argument("--json", action="store_true", help="machine-readable output")
+    style.add_argument("--github", action="store_true", help="GitHub Actions annotations")
+
+    p = commands.add_parser("log", help="the audit trail of a branch or a finding")
+    _common(p, top=False)
+    p.add_argument("target", nargs="?", metavar="BRANCH|FINDING-ID")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+    p = commands.add_parser("sync", help="fetch, merge and push the notes refs, losing nothing")
+    _common(p, top=False)
+    p.add_argument("remote", nargs="?", default="origin")
+
     p = commands.add_parser("demo", help="build the sample repositories and open the app on them")
     p.add_argument(
         "--path", metavar="DIR", help="where to build them (default: a new temporary directory)"
@@ -133,6 +178,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _show(repo, args)
     if args.command == "propose":
         return _propose(repo, args)
+    if args.command == "decide":
+        return _decide(repo, args)
+    if args.command == "verify":
+        return _verify(repo, args)
+    if args.command == "log":
+        return _log(repo, args)
+    if args.command == "sync":
+        return _sync(repo, args)
     raise UsageError(f"unknown command {args.command!r}")
 
 
@@ -150,12 +203,14 @@ def _warn(warnings: list[str]) -> None:
 def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.cli.jsonout import queue_document
     from fixreview.cli.render import list_table
-    from fixreview.models import Status
+    from fixreview.gate import fill_statuses
+    from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
 
     queue = load_queue(repo, args.base)
+    fill_statuses(repo, queue)
     fixes = (
-        queue.fixes if args.all else [f for f in queue.fixes if f.branch.status == Status.PENDING]
+        queue.fixes if args.all else [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
     )
     fixes = sorted(fixes, key=lambda f: (f.severity_rank, f.branch.name))
     if args.json:
@@ -173,9 +228,11 @@ def _show(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.changes import final_diff, human_changes, suggestion_diff
     from fixreview.cli.jsonout import show_document
     from fixreview.cli.render import show_report
+    from fixreview.gate import fill_statuses
     from fixreview.queue import load_queue
 
     queue = load_queue(repo, args.base)
+    fill_statuses(repo, queue)
     fix = queue.get(args.branch)
     final = final_diff(repo, fix)
     suggestion = suggestion_diff(repo, fix)
@@ -248,6 +305,91 @@ def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[s
     change = select_change(changes, args.result, changed, args.codetf)
     given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
     return change.finding, {key: value for key, value in given.items() if value}
+
+
+def _decide(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.decisions import Checklist, ChecklistItem, prepare_decision, record_decision
+    from fixreview.queue import load_queue
+    from fixreview.risk import known_flag_ids
+    from fixreview.safetext import visible
+    from fixreview.signing import signer_from_git
+    from fixreview.signing.config import reviewer_identity
+
+    unknown = sorted(set(args.ack) - set(known_flag_ids()))
+    if unknown:
+        raise UsageError(f"unknown risk flag id(s): {', '.join(unknown)}")
+    items = {
+        "intent": args.intent,
+        "scope": args.scope,
+        "blast_radius": args.blast_radius,
+        "rollback": args.rollback,
+    }
+    checklist = Checklist(
+        **{
+            name: ChecklistItem(status="confirmed", note=note)
+            if note is not None
+            else ChecklistItem()
+            for name, note in items.items()
+        }
+    )
+    queue = load_queue(repo, args.base)
+    fix = queue.get(args.branch)
+    signer = signer_from_git(repo)
+    decision = prepare_decision(
+        repo,
+        fix,
+        args.verdict,
+        checklist,
+        reviewer=reviewer_identity(repo),
+        signer=signer,
+        comment=args.comment,
+        acknowledged=args.ack,
+    )
+    signed = record_decision(repo, decision, signer)
+    print(
+        f"recorded {decision.verdict} of {visible(fix.branch.name, multiline=False)} "
+        f"at {decision.head_commit[:12]} by {visible(decision.reviewer_label, multiline=False)}, "
+        f"signed with {signed.key}"
+    )
+    return 0
+
+
+def _verify(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.cli.jsonout import gate_document
+    from fixreview.cli.render import gate_github, gate_report
+    from fixreview.errors import EXIT_NEGATIVE
+    from fixreview.gate import evaluate
+
+    result = evaluate(repo, args.rev, args.base)
+    if args.json:
+        _emit_json(gate_document(result))
+    elif args.github:
+        print(gate_github(result))
+    else:
+        print(gate_report(result))
+    return 0 if result.approved else EXIT_NEGATIVE
+
+
+def _log(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.audit import audit_trail
+    from fixreview.cli.jsonout import audit_document
+    from fixreview.cli.render import audit_report
+
+    trail = audit_trail(repo, args.target, args.base)
+    if args.json:
+        _emit_json(audit_document(trail))
+    else:
+        print(audit_report(trail))
+    return 0
+
+
+def _sync(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.sync import sync_notes
+
+    report = sync_notes(repo, args.remote)
+    for line in report:
+        print(line)
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -6,7 +6,9 @@ name, title or commit message can send control sequences to the terminal.
 
 from __future__ import annotations
 
+from fixreview.audit import AuditTrail
 from fixreview.changes import HumanChanges
+from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
@@ -163,3 +165,113 @@ def show_report(
         out.append("")
         out.extend(f"warning: {one_line(w)}" for w in queue.warnings)
     return "\n".join(out)
+
+
+def gate_report(result: GateResult) -> str:
+    """``verify``'s text: what was checked, every decision and why it counts or not."""
+    fix = result.fix
+    b = fix.branch
+    need = f"needs {result.required} approval{'s' if result.required != 1 else ''}"
+    if result.sensitive:
+        need += " (sensitive paths or policy files touched)"
+    out = [
+        f"fixreview verify: {one_line(b.name)} at {b.head[:12]} "
+        f"(base {one_line(b.base)}, merge-base {(b.merge_base or '?')[:12]})",
+        f"  diff sha256 {result.diff_sha256}",
+        f"  {need}",
+    ]
+    if result.blocking_flags:
+        out.append(f"  blocking risk flags: {', '.join(result.blocking_flags)}")
+    if not result.judged:
+        out.append("  no decisions on this fix")
+    for j in result.judged:
+        d = j.record.decision
+        mark = "counted" if j.counted else ("valid" if j.reason is None else "not counted")
+        detail = f"key {j.signature.key}" if j.signature else ""
+        if j.reason:
+            detail = j.reason
+        out.append(
+            f"  {mark}: {d.verdict} by {one_line(d.reviewer_label)} at {d.time.isoformat()} "
+            f"— {one_line(detail)}"
+        )
+    for warning in result.warnings:
+        out.append(f"  warning: {one_line(warning)}")
+    if result.approved:
+        out.append(f"APPROVED: {len(result.counted)} of {result.required} approvals")
+    else:
+        out.extend(f"NOT APPROVED: {one_line(problem)}" for problem in result.problems)
+    return "\n".join(out)
+
+
+def _annotation(text: str) -> str:
+    value = visible(text, multiline=False)
+    return value.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def gate_github(result: GateResult) -> str:
+    """GitHub Actions workflow commands: one annotation per decision and per problem."""
+    lines = []
+    for j in result.judged:
+        d = j.record.decision
+        text = f"{d.verdict} by {d.reviewer_label}"
+        if j.counted:
+            lines.append(f"::notice title=fixreview approval::{_annotation(text + ' counts')}")
+        elif j.reason:
+            message = _annotation(f"{text}: {j.reason}")
+            lines.append(f"::warning title=fixreview decision not counted::{message}")
+    for warning in result.warnings:
+        lines.append(f"::warning title=fixreview::{_annotation(warning)}")
+    if result.approved:
+        message = _annotation(f"approved: {len(result.counted)} of {result.required} approvals")
+        lines.append(f"::notice title=fixreview::{message}")
+    else:
+        lines.extend(
+            f"::error title=fixreview: not approved::{_annotation(p)}" for p in result.problems
+        )
+    return "\n".join(lines)
+
+
+def audit_report(trail: AuditTrail) -> str:
+    """``log``: per fix, what changed, why, who decided, and which finding it answers."""
+    out: list[str] = []
+    for entry in trail.entries:
+        fix = entry.fix
+        b = fix.branch
+        out.append(f"{one_line(b.name)} → {one_line(b.base)}   head {b.head[:12]}")
+        finding = fix.finding
+        if finding is not None:
+            where = ", ".join(str(loc) for loc in finding.locations)
+            out.append(
+                f"  finding    {one_line(finding.id)} ({finding.severity}) "
+                f"{one_line(finding.title)}{' — ' + one_line(where) if where else ''}"
+            )
+        else:
+            out.append("  finding    (none linked)")
+        s = fix.suggestion
+        if s is not None:
+            who = " / ".join(one_line(x) for x in (s.tool, s.model) if x) or "unknown tool"
+            out.append(f"  suggested  by {who} at {s.commit[:12]} ({fix.source})")
+            out.append(f"  rationale  {one_line(s.rationale, 100) or '(none)'}")
+        out.append(
+            f"  changed    {_size(entry.final)}; the AI's suggestion: {_size(entry.suggestion)}; "
+            f"people after the AI: {_size(entry.human.diff)}"
+        )
+        gate = entry.gate
+        if gate is None or not gate.judged:
+            out.append("  decisions  none")
+        else:
+            out.append("  decisions")
+            for j in sorted(gate.judged, key=lambda j: j.record.decision.time):
+                d = j.record.decision
+                state = "counts" if j.counted else (j.reason or "valid")
+                out.append(
+                    f"    {d.time.isoformat()}  {d.verdict} by {one_line(d.reviewer_label)} "
+                    f"on {d.head_commit[:12]}: {one_line(state)}"
+                )
+                if d.comment:
+                    out.append(f"      comment: {one_line(d.comment, 100)}")
+        if gate is not None:
+            verdict = "APPROVED" if gate.approved else "not approved: " + "; ".join(gate.problems)
+            out.append(f"  gate       {one_line(verdict)}")
+        out.append("")
+    return "\n".join(out).rstrip()

@@ -17,12 +17,22 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from fixreview.decisions import (
+    CHECKLIST_ITEMS,
+    Checklist,
+    ChecklistItem,
+    prepare_decision,
+    record_decision,
+)
 from fixreview.errors import FixreviewError, InputError
 from fixreview.findings.sarif import parse_sarif, select_result
 from fixreview.findings.toml_file import parse_one_finding
-from fixreview.models import Finding
+from fixreview.models import Finding, Person
+from fixreview.policy import load_policy
 from fixreview.proposals import propose
+from fixreview.queue import fix_at
 from fixreview.repo.git import init_repository
+from fixreview.signing.ssh import SshSigner
 
 MARKER = ".fixreview-demo"
 DEMO_NAMESPACE = uuid.UUID("6f1c3a52-4a8e-4f0e-9a0b-2c1d5e7f9a10")
@@ -81,15 +91,36 @@ class _Builder:
         self.base: str = self.config.get("base", "main")
         dest.mkdir(parents=True)
         self.repo = init_repository(dest, self.base)
-        for key, value in (
-            ("user.name", DEMO_USER[0]),
-            ("user.email", DEMO_USER[1]),
+        self.keys = dest.parent / ".keys" / dest.name
+        reviewer = self.config.get("reviewer", {})
+        settings = [
+            ("user.name", reviewer.get("name", DEMO_USER[0])),
+            ("user.email", reviewer.get("email", DEMO_USER[1])),
             ("commit.gpgsign", "false"),
             ("tag.gpgsign", "false"),
             ("core.autocrlf", "false"),
-        ):
+        ]
+        if "key" in reviewer:
+            settings += [
+                ("gpg.format", "ssh"),
+                ("user.signingKey", str(self._install_key(reviewer["key"]))),
+            ]
+        for key, value in settings:
             self.repo.run("config", key, value)
         self.last_date = datetime.fromisoformat("2026-09-01T00:00:00+00:00")
+
+    def _install_key(self, relative: str) -> Path:
+        """Copy a throwaway demo key beside the repository, private (ssh-keygen insists)."""
+        source = self.spec / relative
+        self.keys.mkdir(parents=True, exist_ok=True)
+        target = self.keys / source.name
+        if not target.exists():
+            shutil.copyfile(source, target)
+            shutil.copyfile(
+                source.with_name(source.name + ".pub"), target.with_name(target.name + ".pub")
+            )
+            target.chmod(0o600)
+        return target
 
     def _env(self, who: str, date: str, committer: str | None = None) -> dict[str, str]:
         author = self.identities[who]
@@ -147,25 +178,63 @@ class _Builder:
         fix = _load_toml(folder / "fix.toml")
         start = mains[int(fix.get("start", len(mains))) - 1]
         self.repo.run("checkout", "-q", "-b", fix["branch"], start)
-        commits = [self.commit(folder, step) for step in fix.get("commits", [])]
+        steps = fix.get("commits", [])
+        decisions = fix.get("decisions", [])
         proposal = fix.get("proposal")
-        if proposal is None:
-            return
-        finding = self._finding(folder, proposal)
-        suggestion = commits[int(proposal.get("suggestion", 1)) - 1]
+        for number, step in enumerate(steps, start=1):
+            commit = self.commit(folder, step)
+            if proposal is not None and number == int(proposal.get("suggestion", 1)):
+                self._propose(folder, fix["branch"], proposal, commit)
+            for decision in decisions:
+                if int(decision.get("after", len(steps))) == number:
+                    self._decide(fix["branch"], commit, decision)
+
+    def _notes_env(self, when: datetime) -> dict[str, str]:
+        return {"GIT_COMMITTER_DATE": when.isoformat(), "GIT_AUTHOR_DATE": when.isoformat()}
+
+    def _propose(self, folder: Path, branch: str, proposal: dict[str, Any], commit: str) -> None:
         when = self.last_date + timedelta(hours=1)
         propose(
             self.repo,
-            fix["branch"],
-            finding,
+            branch,
+            self._finding(folder, proposal),
             tool=proposal.get("tool"),
             model=proposal.get("model"),
-            commit=suggestion,
+            commit=commit,
             base=self.base,
             now=when,
-            record_id=str(uuid.uuid5(DEMO_NAMESPACE, f"{self.spec.name}/{fix['branch']}")),
-            env={"GIT_COMMITTER_DATE": when.isoformat(), "GIT_AUTHOR_DATE": when.isoformat()},
+            record_id=str(uuid.uuid5(DEMO_NAMESPACE, f"{self.spec.name}/{branch}")),
+            env=self._notes_env(when),
         )
+
+    def _decide(self, branch: str, head: str, spec: dict[str, Any]) -> None:
+        """Record a decision signed with a demo reviewer's throwaway key."""
+        who = self.identities[spec["reviewer"]]
+        signer = SshSigner("ssh-keygen", str(self._install_key(who["key"])))
+        loaded = load_policy(self.repo, self.base)
+        fix, _ = fix_at(self.repo, loaded, head)
+        checklist = Checklist(
+            **{
+                name: ChecklistItem(status="confirmed", note=spec[name])
+                if name in spec
+                else ChecklistItem()
+                for name in CHECKLIST_ITEMS
+            }
+        )
+        when = datetime.fromisoformat(spec["date"])
+        decision = prepare_decision(
+            self.repo,
+            fix,
+            spec["verdict"],
+            checklist,
+            reviewer=Person(name=who["name"], email=who["email"]),
+            signer=signer,
+            comment=spec.get("comment", ""),
+            acknowledged=spec.get("ack", []),
+            now=when,
+            record_id=str(uuid.uuid5(DEMO_NAMESPACE, f"{self.spec.name}/{branch}/{spec['date']}")),
+        )
+        record_decision(self.repo, decision, signer, env=self._notes_env(when))
 
     def _finding(self, folder: Path, proposal: dict[str, Any]) -> Finding:
         if "finding" in proposal:

@@ -1,0 +1,236 @@
+"""Decisions: one reviewer's signed verdict on one head commit, stored as a note record.
+
+A decision names everything it binds to — the head and merge-base commits and their trees, the
+SHA-256 of the exact final diff, the finding, the AI's suggestion — plus the checklist and the
+acknowledged risk flags. The signature covers the exact TOML payload bytes stored in the note,
+which are never re-serialised before verification.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pydantic import Field
+
+from fixreview.errors import FixreviewError
+from fixreview.models import Fix, ObjectId, Person, Strict
+from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml, toml_to_model
+from fixreview.notes.store import DECISIONS_REF, append_record, read_notes
+from fixreview.repo.git import Repository
+from fixreview.signing.base import Signed, Signer
+
+Verdict = Literal["approve", "request-changes", "reject"]
+VERDICTS: tuple[Verdict, ...] = ("approve", "request-changes", "reject")
+CHECKLIST_ITEMS: tuple[str, ...] = ("intent", "scope", "blast_radius", "rollback")
+CHECKLIST_LABELS = {
+    "intent": "Intent: the change does what the finding needs, and only that",
+    "scope": "Scope: every changed file and hunk is accounted for",
+    "blast_radius": "Blast radius: who and what this can break is understood",
+    "rollback": "Rollback: the criteria for reverting are written down",
+}
+DECISION_SCHEMA: Literal[1] = 1
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+class ChecklistItem(Strict):
+    status: Literal["confirmed", "open"] = "open"
+    note: str = ""
+
+    @property
+    def confirmed(self) -> bool:
+        return self.status == "confirmed"
+
+
+class Checklist(Strict):
+    intent: ChecklistItem = Field(default_factory=ChecklistItem)
+    scope: ChecklistItem = Field(default_factory=ChecklistItem)
+    blast_radius: ChecklistItem = Field(default_factory=ChecklistItem)
+    rollback: ChecklistItem = Field(default_factory=ChecklistItem)
+
+    def item(self, name: str) -> ChecklistItem:
+        value = getattr(self, name)
+        assert isinstance(value, ChecklistItem)
+        return value
+
+    def open_items(self) -> list[str]:
+        return [name for name in CHECKLIST_ITEMS if not self.item(name).confirmed]
+
+    @property
+    def complete(self) -> bool:
+        return not self.open_items() and bool(self.rollback.note.strip())
+
+
+class Decision(Strict):
+    """The signed payload of a decision record (schema 1)."""
+
+    schema_version: Literal[1] = Field(default=DECISION_SCHEMA, alias="schema")
+    id: str
+    verdict: Verdict
+    finding: str = ""
+    branch: str
+    target: str
+    target_commit: ObjectId
+    base_commit: ObjectId
+    base_tree: ObjectId
+    head_commit: ObjectId
+    head_tree: ObjectId
+    diff_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    suggestion_commit: ObjectId | None = None
+    ai_tool: str = ""
+    ai_model: str = ""
+    reviewer: str = Field(min_length=3)  # the signer's principal: the reviewer's email
+    reviewer_name: str = ""
+    signing_format: Literal["ssh", "openpgp"]
+    key: str
+    time: datetime
+    checklist: Checklist
+    acknowledged_flags: list[str] = Field(default_factory=list)
+    comment: str = ""
+
+    @property
+    def reviewer_label(self) -> str:
+        return f"{self.reviewer_name} <{self.reviewer}>" if self.reviewer_name else self.reviewer
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    """A decision as found in the notes: the commit it is attached to and its exact bytes."""
+
+    target: str
+    payload: bytes
+    signature: bytes
+    decision: Decision
+
+
+def diff_sha256(repo: Repository, base: str | None, head: str) -> str:
+    """SHA-256 of ``git diff --binary --full-index BASE HEAD`` (configuration pinned)."""
+    return hashlib.sha256(repo.diff(base or EMPTY_TREE, head)).hexdigest()
+
+
+def trees(repo: Repository, *commits: str) -> list[str]:
+    return repo.run_text("rev-parse", *(f"{c}^{{tree}}" for c in commits)).split()
+
+
+def check_decision_input(verdict: Verdict, checklist: Checklist, comment: str) -> None:
+    """The rules a decision must meet before it is signed; FixreviewError says what is missing."""
+    if verdict == "approve":
+        missing = checklist.open_items()
+        if missing:
+            names = ", ".join(name.replace("_", " ") for name in missing)
+            raise FixreviewError(f"cannot approve: checklist not confirmed: {names}")
+        if not checklist.rollback.note.strip():
+            raise FixreviewError("cannot approve: give the rollback criteria (--rollback)")
+    elif not comment.strip():
+        raise FixreviewError(f"a {verdict} decision needs a comment saying why (--comment)")
+
+
+def prepare_decision(
+    repo: Repository,
+    fix: Fix,
+    verdict: Verdict,
+    checklist: Checklist,
+    *,
+    reviewer: Person,
+    signer: Signer,
+    comment: str = "",
+    acknowledged: Iterable[str] = (),
+    now: datetime | None = None,
+    record_id: str | None = None,
+) -> Decision:
+    """Everything that will be signed, computed from the repository as it is now."""
+    check_decision_input(verdict, checklist, comment)
+    if not reviewer.email:
+        raise FixreviewError(
+            "your git identity has no email: git config user.email you@example.com"
+        )
+    branch = fix.branch
+    if branch.merge_base is None:
+        raise FixreviewError(
+            f"{branch.name} shares no history with {branch.base}: nothing to review"
+        )
+    head_tree, base_tree = trees(repo, branch.head, branch.merge_base)
+    return Decision(
+        id=record_id or str(uuid.uuid4()),
+        verdict=verdict,
+        finding=fix.finding_id or "",
+        branch=branch.name,
+        target=branch.base,
+        target_commit=branch.base_commit,
+        base_commit=branch.merge_base,
+        base_tree=base_tree,
+        head_commit=branch.head,
+        head_tree=head_tree,
+        diff_sha256=diff_sha256(repo, branch.merge_base, branch.head),
+        suggestion_commit=fix.suggestion.commit if fix.suggestion else None,
+        ai_tool=fix.suggestion.tool if fix.suggestion else "",
+        ai_model=fix.suggestion.model if fix.suggestion else "",
+        reviewer=reviewer.email,
+        reviewer_name=reviewer.name,
+        signing_format=signer.format,
+        key=signer.fingerprint(),
+        time=now or datetime.now(UTC).replace(microsecond=0),
+        checklist=checklist,
+        acknowledged_flags=sorted(set(acknowledged)),
+        comment=comment,
+    )
+
+
+def record_decision(
+    repo: Repository, decision: Decision, signer: Signer, env: Mapping[str, str] | None = None
+) -> Signed:
+    """Sign the payload bytes and append the record to the head commit's decisions note.
+
+    Signing happens before anything is written: a signing failure writes nothing.
+    """
+    payload = model_to_toml(decision)
+    signed = signer.sign(payload)
+    line = encode_line(TAG_DECISION, payload, signed.signature)
+    append_record(repo, DECISIONS_REF, decision.head_commit, line, env=env)
+    return signed
+
+
+def read_decisions(repo: Repository) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
+    """Every decision record by the commit it is attached to, the unreadable ones as warnings,
+    and whether the decisions ref exists at all."""
+    snapshot = read_notes(repo, DECISIONS_REF)
+    warnings = [f"{DECISIONS_REF}: {bad.describe()}" for bad in snapshot.bad_lines]
+    records: dict[str, list[DecisionRecord]] = {}
+    for target, raws in snapshot.records.items():
+        for number, raw in enumerate(raws, start=1):
+            if raw.tag != TAG_DECISION or raw.signature is None:
+                warnings.append(
+                    f"{DECISIONS_REF}: note on {target[:12]}: record {number} is not a decision"
+                )
+                continue
+            try:
+                decision = toml_to_model(raw.payload, Decision)
+            except ValueError as exc:
+                warnings.append(f"{DECISIONS_REF}: note on {target[:12]} record {number}: {exc}")
+                continue
+            records.setdefault(target, []).append(
+                DecisionRecord(
+                    target=target, payload=raw.payload, signature=raw.signature, decision=decision
+                )
+            )
+    return records, warnings, snapshot.tip is not None
+
+
+__all__ = [
+    "CHECKLIST_ITEMS",
+    "VERDICTS",
+    "Checklist",
+    "ChecklistItem",
+    "Decision",
+    "DecisionRecord",
+    "Verdict",
+    "check_decision_input",
+    "diff_sha256",
+    "prepare_decision",
+    "read_decisions",
+    "record_decision",
+]

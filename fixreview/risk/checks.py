@@ -1,0 +1,682 @@
+"""The risk checks: one function per flag id, and :func:`assess`, which runs them all.
+
+Every check reads the diffs and the policy only (no git), and returns at most one flag, whose
+evidence lists every place it found. Text taken from the diff (a line, a rationale) is made
+visible (:func:`fixreview.safetext.visible`), cut short, and has any secret found in the
+diff masked, whichever check shows it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from dataclasses import replace as dc_replace
+
+from fixreview.models import Fix
+from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
+from fixreview.repo.diffs import Diff, FileDiff, Hunk
+from fixreview.risk import flags as ids
+from fixreview.risk.deps import DependencyChange, file_changes, show_spec
+from fixreview.risk.flags import Evidence, RiskFlag, sort_key
+from fixreview.risk.paths import (
+    documentation_only,
+    file_paths,
+    is_doc_path,
+    match_file,
+    normalize,
+    unquote,
+)
+from fixreview.risk.rationale import rationale_words
+from fixreview.risk.secrets import SecretHit, redact, scan_added_lines
+from fixreview.safetext import is_hidden, visible
+
+EXCERPT_CHARS = 120
+LIST_IN_DETAIL = 5
+CODEOWNERS_PATHS = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS")
+ARROW = "\u2192"
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every check reads: the fix, its three diffs, the policy, and secrets to mask."""
+
+    fix: Fix
+    final: Diff
+    suggestion: Diff | None
+    human: Diff | None
+    policy: Policy
+    secrets: tuple[SecretHit, ...] = ()
+
+    @property
+    def risk(self) -> RiskPolicy:
+        return self.policy.risk
+
+    @property
+    def tokens(self) -> tuple[str, ...]:
+        return tuple(hit.token for hit in self.secrets if hit.token)
+
+    def excerpt(self, text: str, focus: int = 0) -> str:
+        """TEXT shown safely: secrets masked, hidden characters visible, at most ~120 chars."""
+        text = redact(text, self.tokens)
+        if len(text) > EXCERPT_CHARS:
+            start = max(0, min(focus - EXCERPT_CHARS // 3, len(text) - EXCERPT_CHARS))
+            text = ("\u2026" if start else "") + text[start : start + EXCERPT_CHARS] + "\u2026"
+        return visible(text, multiline=False).strip()
+
+    def flag(self, flag_id: str, title: str, detail: str, evidence: Iterable[Evidence]) -> RiskFlag:
+        return RiskFlag(flag_id, self.risk.level(flag_id), title, detail, tuple(evidence))
+
+
+Check = Callable[[Context], RiskFlag | None]
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (many or word + 's')}"
+
+
+def listing(items: Sequence[str], limit: int = LIST_IN_DETAIL) -> str:
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def size(item: FileDiff) -> str:
+    return f"+{item.added} {MINUS}{item.removed}"
+
+
+def changed_lines(diff: Diff) -> int:
+    return diff.added + diff.removed
+
+
+def _same_path(a: str, b: str) -> bool:
+    return normalize(a).lower() == normalize(b).lower()
+
+
+def _shown_path(path: str) -> str:
+    return visible(unquote(path), multiline=False)
+
+
+def policy_file(ctx: Context, item: FileDiff) -> tuple[str, str] | None:
+    """(path, why) when the file is part of the review rules (see policy-change)."""
+    named: list[tuple[str, str]] = [(POLICY_PATH, "the review policy")]
+    for key, value in ctx.policy.approvals:
+        if key.startswith("allowed_") and isinstance(value, str) and value:
+            named.append((value, f"approvals.{key}"))
+    named += [(path, "code owners") for path in CODEOWNERS_PATHS]
+    for path in file_paths(item):
+        for literal, why in named:
+            if _same_path(path, literal):
+                return path, why
+    found = match_file(ctx.risk.policy_paths, item)
+    if found:
+        return found[0], f"matches risk.policy_paths {found[1]}"
+    return None
+
+
+def ci_file(ctx: Context, item: FileDiff) -> tuple[str, str] | None:
+    found = match_file(ctx.risk.ci_paths, item)
+    return (found[0], f"CI/CD definition, matches {found[1]}") if found else None
+
+
+def is_test(ctx: Context, item: FileDiff) -> bool:
+    return match_file(ctx.risk.test_paths, item) is not None
+
+
+def added_lines(item: FileDiff) -> list[tuple[int, str]]:
+    return [
+        (line.new_no, line.text)
+        for hunk in item.hunks
+        for line in hunk.lines
+        if line.kind == "+" and line.new_no is not None
+    ]
+
+
+# -- sensitive-path ------------------------------------------------------------------------------
+
+
+def check_sensitive_path(ctx: Context) -> RiskFlag | None:
+    evidence: list[Evidence] = []
+    for item in ctx.final.files:
+        found = match_file(ctx.risk.sensitive_paths, item)
+        reason = f"matches {found[1]}" if found else None
+        where = found[0] if found else None
+        if found is None:
+            other = policy_file(ctx, item) or ci_file(ctx, item)
+            if other:
+                where, reason = other
+        if where is None or reason is None:
+            continue
+        moved = f", renamed from {item.old_path}" if where != item.path else ""
+        evidence.append(Evidence(item.path, None, _shown_path(f"{reason}{moved}")))
+    if not evidence:
+        return None
+    paths = [_shown_path(e.path or "") for e in evidence]
+    return ctx.flag(
+        ids.SENSITIVE_PATH,
+        "Touches security-sensitive paths",
+        f"{len(evidence)} of {plural(len(ctx.final.files), 'changed file')} "
+        f"{'is' if len(evidence) == 1 else 'are'} security-sensitive (authentication, "
+        f"authorization, secrets, crypto, policy or CI): {listing(paths)}.",
+        evidence,
+    )
+
+
+# -- policy-change -------------------------------------------------------------------------------
+
+
+def check_policy_change(ctx: Context) -> RiskFlag | None:
+    evidence = []
+    for item in ctx.final.files:
+        found = policy_file(ctx, item)
+        if found:
+            evidence.append(
+                Evidence(item.path, None, _shown_path(f"{found[1]} ({item.status}, {size(item)})"))
+            )
+    if not evidence:
+        return None
+    paths = [_shown_path(e.path or "") for e in evidence]
+    return ctx.flag(
+        ids.POLICY_CHANGE,
+        "Changes the review rules",
+        f"Changes {listing(paths)}: the policy, allowed signers or code owners that decide how "
+        "fixes are reviewed. The branch's own copy never applies to itself, but merging it "
+        "changes the rules for every later fix.",
+        evidence,
+    )
+
+
+# -- out-of-scope --------------------------------------------------------------------------------
+
+
+def _spans(hunk: Hunk) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The old-side and new-side line spans of the hunk's changed lines.
+
+    A pure insertion has an old-side span at the line it follows, a pure deletion a new-side
+    span at the line it follows; context lines never widen a span.
+    """
+    old = [line.old_no for line in hunk.lines if line.kind == "-" and line.old_no]
+    new = [line.new_no for line in hunk.lines if line.kind == "+" and line.new_no]
+    old_anchor, new_anchor = hunk.old_start, hunk.new_start
+    for line in hunk.lines:
+        if line.kind in "+-":
+            break
+        if line.kind == " ":
+            old_anchor = line.old_no or old_anchor
+            new_anchor = line.new_no or new_anchor
+    old_span = (min(old), max(old)) if old else (old_anchor, old_anchor)
+    new_span = (min(new), max(new)) if new else (new_anchor, new_anchor)
+    return old_span, new_span
+
+
+def _distance(span: tuple[int, int], target: tuple[int, int]) -> int:
+    return max(target[0] - span[1], span[0] - target[1], 0)
+
+
+def check_out_of_scope(ctx: Context) -> RiskFlag | None:
+    finding = ctx.fix.finding
+    if finding is None or not finding.locations:
+        return None
+    slack = ctx.risk.scope_slack_lines
+    ranges: dict[str, list[tuple[int, int]]] = {}
+    labels: dict[str, str] = {}
+    for loc in finding.locations:
+        key = normalize(loc.path).lower()
+        ranges.setdefault(key, []).append((loc.start_line, loc.end_line or loc.start_line))
+        labels.setdefault(key, str(loc))
+    total_lines = changed_lines(ctx.final)
+    outside_lines = 0
+    unnamed: list[FileDiff] = []
+    far_hunks = 0
+    evidence: list[Evidence] = []
+    for item in ctx.final.files:
+        if is_test(ctx, item):
+            continue
+        keys = [normalize(p).lower() for p in file_paths(item)]
+        targets = [r for key in keys for r in ranges.get(key, [])]
+        if not targets:
+            unnamed.append(item)
+            outside_lines += item.added + item.removed
+            first = next((n for n, _ in added_lines(item)), None)
+            why = f"not named in the finding ({item.status}, {size(item)})"
+            evidence.append(Evidence(item.path, first, why))
+            continue
+        for hunk in item.hunks:
+            old_span, new_span = _spans(hunk)
+            gap = min(
+                min(_distance(old_span, t), _distance(new_span, t)) for t in targets
+            )
+            if gap <= slack:
+                continue
+            far_hunks += 1
+            plus = sum(1 for line in hunk.lines if line.kind == "+")
+            minus = sum(1 for line in hunk.lines if line.kind == "-")
+            outside_lines += plus + minus
+            nearest = min(
+                targets, key=lambda t: min(_distance(new_span, t), _distance(old_span, t))
+            )
+            start, end = new_span if plus else old_span
+            where = f"line {start}" if start == end else f"lines {start}\u2013{end}"
+            evidence.append(
+                Evidence(
+                    item.path,
+                    start,
+                    f"{where} (+{plus} {MINUS}{minus}) is {gap} lines from the finding's "
+                    f"lines {nearest[0]}\u2013{nearest[1]}",
+                )
+            )
+    if not evidence:
+        return None
+    parts = []
+    if unnamed:
+        parts.append(
+            f"{len(unnamed)} of {plural(len(ctx.final.files), 'changed file')} "
+            f"{'is' if len(unnamed) == 1 else 'are'} not named in the finding's locations "
+            f"({listing([_shown_path(f.path) for f in unnamed])})"
+        )
+    if far_hunks:
+        parts.append(
+            f"{plural(far_hunks, 'hunk')} in named files {'is' if far_hunks == 1 else 'are'} "
+            f"more than {slack} lines from them"
+        )
+    detail = (
+        "; ".join(parts)
+        + f". {outside_lines} of {plural(total_lines, 'changed line')} "
+        + f"{'is' if outside_lines == 1 else 'are'} outside the finding's scope "
+        + f"({', '.join(labels.values())}; test files count as in scope)."
+    )
+    return ctx.flag(
+        ids.OUT_OF_SCOPE, "Changes code outside the finding's locations", detail, evidence
+    )
+
+
+# -- dependency-change ---------------------------------------------------------------------------
+
+
+def check_dependency_change(ctx: Context) -> RiskFlag | None:
+    evidence: list[Evidence] = []
+    files: list[str] = []
+    changes: list[DependencyChange] = []
+    for item in ctx.final.files:
+        if match_file(ctx.risk.dependency_paths, item) is None:
+            continue
+        files.append(_shown_path(item.path))
+        parsed = file_changes(item)
+        if not parsed:
+            what = "lockfile" if ".lock" in item.path.lower() or item.path.endswith(
+                ("go.sum", ".lockfile")
+            ) else "manifest"
+            evidence.append(
+                Evidence(item.path, None, f"{what} {item.status} ({size(item)})")
+            )
+            continue
+        changes.extend(parsed)
+        evidence.extend(Evidence(c.path, c.line, ctx.excerpt(c.describe())) for c in parsed)
+    if not files:
+        return None
+    # one description per package, manifests before lockfiles
+    first: dict[tuple[str, str], DependencyChange] = {}
+    for change in sorted(changes, key=lambda c: _is_lockfile(c.path)):
+        key = (change.ecosystem, change.key)
+        if key not in first or (change.major and not first[key].major):
+            first[key] = change
+    unique = list(first.values())
+    sentences = [f"{plural(len(files), 'dependency file')} changed ({listing(files)})."]
+    majors = [c for c in unique if c.major]
+    if majors:
+        sentences.append(
+            f"MAJOR version {'change' if len(majors) == 1 else 'changes'}: "
+            + "; ".join(ctx.excerpt(f"{_short(c)} ({c.jump()})") for c in majors[:LIST_IN_DETAIL])
+            + (f" and {len(majors) - LIST_IN_DETAIL} more" if len(majors) > LIST_IN_DETAIL else "")
+            + "."
+        )
+    for kind, word in (
+        ("bumped", "bumped"),
+        ("downgraded", "downgraded"),
+        ("changed", "changed"),
+        ("added", "added"),
+        ("removed", "removed"),
+    ):
+        group = [c for c in unique if c.kind == kind and not c.major]
+        if group:
+            names = [ctx.excerpt(_short(c)) for c in group]
+            sentences.append(f"{len(group)} {word}: {listing(names)}.")
+    if not unique:
+        sentences.append("No package line was recognised; read the file changes.")
+    return ctx.flag(
+        ids.DEPENDENCY_CHANGE, "Changes dependencies", " ".join(sentences), evidence
+    )
+
+
+def _is_lockfile(path: str) -> bool:
+    lower = path.lower()
+    return lower.endswith((".lock", "go.sum", ".lockfile", "-lock.json", "-lock.yaml")) or (
+        lower.endswith("npm-shrinkwrap.json")
+    )
+
+
+def _short(change: DependencyChange) -> str:
+    if change.kind in ("added", "removed"):
+        spec = show_spec(change.new if change.kind == "added" else change.old)
+        return f"{change.name} {spec}".strip()
+    return f"{change.name} {show_spec(change.old)} {ARROW} {show_spec(change.new)}"
+
+
+# -- ci-config-change ----------------------------------------------------------------------------
+
+
+def check_ci_config_change(ctx: Context) -> RiskFlag | None:
+    evidence = []
+    for item in ctx.final.files:
+        found = ci_file(ctx, item)
+        if found:
+            evidence.append(
+                Evidence(item.path, None, _shown_path(f"{item.status} ({size(item)}); {found[1]}"))
+            )
+    if not evidence:
+        return None
+    paths = [_shown_path(e.path or "") for e in evidence]
+    return ctx.flag(
+        ids.CI_CONFIG_CHANGE,
+        "Changes CI/CD configuration",
+        f"Changes {listing(paths)}. CI runs with the repository's tokens and secrets and can "
+        "publish builds: a change there acts beyond this fix, before anyone merges it.",
+        evidence,
+    )
+
+
+# -- secret-added --------------------------------------------------------------------------------
+
+
+def find_secrets(final: Diff) -> tuple[SecretHit, ...]:
+    files = [(item.path, added_lines(item)) for item in final.files if not item.binary]
+    files = [(path, lines) for path, lines in files if lines]
+    return tuple(scan_added_lines(files)) if files else ()
+
+
+def check_secret_added(ctx: Context) -> RiskFlag | None:
+    if not ctx.secrets:
+        return None
+    by_line: dict[tuple[str, int], list[SecretHit]] = {}
+    for hit in ctx.secrets:
+        by_line.setdefault((hit.path, hit.line), []).append(hit)
+    evidence = []
+    kinds: list[str] = []
+    for (path, line), hits in sorted(by_line.items()):
+        names = sorted({h.kind for h in hits})
+        kinds.extend(k for k in names if k not in kinds)
+        evidence.append(
+            Evidence(path, line, ctx.excerpt(f"[{', '.join(names)}] {hits[0].excerpt}"))
+        )
+    paths = sorted({_shown_path(p) for p, _ in by_line})
+    return ctx.flag(
+        ids.SECRET_ADDED,
+        "Adds what looks like a secret",
+        f"detect-secrets found {plural(len(by_line), 'added line')} with a potential secret in "
+        f"{listing(paths)} ({', '.join(kinds)}). A secret pushed to a branch is exposed: "
+        "remove it, rotate it, and read it from the environment or a vault instead.",
+        evidence,
+    )
+
+
+# -- hidden-unicode ------------------------------------------------------------------------------
+
+
+def _code_point(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+def _char_name(char: str) -> str:
+    if 0xE0000 <= ord(char) <= 0xE007F:
+        return unicodedata.name(char, "TAG CHARACTER")
+    return unicodedata.name(char, "UNNAMED")
+
+
+def _hidden_in(text: str, *, first_line: bool) -> list[int]:
+    if text.isascii():
+        return []
+    return [
+        i
+        for i, char in enumerate(text)
+        if is_hidden(char) and not (first_line and i == 0 and char == "\ufeff")
+    ]
+
+
+def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
+    evidence: list[Evidence] = []
+    seen: Counter[str] = Counter()
+    lines = 0
+    files: set[str] = set()
+    for item in ctx.final.files:
+        for path in map(unquote, file_paths(item)):
+            positions = _hidden_in(path, first_line=False)
+            if positions:
+                codes = sorted({_code_point(path[i]) for i in positions})
+                seen.update(path[i] for i in positions)
+                files.add(item.path)
+                evidence.append(
+                    Evidence(item.path, None, f"{', '.join(codes)} in the file name: "
+                             f"{_shown_path(path)}")
+                )
+        for number, text in added_lines(item):
+            # a byte order mark that starts a file is an encoding mark, not hidden text
+            positions = _hidden_in(text, first_line=number == 1)
+            if not positions:
+                continue
+            lines += 1
+            files.add(item.path)
+            seen.update(text[i] for i in positions)
+            codes = []
+            for i in positions:
+                code = _code_point(text[i])
+                if code not in codes:
+                    codes.append(code)
+            evidence.append(
+                Evidence(
+                    item.path, number, f"{', '.join(codes)}: {ctx.excerpt(text, positions[0])}"
+                )
+            )
+    if not evidence:
+        return None
+    names = [f"{_code_point(c)} {_char_name(c)}" for c, _ in seen.most_common()]
+    where = plural(lines, "added line") if lines else "file names"
+    return ctx.flag(
+        ids.HIDDEN_UNICODE,
+        "Adds hidden or bidirectional Unicode",
+        f"{plural(sum(seen.values()), 'invisible character')} on {where} in "
+        f"{plural(len(files), 'file')}: {listing(names)}. Such characters can make code read "
+        "differently from how it runs (Trojan Source, CVE-2021-42574).",
+        evidence,
+    )
+
+
+# -- binary-file ---------------------------------------------------------------------------------
+
+
+def check_binary_file(ctx: Context) -> RiskFlag | None:
+    evidence = []
+    for item in ctx.final.files:
+        if not item.binary or item.status == "deleted":
+            continue
+        moved = f" from {item.old_path}" if item.status in ("renamed", "copied") else ""
+        evidence.append(Evidence(item.path, None, _shown_path(f"binary file {item.status}{moved}")))
+    if not evidence:
+        return None
+    paths = [_shown_path(e.path or "") for e in evidence]
+    return ctx.flag(
+        ids.BINARY_FILE,
+        "Adds or changes binary files",
+        f"{plural(len(evidence), 'binary file')} added or changed ({listing(paths)}): "
+        "their content cannot be reviewed in the diff.",
+        evidence,
+    )
+
+
+# -- no-test-change ------------------------------------------------------------------------------
+
+
+def check_no_test_change(ctx: Context) -> RiskFlag | None:
+    files = ctx.final.files
+    if not files or documentation_only(files):
+        return None
+    if any(is_test(ctx, item) for item in files):
+        return None
+    code = [item for item in files if not all(is_doc_path(p) for p in file_paths(item))]
+    evidence = [Evidence(item.path, None, f"{item.status} ({size(item)})") for item in code]
+    return ctx.flag(
+        ids.NO_TEST_CHANGE,
+        "No test touched",
+        f"None of the changed files ({len(files)}) is a test (risk.test_paths): nothing "
+        "shows that the fix works or that the finding cannot come back.",
+        evidence,
+    )
+
+
+# -- thin-rationale ------------------------------------------------------------------------------
+
+
+def check_thin_rationale(ctx: Context) -> RiskFlag | None:
+    suggestion = ctx.fix.suggestion
+    minimum = ctx.risk.min_rationale_words
+    if suggestion is None:
+        return ctx.flag(
+            ids.THIN_RATIONALE,
+            "No AI rationale",
+            "No AI suggestion is linked to this branch (no proposal note and no Assisted-by "
+            "trailer), so nothing explains why the change fixes anything.",
+            (),
+        )
+    words = rationale_words(suggestion.rationale)
+    if words >= minimum:
+        return None
+    shown = ctx.excerpt(suggestion.rationale.strip()) or "(empty)"
+    return ctx.flag(
+        ids.THIN_RATIONALE,
+        "Missing or thin AI rationale" if words else "Empty AI rationale",
+        f"The AI's rationale has {plural(words, 'word')}; the policy asks for at least "
+        f"{minimum} (risk.min_rationale_words) to say what was wrong and why the change "
+        "fixes it.",
+        (Evidence(None, None, shown),),
+    )
+
+
+# -- diverges-from-suggestion --------------------------------------------------------------------
+
+
+def _line_bag(diff: Diff) -> Counter[tuple[str, str, str]]:
+    return Counter(
+        (item.path, line.kind, line.text)
+        for item in diff.files
+        for hunk in item.hunks
+        for line in hunk.lines
+        if line.kind in "+-"
+    )
+
+
+def check_diverges(ctx: Context) -> RiskFlag | None:
+    total = changed_lines(ctx.final)
+    if ctx.human is not None:
+        if not ctx.human.files:
+            return None
+        human = ctx.human
+        changed = changed_lines(human)
+        share = f"{round(100 * changed / total)}%" if total else "all"
+        evidence = [
+            Evidence(item.path, None, f"{item.status} ({size(item)})") for item in human.files
+        ]
+        return ctx.flag(
+            ids.DIVERGES_FROM_SUGGESTION,
+            "People changed the AI's suggestion",
+            "The final diff differs from what the AI proposed: "
+            f"{plural(len(human.files), 'file')}, "
+            f"+{human.added} {MINUS}{human.removed} lines changed after the suggestion, "
+            f"against {plural(total, 'changed line')} in the final diff ({share}).",
+            evidence,
+        )
+    if ctx.suggestion is None:
+        return None
+    # the suggestion could not be replayed (rebased, patch no longer applies): compare lines
+    final, proposed = _line_bag(ctx.final), _line_bag(ctx.suggestion)
+    differing = (final - proposed) + (proposed - final)
+    if not differing:
+        return None
+    paths = sorted({path for path, _, _ in differing})
+    count = sum(differing.values())
+    return ctx.flag(
+        ids.DIVERGES_FROM_SUGGESTION,
+        "Final diff differs from the AI's suggestion",
+        f"The suggestion's patch could not be replayed on this branch; comparing lines, "
+        f"{plural(count, 'changed line')} of the final diff and the suggestion differ "
+        f"(in {listing([_shown_path(p) for p in paths])}; the final diff has {total}).",
+        [Evidence(path, None, "lines differ from the suggestion") for path in paths],
+    )
+
+
+# -- large-diff ----------------------------------------------------------------------------------
+
+
+def check_large_diff(ctx: Context) -> RiskFlag | None:
+    lines, files = changed_lines(ctx.final), len(ctx.final.files)
+    max_lines, max_files = ctx.risk.large_diff_lines, ctx.risk.large_diff_files
+    if lines <= max_lines and files <= max_files:
+        return None
+    over = []
+    if lines > max_lines:
+        over.append(f"{lines} changed lines (risk.large_diff_lines: {max_lines})")
+    if files > max_files:
+        over.append(f"{files} files (risk.large_diff_files: {max_files})")
+    biggest = sorted(ctx.final.files, key=lambda f: (-(f.added + f.removed), f.path))
+    return ctx.flag(
+        ids.LARGE_DIFF,
+        "Large diff",
+        f"The final diff has {' and '.join(over)}: too much to review line by line with "
+        "confidence; consider asking for a smaller fix.",
+        [Evidence(item.path, None, size(item)) for item in biggest],
+    )
+
+
+CHECKS: tuple[Check, ...] = (
+    check_sensitive_path,
+    check_policy_change,
+    check_out_of_scope,
+    check_dependency_change,
+    check_ci_config_change,
+    check_secret_added,
+    check_hidden_unicode,
+    check_binary_file,
+    check_no_test_change,
+    check_thin_rationale,
+    check_diverges,
+    check_large_diff,
+)
+
+
+def _redacted(flag: RiskFlag, tokens: Sequence[str]) -> RiskFlag:
+    if not tokens:
+        return flag
+    return dc_replace(
+        flag,
+        title=redact(flag.title, tokens),
+        detail=redact(flag.detail, tokens),
+        evidence=tuple(
+            Evidence(e.path, e.line, redact(e.excerpt, tokens)) for e in flag.evidence
+        ),
+    )
+
+
+def assess(
+    fix: Fix, final: Diff, suggestion: Diff | None, human: Diff | None, policy: Policy
+) -> list[RiskFlag]:
+    """Run every risk check on a fix's diffs: at most one flag per id, most severe first.
+
+    Pure: no git. FINAL is ``merge-base..head``; SUGGESTION the AI's patch (None when none is
+    linked); HUMAN what people changed after it (None when unknown). Flags are ordered block,
+    warn, info, then by id.
+    """
+    ctx = Context(fix, final, suggestion, human, policy, find_secrets(final))
+    flags = [flag for check in CHECKS if (flag := check(ctx)) is not None]
+    return sorted((_redacted(flag, ctx.tokens) for flag in flags), key=sort_key)

@@ -1,0 +1,149 @@
+"""Path globs for the risk checks, and what kind of file a path is (test, documentation).
+
+Globs match the whole repository-relative path, case-insensitively: ``**`` spans any number
+of directories (none included), ``*`` and ``?`` stay within one segment, ``[...]`` is a
+character class (``[!...]`` negated). A pattern without ``**/`` in front is anchored at the
+repository root: ``Jenkinsfile`` is the root one only, ``**/Jenkinsfile`` any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+
+from fixreview.repo.diffs import FileDiff
+
+DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
+DOC_DIRS = frozenset({"docs", "doc"})
+
+
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def unquote(path: str) -> str:
+    """A path as git quotes it (``"caf\\303\\251.md"``, core.quotePath) in plain text."""
+    if len(path) < 2 or path[0] != '"' or path[-1] != '"':
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(c in "01234567" for c in octal):
+                out.append(int(octal, 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1]) & 0xFF))
+            i += 2
+            continue
+        out.extend(char.encode("utf-8"))
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
+def normalize(path: str) -> str:
+    """PATH unquoted, without a leading ``./`` or ``/`` and with forward slashes."""
+    path = unquote(path).replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return path.lstrip("/")
+
+
+def _translate(pattern: str) -> str:
+    out: list[str] = []
+    i, n = 0, len(pattern)
+    while i < n:
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            before_ok = i == 0 or pattern[i - 1] == "/"
+            if before_ok and pattern.startswith("**/", i):
+                out.append("(?:.*/)?")
+                i += 3
+                continue
+            if before_ok and i + 2 == n and i > 0:
+                # "dir/**": the directory's contents at any depth
+                out.pop()  # the "/" just written
+                out.append("(?:/.*)?")
+                i += 2
+                continue
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "[":
+            close = pattern.find("]", i + 2 if pattern[i + 1 : i + 2] in ("!", "]") else i + 1)
+            if close == -1:
+                out.append(re.escape(char))
+            else:
+                body = pattern[i + 1 : close]
+                negate = body.startswith("!")
+                if negate:
+                    body = body[1:]
+                body = body.replace("\\", "\\\\").replace("/", "")
+                out.append(f"[{'^/' if negate else ''}{body}]")
+                i = close + 1
+                continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=2048)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    """PATTERN as a compiled, case-insensitive, whole-path regular expression."""
+    try:
+        return re.compile(_translate(normalize(pattern)), re.IGNORECASE | re.DOTALL)
+    except re.error:
+        return re.compile(re.escape(normalize(pattern)), re.IGNORECASE)
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    return compile_glob(pattern).fullmatch(normalize(path)) is not None
+
+
+def first_match(patterns: Sequence[str], path: str) -> str | None:
+    """The first of PATTERNS that matches PATH, or None."""
+    clean = normalize(path)
+    return next((p for p in patterns if compile_glob(p).fullmatch(clean)), None)
+
+
+def file_paths(item: FileDiff) -> list[str]:
+    """The paths a file change touches: the new one, and the old one when it was renamed."""
+    paths = [item.path]
+    if item.old_path and item.old_path != item.path:
+        paths.append(item.old_path)
+    return paths
+
+
+def match_file(patterns: Sequence[str], item: FileDiff) -> tuple[str, str] | None:
+    """(path, pattern) for the first of the file's paths that one of PATTERNS matches."""
+    for path in file_paths(item):
+        pattern = first_match(patterns, path)
+        if pattern is not None:
+            return path, pattern
+    return None
+
+
+def is_test_file(patterns: Sequence[str], item: FileDiff) -> bool:
+    return match_file(patterns, item) is not None
+
+
+def is_doc_path(path: str) -> bool:
+    """Documentation: a .md/.rst/.txt/.adoc file under docs/ or doc/, or any README*."""
+    clean = normalize(path).lower()
+    parts = clean.split("/")
+    name = parts[-1]
+    if name.startswith("readme"):
+        return True
+    return name.endswith(DOC_SUFFIXES) and any(part in DOC_DIRS for part in parts[:-1])
+
+
+def documentation_only(files: Iterable[FileDiff]) -> bool:
+    """Whether every changed file (and every old name of one) is documentation."""
+    items = list(files)
+    return bool(items) and all(is_doc_path(p) for item in items for p in file_paths(item))

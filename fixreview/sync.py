@@ -1,0 +1,83 @@
+"""``fixreview sync``: share the notes refs with a remote without ever losing a record.
+
+The remote's notes are fetched into ``refs/notes/remotes/REMOTE/fixreview/…`` (tracking refs,
+safe to overwrite), merged into the local refs with git's ``cat_sort_uniq`` strategy — which
+keeps every line of both sides once — under a compare-and-swap, and pushed without force. A push
+that loses a race (someone pushed meanwhile) starts the round again.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from fixreview.errors import GitError
+from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF
+from fixreview.repo.git import ZERO_OID, Repository
+
+NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF)
+_TEMP_PREFIX = "refs/notes/fixreview-tmp/"
+ROUNDS = 5
+
+
+def tracking_ref(remote: str, ref: str) -> str:
+    """``refs/notes/fixreview/decisions`` → ``refs/notes/remotes/REMOTE/fixreview/decisions``."""
+    return "refs/notes/remotes/" + remote + "/" + ref.removeprefix("refs/notes/")
+
+
+def sync_notes(repo: Repository, remote: str = "origin") -> list[str]:
+    """Fetch, merge and push the fixreview notes refs; returns lines saying what happened."""
+    if repo.try_run("remote", "get-url", remote).returncode != 0:
+        raise GitError(f"no remote named {remote!r} (git remote -v lists them)")
+    report: list[str] = []
+    for _ in range(ROUNDS):
+        report = []
+        refspec = f"+refs/notes/fixreview/*:{tracking_ref(remote, 'refs/notes/fixreview/*')}"
+        repo.run("fetch", "--quiet", "--no-tags", remote, refspec)
+        for ref in NOTES_REFS:
+            report.append(f"{ref}: {merge_notes(repo, ref, tracking_ref(remote, ref))}")
+        local = [ref for ref in NOTES_REFS if repo.ref_value(ref) is not None]
+        if not local:
+            report.append("nothing to push")
+            return report
+        pushed = repo.try_run("push", "--porcelain", remote, *(f"{ref}:{ref}" for ref in local))
+        if pushed.returncode == 0:
+            report.append(f"pushed to {remote}")
+            return report
+        text = pushed.stdout.decode("utf-8", "replace") + pushed.stderr.decode("utf-8", "replace")
+        if "rejected" not in text and "fetch first" not in text and "non-fast-forward" not in text:
+            detail = text.strip().splitlines()[-1] if text.strip() else "push failed"
+            raise GitError(f"git push to {remote} failed: {detail}")
+    raise GitError(f"{remote} kept changing while syncing; nothing was lost, run sync again")
+
+
+def merge_notes(repo: Repository, ref: str, other: str) -> str:
+    """Merge notes ref OTHER into REF (compare-and-swap, retried); a word on what happened."""
+    theirs = repo.ref_value(other)
+    if theirs is None:
+        return "nothing on the remote"
+    for _ in range(50):
+        ours = repo.ref_value(ref)
+        if ours is None:
+            new, what = theirs, "taken from the remote"
+        elif ours == theirs or repo.is_ancestor(theirs, ours):
+            return "up to date"
+        elif repo.is_ancestor(ours, theirs):
+            new, what = theirs, "fast-forwarded"
+        else:
+            new, what = _merge_commit(repo, ours, other), "merged"
+        if repo.try_run("update-ref", ref, new, ours or ZERO_OID).returncode == 0:
+            return what
+    raise GitError(f"could not update {ref}: it kept changing; run sync again")
+
+
+def _merge_commit(repo: Repository, ours: str, other: str) -> str:
+    temp = _TEMP_PREFIX + uuid.uuid4().hex
+    try:
+        repo.run("update-ref", temp, ours, ZERO_OID)
+        repo.run("notes", f"--ref={temp}", "merge", "--quiet", "-s", "cat_sort_uniq", other)
+        merged = repo.ref_value(temp)
+        if merged is None:
+            raise GitError(f"git notes merge left nothing on {temp}")
+        return merged
+    finally:
+        repo.try_run("update-ref", "-d", temp)
