@@ -512,3 +512,23 @@ def test_docs_recipe_verifies_a_decision_with_stock_tools_only(demo_repo: Path) 
         check=False,
     )
     assert proc.returncode != 0 and "decision verified" not in proc.stdout
+
+
+def test_rebased_approval_counts_only_where_the_policy_allows_it(
+    gated: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    old_head = _approved(gated, people)
+    gated.commit("main moves on", {"README.md": "unrelated\n"})
+    gated.checkout("ai-fix/sqli")
+    gated.git("rebase", "-q", "main")
+    gated.checkout("main")
+    assert gated.rev("ai-fix/sqli") != old_head
+    proc = verify(gated)
+    assert proc.returncode == 1  # strict default: the approval named another commit
+    gated.commit("allow rebased approvals", {".fixreview.toml": "[approvals]\nallow_rebased = true\n"})
+    proc = verify(gated)
+    assert proc.returncode == 0, proc.stdout  # same final diff, byte for byte
+    gated.checkout("ai-fix/sqli")
+    gated.commit("and a change", {"app/db.py": "def query(sql, args):\n    return args\n"}, who=AI)
+    gated.checkout("main")
+    assert verify(gated).returncode == 1  # a different diff is never covered
