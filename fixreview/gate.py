@@ -258,7 +258,8 @@ def _apply_rules(result: GateResult) -> None:
         and (j.reason is None or "authored or committed" in j.reason or "AI identity" in j.reason)
     ]
     latest: dict[str, Judged] = {}
-    for j in sorted(bound_any, key=lambda j: j.record.decision.time):
+    # a reviewer's latest decision wins; on an exact tie of claimed times, a veto wins
+    for j in sorted(bound_any, key=lambda j: (j.record.decision.time, j.record.decision.verdict != "approve")):
         latest[j.record.decision.reviewer.lower()] = j
     # rule 5: a veto by any validly signed reviewer on this head stands
     for _, j in sorted(latest.items()):

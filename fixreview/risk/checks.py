@@ -409,9 +409,8 @@ def check_secret_added(ctx: Context) -> RiskFlag | None:
     for (path, line), hits in sorted(by_line.items()):
         names = sorted({h.kind for h in hits})
         kinds.extend(k for k in names if k not in kinds)
-        evidence.append(
-            Evidence(path, line, ctx.excerpt(f"[{', '.join(names)}] {hits[0].excerpt}"))
-        )
+        shown = f"[{', '.join(names)}] {hits[0].excerpt}"
+        evidence.append(Evidence(path, line, ctx.excerpt(shown, shown.find("\u2026"))))
     paths = sorted({_shown_path(p) for p, _ in by_line})
     return ctx.flag(
         ids.SECRET_ADDED,

@@ -7,9 +7,11 @@ The ids are stable (docs/risk.md lists them); the levels come from the policy
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-Level = Literal["block", "warn", "info"]
+from fixreview.policy import RiskLevel
+
+Level = RiskLevel
 BLOCKING: Final = "block"
 LEVEL_ORDER: dict[str, int] = {"block": 0, "warn": 1, "info": 2}
 

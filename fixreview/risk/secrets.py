@@ -18,6 +18,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from fixreview.errors import FixreviewError
 from fixreview.risk.paths import normalize
 
 _LOCK = threading.Lock()
@@ -96,8 +97,13 @@ def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> 
     text, names = _synthetic_diff(files)
     if not text:
         return []
-    from detect_secrets.core.scan import scan_diff
-    from detect_secrets.settings import default_settings
+    try:
+        from detect_secrets.core.scan import scan_diff
+        from detect_secrets.settings import default_settings
+    except ImportError:
+        raise FixreviewError(
+            "the secret check needs detect-secrets: pip install 'detect-secrets>=1.5,<2'"
+        ) from None
 
     texts = {(path, no): line for path, lines in files for no, line in lines}
     hits: list[SecretHit] = []
