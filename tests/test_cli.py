@@ -184,6 +184,8 @@ def test_list_json_is_documented_shape(
         "added",
         "removed",
         "problems",
+        "risk_flags",
+        "blocking_flags",
     }
     documented = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
     for key in doc["fixes"][0]:

@@ -155,3 +155,32 @@ def test_demo_comes_with_decided_fixes_and_its_own_signing_key(demo_repo: Path) 
         check=False,
     )
     assert verify.returncode == 0, verify.stdout
+
+
+def test_risk_flags_in_show_and_list(demo_repo: Path) -> None:
+    import json
+
+    def run(*argv: str) -> str:
+        return subprocess.run([sys.executable, "-m", "fixreview", "--repo", str(demo_repo), *argv],
+                              capture_output=True, text=True, check=True).stdout
+
+    doc = json.loads(run("show", "ai-fix/ci-pin-actions", "--json"))
+    ids = {flag["id"]: flag for flag in doc["risk_flags"]}
+    assert {"hidden-unicode", "ci-config-change"} <= set(ids)
+    hidden = ids["hidden-unicode"]
+    assert hidden["level"] == "block"
+    assert {(e["path"], e["line"]) for e in hidden["evidence"]} == {
+        (".github/workflows/ci.yml", 15), (".github/workflows/ci.yml", 18)
+    }
+    assert "\u202e" not in json.dumps(hidden, ensure_ascii=False)
+    assert sorted(doc["fix"]["blocking_flags"]) == sorted(
+        f["id"] for f in doc["risk_flags"] if f["level"] == "block"
+    )
+    text = run("show", "ai-fix/ci-pin-actions")
+    assert "block hidden-unicode: Adds hidden or bidirectional Unicode" in text
+    [row] = [line for line in run("list").splitlines() if " ai-fix/ci-pin-actions " in line]
+    blocking = len(doc["fix"]["blocking_flags"])
+    assert f" {blocking}!/{len(doc['risk_flags'])} " in row
+    clean = json.loads(run("list", "--all", "--json"))["fixes"]
+    sqli = next(row for row in clean if row["branch"] == "ai-fix/sqli-invoice-search")
+    assert sqli["risk_flags"] == 0 and sqli["blocking_flags"] == []

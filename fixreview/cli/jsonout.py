@@ -11,12 +11,14 @@ from fixreview.gate import GateResult
 from fixreview.models import Commit, Fix
 from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
+from fixreview.review import ReviewData
+from fixreview.risk import BLOCKING, RiskFlag, flag_json
 
 JSON_SCHEMA = 1
 
 
-def fix_row(fix: Fix) -> dict[str, Any]:
-    """One fix as a ``list --json`` row."""
+def fix_row(fix: Fix, flags: list[RiskFlag] | None = None) -> dict[str, Any]:
+    """One fix as a ``list --json`` row (with the risk flag counts when FLAGS are given)."""
     finding = fix.finding
     suggestion = fix.suggestion
     return {
@@ -35,15 +37,20 @@ def fix_row(fix: Fix) -> dict[str, Any]:
         "added": fix.stats.added,
         "removed": fix.stats.removed,
         "problems": list(fix.problems),
+        "risk_flags": len(flags) if flags is not None else None,
+        "blocking_flags": [f.id for f in flags if f.level == BLOCKING] if flags is not None else None,
     }
 
 
-def queue_document(queue: Queue, fixes: list[Fix]) -> dict[str, Any]:
+def queue_document(
+    queue: Queue, fixes: list[Fix], flags: dict[str, list[RiskFlag]] | None = None
+) -> dict[str, Any]:
+    flags = flags or {}
     return {
         "schema": JSON_SCHEMA,
         "base": queue.policy.base,
         "base_commit": queue.policy.base_commit,
-        "fixes": [fix_row(fix) for fix in fixes],
+        "fixes": [fix_row(fix, flags.get(fix.branch.name)) for fix in fixes],
         "warnings": list(queue.warnings),
     }
 
@@ -85,16 +92,15 @@ def commit_json(commit: Commit) -> dict[str, Any]:
     }
 
 
-def show_document(
-    queue: Queue, fix: Fix, final: Diff, suggestion: Diff | None, human: HumanChanges
-) -> dict[str, Any]:
+def show_document(queue: Queue, data: ReviewData) -> dict[str, Any]:
+    fix, final, suggestion, human = data.fix, data.final, data.suggestion, data.human
     suggestion_json = None
     if fix.suggestion is not None:
         suggestion_json = fix.suggestion.model_dump(mode="json", exclude={"patch"})
         suggestion_json["diff"] = diff_summary(suggestion)
     return {
         "schema": JSON_SCHEMA,
-        "fix": fix_row(fix),
+        "fix": fix_row(fix, data.flags),
         "base": queue.policy.base,
         "base_commit": queue.policy.base_commit,
         "proposal_id": fix.proposal_id,
@@ -103,6 +109,7 @@ def show_document(
         "final": diff_summary(final),
         "human_changes": {"how": human.how, "diff": diff_summary(human.diff)},
         "commits": [commit_json(c) for c in fix.commits],
+        "risk_flags": [flag_json(flag) for flag in data.flags],
         "warnings": list(queue.warnings),
     }
 

@@ -170,8 +170,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     repo = Repository(args.repo)
     if args.command is None:
-        print(f"{PROG}: the review app is not built yet; try: {PROG} list", file=sys.stderr)
-        return EXIT_USAGE
+        return _run_app(repo, args.base)
     if args.command == "list":
         return _list(repo, args)
     if args.command == "show":
@@ -206,41 +205,38 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.gate import fill_statuses
     from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
+    from fixreview.risk import assess_fix
 
     queue = load_queue(repo, args.base)
     fill_statuses(repo, queue)
-    fixes = (
-        queue.fixes if args.all else [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
-    )
+    fixes = queue.fixes if args.all else [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
     fixes = sorted(fixes, key=lambda f: (f.severity_rank, f.branch.name))
+    flags = {f.branch.name: assess_fix(repo, f, queue.policy.policy) for f in fixes}
     if args.json:
-        _emit_json(queue_document(queue, fixes))
+        _emit_json(queue_document(queue, fixes, flags))
         return 0
     _warn(queue.warnings)
     if not fixes:
-        print("no pending fixes" if not args.all else "no fix branches")
+        print("no fixes awaiting review" if not args.all else "no fix branches")
         return 0
-    print(list_table(fixes))
+    print(list_table(fixes, flags))
     return 0
 
 
 def _show(repo: Any, args: argparse.Namespace) -> int:
-    from fixreview.changes import final_diff, human_changes, suggestion_diff
     from fixreview.cli.jsonout import show_document
     from fixreview.cli.render import show_report
     from fixreview.gate import fill_statuses
     from fixreview.queue import load_queue
+    from fixreview.review import load_review
 
     queue = load_queue(repo, args.base)
     fill_statuses(repo, queue)
-    fix = queue.get(args.branch)
-    final = final_diff(repo, fix)
-    suggestion = suggestion_diff(repo, fix)
-    human = human_changes(repo, fix)
+    data = load_review(repo, queue.get(args.branch), queue.policy.policy)
     if args.json:
-        _emit_json(show_document(queue, fix, final, suggestion, human))
+        _emit_json(show_document(queue, data))
     else:
-        print(show_report(queue, fix, final, suggestion, human))
+        print(show_report(queue, data))
     return 0
 
 
@@ -401,6 +397,18 @@ def _demo(args: argparse.Namespace) -> int:
         print(f"  {repo_path}")
     first = built.repositories[0]
     print(f"try: {PROG} --repo {first} list")
-    if not args.no_open:
-        print(f"(the review app is not built yet; use: {PROG} --repo {first} show BRANCH)")
+    if args.no_open:
+        return 0
+    from fixreview.repo.git import Repository
+
+    return _run_app(Repository(first), None)
+
+
+def _run_app(repo: Any, base: str | None) -> int:
+    """Open the review app (the only command that imports Textual)."""
+    from fixreview.app.main import FixreviewApp
+
+    if not sys.stdout.isatty() or not sys.stdin.isatty():
+        raise UsageError("the review app needs a terminal; for scripts use: fixreview list --json")
+    FixreviewApp(repo, base).run()
     return 0

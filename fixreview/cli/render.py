@@ -12,6 +12,8 @@ from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
+from fixreview.review import ReviewData
+from fixreview.risk import BLOCKING, RiskFlag
 from fixreview.safetext import visible
 
 STATUS_MARK = {
@@ -31,7 +33,8 @@ def one_line(text: str | None, width: int | None = None) -> str:
     return value
 
 
-def list_table(fixes: list[Fix]) -> str:
+def list_table(fixes: list[Fix], flags: dict[str, list[RiskFlag]] | None = None) -> str:
+    flags = flags or {}
     columns = [
         ("SEVERITY", 8),
         ("FINDING", 16),
@@ -40,6 +43,7 @@ def list_table(fixes: list[Fix]) -> str:
         ("TOOL", 22),
         ("FILES", 5),
         ("+/-", 11),
+        ("FLAGS", 7),
         ("STATUS", 17),
     ]
     rows = [[name for name, _ in columns]]
@@ -60,6 +64,7 @@ def list_table(fixes: list[Fix]) -> str:
                 fix.suggestion.tool if fix.suggestion else "",
                 str(fix.stats.files),
                 f"+{fix.stats.added}/-{fix.stats.removed}",
+                flag_count(flags.get(fix.branch.name)),
                 str(fix.branch.status),
             ]
         )
@@ -71,6 +76,31 @@ def list_table(fixes: list[Fix]) -> str:
         ]
         lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)
+
+
+def flag_count(flags: list[RiskFlag] | None) -> str:
+    """``3`` flags, or ``2!/5`` when two of five are blocking."""
+    if flags is None:
+        return "?"
+    blocking = sum(1 for f in flags if f.level == BLOCKING)
+    return f"{blocking}!/{len(flags)}" if blocking else str(len(flags))
+
+
+def risk_lines(flags: list[RiskFlag]) -> list[str]:
+    if not flags:
+        return ["Risk flags  none"]
+    out = [f"Risk flags  {len(flags)} ({sum(1 for f in flags if f.level == BLOCKING)} blocking)"]
+    for flag in flags:
+        out.append(f"  {flag.level:<5} {flag.id}: {one_line(flag.title)}")
+        out.append(f"        {one_line(flag.detail)}")
+        for evidence in flag.evidence[:5]:
+            where = evidence.path or ""
+            if evidence.line:
+                where += f":{evidence.line}"
+            out.append(f"        {one_line(where)}  {one_line(evidence.excerpt, 80)}".rstrip())
+        if len(flag.evidence) > 5:
+            out.append(f"        … and {len(flag.evidence) - 5} more")
+    return out
 
 
 def _block(text: str, indent: str = "    | ") -> list[str]:
@@ -103,9 +133,8 @@ def _size(diff: Diff | None) -> str:
     return f"{files}, +{diff.added} -{diff.removed}"
 
 
-def show_report(
-    queue: Queue, fix: Fix, final: Diff, suggestion: Diff | None, human: HumanChanges
-) -> str:
+def show_report(queue: Queue, data: ReviewData) -> str:
+    fix, final, suggestion, human = data.fix, data.final, data.suggestion, data.human
     b = fix.branch
     out = [
         f"{one_line(b.name)} → {one_line(b.base)}   [{b.status}]",
@@ -144,6 +173,8 @@ def show_report(
         out.append("  rationale")
         out.extend(_block(s.rationale))
         out.append(f"  diff  {_size(suggestion)}")
+    out.append("")
+    out.extend(risk_lines(data.flags))
     out.append("")
     out.append(f"Final change  {_size(final)}")
     out.extend(_diff_lines(final))
