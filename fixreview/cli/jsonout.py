@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from fixreview.audit import AuditTrail
-from fixreview.changes import HumanChanges
 from fixreview.gate import GateResult
 from fixreview.models import Commit, Fix
 from fixreview.queue import Queue
@@ -38,7 +37,9 @@ def fix_row(fix: Fix, flags: list[RiskFlag] | None = None) -> dict[str, Any]:
         "removed": fix.stats.removed,
         "problems": list(fix.problems),
         "risk_flags": len(flags) if flags is not None else None,
-        "blocking_flags": [f.id for f in flags if f.level == BLOCKING] if flags is not None else None,
+        "blocking_flags": [f.id for f in flags if f.level == BLOCKING]
+        if flags is not None
+        else None,
     }
 
 

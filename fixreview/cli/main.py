@@ -209,7 +209,9 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
 
     queue = load_queue(repo, args.base)
     fill_statuses(repo, queue)
-    fixes = queue.fixes if args.all else [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
+    fixes = (
+        queue.fixes if args.all else [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
+    )
     fixes = sorted(fixes, key=lambda f: (f.severity_rank, f.branch.name))
     flags = {f.branch.name: assess_fix(repo, f, queue.policy.policy) for f in fixes}
     if args.json:

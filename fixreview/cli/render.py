@@ -7,7 +7,6 @@ name, title or commit message can send control sequences to the terminal.
 from __future__ import annotations
 
 from fixreview.audit import AuditTrail
-from fixreview.changes import HumanChanges
 from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.queue import Queue
