@@ -259,7 +259,9 @@ def _apply_rules(result: GateResult) -> None:
     ]
     latest: dict[str, Judged] = {}
     # a reviewer's latest decision wins; on an exact tie of claimed times, a veto wins
-    for j in sorted(bound_any, key=lambda j: (j.record.decision.time, j.record.decision.verdict != "approve")):
+    for j in sorted(
+        bound_any, key=lambda j: (j.record.decision.time, j.record.decision.verdict != "approve")
+    ):
         latest[j.record.decision.reviewer.lower()] = j
     # rule 5: a veto by any validly signed reviewer on this head stands
     for _, j in sorted(latest.items()):

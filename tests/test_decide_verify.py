@@ -525,7 +525,9 @@ def test_rebased_approval_counts_only_where_the_policy_allows_it(
     assert gated.rev("ai-fix/sqli") != old_head
     proc = verify(gated)
     assert proc.returncode == 1  # strict default: the approval named another commit
-    gated.commit("allow rebased approvals", {".fixreview.toml": "[approvals]\nallow_rebased = true\n"})
+    gated.commit(
+        "allow rebased approvals", {".fixreview.toml": "[approvals]\nallow_rebased = true\n"}
+    )
     proc = verify(gated)
     assert proc.returncode == 0, proc.stdout  # same final diff, byte for byte
     gated.checkout("ai-fix/sqli")

@@ -58,7 +58,8 @@ def test_commands_other_than_the_app_do_not_import_textual(repo: TestRepo) -> No
     code = (
         "import sys\n"
         "from fixreview.cli.main import main\n"
-        f"for argv in (['list'], ['show', 'ai-fix/x'], ['list', '--json'], ['log'], ['verify', 'ai-fix/x']):\n"
+        "for argv in (['list'], ['show', 'ai-fix/x'], ['list', '--json'], ['log'],\n"
+        "             ['verify', 'ai-fix/x']):\n"
         f"    assert main(['--repo', {str(repo.path)!r}, *argv]) in (0, 2)\n"
         "print('textual' in sys.modules)\n"
     )

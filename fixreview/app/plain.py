@@ -1,0 +1,30 @@
+"""Untrusted text for widgets: always plain ``Text``, with control and hidden characters visible.
+
+Textual parses a plain ``str`` given to ``Static``, ``Label``, ``DataTable`` cells or
+notifications as markup: ``[@click=app.quit]`` would run an action and a stray ``[/x]`` would
+crash. Everything from the repository goes through these helpers instead.
+"""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.content import Content
+
+from fixreview.safetext import visible
+
+
+def plain(text: str, style: str = "") -> Text:
+    """Multi-line untrusted text as a Rich ``Text`` (never markup)."""
+    return Text(visible(text), style=style)
+
+
+def one_line(text: str, style: str = "", width: int | None = None) -> Text:
+    value = visible(text, multiline=False)
+    if width is not None and len(value) > width:
+        value = value[: width - 1] + "…"
+    return Text(value, style=style)
+
+
+def content(text: str) -> Content:
+    """Untrusted text as Textual ``Content`` (for notifications and labels)."""
+    return Content(visible(text))

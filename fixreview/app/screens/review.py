@@ -1,0 +1,294 @@
+"""The review screen: the finding and checklist beside the diff views, risk flags above them.
+
+Views, switched by key: the final diff (``d``), the AI's original suggestion with its rationale
+(``o``), what people changed between suggestion and final (``h``), and the commits (``c``).
+``]``/``[`` move to the next/previous fix without going back to the queue.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import Screen
+from textual.widgets import ContentSwitcher, Footer, Header, Static
+
+from fixreview.app.plain import content, one_line, plain
+from fixreview.app.screens.note import NoteDialog
+from fixreview.app.widgets.checklist import ChecklistView
+from fixreview.app.widgets.diff_view import DiffView
+from fixreview.app.widgets.risk_bar import FlagChip, RiskBar
+from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS
+from fixreview.drafts import Draft
+from fixreview.models import Fix
+from fixreview.review import ReviewData
+from fixreview.risk import RiskFlag
+
+if TYPE_CHECKING:
+    from fixreview.app.main import FixreviewApp
+
+VIEWS = {
+    "final": "Final diff",
+    "suggestion": "AI suggestion",
+    "human": "Human changes",
+    "commits": "Commits",
+}
+
+
+def finding_text(fix: Fix) -> Text:
+    """The finding panel, built from plain text only."""
+    text = Text()
+    finding = fix.finding
+    if finding is None:
+        text.append("No linked finding\n", style="bold")
+        for problem in fix.problems:
+            text.append_text(plain(problem + "\n", style="italic"))
+        return text
+    text.append_text(one_line(finding.id, style="bold"))
+    text.append(f"  {finding.severity.upper()}\n", style="bold")
+    text.append_text(plain(finding.title + "\n", style="bold"))
+    for label, value in (
+        ("rule", finding.rule),
+        ("scanner", finding.scanner),
+        ("asset", finding.asset),
+        ("locations", ", ".join(str(loc) for loc in finding.locations)),
+        ("url", finding.url),
+    ):
+        if value:
+            text.append(f"{label:<10}", style="dim")
+            text.append_text(one_line(value))
+            text.append("\n")
+    if finding.reason:
+        text.append("\nreason\n", style="dim")
+        text.append_text(plain(finding.reason + "\n"))
+    text.append("\nevidence\n", style="dim")
+    text.append_text(plain(finding.evidence or "(none)"))
+    for problem in fix.problems:
+        text.append_text(plain("\n" + problem, style="italic"))
+    return text
+
+
+def suggestion_text(fix: Fix) -> Text:
+    s = fix.suggestion
+    if s is None:
+        return Text("No AI suggestion is linked to this branch.")
+    text = Text()
+    who = " / ".join(x for x in (s.tool, s.model) if x) or "unknown tool"
+    text.append_text(one_line(who, style="bold"))
+    text.append(f"  commit {s.commit[:12]}  ({fix.source})\n", style="dim")
+    text.append_text(plain(s.rationale.strip() or "(no rationale given)"))
+    return text
+
+
+def commits_text(fix: Fix) -> Text:
+    text = Text()
+    for c in fix.commits:
+        text.append(f"{c.oid[:12]}  {c.committed.isoformat()}\n", style="bold")
+        text.append("author     ", style="dim")
+        text.append_text(one_line(str(c.author)))
+        text.append("\n")
+        if c.committer != c.author:
+            text.append("committer  ", style="dim")
+            text.append_text(one_line(str(c.committer)))
+            text.append("\n")
+        text.append_text(plain(c.subject + "\n", style="bold"))
+        if c.body:
+            text.append_text(plain(c.body + "\n"))
+        for key, value in c.trailers:
+            text.append_text(one_line(f"{key}: {value}", style="italic"))
+            text.append("\n")
+        text.append("\n")
+    return text or Text("No commits beyond the base.")
+
+
+class ReviewScreen(Screen[None]):
+    """One fix under review."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "view('final')", "Final", id="review.view-final"),
+        Binding("o", "view('suggestion')", "Suggestion", id="review.view-suggestion"),
+        Binding("h", "view('human')", "Human changes", id="review.view-human"),
+        Binding("c", "view('commits')", "Commits", id="review.view-commits"),
+        Binding("n", "next_file", "Next file", id="review.next-file"),
+        Binding("p", "previous_file", "Prev file", id="review.previous-file"),
+        Binding("f", "next_flag", "Next flag", id="review.next-flag"),
+        Binding("1", "toggle_item(0)", "Intent", id="review.toggle-intent", show=False),
+        Binding("2", "toggle_item(1)", "Scope", id="review.toggle-scope", show=False),
+        Binding("3", "toggle_item(2)", "Blast radius", id="review.toggle-blast-radius", show=False),
+        Binding("4", "toggle_item(3)", "Rollback", id="review.toggle-rollback", show=False),
+        Binding("e", "edit_note", "Edit note", id="review.edit-note"),
+        Binding("A", "decide('approve')", "Approve", id="review.approve"),
+        Binding("C", "decide('request-changes')", "Request changes", id="review.request-changes"),
+        Binding("X", "decide('reject')", "Reject", id="review.reject"),
+        Binding("right_square_bracket", "next_fix", "Next fix", id="review.next-fix"),
+        Binding("left_square_bracket", "previous_fix", "Prev fix", id="review.previous-fix"),
+        Binding("escape", "back", "Queue", id="review.back"),
+    ]
+
+    def __init__(self, branch: str) -> None:
+        super().__init__()
+        self.branch = branch
+        self.data: ReviewData | None = None
+        self.draft: Draft | None = None
+        self.view_name = "final"
+
+    @property
+    def fr(self) -> FixreviewApp:
+        from fixreview.app.main import FixreviewApp
+
+        assert isinstance(self.app, FixreviewApp)
+        return self.app
+
+    @property
+    def fix(self) -> Fix:
+        return self.fr.fix(self.branch)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="review-title")
+        yield RiskBar(id="risk-bar")
+        with Horizontal(id="review-body"):
+            with Vertical(id="review-side"):
+                with VerticalScroll(id="finding-scroll"):
+                    yield Static(id="finding")
+                yield ChecklistView(id="checklist")
+            with Vertical(id="review-main"):
+                yield Static(id="view-title")
+                with ContentSwitcher(initial="final", id="views"):
+                    yield DiffView(id="final")
+                    with Vertical(id="suggestion"):
+                        with VerticalScroll(id="rationale-scroll"):
+                            yield Static(id="rationale")
+                        yield DiffView(id="suggestion-diff")
+                    with Vertical(id="human"):
+                        yield Static(id="human-how")
+                        yield DiffView(id="human-diff")
+                    with VerticalScroll(id="commits"):
+                        yield Static(id="commit-log")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.show_fix(self.branch)
+
+    async def show_fix(self, branch: str) -> None:
+        """Fill every panel for BRANCH; diffs and flags arrive from a worker."""
+        self.branch = branch
+        fix = self.fix
+        self.draft = self.fr.draft_for(fix)
+        title = Text()
+        title.append_text(one_line(fix.branch.name, style="bold"))
+        title.append(f"  → {fix.branch.base}   head {fix.branch.head[:12]}   [{fix.branch.status}]")
+        self.query_one("#review-title", Static).update(title)
+        self.query_one("#finding", Static).update(finding_text(fix))
+        self.query_one("#rationale", Static).update(suggestion_text(fix))
+        self.query_one("#commit-log", Static).update(commits_text(fix))
+        self.query_one(ChecklistView).set_checklist(self.draft.checklist)
+        self.data = None
+        await self.query_one(RiskBar).set_flags(None)
+        for view in self.query(DiffView):
+            view.set_diff(None, empty_message="loading…")
+        self.query_one("#human-how", Static).update(Text(""))
+        self.action_view(self.view_name)
+        self.fr.load_review(fix)
+
+    async def show_review(self, data: ReviewData) -> None:
+        """Called by the app when the review worker for this fix is done."""
+        if data.fix.branch.name != self.branch:
+            return
+        self.data = data
+        await self.query_one(RiskBar).set_flags(data.flags)
+        self.query_one("#final", DiffView).set_diff(data.final)
+        self.query_one("#suggestion-diff", DiffView).set_diff(
+            data.suggestion, empty_message="No AI suggestion is linked to this branch."
+        )
+        human = self.query_one("#human-diff", DiffView)
+        human.set_diff(data.human.diff, empty_message="People did not change the AI's patch.")
+        self.query_one("#human-how", Static).update(plain(data.human.how, style="italic"))
+
+    # -- views ------------------------------------------------------------------------------
+
+    def action_view(self, name: str) -> None:
+        self.view_name = name
+        self.query_one("#views", ContentSwitcher).current = name
+        self.query_one("#view-title", Static).update(Text(VIEWS[name], style="bold"))
+        diff = self.current_diff()
+        if diff is not None:
+            diff.focus()
+
+    def current_diff(self) -> DiffView | None:
+        return {
+            "final": self.query_one("#final", DiffView),
+            "suggestion": self.query_one("#suggestion-diff", DiffView),
+            "human": self.query_one("#human-diff", DiffView),
+        }.get(self.view_name)
+
+    def action_next_file(self) -> None:
+        diff = self.current_diff()
+        if diff is not None:
+            diff.next_file()
+
+    def action_previous_file(self) -> None:
+        diff = self.current_diff()
+        if diff is not None:
+            diff.previous_file()
+
+    def action_next_flag(self) -> None:
+        flag = self.query_one(RiskBar).select_next()
+        if flag is not None:
+            self.jump_to(flag)
+
+    def on_flag_chip_selected(self, event: FlagChip.Selected) -> None:
+        self.jump_to(event.flag)
+
+    def jump_to(self, flag: RiskFlag) -> None:
+        """Show the flag's first evidence in the final diff."""
+        self.notify(content(f"{flag.id}: {flag.detail}"), title=flag.title, timeout=6)  # type: ignore[arg-type]
+        place = next((e for e in flag.evidence if e.path), None)
+        if place is None or place.path is None:
+            return
+        self.action_view("final")
+        self.query_one("#final", DiffView).scroll_to_location(place.path, place.line)
+
+    # -- checklist --------------------------------------------------------------------------
+
+    def action_toggle_item(self, index: int) -> None:
+        self.query_one(ChecklistView).toggle(index)
+        self.save_draft()
+
+    def action_edit_note(self) -> None:
+        checklist = self.query_one(ChecklistView)
+        index = checklist.selected
+        name = CHECKLIST_ITEMS[index]
+
+        def done(note: str | None) -> None:
+            if note is not None:
+                checklist.set_note(index, note)
+                self.save_draft()
+
+        self.app.push_screen(NoteDialog(CHECKLIST_LABELS[name], checklist.item(index).note), done)
+
+    def save_draft(self) -> None:
+        if self.draft is not None:
+            self.draft.checklist = self.query_one(ChecklistView).checklist
+            self.fr.save_draft(self.draft)
+
+    # -- decisions and the batch ----------------------------------------------------------
+
+    def action_decide(self, verdict: str) -> None:
+        self.save_draft()
+        self.fr.start_decision(self.branch, verdict)
+
+    async def action_next_fix(self) -> None:
+        self.save_draft()
+        await self.fr.step_review(self.branch, +1)
+
+    async def action_previous_fix(self) -> None:
+        self.save_draft()
+        await self.fr.step_review(self.branch, -1)
+
+    def action_back(self) -> None:
+        self.save_draft()
+        self.app.pop_screen()

@@ -1,0 +1,272 @@
+"""The review app, driven through Pilot the way a reviewer drives it: keys in, screen and
+repository out."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable, Input, Static
+
+from fixreview.app.main import FixreviewApp
+from fixreview.app.screens.decision import DecisionDialog
+from fixreview.app.screens.help import HelpScreen
+from fixreview.app.screens.queue import QueueScreen
+from fixreview.app.screens.review import ReviewScreen
+from fixreview.app.screens.summary import SummaryScreen
+from fixreview.app.widgets.checklist import ChecklistView
+from fixreview.app.widgets.diff_view import DiffView
+from fixreview.drafts import load_draft
+from fixreview.gate import fill_statuses
+from fixreview.models import AWAITING_REVIEW
+from fixreview.notes.store import DECISIONS_REF
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+
+SIZE = (180, 50)
+
+
+def text_of(widget: Static) -> str:
+    return str(widget.render())
+
+
+def rows(app: FixreviewApp) -> list[str]:
+    table = app.screen.query_one("#queue", DataTable)
+    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+
+
+async def settle(app: FixreviewApp, pilot: object) -> None:
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+    await app.workers.wait_for_complete()
+    await pilot.pause()  # type: ignore[attr-defined]
+
+
+def awaiting(repo: Path) -> list[str]:
+    r = Repository(repo)
+    queue = load_queue(r)
+    fill_statuses(r, queue)
+    fixes = [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
+    return [f.branch.name for f in sorted(fixes, key=lambda f: (f.severity_rank, f.branch.name))]
+
+
+async def test_queue_lists_fixes_filters_sorts_and_toggles(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        assert rows(app) == awaiting(demo_repo)
+        assert "0 reviewed this run" in app.sub_title
+        table = app.screen.query_one("#queue", DataTable)
+        first = table.get_row_at(0)
+        assert str(first[0]) == "critical"
+        await pilot.press("slash", *"pyyaml")
+        assert rows(app) == ["snyk-fix-pyyaml-5-4"]
+        await pilot.press("escape")
+        assert rows(app) == awaiting(demo_repo)
+        await pilot.press("a")
+        everything = rows(app)
+        assert (
+            "ai-fix/xss-invoice-notes" in everything and "ai-fix/sqli-invoice-search" in everything
+        )
+        statuses = {
+            str(table.get_row_at(i)[3]): str(table.get_row_at(i)[8]) for i in range(table.row_count)
+        }
+        assert statuses["ai-fix/sqli-invoice-search"] == "approved"
+        assert statuses["ai-fix/xss-invoice-notes"] == "rejected"
+        assert statuses["ai-fix/docs-tls-verification"] == "stale"
+        await pilot.press("slash", *"sqli", "enter")
+        assert rows(app) == ["ai-fix/sqli-invoice-search"]
+        await pilot.press("escape", "s")
+        assert "sorted by age" in text_of(app.screen.query_one("#queue-state", Static))
+        await pilot.press("s")
+        assert "sorted by branch" in text_of(app.screen.query_one("#queue-state", Static))
+        assert rows(app) == sorted(rows(app))
+        start = table.cursor_row if table.cursor_row < table.row_count - 3 else 0
+        table.move_cursor(row=start)
+        await pilot.press("j", "j", "k")
+        assert table.cursor_row == start + 1
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        help_text = text_of(app.screen.query_one(Static))
+        for key in ("enter", "slash", "s", "a", "q"):
+            assert f"{key}  " in help_text
+        await pilot.press("escape")
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("q")
+    assert app.return_code == 0 or app.return_code is None
+
+
+async def test_review_views_and_file_navigation(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"command-injection", "enter", "enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        assert "SEC-102" in text_of(screen.query_one("#finding", Static))
+        assert "OS command injection" in text_of(screen.query_one("#finding", Static))
+        final = screen.query_one("#final", DiffView)
+        assert final.file_count == 2
+        await pilot.press("n")
+        assert final.current_file_index == 1
+        await pilot.press("p")
+        assert final.current_file_index == 0
+        await pilot.press("o")
+        assert "shlex.quote" in text_of(screen.query_one("#rationale", Static))
+        assert screen.query_one("#suggestion-diff", DiffView).file_count == 1
+        await pilot.press("h")
+        assert "commits after the suggestion" in text_of(screen.query_one("#human-how", Static))
+        assert screen.query_one("#human-diff", DiffView).file_count == 2
+        await pilot.press("c")
+        log = text_of(screen.query_one("#commit-log", Static))
+        assert (
+            "Priya Natarajan" in log and "secfix-bot[bot]" in log and "Finding-Id: SEC-102" in log
+        )
+        await pilot.press("d", "escape")
+        assert isinstance(app.screen, QueueScreen)
+
+
+async def test_checklist_is_drafted_and_survives_a_killed_app(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"timing-safe", "enter", "enter")
+        await settle(app, pilot)
+        await pilot.press("1", "3", "e")
+        assert isinstance(app.screen.query_one(Input), Input)
+        await pilot.press("ctrl+u", *"touches login only", "enter")
+        # the app is "killed": no clean exit path runs
+    draft = load_draft(Repository(demo_repo), "ai-fix/timing-safe-password-check")
+    assert draft is not None
+    assert draft.checklist.intent.status == "confirmed"
+    assert draft.checklist.scope.status == "open"
+    assert draft.checklist.blast_radius.status == "confirmed"
+    assert draft.checklist.blast_radius.note == "touches login only"
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"timing-safe", "enter", "enter")
+        await settle(app, pilot)
+        checklist = app.screen.query_one(ChecklistView)
+        assert checklist.checklist.blast_radius.note == "touches login only"
+        assert "[x]" in text_of(checklist)
+
+
+async def review_and_decide(app: FixreviewApp, pilot: object, verdict: str, note: str) -> None:
+    """Confirm the checklist (for approvals), open the dialog, acknowledge flags, sign."""
+    screen = app.screen
+    assert isinstance(screen, ReviewScreen)
+    press = pilot.press  # type: ignore[attr-defined]
+    if verdict == "A":
+        checklist = screen.query_one(ChecklistView)
+        for index in range(4):
+            if not checklist.item(index).confirmed:
+                await press(str(index + 1))
+    await press(verdict)
+    await pilot.pause()  # type: ignore[attr-defined]
+    dialog = app.screen
+    assert isinstance(dialog, DecisionDialog)
+    for _ in dialog.data.blocking:
+        await press("space", "tab")
+    if verdict == "A":
+        await press("ctrl+u", *note, "enter")
+    await press(*f"{note} (comment)", "enter")
+    await settle(app, pilot)
+
+
+async def test_a_whole_batch_session_ends_in_notes_verify_accepts(demo_repo: Path) -> None:
+    pending = awaiting(demo_repo)
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen) and app.screen.branch == pending[0]
+        # approve refused while the checklist is open
+        await pilot.press("A")
+        await pilot.pause()
+        assert not isinstance(app.screen, DecisionDialog)
+        assert any("checklist not confirmed" in str(n.message) for n in app._notifications)
+        # skip the first, then decide every other one: approve, send back, reject in turn
+        await pilot.press("right_square_bracket")
+        await settle(app, pilot)
+        assert app.screen.branch == pending[1]  # type: ignore[attr-defined]
+        verdicts = ["A", "C", "X"]
+        decided: dict[str, str] = {}
+        for step in range(len(pending) - 1):
+            screen = app.screen
+            assert isinstance(screen, ReviewScreen), type(screen)
+            decided[screen.branch] = verdicts[step % 3]
+            await review_and_decide(app, pilot, verdicts[step % 3], f"note {step}")
+        # the skipped fix is still pending: go back to it and approve it, then the summary shows
+        assert isinstance(app.screen, ReviewScreen) and app.screen.branch == pending[0]
+        decided[pending[0]] = "A"
+        await review_and_decide(app, pilot, "A", "last one")
+        assert isinstance(app.screen, SummaryScreen)
+        summary = text_of(app.screen.query_one("#summary", Static))
+        approved = [b for b, v in decided.items() if v == "A"]
+        assert f"Approved: {len(approved)}" in summary
+        assert (
+            f"Sent back (changes requested): {sum(v == 'C' for v in decided.values())}" in summary
+        )
+        assert f"Rejected: {sum(v == 'X' for v in decided.values())}" in summary
+        assert "Skipped: 0" in summary
+        assert f"{len(pending)} reviewed this run" in app.sub_title
+    repo = Repository(demo_repo)
+    for branch, verdict in decided.items():
+        proc = subprocess.run(
+            [sys.executable, "-m", "fixreview", "--repo", str(demo_repo), "verify", branch],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if verdict == "A":
+            needs_two = "sensitive" in proc.stdout
+            assert proc.returncode == (1 if needs_two else 0), proc.stdout
+        else:
+            assert proc.returncode == 1
+    assert len(repo.run_text("notes", f"--ref={DECISIONS_REF}", "list").splitlines()) >= len(
+        pending
+    )
+
+
+async def test_signing_failure_keeps_the_draft_and_the_app(demo_repo: Path) -> None:
+    repo = Repository(demo_repo)
+    repo.run("config", "user.signingKey", "/nonexistent/key")
+    app = FixreviewApp(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"docs-tls", "enter", "enter")
+        await settle(app, pilot)
+        await pilot.press("C")
+        await pilot.pause()
+        assert isinstance(app.screen, DecisionDialog)
+        await pilot.press(*"please cite the CA fingerprint", "enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, DecisionDialog)
+        error = text_of(app.screen.query_one("#decision-error", Static))
+        assert "not recorded" in error and "does not exist" in error
+        await pilot.press("escape")
+        assert isinstance(app.screen, ReviewScreen)
+    draft = load_draft(repo, "ai-fix/docs-tls-verification")
+    assert draft is not None and draft.comment == "please cite the CA fingerprint"
+    assert repo.run_text("notes", f"--ref={DECISIONS_REF}", "list").count("\n") == 3
+
+
+@pytest.mark.parametrize("verdict", ["C", "X"])
+async def test_send_back_and_reject_need_a_comment(demo_repo: Path, verdict: str) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        await pilot.press(verdict)
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, DecisionDialog)
+        assert "needs a comment" in text_of(app.screen.query_one("#decision-error", Static))

@@ -1,0 +1,87 @@
+"""Untrusted text is shown literally in every panel: markup stays text, escapes become visible,
+and nothing in the repository can run an action."""
+
+from __future__ import annotations
+
+from textual.widgets import DataTable, Static
+
+from fixreview.app.main import FixreviewApp
+from fixreview.app.screens.review import ReviewScreen
+from fixreview.app.widgets.diff_view import DiffView
+from fixreview.models import Finding, Location
+from fixreview.proposals import propose
+from fixreview.repo.git import Repository
+from tests.gitutil import AI, TestRepo
+from tests.test_app import SIZE, settle, text_of
+
+EVIL = (
+    "[@click=app.quit]quit[/] [link=https://evil.example]x[/link] [bold]b[/bold] [/oops] "
+    "\x1b[31mred\x1b[0m"
+)
+HIDDEN = "admin\u202e \u200b"
+
+
+def build(repo: TestRepo) -> None:
+    repo.checkout("-b", "ai-fix/evil")
+    repo.commit(
+        f"Fix {EVIL}\n\nRationale {EVIL}\n\nAssisted-by: Tool{EVIL[:17]}:model",
+        {"app/db.py": f"def query(sql):\n    # {EVIL}\n    return '{HIDDEN}'\n"},
+        who=AI,
+    )
+    repo.checkout("main")
+    propose(
+        Repository(repo.path),
+        "ai-fix/evil",
+        Finding(
+            id="SEC-[b]1[/b]",
+            title=f"Title {EVIL}",
+            severity="high",
+            evidence=f"Evidence {EVIL}",
+            rule=EVIL,
+            scanner=EVIL,
+            asset=EVIL,
+            reason=EVIL,
+            url="javascript:[@click=app.quit]",
+            locations=[Location(path="app/db.py", start_line=1)],
+        ),
+        rationale=f"Rationale {EVIL}",
+    )
+
+
+async def test_markup_and_escapes_show_literally_everywhere(repo: TestRepo) -> None:
+    build(repo)
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        table = app.screen.query_one("#queue", DataTable)
+        row = [str(cell) for cell in table.get_row_at(0)]
+        assert "SEC-[b]1[/b]" in row
+        assert any("[@click=app.quit]quit[/]" in cell for cell in row)
+        await pilot.click("#queue", offset=(30, 1))
+        await pilot.press("enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        finding = text_of(screen.query_one("#finding", Static))
+        assert (
+            "[@click=app.quit]quit[/]" in finding
+            and "[link=https://evil.example]x[/link]" in finding
+        )
+        assert "\x1b" not in finding and "␛[31mred" in finding
+        for offset in ((2, 1), (10, 2), (20, 4), (8, 8)):
+            await pilot.click("#finding", offset=offset)
+        await pilot.press("o")
+        rationale = text_of(screen.query_one("#rationale", Static))
+        assert "Rationale [@click=app.quit]quit[/]" in rationale and "\x1b" not in rationale
+        await pilot.press("c")
+        log = text_of(screen.query_one("#commit-log", Static))
+        assert "Fix [@click=app.quit]quit[/]" in log and "␛[31m" in log
+        await pilot.click("#commit-log", offset=(6, 3))
+        await pilot.press("d")
+        diff = screen.query_one("#final", DiffView)
+        shown = "\n".join(diff.render_line(y).text for y in range(diff.size.height))
+        assert "[@click=app.quit]quit[/]" in shown and "␛[31mred" in shown
+        assert "<U+202E>" in shown and "<U+200B>" in shown
+        await pilot.click("#final", offset=(20, 3))
+        await pilot.pause()
+        assert app.is_running and isinstance(app.screen, ReviewScreen)
