@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable, Input, Static
+from textual.worker import WorkerFailed
 
 from fixreview.app.main import FixreviewApp
 from fixreview.app.screens.decision import DecisionDialog
@@ -270,3 +271,79 @@ async def test_send_back_and_reject_need_a_comment(demo_repo: Path, verdict: str
         await pilot.pause()
         assert isinstance(app.screen, DecisionDialog)
         assert "needs a comment" in text_of(app.screen.query_one("#decision-error", Static))
+
+
+def test_every_binding_has_an_id_and_a_place_in_help() -> None:
+    from fixreview.app.screens.decision import DecisionDialog as Dialog
+    from fixreview.app.screens.note import NoteDialog
+
+    for owner in (
+        FixreviewApp,
+        QueueScreen,
+        ReviewScreen,
+        Dialog,
+        SummaryScreen,
+        HelpScreen,
+        NoteDialog,
+    ):
+        for binding in owner.BINDINGS:
+            assert getattr(binding, "id", None), (owner.__name__, binding)
+
+
+async def test_command_palette_offers_the_screen_actions(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for title in ("Open", "Filter", "Sort", "Decided", "Theme"):
+            assert any(title.lower() in t.lower() for t in titles), (title, titles)
+        await pilot.press("enter")
+        await settle(app, pilot)
+        titles = [command.title for command in app.get_system_commands(app.screen)]
+        for title in ("Approve", "Request changes", "Reject", "Human changes", "Next fix"):
+            assert title in titles
+        command = next(c for c in app.get_system_commands(app.screen) if c.title == "Commits")
+        command.callback()
+        await pilot.pause()
+        await pilot.pause()
+        assert app.screen.query_one("#views").current == "commits"  # type: ignore[attr-defined]
+
+
+async def test_a_failing_worker_shows_its_error_and_the_app_lives_on(demo_repo: Path) -> None:
+    repo = Repository(demo_repo)
+    app = FixreviewApp(repo)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await settle(app, pilot)
+        # the policy on main becomes malformed: reloading the queue fails in its worker
+        subprocess.run(["git", "-C", str(demo_repo), "checkout", "-q", "main"], check=True)
+        (demo_repo / ".fixreview.toml").write_text("[approvals]\nrequried = 2\n")
+        subprocess.run(["git", "-C", str(demo_repo), "commit", "-qam", "broken policy"], check=True)
+        worker = app.reload_queue()
+        with pytest.raises(WorkerFailed):
+            await worker.wait()
+        await pilot.pause()
+        messages = [str(n.message) for n in app._notifications]
+        assert any("approvals.requried: unknown key" in m for m in messages), messages
+        assert app.is_running and isinstance(app.screen, QueueScreen)
+        assert rows(app)  # the last good queue is still shown
+
+
+async def test_selecting_a_risk_flag_jumps_to_its_evidence(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"ci-pin", "enter", "enter")
+        await settle(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen) and screen.data is not None
+        order = [flag.id for flag in screen.data.flags]
+        hidden = order.index("hidden-unicode")
+        await pilot.press("o")
+        for _ in range(hidden + 1):
+            await pilot.press("f")
+        await pilot.pause()
+        assert screen.view_name == "final"
+        diff = screen.query_one("#final", DiffView)
+        top = "\n".join(diff.render_line(y).text for y in range(3))
+        assert "<U+200B>" in "\n".join(diff.render_line(y).text for y in range(diff.size.height))
+        assert top.strip()

@@ -152,10 +152,10 @@ class QueueScreen(Screen[None]):
         )
         return [
             Text(severity, style=SEVERITY_STYLE.get(severity, "")),
-            one_line(fix.finding_id or "-", width=24),
-            one_line(title, width=48),
-            one_line(fix.branch.name, width=44),
-            one_line(fix.suggestion.tool if fix.suggestion else "", width=24),
+            one_line(fix.finding_id or "-", width=20),
+            one_line(title, width=40),
+            one_line(fix.branch.name, width=40),
+            one_line(fix.suggestion.tool if fix.suggestion else "", width=18),
             Text(str(fix.stats.files), justify="right"),
             Text(f"+{fix.stats.added}/-{fix.stats.removed}", justify="right"),
             Text(
