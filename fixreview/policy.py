@@ -8,7 +8,6 @@ review rules. A missing file means the strict defaults; a malformed one is an er
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
@@ -16,6 +15,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
+from fixreview.documents import load_toml
 from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Strict
 from fixreview.notes.records import describe_validation
@@ -301,8 +301,10 @@ class RiskPolicy(Strict):
                 raise PydanticCustomError(
                     "unknown_flag_id",
                     "unknown risk flag id {ids} (known: {known})",
-                    {"ids": ", ".join(repr(k) for k in unknown),
-                     "known": ", ".join(DEFAULT_RISK_LEVELS)},
+                    {
+                        "ids": ", ".join(repr(k) for k in unknown),
+                        "known": ", ".join(DEFAULT_RISK_LEVELS),
+                    },
                 )
         return value
 
@@ -333,12 +335,7 @@ class LoadedPolicy:
 
 def parse_policy(data: bytes, where: str) -> Policy:
     """Validate policy TOML; InputError names the file and the offending key."""
-    try:
-        raw: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: invalid TOML: {exc}") from None
+    raw = load_toml(data, where)
     try:
         return Policy.model_validate(raw)
     except ValidationError as exc:

@@ -15,6 +15,10 @@ BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
 ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad")
+# Characters that look like nothing (or like a line break) and have been used to hide code:
+# line and paragraph separators, the combining grapheme joiner, Hangul fillers, braille blank.
+INVISIBLE = frozenset("\u2028\u2029\u034f\u115f\u1160\u3164\uffa0\u2800")
+HIDDEN = BIDI_CONTROLS | ZERO_WIDTH | INVISIBLE
 
 
 def is_tag_character(char: str) -> bool:
@@ -22,13 +26,13 @@ def is_tag_character(char: str) -> bool:
 
 
 def is_hidden(char: str) -> bool:
-    """Bidirectional control, zero-width character or tag character."""
-    return char in BIDI_CONTROLS or char in ZERO_WIDTH or is_tag_character(char)
+    """Bidirectional control, zero-width or otherwise invisible character, or tag character."""
+    return char in HIDDEN or is_tag_character(char)
 
 
 _UNSAFE = re.compile(
     "[\x00-\x08\x0b-\x1f\x7f-\x9f"
-    + "".join(sorted(BIDI_CONTROLS | ZERO_WIDTH))
+    + "".join(sorted(HIDDEN))
     + "\U000e0000-\U000e007f\ud800-\udfff]"
 )
 

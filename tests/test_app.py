@@ -35,7 +35,7 @@ def text_of(widget: Static) -> str:
 
 def rows(app: FixreviewApp) -> list[str]:
     table = app.screen.query_one("#queue", DataTable)
-    return [str(table.get_row_at(i)[3]) for i in range(table.row_count)]
+    return [str(table.get_row_at(i)[4]) for i in range(table.row_count)]
 
 
 async def settle(app: FixreviewApp, pilot: object) -> None:
@@ -73,7 +73,7 @@ async def test_queue_lists_fixes_filters_sorts_and_toggles(demo_repo: Path) -> N
             "ai-fix/xss-invoice-notes" in everything and "ai-fix/sqli-invoice-search" in everything
         )
         statuses = {
-            str(table.get_row_at(i)[3]): str(table.get_row_at(i)[8]) for i in range(table.row_count)
+            str(table.get_row_at(i)[4]): str(table.get_row_at(i)[1]) for i in range(table.row_count)
         }
         assert statuses["ai-fix/sqli-invoice-search"] == "approved"
         assert statuses["ai-fix/xss-invoice-notes"] == "rejected"
@@ -216,6 +216,10 @@ async def test_a_whole_batch_session_ends_in_notes_verify_accepts(demo_repo: Pat
         )
         assert f"Rejected: {sum(v == 'X' for v in decided.values())}" in summary
         assert "Skipped: 0" in summary
+        signed = [
+            str(n.message) for n in app._notifications if "signed with SHA256:" in str(n.message)
+        ]
+        assert signed, "a notification names the signing key's fingerprint"
         assert f"{len(pending)} reviewed this run" in app.sub_title
     repo = Repository(demo_repo)
     for branch, verdict in decided.items():

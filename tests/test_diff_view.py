@@ -20,6 +20,7 @@ from fixreview.app.widgets.diff_render import (
     ROW_HUNK,
     ROW_LINE,
     DiffRenderer,
+    contrast_ratio,
     highlight_chunk,
     lexer_for_path,
     pygments_palette,
@@ -230,7 +231,8 @@ async def test_hidden_characters_are_marked() -> None:
         y = row_of(view, "total = 1")
         strip = view.render_line(y)
         assert "total = 1 <U+202E> + 2<U+200B>" in strip.text
-        hidden = view.get_component_rich_style("diff-view--hidden-char")
+        hidden = view.palette.hidden
+        assert hidden.bgcolor == view.get_component_rich_style("diff-view--hidden-char").bgcolor
         added = view.get_component_rich_style("diff-view--added")
         markers = [seg for seg in strip if seg.text in ("<U+202E>", "<U+200B>")]
         assert len(markers) == 2
@@ -453,6 +455,31 @@ async def test_resize_and_theme_change_rerender() -> None:
 
 
 @synchronously
+async def test_every_theme_draws_readable_text() -> None:
+    """Token colours, gutters and headers keep WCAG contrast on their own line's tint."""
+    app = DiffApp(PYTHON + HOSTILE + KINDS)
+    async with app.run_test(size=(90, 40)) as pilot:
+        view = app.query_one(DiffView)
+        for theme in ("textual-dark", "textual-light", "solarized-light", "nord"):
+            app.theme = theme
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+            await pilot.pause()
+            for y in range(view.row_count):
+                is_line = view._renderer.index.rows[y][0] == ROW_LINE
+                for number, seg in enumerate(view.render_line(y)):
+                    style = seg.style
+                    if not seg.text.strip() or style is None or style.color is None:
+                        continue
+                    assert style.bgcolor is not None
+                    ratio = contrast_ratio(
+                        style.color.get_truecolor(), style.bgcolor.get_truecolor()
+                    )
+                    minimum = 3.0 if is_line and number == 0 else 4.5  # line numbers: 3
+                    assert ratio >= minimum - 0.01, (theme, y, seg.text)
+
+
+@synchronously
 async def test_horizontal_scroll_keeps_the_gutter() -> None:
     long = "x" * 200
     text = PYTHON.replace("+    # done\n", f"+    # {long}\n")
@@ -528,3 +555,20 @@ def test_palette_token_lookup_walks_parents() -> None:
     made_up = Token.Name.Function.Something.Deeper
     assert palette.token_style("+", made_up) == palette.token_style("+", Token.Name.Function)
     assert palette.token_style(" ", Token) == palette.lines[" "] + Style()
+
+
+def test_hidden_characters_in_paths_and_hunk_headers() -> None:
+    diff = parse_diff(
+        "diff --git a/ev\u202eil.py b/ev\u202eil.py\n--- a/ev\u202eil.py\n+++ b/ev\u202eil.py\n"
+        "@@ -1 +1 @@ def f\u200b():\n-a\n+b\n"
+    )
+    renderer = DiffRenderer(diff)
+    palette = pygments_palette()
+    header = renderer.render_row(0, 60, palette)
+    hunk = renderer.render_row(1, 60, palette)
+    assert "ev<U+202E>il.py" in "".join(seg.text for seg in header.fixed)
+    assert "def f<U+200B>():" in "".join(seg.text for seg in hunk.fixed)
+    for row in (header, hunk):
+        stand_ins = [seg for seg in row.fixed if seg.text.startswith("<U+")]
+        assert len(stand_ins) == 1 and stand_ins[0].style == palette.hidden
+        assert not any(char in seg.text for seg in row.fixed for char in "\u202e\u200b")

@@ -42,17 +42,19 @@ lines (and any v3 ``reasoning``).
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
+from fixreview.documents import JsonObject
+from fixreview.documents import as_list as _list
+from fixreview.documents import as_object as _obj
+from fixreview.documents import as_str as _str
+from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Finding, Location, Severity
-
-JsonObject = dict[str, Any]
 
 EVIDENCE_LIMIT = 4_000
 """The most characters of diff kept as a finding's evidence."""
@@ -377,35 +379,8 @@ def _rationale(raw: _Raw) -> str:
     return "\n\n".join(parts)
 
 
-def _load_json(data: bytes, source: str) -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise InputError(f"{source}: not valid JSON: nested too deeply") from None
-
-
-def _obj(value: Any) -> JsonObject:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def _dicts(value: Any) -> list[JsonObject]:
     return [item for item in _list(value) if isinstance(item, dict)]
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _line(value: Any) -> int | None:

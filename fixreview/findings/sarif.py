@@ -62,10 +62,13 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import ValidationError
 
+from fixreview.documents import JsonObject
+from fixreview.documents import as_list as _list
+from fixreview.documents import as_object as _obj
+from fixreview.documents import as_str as _str
+from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Finding, Location, Severity
-
-JsonObject = dict[str, Any]
 
 EVIDENCE_LIMIT = 20_000
 """The most characters of evidence kept from one result."""
@@ -142,21 +145,6 @@ def parse_sarif(data: bytes, source: str) -> list[SarifResult]:
     return results
 
 
-def _load_json(data: bytes, source: str) -> Any:
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: not UTF-8 text (byte {exc.start})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InputError(
-            f"{source}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    except RecursionError:
-        raise InputError(f"{source}: not valid JSON: nested too deeply") from None
-
-
 def _kind(value: Any) -> str:
     if isinstance(value, list):
         return "an array"
@@ -167,18 +155,6 @@ def _kind(value: Any) -> str:
     if isinstance(value, bool):
         return "a boolean"
     return "a number"
-
-
-def _obj(value: Any) -> JsonObject:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _str(value: Any) -> str:
-    return value if isinstance(value, str) else ""
 
 
 def _int(value: Any) -> int | None:

@@ -14,11 +14,9 @@ A findings source named by the policy holds many, as ``[[findings]]`` tables of 
 
 from __future__ import annotations
 
-import tomllib
-from typing import Any
-
 from pydantic import ValidationError
 
+from fixreview.documents import load_toml
 from fixreview.errors import InputError
 from fixreview.models import Finding
 from fixreview.notes.records import describe_validation
@@ -26,12 +24,7 @@ from fixreview.notes.records import describe_validation
 
 def parse_findings_toml(data: bytes, source: str) -> list[Finding]:
     """Every finding in a TOML document; InputError names the source and the bad key."""
-    try:
-        raw: dict[str, Any] = tomllib.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{source}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{source}: invalid TOML: {exc}") from None
+    raw = load_toml(data, source)
     if "findings" in raw:
         items = raw["findings"]
         if not isinstance(items, list) or (len(raw) != 1):

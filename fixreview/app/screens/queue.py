@@ -31,7 +31,7 @@ STATUS_STYLE = {
     "stale": "magenta",
     "pending": "",
 }
-COLUMNS = ("Severity", "Finding", "Title", "Branch", "Tool", "Files", "+/-", "Flags", "Status")
+COLUMNS = ("Severity", "Status", "Finding", "Title", "Branch", "Tool", "Files", "+/-", "Flags")
 
 
 def sort_key(mode: str, fix: Fix) -> tuple[object, ...]:
@@ -152,6 +152,7 @@ class QueueScreen(Screen[None]):
         )
         return [
             Text(severity, style=SEVERITY_STYLE.get(severity, "")),
+            Text(status, style=STATUS_STYLE.get(status, "")),
             one_line(fix.finding_id or "-", width=20),
             one_line(title, width=40),
             one_line(fix.branch.name, width=40),
@@ -164,14 +165,13 @@ class QueueScreen(Screen[None]):
                 else (f"{flags[0]}■ {flags[1]}" if flags[0] else str(flags[1])),
                 justify="right",
             ),
-            Text(status, style=STATUS_STYLE.get(status, "")),
         ]
 
     def update_flags(self, branch: str) -> None:
         table = self.query_one("#queue", DataTable)
         fix = next((f for f in self.rows if f.branch.name == branch), None)
         if fix is not None:
-            table.update_cell(branch, "flags", self.cells(fix)[7])
+            table.update_cell(branch, "flags", self.cells(fix)[-1])
 
     # -- actions ----------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
 from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
 from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 from rich.cells import cell_len
+from rich.color import Color, ColorType
 from rich.segment import Segment
 from rich.style import Style
 
@@ -211,6 +212,52 @@ class Palette:
         return style
 
 
+def _luminance(red: int, green: int, blue: int) -> float:
+    """WCAG 2 relative luminance."""
+
+    def linear(channel: int) -> float:
+        c = channel / 255
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * linear(red) + 0.7152 * linear(green) + 0.0722 * linear(blue)
+
+
+def contrast_ratio(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
+    """WCAG 2 contrast ratio of two opaque RGB colours (1 to 21)."""
+    a, b = _luminance(*first), _luminance(*second)
+    return (max(a, b) + 0.05) / (min(a, b) + 0.05)
+
+
+def readable(style: Style, minimum: float = 4.5) -> Style:
+    """STYLE with its colour moved towards black or white until it has MINIMUM contrast with its
+    background. Styles without both colours in true colour (e.g. ANSI themes) are left alone."""
+    color, bgcolor = style.color, style.bgcolor
+    if (
+        color is None
+        or bgcolor is None
+        or color.type != ColorType.TRUECOLOR
+        or bgcolor.type != ColorType.TRUECOLOR
+    ):
+        return style
+    red, green, blue = color.get_truecolor()
+    background = bgcolor.get_truecolor()
+    if contrast_ratio((red, green, blue), background) >= minimum:
+        return style
+    to_white = contrast_ratio((255, 255, 255), background) > contrast_ratio((0, 0, 0), background)
+    end = 255 if to_white else 0
+    mixed = (red, green, blue)
+    for step in range(1, 11):
+        share = step / 10
+        mixed = (
+            round(red + (end - red) * share),
+            round(green + (end - green) * share),
+            round(blue + (end - blue) * share),
+        )
+        if contrast_ratio(mixed, background) >= minimum:
+            break
+    return style + Style(color=Color.from_rgb(*mixed))
+
+
 def pygments_palette(dark: bool = True, style_name: str | None = None) -> Palette:
     """A palette without Textual: token colours from a Pygments style, fixed tints for lines.
 
@@ -248,7 +295,7 @@ def pygments_palette(dark: bool = True, style_name: str | None = None) -> Palett
             for kind, style in lines.items()
         },
         tokens={
-            kind: {t: style + overlay for t, overlay in token_overlay.items()}
+            kind: {t: readable(style + overlay) for t, overlay in token_overlay.items()}
             for kind, style in lines.items()
         },
     )

@@ -46,6 +46,7 @@ from fixreview.app.widgets.diff_render import (
     DiffRenderer,
     Palette,
     TokenType,
+    readable,
 )
 from fixreview.repo.diffs import Diff
 
@@ -368,17 +369,21 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
         if styles.has_rule("background"):
             background = background + styles.background
         foreground = styles.color if styles.has_rule("color") else None
+        if styles.has_rule("auto_color") and styles.auto_color:  # "auto 60%": contrast with bg
+            foreground = background.get_contrast_text(styles.color.a)
         return VisualStyle(background=background, foreground=foreground).rich_style + (
             styles.text_style
         )
 
     def _build_palette(self) -> Palette:
+        """Rich styles from the component classes and the highlight theme, each made readable
+        (WCAG contrast 4.5, 3 for line numbers) on the background it is drawn on."""
         base = self.rich_style
         component = self.get_component_rich_style
         lines = {
-            "+": component("diff-view--added"),
-            "-": component("diff-view--removed"),
-            " ": component("diff-view--context"),
+            "+": readable(component("diff-view--added")),
+            "-": readable(component("diff-view--removed")),
+            " ": readable(component("diff-view--context")),
         }
         variables = self.app.get_css_variables()
         theme_styles: list[tuple[TokenType, VisualStyle]] = []
@@ -396,17 +401,17 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
             )
             foreground = Color.from_rich_color(line_style.color) if line_style.color else None
             line_visual = VisualStyle(background=background, foreground=foreground)
-            gutters[kind] = self._overlay(background, "diff-view--gutter")
+            gutters[kind] = readable(self._overlay(background, "diff-view--gutter"), 3.0)
             tokens[kind] = {
-                token_type: line_style + (line_visual + style).rich_style
+                token_type: readable(line_style + (line_visual + style).rich_style)
                 for token_type, style in theme_styles
             }
         return Palette(
             base=base,
-            file=component("diff-view--file"),
-            hunk=component("diff-view--hunk"),
-            note=component("diff-view--note"),
-            hidden=component("diff-view--hidden-char"),
+            file=readable(component("diff-view--file")),
+            hunk=readable(component("diff-view--hunk")),
+            note=readable(component("diff-view--note")),
+            hidden=readable(component("diff-view--hidden-char")),
             lines=lines,
             markers={kind: style + Style(bold=True) for kind, style in lines.items()},
             gutters=gutters,
