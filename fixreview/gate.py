@@ -27,6 +27,7 @@ from fixreview.notes.store import DECISIONS_REF
 from fixreview.policy import LoadedPolicy, load_policy, matches_any
 from fixreview.queue import Queue, fix_at
 from fixreview.repo.git import Repository
+from fixreview.risk import RiskFlag
 from fixreview.signing.base import SignatureCheck
 from fixreview.signing.openpgp import verify_openpgp
 from fixreview.signing.ssh import verify_ssh
@@ -41,13 +42,10 @@ class Judged:
 
     record: DecisionRecord
     signature: SignatureCheck | None
-    reason: str | None  # None: valid and bound to this head
+    reason: str | None  # None: valid, bound to this head, and counts as far as it goes
+    bound: bool = False  # validly signed and bound to this head (whoever the reviewer is)
+    stale: bool = False  # validly signed, but for an earlier commit of the branch
     counted: bool = False
-
-    @property
-    def label(self) -> str:
-        d = self.record.decision
-        return f"{d.verdict} by {d.reviewer_label} ({d.id[:8]})"
 
 
 @dataclass
@@ -59,6 +57,7 @@ class GateResult:
     sensitive: bool
     blocking_flags: list[str]
     judged: list[Judged] = field(default_factory=list)
+    vetoes: list[Judged] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
@@ -147,9 +146,9 @@ def judge_fix(
     for record in relevant:
         d = record.decision
         check = _check_signature(record, loaded, allowed_ssh, allowed_pgp)
-        reason = None if check.valid else f"signature: {check.reason}"
-        if reason is None:
-            reason = _binding(
+        judged = Judged(record, check, None if check.valid else f"signature: {check.reason}")
+        if check.valid:
+            judged.reason, judged.stale = _binding(
                 repo,
                 record,
                 head,
@@ -159,25 +158,18 @@ def judge_fix(
                 current_hash,
                 approvals.allow_rebased,
             )
-        result.judged.append(Judged(record, check, reason))
-        if reason is None and d.verdict == "approve":
-            identity = _identity_problem(loaded, d.reviewer, d.reviewer_name, people)
-            if identity:
-                result.judged[-1].reason = identity
+            judged.bound = judged.reason is None
+        if judged.bound and d.verdict == "approve":
+            judged.reason = _identity_problem(loaded, d.reviewer, d.reviewer_name, people)
+        result.judged.append(judged)
     _apply_rules(result)
     return result
 
 
-def _risk_flags(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> list[_Flag]:
-    from fixreview.risk import assess_fix
+def _risk_flags(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> list[RiskFlag]:
+    from fixreview.risk import assess_fix  # detect-secrets is only imported when needed
 
-    return [_Flag(f.id, f.level) for f in assess_fix(repo, fix, loaded.policy)]
-
-
-@dataclass(frozen=True)
-class _Flag:
-    id: str
-    level: str
+    return assess_fix(repo, fix, loaded.policy)
 
 
 def _check_signature(
@@ -214,27 +206,28 @@ def _binding(
     base_tree: str,
     current_hash: str,
     allow_rebased: bool,
-) -> str | None:
-    """Why a validly signed decision does not bind to this head (None when it does)."""
+) -> tuple[str | None, bool]:
+    """Why a validly signed decision does not bind to this head (None when it does), and
+    whether it is a stale decision on an earlier commit of the branch."""
     d = record.decision
     if record.target != d.head_commit:
         return (
             f"record is attached to {record.target[:12]} but names {d.head_commit[:12]}: "
             "copied from another commit"
-        )
+        ), False
     if d.head_commit != head:
         if allow_rebased and d.diff_sha256 == current_hash:
-            return None
+            return None, False
         if repo.is_ancestor(d.head_commit, head):
-            return f"stale: decided on {d.head_commit[:12]}; commits were added after it"
-        return f"decided on another commit, {d.head_commit[:12]}"
+            return f"stale: decided on {d.head_commit[:12]}; commits were added after it", True
+        return f"decided on another commit, {d.head_commit[:12]}", False
     if d.head_tree != head_tree:
-        return "head tree does not match"
+        return "head tree does not match", False
     if d.base_commit != merge_base or d.base_tree != base_tree:
-        return f"decided against merge-base {d.base_commit[:12]}, not {merge_base[:12]}"
+        return f"decided against merge-base {d.base_commit[:12]}, not {merge_base[:12]}", False
     if d.diff_sha256 != current_hash:
-        return "diff hash does not match the final diff"
-    return None
+        return "diff hash does not match the final diff", False
+    return None, False
 
 
 def _identity_problem(
@@ -249,31 +242,25 @@ def _identity_problem(
 
 
 def _apply_rules(result: GateResult) -> None:
-    bound = [j for j in result.judged if j.reason is None]
-    bound_any = [
-        j
-        for j in result.judged
-        if j.signature is not None
-        and j.signature.valid
-        and (j.reason is None or "authored or committed" in j.reason or "AI identity" in j.reason)
-    ]
+    bound = [j for j in result.judged if j.bound]
     latest: dict[str, Judged] = {}
     # a reviewer's latest decision wins; on an exact tie of claimed times, a veto wins
     for j in sorted(
-        bound_any, key=lambda j: (j.record.decision.time, j.record.decision.verdict != "approve")
+        bound, key=lambda j: (j.record.decision.time, j.record.decision.verdict != "approve")
     ):
         latest[j.record.decision.reviewer.lower()] = j
     # rule 5: a veto by any validly signed reviewer on this head stands
     for _, j in sorted(latest.items()):
         d = j.record.decision
         if d.verdict != "approve":
+            result.vetoes.append(j)
             result.problems.append(
                 f"{d.verdict} by {d.reviewer_label}: {d.comment.strip() or '(no comment)'}"
             )
     counted_reviewers: set[str] = set()
     for j in bound:
         d = j.record.decision
-        if d.verdict != "approve":
+        if d.verdict != "approve" or j.reason is not None:
             continue
         if latest.get(d.reviewer.lower()) is not j:
             j.reason = "superseded by a later decision of the same reviewer"
@@ -301,15 +288,12 @@ def status_of(result: GateResult) -> Status:
     """Where a fix stands, from the gate's judgement of its decisions."""
     if result.approved:
         return Status.APPROVED
-    vetoes = [p for p in result.problems if p.startswith(("reject by", "request-changes by"))]
-    if any(p.startswith("reject by") for p in vetoes):
+    verdicts = {j.record.decision.verdict for j in result.vetoes}
+    if "reject" in verdicts:
         return Status.REJECTED
-    if vetoes:
+    if verdicts:
         return Status.CHANGES_REQUESTED
-    if any(
-        j.reason and j.reason.startswith("stale:") and j.record.decision.verdict == "approve"
-        for j in result.judged
-    ):
+    if any(j.stale and j.record.decision.verdict == "approve" for j in result.judged):
         return Status.STALE
     return Status.PENDING
 
