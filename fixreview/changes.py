@@ -3,7 +3,7 @@ what people changed between the two.
 
 * final: ``merge-base..head`` of the fix branch;
 * suggestion: the patch frozen in the proposal (or, for a branch linked by trailers, the diff
-  from the merge-base to the commit that carries the ``Finding-Id`` trailer);
+  from the merge-base to the oldest commit that carries the ``Finding-Id`` trailer);
 * human changes: ``suggestion..head`` when the suggestion commit is still in the branch's
   history; after a rebase or force-push, the frozen patch is applied to the current merge-base
   in a throwaway index and the result is compared with the head.

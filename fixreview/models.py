@@ -171,7 +171,7 @@ class Fix(Strict):
         finding itself could not be found."""
         if self.finding is not None:
             return self.finding.id
-        for commit in self.commits:
+        for commit in reversed(self.commits):  # oldest first, as the queue links them
             values = commit.trailer_values("Finding-Id")
             if values:
                 return values[0]

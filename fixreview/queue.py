@@ -147,7 +147,8 @@ def build_fixes(
             if findings is None:
                 findings = load_findings_index(repo, loaded)
                 warnings.extend(findings.warnings)
-            fixes.append(_fix_from_trailers(fix_branch, commits, finding_ids[0], findings))
+            # the oldest claim: what the AI first produced, before any human follow-up
+            fixes.append(_fix_from_trailers(fix_branch, commits, finding_ids[-1], findings))
         else:
             fixes.append(
                 Fix(
@@ -197,7 +198,7 @@ def _pick_proposal(
 def _fix_from_trailers(
     branch: FixBranch, commits: list[Commit], finding_id: str, findings: FindingsIndex
 ) -> Fix:
-    carrier = next(c for c in commits if finding_id in c.trailer_values("Finding-Id"))
+    carrier = [c for c in commits if finding_id in c.trailer_values("Finding-Id")][-1]
     finding: Finding | None = findings.get(finding_id)
     problems = []
     if finding is None:

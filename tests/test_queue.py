@@ -11,7 +11,7 @@ from fixreview.models import Finding, Location
 from fixreview.proposals import propose
 from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
-from tests.gitutil import AI, TestRepo
+from tests.gitutil import AI, HUMAN, TestRepo
 
 
 def _branch(
@@ -206,3 +206,15 @@ def test_whole_queue_costs_a_fixed_number_of_git_processes(
     assert len(calls) <= 12, calls
     cat_files = [c for c in calls if "cat-file" in c]
     assert len(cat_files) <= 4
+
+
+def test_trailer_suggestion_is_the_oldest_commit_claiming_the_finding(repo: TestRepo) -> None:
+    repo.checkout("-b", "ai-fix/two-step")
+    ai = repo.commit(
+        "AI fix\n\nWhy it works.\n\nFinding-Id: SEC-3\nAssisted-by: Bot:m1", {"a": "1\n"}, who=AI
+    )
+    repo.commit("Human follow-up\n\nFinding-Id: SEC-3", {"a": "2\n"}, who=HUMAN)
+    repo.checkout("main")
+    fix = load_queue(Repository(repo.path)).get("ai-fix/two-step")
+    assert fix.suggestion is not None and fix.suggestion.commit == ai
+    assert fix.suggestion.rationale == "Why it works." and fix.finding_id == "SEC-3"
