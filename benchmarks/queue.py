@@ -25,14 +25,17 @@ from fixreview.repo.git import Repository  # noqa: E402
 
 ENV = {
     **os.environ,
-    "GIT_AUTHOR_NAME": "bot[bot]", "GIT_AUTHOR_EMAIL": "bot@example.com",
-    "GIT_COMMITTER_NAME": "bot[bot]", "GIT_COMMITTER_EMAIL": "bot@example.com",
+    "GIT_AUTHOR_NAME": "bot[bot]",
+    "GIT_AUTHOR_EMAIL": "bot@example.com",
+    "GIT_COMMITTER_NAME": "bot[bot]",
+    "GIT_COMMITTER_EMAIL": "bot@example.com",
 }
 
 
 def git(cwd: Path, *args: str, data: bytes | None = None) -> str:
-    return subprocess.run(["git", *args], cwd=cwd, env=ENV, input=data, check=True,
-                          capture_output=True).stdout.decode()
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=ENV, input=data, check=True, capture_output=True
+    ).stdout.decode()
 
 
 def build(path: Path, branches: int) -> None:
@@ -50,8 +53,12 @@ def build(path: Path, branches: int) -> None:
         git(path, "add", "-A")
         git(path, "commit", "-qm", f"Fix {i}\n\nFinding-Id: SEC-{i}\nAssisted-by: Bot:model")
         if i % 2:
-            propose(repo, f"ai-fix/b{i:04d}", Finding(id=f"SEC-{i}", severity="high"),
-                    env={"GIT_COMMITTER_NAME": "bot", "GIT_COMMITTER_EMAIL": "b@example.com"})
+            propose(
+                repo,
+                f"ai-fix/b{i:04d}",
+                Finding(id=f"SEC-{i}", severity="high"),
+                env={"GIT_COMMITTER_NAME": "bot", "GIT_COMMITTER_EMAIL": "b@example.com"},
+            )
     git(path, "checkout", "-q", "main")
 
 
@@ -77,12 +84,17 @@ def measure(branches: int) -> None:
         tracemalloc.stop()
         Repository._run = original  # type: ignore[method-assign]
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "fixreview", "--repo", str(path), "list", "--json"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "fixreview", "--repo", str(path), "list", "--json"],
+            check=True,
+            capture_output=True,
+        )
         listed = time.perf_counter() - start
-        print(f"{branches:5d} branches: load_queue {elapsed * 1000:7.1f} ms, {calls} git processes, "
-              f"peak {peak / 1e6:5.1f} MB; `fixreview list --json` {listed:5.2f} s "
-              f"({len(queue.fixes)} fixes)")
+        print(
+            f"{branches:5d} branches: load_queue {elapsed * 1000:7.1f} ms, {calls} git processes, "
+            f"peak {peak / 1e6:5.1f} MB; `fixreview list --json` {listed:5.2f} s "
+            f"({len(queue.fixes)} fixes)"
+        )
 
 
 if __name__ == "__main__":
