@@ -1,6 +1,6 @@
 """How long the queue takes to load, and how many git processes it costs, for many fix branches.
 
-Run: python benchmarks/queue.py [BRANCHES ...]   (default: 40 200)
+Run: python benchmarks/queue_load.py [BRANCHES ...]   (default: 40 200)
 Prints, per size: the time to build the repository (not measured), load_queue wall time, the
 number of git processes it ran, peak Python memory, and `fixreview list --json` wall time.
 """

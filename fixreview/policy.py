@@ -348,7 +348,8 @@ def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:
     When the file on that branch names another base, the policy is read again from that one,
     so that the rules in force are always those of the branch the fixes target.
     """
-    candidates = [base] if base else [DEFAULT_BASE, "master"]
+    # a CI checkout often has only the remote-tracking branch
+    candidates = [base] if base else [DEFAULT_BASE, "master", "origin/main", "origin/master"]
     start = next((name for name in candidates if repo.resolve(name)), None)
     if start is None:
         raise NotFoundError(f"base branch {candidates[0]!r} not found (name it with --base)")

@@ -534,3 +534,32 @@ def test_rebased_approval_counts_only_where_the_policy_allows_it(
     gated.commit("and a change", {"app/db.py": "def query(sql, args):\n    return args\n"}, who=AI)
     gated.checkout("main")
     assert verify(gated).returncode == 1  # a different diff is never covered
+
+
+def test_deciding_on_your_own_fix_warns_that_it_will_not_count(
+    gated: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    aisha = people["aisha"]
+    gated.checkout("ai-fix/sqli")
+    gated.commit("my tweak", {"app/db.py": "x = 1\n"}, who=(aisha.name, aisha.email))
+    gated.checkout("main")
+    proc = decide(gated, aisha, *APPROVE)
+    assert proc.returncode == 0
+    assert "will not count" in proc.stderr
+    assert verify(gated).returncode == 1
+
+
+def test_verify_in_a_checkout_with_only_remote_branches(
+    gated: TestRepo, people: dict[str, Reviewer], tmp_path: Path
+) -> None:
+    _approved(gated, people)
+    clone = tmp_path / "pr"
+    gated.git("clone", "-q", "--no-checkout", str(gated.path), str(clone))
+    ci = TestRepo.__new__(TestRepo)
+    ci.path = clone
+    ci.git("fetch", "-q", "origin", "refs/notes/fixreview/*:refs/notes/fixreview/*")
+    ci.git("checkout", "-q", "--detach", "origin/ai-fix/sqli")
+    ci.git("branch", "-D", "main")
+    proc = fixreview(ci, "verify")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "base origin/main" in proc.stdout

@@ -343,6 +343,15 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
         comment=args.comment,
         acknowledged=args.ack,
     )
+    authors = {c.author.email.lower() for c in fix.commits} | {
+        c.committer.email.lower() for c in fix.commits
+    }
+    if decision.verdict == "approve" and decision.reviewer.lower() in authors:
+        print(
+            f"{PROG}: warning: you authored or committed a commit of this fix; "
+            "your approval will be recorded but will not count",
+            file=sys.stderr,
+        )
     signed = record_decision(repo, decision, signer)
     print(
         f"recorded {decision.verdict} of {visible(fix.branch.name, multiline=False)} "
