@@ -373,3 +373,12 @@ def test_propose_from_real_codetf_picks_the_change_by_the_files_the_branch_touch
     assert doc["finding"]["id"] == "pixee:python/django-debug-flag-on@pygoat/settings.py"
     assert doc["suggestion"]["tool"].startswith("codemodder-python")
     assert "DEBUG" in doc["suggestion"]["rationale"]
+
+
+def test_error_messages_never_pass_escape_sequences_to_the_terminal(
+    fixrepo: TestRepo, tmp_path: Path
+) -> None:
+    fixrepo.commit("policy", {".fixreview.toml": '"\\u001b[2J" = 1\n'})
+    proc = run_process("--repo", str(fixrepo.path), "list")
+    assert proc.returncode == 2 and "unknown key" in proc.stderr
+    assert "\x1b" not in proc.stderr and "␛[2J" in proc.stderr

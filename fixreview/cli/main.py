@@ -145,7 +145,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
     except FixreviewError as exc:
-        print(f"{PROG}: error: {exc.message}", file=sys.stderr)
+        from fixreview.safetext import visible  # messages can quote untrusted input
+
+        print(f"{PROG}: error: {visible(exc.message, multiline=False)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted", file=sys.stderr)
