@@ -19,8 +19,8 @@ from pydantic import Field
 
 from fixreview.errors import FixreviewError
 from fixreview.models import Fix, ObjectId, Person, Strict
-from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml, toml_to_model
-from fixreview.notes.store import DECISIONS_REF, append_record, read_notes
+from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml
+from fixreview.notes.store import DECISIONS_REF, append_record, read_typed
 from fixreview.repo.git import Repository
 from fixreview.signing.base import Signed, Signer
 
@@ -197,27 +197,16 @@ def record_decision(
 def read_decisions(repo: Repository) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
     """Every decision record by the commit it is attached to, the unreadable ones as warnings,
     and whether the decisions ref exists at all."""
-    snapshot = read_notes(repo, DECISIONS_REF)
-    warnings = [f"{DECISIONS_REF}: {bad.describe()}" for bad in snapshot.bad_lines]
-    records: dict[str, list[DecisionRecord]] = {}
-    for target, raws in snapshot.records.items():
-        for number, raw in enumerate(raws, start=1):
-            if raw.tag != TAG_DECISION or raw.signature is None:
-                warnings.append(
-                    f"{DECISIONS_REF}: note on {target[:12]}: record {number} is not a decision"
-                )
-                continue
-            try:
-                decision = toml_to_model(raw.payload, Decision)
-            except ValueError as exc:
-                warnings.append(f"{DECISIONS_REF}: note on {target[:12]} record {number}: {exc}")
-                continue
-            records.setdefault(target, []).append(
-                DecisionRecord(
-                    target=target, payload=raw.payload, signature=raw.signature, decision=decision
-                )
-            )
-    return records, warnings, snapshot.tip is not None
+    typed = read_typed(repo, DECISIONS_REF, TAG_DECISION, Decision)
+    records = {
+        target: [
+            DecisionRecord(target, raw.payload, raw.signature, decision)
+            for raw, decision in items
+            if raw.signature is not None  # the line format guarantees one for decisions
+        ]
+        for target, items in typed.by_target.items()
+    }
+    return records, typed.warnings, typed.exists
 
 
 __all__ = [

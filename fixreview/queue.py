@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from fixreview.errors import InputError, NotFoundError
 from fixreview.findings.sources import FindingsIndex, load_findings_index
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
-from fixreview.notes.records import TAG_PROPOSAL, toml_to_model
-from fixreview.notes.store import PROPOSALS_REF, read_notes
+from fixreview.notes.records import TAG_PROPOSAL
+from fixreview.notes.store import PROPOSALS_REF, read_typed
 from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
@@ -164,23 +164,9 @@ def build_fixes(
 
 
 def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
-    snapshot = read_notes(repo, PROPOSALS_REF)
-    warnings = [f"{PROPOSALS_REF}: {bad.describe()}" for bad in snapshot.bad_lines]
-    by_commit: dict[str, list[Proposal]] = {}
-    for target, records in snapshot.records.items():
-        for number, record in enumerate(records, start=1):
-            if record.tag != TAG_PROPOSAL:
-                warnings.append(
-                    f"proposal note on {target[:12]}: record {number} is a {record.tag}, skipped"
-                )
-                continue
-            try:
-                proposal = toml_to_model(record.payload, Proposal)
-            except ValueError as exc:
-                warnings.append(f"proposal note on {target[:12]} record {number}: {exc}; skipped")
-                continue
-            by_commit.setdefault(target, []).append(proposal)
-    return by_commit, warnings
+    typed = read_typed(repo, PROPOSALS_REF, TAG_PROPOSAL, Proposal)
+    by_commit = {target: [p for _, p in items] for target, items in typed.by_target.items()}
+    return by_commit, typed.warnings
 
 
 def _pick_proposal(

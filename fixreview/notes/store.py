@@ -15,10 +15,15 @@ import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel
 
 from fixreview.errors import GitError
-from fixreview.notes.records import BadLine, RawRecord, parse_note
+from fixreview.notes.records import BadLine, RawRecord, parse_note, toml_to_model
 from fixreview.repo.git import ZERO_OID, Repository
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 PROPOSALS_REF = "refs/notes/fixreview/proposals"
 DECISIONS_REF = "refs/notes/fixreview/decisions"
@@ -68,6 +73,35 @@ def read_notes(repo: Repository, ref: str) -> NotesSnapshot:
             snapshot.records.setdefault(target, []).extend(records)
         snapshot.bad_lines.extend(bad)
     return snapshot
+
+
+@dataclass
+class TypedRecords(Generic[ModelT]):
+    """The records of one kind in a notes ref, validated, with what could not be used."""
+
+    by_target: dict[str, list[tuple[RawRecord, ModelT]]]
+    warnings: list[str]
+    exists: bool
+
+
+def read_typed(repo: Repository, ref: str, tag: str, model: type[ModelT]) -> TypedRecords[ModelT]:
+    """Every TAG record of REF validated as MODEL; other lines become warnings, never errors."""
+    snapshot = read_notes(repo, ref)
+    warnings = [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
+    by_target: dict[str, list[tuple[RawRecord, ModelT]]] = {}
+    for target, raws in snapshot.records.items():
+        for number, raw in enumerate(raws, start=1):
+            where = f"{ref}: note on {target[:12]} record {number}"
+            if raw.tag != tag:
+                warnings.append(f"{where} is a {raw.tag}, not a {tag}; skipped")
+                continue
+            try:
+                value = toml_to_model(raw.payload, model)
+            except ValueError as exc:
+                warnings.append(f"{where}: {exc}; skipped")
+                continue
+            by_target.setdefault(target, []).append((raw, value))
+    return TypedRecords(by_target, warnings, snapshot.tip is not None)
 
 
 def append_record(
