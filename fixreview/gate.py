@@ -104,15 +104,18 @@ def judge_fix(
     fix: Fix,
     records: dict[str, list[DecisionRecord]],
     warnings: list[str],
+    flags: list[RiskFlag] | None = None,
 ) -> GateResult:
-    """Apply the gate to FIX, given every decision record of the repository."""
+    """Apply the gate to FIX, given every decision record of the repository (and the fix's
+    risk flags, when the caller has them already)."""
     head = fix.branch.head
     merge_base = fix.branch.merge_base
     if merge_base is None:
         raise NotFoundError(f"{fix.branch.name} shares no history with {loaded.base}")
     current_hash = diff_sha256(repo, merge_base, head)
     head_tree, base_tree = trees(repo, head, merge_base)
-    flags = _risk_flags(repo, fix, loaded)
+    if flags is None:
+        flags = _risk_flags(repo, fix, loaded)
     blocking = sorted(f.id for f in flags if f.level == "block")
     sensitive = any(f.id in SENSITIVE_FLAGS for f in flags)
     approvals = loaded.policy.approvals

@@ -5,8 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
+from fixreview.decisions import read_decisions
+from fixreview.gate import GateResult, judge_fix
 from fixreview.models import Fix
-from fixreview.policy import Policy
+from fixreview.policy import LoadedPolicy
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag, assess
@@ -19,16 +21,21 @@ class ReviewData:
     suggestion: Diff | None
     human: HumanChanges
     flags: list[RiskFlag]
+    gate: GateResult | None = None  # every decision on the fix, judged; None when there is none
 
     @property
     def blocking(self) -> list[str]:
         return [flag.id for flag in self.flags if flag.level == "block"]
 
 
-def load_review(repo: Repository, fix: Fix, policy: Policy) -> ReviewData:
+def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
     final = final_diff(repo, fix)
     suggestion = suggestion_diff(repo, fix)
     human = human_changes(repo, fix)
-    return ReviewData(
-        fix, final, suggestion, human, assess(fix, final, suggestion, human.diff, policy)
-    )
+    flags = assess(fix, final, suggestion, human.diff, loaded.policy)
+    gate = None
+    records, _, exists = read_decisions(repo)
+    own = {c.oid for c in fix.commits} | {fix.branch.head}
+    if exists and fix.branch.merge_base and any(target in records for target in own):
+        gate = judge_fix(repo, loaded, fix, records, [], flags)
+    return ReviewData(fix, final, suggestion, human, flags, gate)

@@ -31,9 +31,7 @@ def is_hidden(char: str) -> bool:
 
 
 _UNSAFE = re.compile(
-    "[\x00-\x08\x0b-\x1f\x7f-\x9f"
-    + "".join(sorted(HIDDEN))
-    + "\U000e0000-\U000e007f\ud800-\udfff]"
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f" + "".join(sorted(HIDDEN)) + "\U000e0000-\U000e007f\ud800-\udfff]"
 )
 
 

@@ -131,6 +131,19 @@ async def test_review_views_and_file_navigation(demo_repo: Path) -> None:
         assert isinstance(app.screen, QueueScreen)
 
 
+async def test_recorded_decisions_show_as_the_gate_judges_them(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a", "slash", *"docs-tls", "enter", "enter")
+        await settle(app, pilot)
+        await pilot.press("c")
+        decisions = text_of(app.screen.query_one("#decision-log", Static))
+        assert "approve  Aisha Okafor <aisha.okafor@example.com>" in decisions
+        assert "stale: decided on" in decisions
+        assert "gate: not approved" in decisions
+
+
 async def test_checklist_is_drafted_and_survives_a_killed_app(demo_repo: Path) -> None:
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:

@@ -3,6 +3,10 @@ and nothing in the repository can run an action."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 from textual.widgets import DataTable, Static
 
 from fixreview.app.main import FixreviewApp
@@ -12,6 +16,7 @@ from fixreview.models import Finding, Location
 from fixreview.proposals import propose
 from fixreview.repo.git import Repository
 from tests.gitutil import AI, TestRepo
+from tests.signing_util import allow, make_reviewer
 from tests.test_app import SIZE, settle, text_of
 
 EVIL = (
@@ -48,11 +53,34 @@ def build(repo: TestRepo) -> None:
     )
 
 
-async def test_markup_and_escapes_show_literally_everywhere(repo: TestRepo) -> None:
+async def test_markup_and_escapes_show_literally_everywhere(repo: TestRepo, tmp_path: Path) -> None:
     build(repo)
+    # a signed decision whose comment (note contents) carries the same payload
+    reviewer = make_reviewer(tmp_path / "keys", "Rev", "rev@example.com")
+    allow(repo, reviewer)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "fixreview",
+            "--repo",
+            str(repo.path),
+            "decide",
+            "ai-fix/evil",
+            "--reject",
+            "--comment",
+            f"Comment {EVIL}",
+        ],
+        capture_output=True,
+        text=True,
+        env=reviewer.env(),
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
     app = FixreviewApp(Repository(repo.path))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
+        await pilot.press("a")  # the fix was rejected: show decided fixes too
         table = app.screen.query_one("#queue", DataTable)
         row = [str(cell) for cell in table.get_row_at(0)]
         assert "SEC-[b]1[/b]" in row
@@ -74,6 +102,10 @@ async def test_markup_and_escapes_show_literally_everywhere(repo: TestRepo) -> N
         rationale = text_of(screen.query_one("#rationale", Static))
         assert "Rationale [@click=app.quit]quit[/]" in rationale and "\x1b" not in rationale
         await pilot.press("c")
+        decisions = text_of(screen.query_one("#decision-log", Static))
+        assert "Comment [@click=app.quit]quit[/]" in decisions and "␛[31mred" in decisions
+        assert "\x1b" not in decisions
+        await pilot.click("#decision-log", offset=(12, 3))
         log = text_of(screen.query_one("#commit-log", Static))
         assert "Fix [@click=app.quit]quit[/]" in log and "␛[31m" in log
         await pilot.click("#commit-log", offset=(6, 3))

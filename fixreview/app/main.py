@@ -110,7 +110,7 @@ class FixreviewApp(App[None]):
         if key not in self.reviews:
             policy = queue or self.queue
             assert policy is not None
-            data = load_review(self.repo, fix, policy.policy.policy)
+            data = load_review(self.repo, fix, policy.policy)
             self.hashes[key] = diff_sha256(self.repo, fix.branch.merge_base, fix.branch.head)
             self.reviews[key] = data
         return self.reviews[key]

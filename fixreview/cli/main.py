@@ -236,7 +236,7 @@ def _show(repo: Any, args: argparse.Namespace) -> int:
 
     queue = load_queue(repo, args.base)
     fill_statuses(repo, queue)
-    data = load_review(repo, queue.get(args.branch), queue.policy.policy)
+    data = load_review(repo, queue.get(args.branch), queue.policy)
     if args.json:
         _emit_json(show_document(queue, data))
     else:

@@ -247,9 +247,7 @@ def check_out_of_scope(ctx: Context) -> RiskFlag | None:
             continue
         for hunk in item.hunks:
             old_span, new_span = _spans(hunk)
-            gap = min(
-                min(_distance(old_span, t), _distance(new_span, t)) for t in targets
-            )
+            gap = min(min(_distance(old_span, t), _distance(new_span, t)) for t in targets)
             if gap <= slack:
                 continue
             far_hunks += 1
@@ -307,12 +305,12 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
         files.append(_shown_path(item.path))
         parsed = file_changes(item)
         if not parsed:
-            what = "lockfile" if ".lock" in item.path.lower() or item.path.endswith(
-                ("go.sum", ".lockfile")
-            ) else "manifest"
-            evidence.append(
-                Evidence(item.path, None, f"{what} {item.status} ({size(item)})")
+            what = (
+                "lockfile"
+                if ".lock" in item.path.lower() or item.path.endswith(("go.sum", ".lockfile"))
+                else "manifest"
             )
+            evidence.append(Evidence(item.path, None, f"{what} {item.status} ({size(item)})"))
             continue
         changes.extend(parsed)
         evidence.extend(Evidence(c.path, c.line, ctx.excerpt(c.describe())) for c in parsed)
@@ -347,9 +345,7 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
             sentences.append(f"{len(group)} {word}: {listing(names)}.")
     if not unique:
         sentences.append("No package line was recognised; read the file changes.")
-    return ctx.flag(
-        ids.DEPENDENCY_CHANGE, "Changes dependencies", " ".join(sentences), evidence
-    )
+    return ctx.flag(ids.DEPENDENCY_CHANGE, "Changes dependencies", " ".join(sentences), evidence)
 
 
 def _is_lockfile(path: str) -> bool:
@@ -458,8 +454,9 @@ def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
                 seen.update(path[i] for i in positions)
                 files.add(item.path)
                 evidence.append(
-                    Evidence(item.path, None, f"{', '.join(codes)} in the file name: "
-                             f"{_shown_path(path)}")
+                    Evidence(
+                        item.path, None, f"{', '.join(codes)} in the file name: {_shown_path(path)}"
+                    )
                 )
         for number, text in added_lines(item):
             # a byte order mark that starts a file is an encoding mark, not hidden text
@@ -661,9 +658,7 @@ def _redacted(flag: RiskFlag, tokens: Sequence[str]) -> RiskFlag:
         flag,
         title=redact(flag.title, tokens),
         detail=redact(flag.detail, tokens),
-        evidence=tuple(
-            Evidence(e.path, e.line, redact(e.excerpt, tokens)) for e in flag.evidence
-        ),
+        evidence=tuple(Evidence(e.path, e.line, redact(e.excerpt, tokens)) for e in flag.evidence),
     )
 
 

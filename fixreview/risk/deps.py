@@ -182,12 +182,50 @@ _QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
 _VERSIONISH = re.compile(r"^\s*(\^|~>?|[<>]=?|==?|!=|\*|v?\d)")
 _NON_DEPENDENCY_KEYS = frozenset(
     {
-        "name", "version", "description", "readme", "license", "license-file", "requires-python",
-        "python", "python_version", "python_full_version", "edition", "rust-version", "authors",
-        "homepage", "repository", "documentation", "keywords", "categories", "build", "publish",
-        "resolver", "include", "exclude", "workspace", "default-run", "links", "build-backend",
-        "requires", "url", "verify_ssl", "main", "module", "types", "typings", "private", "type",
-        "author", "packagemanager", "node", "npm", "yarn", "pnpm", "go", "toolchain",
+        "name",
+        "version",
+        "description",
+        "readme",
+        "license",
+        "license-file",
+        "requires-python",
+        "python",
+        "python_version",
+        "python_full_version",
+        "edition",
+        "rust-version",
+        "authors",
+        "homepage",
+        "repository",
+        "documentation",
+        "keywords",
+        "categories",
+        "build",
+        "publish",
+        "resolver",
+        "include",
+        "exclude",
+        "workspace",
+        "default-run",
+        "links",
+        "build-backend",
+        "requires",
+        "url",
+        "verify_ssl",
+        "main",
+        "module",
+        "types",
+        "typings",
+        "private",
+        "type",
+        "author",
+        "packagemanager",
+        "node",
+        "npm",
+        "yarn",
+        "pnpm",
+        "go",
+        "toolchain",
     }
 )
 
@@ -307,8 +345,12 @@ _JSON_OBJECT = re.compile(r'^\s*"([^"]*)"\s*:\s*\{\s*(\}\s*,?\s*)?$')
 _JSON_PAIR = re.compile(r'^\s*"([^"]+)"\s*:\s*"([^"]*)"\s*,?\s*$')
 _NPM_SECTIONS = frozenset(
     {
-        "dependencies", "devdependencies", "peerdependencies", "optionaldependencies",
-        "overrides", "resolutions",
+        "dependencies",
+        "devdependencies",
+        "peerdependencies",
+        "optionaldependencies",
+        "overrides",
+        "resolutions",
     }
 )
 
@@ -476,9 +518,7 @@ def parser_for(path: str) -> Callable[[], Parser] | None:
         ),
         "build.gradle": _gradle,
         "build.gradle.kts": _gradle,
-        "gradle.lockfile": lambda: Regex(
-            "gradle", re.compile(r"^([\w.\-]+:[\w.\-]+):([^=\s]+)=")
-        ),
+        "gradle.lockfile": lambda: Regex("gradle", re.compile(r"^([\w.\-]+:[\w.\-]+):([^=\s]+)=")),
     }
     if lower.endswith(".gemspec"):
         return Gem

@@ -23,6 +23,7 @@ from fixreview.app.widgets.diff_view import DiffView
 from fixreview.app.widgets.risk_bar import FlagChip, RiskBar
 from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS
 from fixreview.drafts import Draft
+from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.review import ReviewData
 from fixreview.risk import RiskFlag
@@ -34,7 +35,7 @@ VIEWS = {
     "final": "Final diff",
     "suggestion": "AI suggestion",
     "human": "Human changes",
-    "commits": "Commits",
+    "commits": "Decisions and commits",
 }
 
 
@@ -80,6 +81,30 @@ def suggestion_text(fix: Fix) -> Text:
     text.append_text(one_line(who, style="bold"))
     text.append(f"  commit {s.commit[:12]}  ({fix.source})\n", style="dim")
     text.append_text(plain(s.rationale.strip() or "(no rationale given)"))
+    return text
+
+
+def decisions_text(gate: GateResult | None) -> Text:
+    """Every decision recorded on the fix, as the verify gate judges it, comments verbatim."""
+    text = Text("Decisions\n", style="bold underline")
+    if gate is None or not gate.judged:
+        text.append("No decisions recorded on this fix yet.\n\n")
+        return text
+    for j in sorted(gate.judged, key=lambda j: j.record.decision.time):
+        d = j.record.decision
+        state = "counts" if j.counted else (j.reason or "valid")
+        text.append(f"{d.time.isoformat()}  {d.verdict}  ", style="bold")
+        text.append_text(one_line(d.reviewer_label))
+        text.append(f"  on {d.head_commit[:12]}\n")
+        text.append("  ")
+        text.append_text(one_line(state, style="italic"))
+        text.append("\n")
+        if d.comment:
+            text.append_text(plain(f"  {d.comment}\n"))
+    verdict = "APPROVED" if gate.approved else "not approved: " + "; ".join(gate.problems)
+    text.append("gate: ", style="dim")
+    text.append_text(one_line(verdict))
+    text.append("\n\n")
     return text
 
 
@@ -167,6 +192,7 @@ class ReviewScreen(Screen[None]):
                         yield Static(id="human-how")
                         yield DiffView(id="human-diff")
                     with VerticalScroll(id="commits"):
+                        yield Static(id="decision-log")
                         yield Static(id="commit-log")
         yield Footer()
 
@@ -185,6 +211,7 @@ class ReviewScreen(Screen[None]):
         self.query_one("#finding", Static).update(finding_text(fix))
         self.query_one("#rationale", Static).update(suggestion_text(fix))
         self.query_one("#commit-log", Static).update(commits_text(fix))
+        self.query_one("#decision-log", Static).update(Text("Decisions: loading…\n"))
         self.query_one(ChecklistView).set_checklist(self.draft.checklist)
         self.data = None
         await self.query_one(RiskBar).set_flags(None)
@@ -207,6 +234,7 @@ class ReviewScreen(Screen[None]):
         human = self.query_one("#human-diff", DiffView)
         human.set_diff(data.human.diff, empty_message="People did not change the AI's patch.")
         self.query_one("#human-how", Static).update(plain(data.human.how, style="italic"))
+        self.query_one("#decision-log", Static).update(decisions_text(data.gate))
 
     # -- views ------------------------------------------------------------------------------
 
