@@ -110,3 +110,13 @@ def test_human_changes_after_a_rebase_reapply_the_frozen_patch(repo: TestRepo) -
     ]
     assert "    subprocess.run(['convert', x], check=True)" in added
     assert "README.md" not in people.diff.paths()  # the base moving on is not a human change
+
+
+def test_quoted_non_ascii_paths_are_decoded(repo: TestRepo) -> None:
+    repo.checkout("-b", "ai-fix/unicode")
+    repo.commit("names", {"docs/café.md": "a\n", "sp ace.txt": "b\n"}, who=AI)
+    repo.checkout("main")
+    r = Repository(repo.path)
+    diff = final_diff(r, load_queue(r).get("ai-fix/unicode"))
+    assert sorted(diff.paths()) == ["docs/café.md", "sp ace.txt"]
+    assert diff.file("docs/café.md") is not None

@@ -99,9 +99,34 @@ def parse_diff(text: str) -> Diff:
     return Diff(files=tuple(_file(item) for item in patch), raw=text)
 
 
+_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
+
+
+def git_unquote(path: str) -> str:
+    """A path as git quotes it (``"caf\\303\\251.md"``, core.quotePath) in plain text."""
+    if len(path) < 2 or path[0] != '"' or path[-1] != '"':
+        return path
+    body, out, i = path[1:-1], bytearray(), 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            octal = body[i + 1 : i + 4]
+            if len(octal) == 3 and all(c in "01234567" for c in octal):
+                out.append(int(octal, 8) & 0xFF)
+                i += 4
+                continue
+            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1]) & 0xFF))
+            i += 2
+            continue
+        out.extend(char.encode("utf-8"))
+        i += 1
+    return out.decode("utf-8", "replace")
+
+
 def _strip_prefix(name: str | None) -> str | None:
     if name is None or name == "/dev/null":
         return None
+    name = git_unquote(name)
     if name.startswith(("a/", "b/")):
         return name[2:]
     return name
@@ -158,7 +183,7 @@ def _file(item: object) -> FileDiff:
         )
         for h in item
     )
-    path = item.path
+    path = git_unquote(item.path)
     return FileDiff(
         path=path,
         old_path=old_path,

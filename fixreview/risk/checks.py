@@ -17,6 +17,7 @@ from dataclasses import replace as dc_replace
 from fixreview.models import Fix
 from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
+from fixreview.repo.diffs import git_unquote as unquote
 from fixreview.risk import flags as ids
 from fixreview.risk.deps import DependencyChange, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
@@ -26,7 +27,6 @@ from fixreview.risk.paths import (
     is_doc_path,
     match_file,
     normalize,
-    unquote,
 )
 from fixreview.risk.rationale import rationale_words
 from fixreview.risk.secrets import SecretHit, redact, scan_added_lines

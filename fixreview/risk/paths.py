@@ -13,33 +13,10 @@ from collections.abc import Iterable, Sequence
 from functools import lru_cache
 
 from fixreview.repo.diffs import FileDiff
+from fixreview.repo.diffs import git_unquote as unquote
 
 DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
 DOC_DIRS = frozenset({"docs", "doc"})
-
-
-_ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
-
-
-def unquote(path: str) -> str:
-    """A path as git quotes it (``"caf\\303\\251.md"``, core.quotePath) in plain text."""
-    if len(path) < 2 or path[0] != '"' or path[-1] != '"':
-        return path
-    body, out, i = path[1:-1], bytearray(), 0
-    while i < len(body):
-        char = body[i]
-        if char == "\\" and i + 1 < len(body):
-            octal = body[i + 1 : i + 4]
-            if len(octal) == 3 and all(c in "01234567" for c in octal):
-                out.append(int(octal, 8) & 0xFF)
-                i += 4
-                continue
-            out.append(_ESCAPES.get(body[i + 1], ord(body[i + 1]) & 0xFF))
-            i += 2
-            continue
-        out.extend(char.encode("utf-8"))
-        i += 1
-    return out.decode("utf-8", "replace")
 
 
 def normalize(path: str) -> str:
