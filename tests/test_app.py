@@ -364,3 +364,21 @@ async def test_selecting_a_risk_flag_jumps_to_its_evidence(demo_repo: Path) -> N
         top = "\n".join(diff.render_line(y).text for y in range(3))
         assert "<U+200B>" in "\n".join(diff.render_line(y).text for y in range(diff.size.height))
         assert top.strip()
+
+
+async def test_a_new_decision_shows_when_the_fix_is_reopened(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash", *"pyyaml", "enter", "enter")
+        await settle(app, pilot)
+        await review_and_decide(app, pilot, "C", "pin with hashes")
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert isinstance(app.screen, QueueScreen)
+        await pilot.press("a", "slash", "ctrl+u", *"pyyaml", "enter", "enter")
+        await settle(app, pilot)
+        await pilot.press("c")
+        decisions = text_of(app.screen.query_one("#decision-log", Static))
+        assert "request-changes  Demo Reviewer" in decisions
+        assert "pin with hashes (comment)" in decisions

@@ -256,6 +256,8 @@ class FixreviewApp(App[None]):
         if decision is None:
             return
         self.decided.add(branch)
+        # its decisions changed: the cached review (which holds the gate's judgement) is stale
+        self.reviews.pop((branch, decision.head_commit), None)
         if branch in self.outcome["skipped"]:
             self.outcome["skipped"].remove(branch)
         self.outcome[OUTCOME_KEY[decision.verdict]].append(branch)
