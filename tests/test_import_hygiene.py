@@ -65,3 +65,12 @@ def test_commands_other_than_the_app_do_not_import_textual(repo: TestRepo) -> No
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert proc.stdout.strip().endswith("False"), proc.stderr
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    command = readme.split("run the whole test suite")[1].split("```sh\n")[1].split("\n```")[0]
+    assert command.strip() in (root / ".ci" / "run").read_text()
