@@ -169,17 +169,26 @@ def check_sensitive_path(ctx: Context) -> RiskFlag | None:
 # -- policy-change -------------------------------------------------------------------------------
 
 
+def _matching_files(
+    ctx: Context,
+    matcher: Callable[[Context, FileDiff], tuple[str, str] | None],
+    excerpt: Callable[[FileDiff, str], str],
+) -> tuple[list[Evidence], list[str]]:
+    """Evidence for every changed file MATCHER recognises (EXCERPT says why), and their paths."""
+    evidence = [
+        Evidence(item.path, None, _shown_path(excerpt(item, found[1])))
+        for item in ctx.final.files
+        if (found := matcher(ctx, item))
+    ]
+    return evidence, [_shown_path(e.path or "") for e in evidence]
+
+
 def check_policy_change(ctx: Context) -> RiskFlag | None:
-    evidence = []
-    for item in ctx.final.files:
-        found = policy_file(ctx, item)
-        if found:
-            evidence.append(
-                Evidence(item.path, None, _shown_path(f"{found[1]} ({item.status}, {size(item)})"))
-            )
+    evidence, paths = _matching_files(
+        ctx, policy_file, lambda item, why: f"{why} ({item.status}, {size(item)})"
+    )
     if not evidence:
         return None
-    paths = [_shown_path(e.path or "") for e in evidence]
     return ctx.flag(
         ids.POLICY_CHANGE,
         "Changes the review rules",
@@ -366,16 +375,11 @@ def _short(change: DependencyChange) -> str:
 
 
 def check_ci_config_change(ctx: Context) -> RiskFlag | None:
-    evidence = []
-    for item in ctx.final.files:
-        found = ci_file(ctx, item)
-        if found:
-            evidence.append(
-                Evidence(item.path, None, _shown_path(f"{item.status} ({size(item)}); {found[1]}"))
-            )
+    evidence, paths = _matching_files(
+        ctx, ci_file, lambda item, why: f"{item.status} ({size(item)}); {why}"
+    )
     if not evidence:
         return None
-    paths = [_shown_path(e.path or "") for e in evidence]
     return ctx.flag(
         ids.CI_CONFIG_CHANGE,
         "Changes CI/CD configuration",
