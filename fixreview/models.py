@@ -65,6 +65,17 @@ class Finding(Strict):
     reason: str = ""
     url: str = ""
 
+    def details(self) -> list[tuple[str, str]]:
+        """The short fields a reader scans, labelled, the empty ones left out."""
+        fields = [
+            ("rule", self.rule),
+            ("scanner", self.scanner),
+            ("asset", self.asset),
+            ("locations", ", ".join(str(location) for location in self.locations)),
+            ("url", self.url),
+        ]
+        return [(label, value) for label, value in fields if value]
+
 
 class Suggestion(Strict):
     """What the AI proposed, frozen at proposal time (the patch survives rebases)."""

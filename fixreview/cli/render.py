@@ -148,16 +148,8 @@ def show_report(queue: Queue, data: ReviewData) -> str:
         out.append(
             f"Finding  {one_line(finding.id)}  {finding.severity}  {one_line(finding.title)}"
         )
-        for label, value in (
-            ("rule", finding.rule),
-            ("scanner", finding.scanner),
-            ("asset", finding.asset),
-            ("locations", ", ".join(str(loc) for loc in finding.locations)),
-            ("url", finding.url),
-            ("reason", finding.reason),
-        ):
-            if value:
-                out.append(f"  {label:<10}{one_line(value)}")
+        details = finding.details() + ([("reason", finding.reason)] if finding.reason else [])
+        out.extend(f"  {label:<10}{one_line(value)}" for label, value in details)
         out.append("  evidence")
         out.extend(_block(finding.evidence))
     out.extend(f"  ! {one_line(problem)}" for problem in fix.problems)

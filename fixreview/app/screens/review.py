@@ -51,17 +51,10 @@ def finding_text(fix: Fix) -> Text:
     text.append_text(one_line(finding.id, style="bold"))
     text.append(f"  {finding.severity.upper()}\n", style="bold")
     text.append_text(plain(finding.title + "\n", style="bold"))
-    for label, value in (
-        ("rule", finding.rule),
-        ("scanner", finding.scanner),
-        ("asset", finding.asset),
-        ("locations", ", ".join(str(loc) for loc in finding.locations)),
-        ("url", finding.url),
-    ):
-        if value:
-            text.append(f"{label:<10}", style="dim")
-            text.append_text(one_line(value))
-            text.append("\n")
+    for label, value in finding.details():
+        text.append(f"{label:<10}", style="dim")
+        text.append_text(one_line(value))
+        text.append("\n")
     if finding.reason:
         text.append("\nreason\n", style="dim")
         text.append_text(plain(finding.reason + "\n"))
