@@ -17,9 +17,7 @@ from dataclasses import dataclass
 
 from fixreview.models import Fix
 from fixreview.repo.diffs import EMPTY_DIFF, Diff, parse_diff
-from fixreview.repo.git import Repository
-
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+from fixreview.repo.git import EMPTY_TREE, Repository
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from fixreview.errors import FixreviewError
 from fixreview.models import Fix, ObjectId, Person, Strict
 from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml
 from fixreview.notes.store import DECISIONS_REF, append_record, read_typed
-from fixreview.repo.git import Repository
+from fixreview.repo.git import EMPTY_TREE, Repository
 from fixreview.signing.base import Signed, Signer
 
 Verdict = Literal["approve", "request-changes", "reject"]
@@ -34,7 +34,6 @@ CHECKLIST_LABELS = {
     "rollback": "Rollback: the criteria for reverting are written down",
 }
 DECISION_SCHEMA: Literal[1] = 1
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 
 
 class ChecklistItem(Strict):

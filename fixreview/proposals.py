@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
-from fixreview.changes import EMPTY_TREE, decode
+from fixreview.changes import decode
 from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.models import Finding, Proposal, Suggestion
 from fixreview.notes.records import TAG_PROPOSAL, encode_line, model_to_toml
@@ -18,7 +18,7 @@ from fixreview.notes.store import PROPOSALS_REF, append_record
 from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
-from fixreview.repo.git import Repository
+from fixreview.repo.git import EMPTY_TREE, Repository
 
 
 def resolve_branch(repo: Repository, loaded: LoadedPolicy, name: str) -> tuple[str, str]:

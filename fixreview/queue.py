@@ -17,9 +17,7 @@ from fixreview.notes.records import TAG_PROPOSAL
 from fixreview.notes.store import PROPOSALS_REF, read_typed
 from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
-from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
-
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+from fixreview.repo.git import EMPTY_TREE, STABLE_DIFF_CONFIG, Repository
 
 
 @dataclass(frozen=True)

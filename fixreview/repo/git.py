@@ -16,6 +16,7 @@ from pathlib import Path
 from fixreview.errors import GitError, NotARepositoryError
 
 ZERO_OID = "0" * 40
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the tree with nothing in it
 
 # Options that make diff output independent of the user's configuration, so the same
 # command gives the same bytes on a reviewer's laptop and in CI.
