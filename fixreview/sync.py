@@ -8,14 +8,11 @@ that loses a race (someone pushed meanwhile) starts the round again.
 
 from __future__ import annotations
 
-import uuid
-
 from fixreview.errors import GitError
-from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF
+from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF, temporary_notes_ref
 from fixreview.repo.git import ZERO_OID, Repository
 
 NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF)
-_TEMP_PREFIX = "refs/notes/fixreview-tmp/"
 ROUNDS = 5
 
 
@@ -71,13 +68,9 @@ def merge_notes(repo: Repository, ref: str, other: str) -> str:
 
 
 def _merge_commit(repo: Repository, ours: str, other: str) -> str:
-    temp = _TEMP_PREFIX + uuid.uuid4().hex
-    try:
-        repo.run("update-ref", temp, ours, ZERO_OID)
+    with temporary_notes_ref(repo, ours) as temp:
         repo.run("notes", f"--ref={temp}", "merge", "--quiet", "-s", "cat_sort_uniq", other)
         merged = repo.ref_value(temp)
         if merged is None:
             raise GitError(f"git notes merge left nothing on {temp}")
         return merged
-    finally:
-        repo.try_run("update-ref", "-d", temp)

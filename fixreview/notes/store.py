@@ -13,7 +13,8 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -138,14 +139,24 @@ def append_record(
     )
 
 
+@contextmanager
+def temporary_notes_ref(repo: Repository, start: str | None) -> Iterator[str]:
+    """A private notes ref (starting at START, or empty) to build a notes commit on without
+    touching the real ref; deleted afterwards, whatever happens."""
+    temp = _TEMP_PREFIX + uuid.uuid4().hex
+    try:
+        if start is not None:
+            repo.run("update-ref", temp, start, ZERO_OID)
+        yield temp
+    finally:
+        repo.try_run("update-ref", "-d", temp)
+
+
 def _build_notes_commit(
     repo: Repository, old: str | None, target: str, line: str, env: Mapping[str, str] | None
 ) -> str | None:
     """Make the notes commit OLD + LINE on a temporary ref; return its id (None if no change)."""
-    temp = _TEMP_PREFIX + uuid.uuid4().hex
-    try:
-        if old is not None:
-            repo.run("update-ref", temp, old, ZERO_OID)
+    with temporary_notes_ref(repo, old) as temp:
         shown = repo.try_run("notes", f"--ref={temp}", "show", target)
         existing = shown.stdout.decode("utf-8", "replace") if shown.returncode == 0 else ""
         lines = [item for item in existing.splitlines() if item.strip()]
@@ -171,5 +182,3 @@ def _build_notes_commit(
         if new is None:
             raise GitError(f"git notes add left no commit on {temp}")
         return new
-    finally:
-        repo.try_run("update-ref", "-d", temp)
