@@ -55,6 +55,14 @@ def visible(text: str, *, multiline: bool = True) -> str:
     return out
 
 
+def visible_line(text: str, width: int | None = None) -> str:
+    """TEXT made visible on one line, cut to WIDTH characters with an ellipsis."""
+    value = visible(text, multiline=False)
+    if width is not None and len(value) > width:
+        value = value[: width - 1] + "…"
+    return value
+
+
 def hidden_characters(text: str) -> list[tuple[int, str]]:
     """Positions and code points of bidirectional, zero-width and tag characters in TEXT."""
     return [(i, f"U+{ord(c):04X}") for i, c in enumerate(text) if is_hidden(c)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.content import Content
 
-from fixreview.safetext import visible
+from fixreview.safetext import visible, visible_line
 
 
 def plain(text: str, style: str = "") -> Text:
@@ -19,10 +19,7 @@ def plain(text: str, style: str = "") -> Text:
 
 
 def one_line(text: str, style: str = "", width: int | None = None) -> Text:
-    value = visible(text, multiline=False)
-    if width is not None and len(value) > width:
-        value = value[: width - 1] + "…"
-    return Text(value, style=style)
+    return Text(visible_line(text, width), style=style)
 
 
 def content(text: str) -> Content:

@@ -13,7 +13,7 @@ from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
 from fixreview.review import ReviewData
 from fixreview.risk import BLOCKING, RiskFlag
-from fixreview.safetext import visible
+from fixreview.safetext import visible, visible_line
 
 STATUS_MARK = {
     "added": "A",
@@ -26,10 +26,7 @@ STATUS_MARK = {
 
 
 def one_line(text: str | None, width: int | None = None) -> str:
-    value = visible(text or "", multiline=False)
-    if width is not None and len(value) > width:
-        value = value[: width - 1] + "…"
-    return value
+    return visible_line(text or "", width)
 
 
 def list_table(fixes: list[Fix], flags: dict[str, list[RiskFlag]] | None = None) -> str:
