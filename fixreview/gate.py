@@ -18,6 +18,7 @@ design's numbering:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fixreview.decisions import DecisionRecord, diff_sha256, read_decisions, trees
@@ -128,7 +129,7 @@ def judge_fix(
         blocking_flags=blocking,
         warnings=warnings,
     )
-    own = {c.oid for c in fix.commits} | {head}
+    own = fix.commit_ids
     relevant = [r for target in own for r in records.get(target, [])]
     if approvals.allow_rebased:
         relevant += [
@@ -301,15 +302,27 @@ def status_of(result: GateResult) -> Status:
     return Status.PENDING
 
 
-def fill_statuses(repo: Repository, queue: Queue) -> None:
-    """Set every fix's status; only fixes with decisions on their commits cost any work."""
+def may_have_decisions(
+    loaded: LoadedPolicy, fix: Fix, records: dict[str, list[DecisionRecord]]
+) -> bool:
+    """Whether judging FIX can find anything: a record on one of its commits (or, where
+    rebased approvals count, anywhere), and a merge-base to judge against."""
+    if fix.branch.merge_base is None:
+        return False
+    return loaded.policy.approvals.allow_rebased or not records.keys().isdisjoint(fix.commit_ids)
+
+
+def fill_statuses(
+    repo: Repository, queue: Queue, flags: Mapping[str, list[RiskFlag]] | None = None
+) -> None:
+    """Set every fix's status; only fixes with decisions on their commits cost any work.
+    FLAGS, the risk flags by branch when the caller has them, are not computed again."""
     records, warnings, exists = read_decisions(repo)
     queue.warnings.extend(warnings)
     if not exists:
         return
-    rebased = queue.policy.policy.approvals.allow_rebased
     for fix in queue.fixes:
-        own = {c.oid for c in fix.commits} | {fix.branch.head}
-        if fix.branch.merge_base is None or not (rebased or any(t in records for t in own)):
-            continue
-        fix.branch.status = status_of(judge_fix(repo, queue.policy, fix, records, []))
+        if may_have_decisions(queue.policy, fix, records):
+            known = flags.get(fix.branch.name) if flags else None
+            judged = judge_fix(repo, queue.policy, fix, records, [], known)
+            fix.branch.status = status_of(judged)

@@ -177,6 +177,11 @@ class Fix(Strict):
     problems: list[str] = Field(default_factory=list)
 
     @property
+    def commit_ids(self) -> set[str]:
+        """The fix's own commits (merge-base..head) and its head: where its notes can be."""
+        return {c.oid for c in self.commits} | {self.branch.head}
+
+    @property
     def finding_id(self) -> str | None:
         """The linked finding's id, or the id a ``Finding-Id:`` trailer claims when the
         finding itself could not be found."""

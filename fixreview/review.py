@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
 from fixreview.decisions import read_decisions
-from fixreview.gate import GateResult, judge_fix
+from fixreview.gate import GateResult, judge_fix, may_have_decisions
 from fixreview.models import Fix
 from fixreview.policy import LoadedPolicy
 from fixreview.repo.diffs import Diff
@@ -35,7 +35,6 @@ def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
     flags = assess(fix, final, suggestion, human.diff, loaded.policy)
     gate = None
     records, _, exists = read_decisions(repo)
-    own = {c.oid for c in fix.commits} | {fix.branch.head}
-    if exists and fix.branch.merge_base and any(target in records for target in own):
+    if exists and may_have_decisions(loaded, fix, records):
         gate = judge_fix(repo, loaded, fix, records, [], flags)
     return ReviewData(fix, final, suggestion, human, flags, gate)

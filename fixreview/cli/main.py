@@ -210,12 +210,13 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.risk import assess_fix
 
     queue = load_queue(repo, args.base)
-    fill_statuses(repo, queue)
-    fixes = (
-        queue.fixes if args.all else [f for f in queue.fixes if f.branch.status in AWAITING_REVIEW]
+    # every fix's flags, once: statuses need them for the fixes with decisions, too
+    flags = {f.branch.name: assess_fix(repo, f, queue.policy.policy) for f in queue.fixes}
+    fill_statuses(repo, queue, flags)
+    fixes = sorted(
+        (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
+        key=lambda f: (f.severity_rank, f.branch.name),
     )
-    fixes = sorted(fixes, key=lambda f: (f.severity_rank, f.branch.name))
-    flags = {f.branch.name: assess_fix(repo, f, queue.policy.policy) for f in fixes}
     if args.json:
         _emit_json(queue_document(queue, fixes, flags))
         return 0
