@@ -12,16 +12,18 @@ from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from fixreview.documents import load_toml
-from fixreview.errors import InputError, NotFoundError
+from fixreview.errors import InputError
 from fixreview.models import Strict
 from fixreview.notes.records import describe_validation
 from fixreview.repo.git import Repository
+from fixreview.repo.refs import BaseRef, BranchRefs
 
 POLICY_PATH = ".fixreview.toml"
+DEFAULT_SENSITIVE_APPROVALS = 2
 DEFAULT_BASE = "main"
 
 DEFAULT_FIX_BRANCHES: tuple[str, ...] = (
@@ -143,11 +145,29 @@ class ApprovalsPolicy(Strict):
     """What the verify gate requires before a fix counts as approved."""
 
     required: int = Field(default=1, ge=1)
-    sensitive: int = Field(default=2, ge=1)
+    # absent from the file: max(2, required); a sensitive path can only raise the count
+    sensitive: int = Field(default=0, ge=0)
     allowed_signers: str = ".fixreview/allowed_signers"
     allowed_openpgp_keys: str = ".fixreview/allowed_keys.asc"
     allow_rebased: bool = False
     ai_identities: list[str] = Field(default_factory=lambda: list(DEFAULT_AI_IDENTITIES))
+
+    @model_validator(mode="after")
+    def _stricter_never_looser(self) -> ApprovalsPolicy:
+        if "sensitive" not in self.model_fields_set:
+            self.sensitive = max(DEFAULT_SENSITIVE_APPROVALS, self.required)
+        elif self.sensitive < self.required:
+            raise PydanticCustomError(
+                "sensitive_below_required",
+                "approvals.sensitive ({sensitive}) is below approvals.required ({required}): "
+                "a sensitive path can only raise the number of approvals",
+                {"sensitive": self.sensitive, "required": self.required},
+            )
+        return self
+
+    def needed(self, sensitive: bool) -> int:
+        """Approvals a fix needs: the largest that any applicable rule asks for."""
+        return max(self.required, self.sensitive) if sensitive else self.required
 
 
 RiskLevel = Literal["block", "warn", "info"]
@@ -324,13 +344,28 @@ class Policy(Strict):
 
 
 class LoadedPolicy:
-    """A policy together with where it was read from."""
+    """A policy together with where it was read from.
 
-    def __init__(self, policy: Policy, base: str, base_commit: str, found: bool) -> None:
+    ``base`` is the name people read (``main``, ``origin/main``), ``base_ref`` the full branch
+    ref it was resolved to (``refs/heads/main``), ``base_branch`` the branch name without the
+    remote, and ``base_commit`` the commit the policy and allowed signers were read at.
+    """
+
+    def __init__(
+        self,
+        policy: Policy,
+        base: str,
+        base_commit: str,
+        found: bool,
+        base_ref: str = "",
+        base_branch: str = "",
+    ) -> None:
         self.policy = policy
         self.base = base
         self.base_commit = base_commit
         self.found = found
+        self.base_ref = base_ref or f"refs/heads/{base}"
+        self.base_branch = base_branch or base
 
 
 def parse_policy(data: bytes, where: str) -> Policy:
@@ -343,32 +378,36 @@ def parse_policy(data: bytes, where: str) -> Policy:
 
 
 def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:
-    """Read the policy from the base branch (BASE, else ``main``, else ``master``).
+    """Read the policy from the base branch, resolved strictly (fixreview.repo.refs).
 
-    When the file on that branch names another base, the policy is read again from that one,
-    so that the rules in force are always those of the branch the fixes target.
+    BASE (``--base``) is used as given. Without it, the base is ``git config fixreview.base``,
+    else the remote's HEAD as ``git clone`` recorded it; and when the policy file on that branch
+    sets ``base`` to another branch, the policy is read again from that one (resolved the same
+    way), so that the rules in force are always those of the branch the fixes target.
     """
-    # a CI checkout often has only the remote-tracking branch
-    candidates = [base] if base else [DEFAULT_BASE, "master", "origin/main", "origin/master"]
-    start = next((name for name in candidates if repo.resolve(name)), None)
-    if start is None:
-        raise NotFoundError(f"base branch {candidates[0]!r} not found (name it with --base)")
+    refs = BranchRefs(repo)
+    if base is not None:
+        start = refs.resolve(base, "--base")
+    else:
+        start, _ = refs.default()
     loaded = _load_from(repo, start)
-    if base is None and loaded.policy.base != start:
-        if repo.resolve(loaded.policy.base) is None:
-            raise InputError(
-                f"{POLICY_PATH} on {start}: base branch {loaded.policy.base!r} does not exist"
-            )
-        loaded = _load_from(repo, loaded.policy.base)
+    if base is None and loaded.found and "base" in loaded.policy.model_fields_set:
+        named = loaded.policy.base
+        if named not in (start.name, start.ref, start.branch):
+            target = refs.resolve(named, f"the base key of {POLICY_PATH} on {start.name}")
+            if target.ref != start.ref:
+                loaded = _load_from(repo, target)
     return loaded
 
 
-def _load_from(repo: Repository, base: str) -> LoadedPolicy:
-    commit = repo.resolve(base)
-    if commit is None:
-        raise NotFoundError(f"base branch {base!r} not found")
-    data = repo.read_blob_at(commit, POLICY_PATH)
-    if data is None:
-        return LoadedPolicy(Policy(base=base), base, commit, found=False)
-    policy = parse_policy(data, f"{POLICY_PATH} on {base}")
-    return LoadedPolicy(policy, base, commit, found=True)
+def _load_from(repo: Repository, base: BaseRef) -> LoadedPolicy:
+    data = repo.read_blob_at(base.commit, POLICY_PATH)
+    found = data is not None
+    policy = (
+        parse_policy(data, f"{POLICY_PATH} on {base.name}")
+        if data is not None
+        else Policy(base=base.name)
+    )
+    return LoadedPolicy(
+        policy, base.name, base.commit, found, base_ref=base.ref, base_branch=base.branch
+    )

@@ -17,7 +17,13 @@ from fixreview.notes.records import TAG_PROPOSAL
 from fixreview.notes.store import PROPOSALS_REF, read_typed
 from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
-from fixreview.repo.git import EMPTY_TREE, STABLE_DIFF_CONFIG, Repository
+from fixreview.repo.git import (
+    CLEAN_DIFF_FLAGS,
+    EMPTY_TREE,
+    STABLE_DIFF_CONFIG,
+    Repository,
+    object_format_of,
+)
 
 
 @dataclass(frozen=True)
@@ -79,7 +85,9 @@ def list_fix_branches(repo: Repository, loaded: LoadedPolicy) -> list[BranchRef]
             name, local = remote_name.split("/", 1)[1], False
             if name == "HEAD":
                 continue
-        if name == loaded.base or not is_fix_branch(loaded.policy, name):
+        if ref == loaded.base_ref or name == loaded.base_branch:
+            continue
+        if not is_fix_branch(loaded.policy, name):
             continue
         if local or name not in found:
             found[name] = BranchRef(name=name, ref=ref, head=oid)
@@ -266,9 +274,17 @@ def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
         for fix in fixes
     ]
     stdin = "".join(f"{old} {new}\n" for old, new in pairs).encode()
-    out = repo.run_text(
-        *STABLE_DIFF_CONFIG, "diff-tree", "--stdin", "-r", "-M", "--numstat", input=stdin
-    )
+    # in the clean room, like the bound diff: no attributes, drivers or config change the sizes
+    out = repo.clean_run(
+        *STABLE_DIFF_CONFIG,
+        "diff-tree",
+        "--stdin",
+        "-r",
+        *CLEAN_DIFF_FLAGS,
+        "--numstat",
+        input=stdin,
+        object_format=object_format_of(pairs[0][1]),
+    ).decode("utf-8", "surrogateescape")
     stats: dict[tuple[str, str], DiffStats] = {}
     current: DiffStats | None = None
     for line in out.splitlines():

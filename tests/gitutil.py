@@ -33,6 +33,7 @@ class TestRepo:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
         git(path, "init", "-q", "-b", "main")
+        git(path, "config", "fixreview.base", "main")  # the base is never guessed
         self.tick = 0
 
     def write(self, files: dict[str, str | bytes | None]) -> None:

@@ -99,6 +99,7 @@ class _Builder:
             ("commit.gpgsign", "false"),
             ("tag.gpgsign", "false"),
             ("core.autocrlf", "false"),
+            ("fixreview.base", self.base),  # the base is never guessed (docs/verify.md)
         ]
         if "key" in reviewer:
             settings += [

@@ -1,0 +1,193 @@
+"""Resolving the base: a branch ref, named without guessing, never a tag.
+
+The base decides which policy and which allowed signers the gate trusts, so it must come from a
+source the person pushing a fix cannot move, and a name must mean exactly one branch:
+
+* a full ref name is accepted only under ``refs/heads/`` or ``refs/remotes/<remote>/``;
+* ``main`` is ``refs/heads/main`` when that exists, else ``refs/remotes/<R>/main`` when exactly
+  one configured remote has it (two remotes having it is ambiguous);
+* ``origin/main`` is ``refs/remotes/origin/main`` or ``refs/heads/origin/main`` (both existing is
+  ambiguous);
+* tags never count, and neither does anything ``git rev-parse`` would find elsewhere.
+
+Without ``--base`` the starting base is git's local configuration ``fixreview.base``, else the
+remote's HEAD as ``git clone`` records it (``refs/remotes/origin/HEAD``); never the first name
+that happens to exist. All refs and the configuration are read with two git processes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fixreview.errors import FixreviewError
+from fixreview.repo.git import Repository
+from fixreview.safetext import visible
+
+BASE_CONFIG = "fixreview.base"
+HEADS = "refs/heads/"
+REMOTES = "refs/remotes/"
+
+
+class BaseRefError(FixreviewError):
+    """The base cannot be resolved to exactly one branch: a usage or environment error (2)."""
+
+
+@dataclass(frozen=True)
+class BaseRef:
+    """A resolved base: its full ref, the branch name without the remote, and its commit."""
+
+    ref: str
+    commit: str
+    branch: str
+
+    @property
+    def name(self) -> str:
+        """``main`` for ``refs/heads/main``, ``origin/main`` for ``refs/remotes/origin/main``."""
+        return short_name(self.ref)
+
+
+def short_name(ref: str) -> str:
+    """A branch ref without its ``refs/heads/`` or ``refs/remotes/`` prefix."""
+    if ref.startswith(HEADS):
+        return ref.removeprefix(HEADS)
+    return ref.removeprefix(REMOTES)
+
+
+def _shown(name: str) -> str:
+    return repr(visible(name, multiline=False))
+
+
+class BranchRefs:
+    """Every branch ref of a repository (``refs/heads``, ``refs/remotes``), its remotes and
+    the ``fixreview.base`` setting, read once."""
+
+    def __init__(self, repo: Repository) -> None:
+        self.commits: dict[str, str] = {}  # full ref -> commit (refs to non-commits omitted)
+        self.kinds: dict[str, str] = {}  # full ref -> object type
+        self.symrefs: dict[str, str] = {}  # refs/remotes/R/HEAD -> the ref it points at
+        out = repo.run(
+            "for-each-ref",
+            "--format=%(objectname) %(objecttype) %(refname)%00%(symref)",
+            HEADS,
+            REMOTES,
+        ).decode("utf-8", "surrogateescape")
+        for line in out.splitlines():
+            head, _, symref = line.partition("\0")
+            parts = head.split(" ", 2)
+            if len(parts) != 3:
+                continue
+            oid, kind, ref = parts
+            self.kinds[ref] = kind
+            if symref:
+                self.symrefs[ref] = symref
+            if kind == "commit":
+                self.commits[ref] = oid
+        self.remotes: tuple[str, ...] = ()
+        self.configured: str | None = None
+        proc = repo.try_run(
+            "config", "--null", "--get-regexp", r"^(fixreview\.base|remote\..*\.(url|fetch))$"
+        )
+        remotes: list[str] = []
+        if proc.returncode == 0:
+            for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+                key, _, value = entry.partition("\n")
+                if key == BASE_CONFIG:
+                    self.configured = value  # the last one wins, as with git config --get
+                elif key.startswith("remote."):
+                    name = key.removeprefix("remote.").rsplit(".", 1)[0]
+                    if name and name not in remotes:
+                        remotes.append(name)
+        for ref in self.kinds:  # a remote-tracking namespace whose remote is no longer configured
+            rest = ref.removeprefix(REMOTES)
+            first, sep, _ = rest.partition("/")
+            owned = any(rest.startswith(f"{r}/") for r in remotes)
+            if ref.startswith(REMOTES) and sep and not owned:
+                remotes.append(first)
+        self.remotes = tuple(remotes)
+
+    # -- resolving a name --------------------------------------------------------------------
+
+    def _commit_of(self, ref: str) -> BaseRef:
+        target = self.symrefs.get(ref, ref)
+        if target != ref and not (target.startswith(HEADS) or target.startswith(REMOTES)):
+            raise BaseRefError(f"base {_shown(ref)} points at {_shown(target)}, not a branch")
+        commit = self.commits.get(target)
+        if commit is None:
+            kind = self.kinds.get(target)
+            what = f"a {kind}" if kind else "missing"
+            raise BaseRefError(f"base {_shown(target)} is {what}, not a commit")
+        branch = short_name(target)
+        if target.startswith(REMOTES):
+            owners = [r for r in self.remotes if branch.startswith(f"{r}/")]
+            if owners:
+                branch = branch.removeprefix(f"{max(owners, key=len)}/")
+        return BaseRef(ref=target, commit=commit, branch=branch)
+
+    def candidates(self, name: str) -> list[str]:
+        """Every branch ref NAME could mean, in the order of the rules above."""
+        if name.startswith("refs/"):
+            if name.startswith(HEADS) or name.startswith(REMOTES):
+                return [name] if name in self.kinds else []
+            return []
+        local = f"{HEADS}{name}"
+        if "/" in name:
+            found = [ref for ref in (local, f"{REMOTES}{name}") if ref in self.kinds]
+            if found:
+                return found
+        if local in self.kinds:
+            return [local]
+        return [
+            f"{REMOTES}{remote}/{name}"
+            for remote in self.remotes
+            if f"{REMOTES}{remote}/{name}" in self.kinds
+        ]
+
+    def resolve(self, name: str, where: str = "") -> BaseRef:
+        """The one branch NAME means; BaseRefError when none or several (WHERE says who asked)."""
+        suffix = f" ({where})" if where else ""
+        if not name or name.startswith("-") or "\n" in name:
+            raise BaseRefError(f"base {_shown(name)} is not a branch name{suffix}")
+        if name.startswith("refs/") and not (name.startswith(HEADS) or name.startswith(REMOTES)):
+            raise BaseRefError(
+                f"base {_shown(name)} is not a branch: only refs/heads/… and "
+                f"refs/remotes/<remote>/… can be a base{suffix}"
+            )
+        found = self.candidates(name)
+        if not found:
+            raise BaseRefError(
+                f"base branch {_shown(name)} not found{suffix} "
+                "(a branch under refs/heads or refs/remotes; tags never count)"
+            )
+        if len(found) > 1:
+            names = ", ".join(visible(ref, multiline=False) for ref in found)
+            raise BaseRefError(
+                f"base {_shown(name)} is ambiguous{suffix}: {names} (name one with --base REF)"
+            )
+        return self._commit_of(found[0])
+
+    def default(self) -> tuple[BaseRef, str]:
+        """The base when none is named: ``fixreview.base``, else the remote's HEAD; and where
+        it came from."""
+        if self.configured is not None:
+            return self.resolve(self.configured, f"git config {BASE_CONFIG}"), BASE_CONFIG
+        heads = sorted(
+            ref for ref in self.symrefs if ref.startswith(REMOTES) and ref.endswith("/HEAD")
+        )
+        preferred = [ref for ref in heads if ref == f"{REMOTES}origin/HEAD"] or heads
+        if len(preferred) == 1:
+            return self._commit_of(preferred[0]), preferred[0]
+        if len(preferred) > 1:
+            names = ", ".join(visible(ref, multiline=False) for ref in preferred)
+            raise BaseRefError(
+                f"no base given and several remote HEADs ({names}): "
+                f"pass --base BRANCH (or: git config {BASE_CONFIG} main)"
+            )
+        raise BaseRefError(
+            "no base branch given: pass --base BRANCH "
+            f"(or: git config {BASE_CONFIG} main; a clone's origin/HEAD also names it)"
+        )
+
+
+def resolve_base(repo: Repository, name: str) -> BaseRef:
+    """The one branch ref NAME means (see the module's rules)."""
+    return BranchRefs(repo).resolve(name)
