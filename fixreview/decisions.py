@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from fixreview.errors import FixreviewError
 from fixreview.models import Fix, ObjectId, Person, Strict
@@ -86,7 +86,7 @@ class Decision(Strict):
     reviewer_name: str = ""
     signing_format: Literal["ssh", "openpgp"]
     key: str
-    time: datetime
+    time: AwareDatetime  # a TOML local date-time (no offset) is refused: times are compared
     checklist: Checklist
     acknowledged_flags: list[str] = Field(default_factory=list)
     comment: str = ""
@@ -98,12 +98,18 @@ class Decision(Strict):
 
 @dataclass(frozen=True)
 class DecisionRecord:
-    """A decision as found in the notes: the commit it is attached to and its exact bytes."""
+    """A decision as found in the notes: the commit it is attached to and its exact bytes.
+
+    The decisions ref is an append-only ledger: REMOVED_IN is None for a record in the ref's
+    tip, else the id of the notes commit that dropped it (which the gate reports as tampering;
+    the record itself is judged like any other).
+    """
 
     target: str
     payload: bytes
     signature: bytes
     decision: Decision
+    removed_in: str | None = None  # the notes commit that dropped it (None: in the tip)
 
 
 def diff_sha256(repo: Repository, base: str | None, head: str) -> str:
@@ -194,12 +200,13 @@ def record_decision(
 
 
 def read_decisions(repo: Repository) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
-    """Every decision record by the commit it is attached to, the unreadable ones as warnings,
-    and whether the decisions ref exists at all."""
-    typed = read_typed(repo, DECISIONS_REF, TAG_DECISION, Decision)
+    """Every decision record ever in the decisions ref's history, by the commit it is attached
+    to (records a later notes commit dropped carry ``removed_in``), the unreadable lines as
+    warnings, and whether the decisions ref exists at all."""
+    typed = read_typed(repo, DECISIONS_REF, TAG_DECISION, Decision, history=True)
     records = {
         target: [
-            DecisionRecord(target, raw.payload, raw.signature, decision)
+            DecisionRecord(target, raw.payload, raw.signature, decision, raw.removed_in)
             for raw, decision in items
             if raw.signature is not None  # the line format guarantees one for decisions
         ]

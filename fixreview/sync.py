@@ -4,12 +4,23 @@ The remote's notes are fetched into ``refs/notes/remotes/REMOTE/fixreview/…`` 
 safe to overwrite), merged into the local refs with git's ``cat_sort_uniq`` strategy — which
 keeps every line of both sides once — under a compare-and-swap, and pushed without force. A push
 that loses a race (someone pushed meanwhile) starts the round again.
+
+A notes ref is a ledger (docs/ledger.md): sync never moves a ref to a state that lost records.
+Whatever the merge gives (the remote's tip after a fast-forward, a merge, or our own tip), when
+its tip lacks a line that was ever in its history — someone rewrote a note with
+``git notes add -f`` and pushed the descendant — a notes commit on top puts the lines back, and
+that union is what is pushed.
 """
 
 from __future__ import annotations
 
 from fixreview.errors import GitError
-from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF, temporary_notes_ref
+from fixreview.notes.store import (
+    DECISIONS_REF,
+    PROPOSALS_REF,
+    restore_dropped,
+    temporary_notes_ref,
+)
 from fixreview.repo.git import ZERO_OID, Repository
 
 NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF)
@@ -48,20 +59,30 @@ def sync_notes(repo: Repository, remote: str = "origin") -> list[str]:
 
 
 def merge_notes(repo: Repository, ref: str, other: str) -> str:
-    """Merge notes ref OTHER into REF (compare-and-swap, retried); a word on what happened."""
+    """Merge notes ref OTHER into REF (compare-and-swap, retried), restoring any line either
+    history dropped; a word on what happened."""
     theirs = repo.ref_value(other)
-    if theirs is None:
-        return "nothing on the remote"
     for _ in range(50):
         ours = repo.ref_value(ref)
-        if ours is None:
+        if theirs is None:
+            if ours is None:
+                return "nothing on the remote"
+            new, what = ours, "nothing on the remote"
+        elif ours is None:
             new, what = theirs, "taken from the remote"
         elif ours == theirs or repo.is_ancestor(theirs, ours):
-            return "up to date"
+            new, what = ours, "up to date"
         elif repo.is_ancestor(ours, theirs):
             new, what = theirs, "fast-forwarded"
         else:
             new, what = _merge_commit(repo, ours, other), "merged"
+        new, count, droppers = restore_dropped(repo, ref, new)
+        if count:
+            by = ", ".join(oid[:12] for oid in droppers)
+            plural = "" if count == 1 else "s"
+            what += f"; restored {count} record{plural} dropped by notes commit {by}"
+        if new == ours:
+            return what
         if repo.try_run("update-ref", ref, new, ours or ZERO_OID).returncode == 0:
             return what
     raise GitError(f"could not update {ref}: it kept changing; run sync again")

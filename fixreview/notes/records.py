@@ -27,14 +27,26 @@ _B64URL = re.compile(r"^[A-Za-z0-9_-]+={0,2}$")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
 
+# The longest line a reader looks at. A decision is a few KiB; a proposal carries the AI's frozen
+# patch, so it may be larger. Longer lines are reported and skipped, never parsed.
+MAX_LINE_BYTES = 16 * 1024 * 1024
+MAX_DECISION_LINE_BYTES = 1024 * 1024
+MAX_LINE_BYTES_BY_TAG = {TAG_PROPOSAL: MAX_LINE_BYTES, TAG_DECISION: MAX_DECISION_LINE_BYTES}
+
+
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """A well-formed line: its tag, the exact payload bytes and the signature bytes (if any)."""
+    """A well-formed line: its tag, the exact payload bytes and the signature bytes (if any).
+
+    ``removed_in`` is None for a record in the tip of its notes ref; for a record that a later
+    notes commit dropped (read from the ref's history), it is that notes commit's id.
+    """
 
     tag: str
     payload: bytes
     signature: bytes | None
     line: str
+    removed_in: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,10 +57,17 @@ class BadLine:
     number: int
     text: str
     reason: str
+    removed_in: str | None = None
 
     def describe(self) -> str:
         excerpt = self.text if len(self.text) <= 40 else self.text[:37] + "..."
-        return f"note on {self.target[:12]} line {self.number}: {self.reason} ({excerpt!r})"
+        where = f"note on {self.target[:12]} line {self.number}"
+        if self.removed_in is not None:
+            where = (
+                f"line of the note on {self.target[:12]} dropped by notes commit "
+                + (self.removed_in[:12])
+            )
+        return f"{where}: {self.reason} ({excerpt!r})"
 
 
 def b64encode(data: bytes) -> str:
@@ -74,36 +93,51 @@ def encode_line(tag: str, payload: bytes, signature: bytes | None = None) -> str
     return " ".join(parts)
 
 
+def parse_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | None:
+    """One line of a note: a record, a line that is not one, or None for a blank line.
+
+    Never raises: whatever the bytes, the worst outcome is a :class:`BadLine`.
+    """
+    raw = raw.strip()
+    if not raw:
+        return None
+    if len(raw) > MAX_LINE_BYTES:
+        return BadLine(target, number, _excerpt(raw), f"line too long ({len(raw)} bytes)")
+    line = raw.decode("utf-8", "replace")
+    parts = line.split(" ")
+    tag = parts[0]
+    if tag not in KNOWN_TAGS:
+        return BadLine(target, number, line, "unknown record tag")
+    if len(raw) > MAX_LINE_BYTES_BY_TAG[tag]:
+        return BadLine(target, number, _excerpt(raw), f"{tag} line too long ({len(raw)} bytes)")
+    expected = 3 if tag == TAG_DECISION else 2
+    if len(parts) != expected:
+        return BadLine(
+            target, number, line, f"a {tag} record has {expected} fields, not {len(parts)}"
+        )
+    try:
+        payload = b64decode(parts[1])
+        signature = b64decode(parts[2]) if expected == 3 else None
+    except ValueError as exc:
+        return BadLine(target, number, line, str(exc))
+    return RawRecord(tag, payload, signature, line)
+
+
 def parse_note(target: str, content: bytes) -> tuple[list[RawRecord], list[BadLine]]:
     """Split a note into records; lines that are not records become :class:`BadLine`."""
     records: list[RawRecord] = []
     bad: list[BadLine] = []
-    text = content.decode("utf-8", "replace")
-    for number, line in enumerate(text.splitlines(), start=1):
-        line = line.strip()
-        if not line:
-            continue
-        parts = line.split(" ")
-        tag = parts[0]
-        if tag not in KNOWN_TAGS:
-            bad.append(BadLine(target, number, line, "unknown record tag"))
-            continue
-        expected = 3 if tag == TAG_DECISION else 2
-        if len(parts) != expected:
-            bad.append(
-                BadLine(
-                    target, number, line, f"a {tag} record has {expected} fields, not {len(parts)}"
-                )
-            )
-            continue
-        try:
-            payload = b64decode(parts[1])
-            signature = b64decode(parts[2]) if expected == 3 else None
-        except ValueError as exc:
-            bad.append(BadLine(target, number, line, str(exc)))
-            continue
-        records.append(RawRecord(tag, payload, signature, line))
+    for number, raw in enumerate(content.split(b"\n"), start=1):
+        parsed = parse_line(target, number, raw)
+        if isinstance(parsed, RawRecord):
+            records.append(parsed)
+        elif parsed is not None:
+            bad.append(parsed)
     return records, bad
+
+
+def _excerpt(raw: bytes) -> str:
+    return raw[:64].decode("utf-8", "replace") + "..."
 
 
 def model_to_toml(model: BaseModel) -> bytes:
@@ -118,12 +152,16 @@ def toml_to_model(payload: bytes, model: type[ModelT]) -> ModelT:
         data = tomllib.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"payload is not TOML: {exc}") from None
+    except RecursionError:
+        raise ValueError("payload is not TOML: nested too deeply") from None
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValueError(
             f"payload is not a valid {model.__name__}: {describe_validation(exc)}"
         ) from None
+    except RecursionError:
+        raise ValueError(f"payload is not a valid {model.__name__}: nested too deeply") from None
 
 
 def describe_validation(exc: ValidationError) -> str:

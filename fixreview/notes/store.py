@@ -1,10 +1,19 @@
-"""Reading notes refs in bulk and appending records with a compare-and-swap on the ref.
+"""Reading notes refs in bulk (the tip, or the whole history as a ledger) and appending
+records with a compare-and-swap on the ref.
 
 ``git notes add`` reads the ref, writes a commit and moves the ref with no check that nobody
 else moved it meanwhile: concurrent writers silently lose records. Here every append builds the
 new notes commit on a private temporary ref, then moves the real ref with
 ``git update-ref REF NEW OLD``, which fails if the ref is no longer OLD; the append then starts
 over from the new value. Nothing is ever overwritten.
+
+A notes ref can still be rewritten by anyone who may push it: ``git notes add -f`` makes a
+descendant commit whose note lacks some lines, and pushing it needs no force. The decisions ref
+is therefore read as an append-only ledger (:func:`read_ledger`): every line that was ever in
+the ref's history is returned, and a line missing from the tip carries the id of the notes
+commit that dropped it. The history is read in one ``git log -p -m --unified=0`` pass, so the
+cost follows the amount of change, not the number of note versions times their size.
+:func:`restore_dropped` puts dropped lines back on top of a notes commit (what ``sync`` does).
 """
 
 from __future__ import annotations
@@ -13,16 +22,16 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
 from fixreview.errors import GitError
-from fixreview.notes.records import BadLine, RawRecord, parse_note, toml_to_model
-from fixreview.repo.git import ZERO_OID, Repository
+from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
+from fixreview.repo.git import STABLE_DIFF_CONFIG, ZERO_OID, Repository
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -38,20 +47,36 @@ MAX_SECONDS = 60.0
 
 @dataclass
 class NotesSnapshot:
-    """Every record of one notes ref, by the object each note is attached to."""
+    """Every record of one notes ref, by the object each note is attached to.
+
+    Read as a ledger, RECORDS and BAD_LINES also hold the lines a later notes commit dropped
+    (their ``removed_in`` set), and DROPPED the exact bytes of those lines, to restore them.
+    """
 
     ref: str
     tip: str | None
     records: dict[str, list[RawRecord]] = field(default_factory=dict)
     bad_lines: list[BadLine] = field(default_factory=list)
+    dropped: dict[str, list[tuple[bytes, str]]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
-def read_notes(repo: Repository, ref: str) -> NotesSnapshot:
-    """All notes of REF with two git processes: ``git notes list`` and one ``cat-file --batch``."""
-    tip = repo.ref_value(ref)
+def read_notes(repo: Repository, ref: str, *, at: str | None = None) -> NotesSnapshot:
+    """The notes in the tip of REF (or in the notes commit AT), read with ``ls-tree`` and one
+    ``cat-file --batch``."""
+    snapshot, _ = _read_tip(repo, ref, at)
+    return snapshot
+
+
+def _read_tip(
+    repo: Repository, ref: str, at: str | None
+) -> tuple[NotesSnapshot, set[tuple[str, bytes]]]:
+    """The tip's snapshot, and the (target, line) pairs it holds."""
+    tip = at if at is not None else repo.ref_value(ref)
     snapshot = NotesSnapshot(ref=ref, tip=tip)
+    present: set[tuple[str, bytes]] = set()
     if tip is None:
-        return snapshot
+        return snapshot, present
     # ls-tree of the tip (not `git notes list`) reads one consistent commit even while
     # other writers move the ref; fan-out paths (ab/cdef...) join back into object ids.
     listing = repo.run_text("ls-tree", "-r", "-z", tip)
@@ -69,11 +94,157 @@ def read_notes(repo: Repository, ref: str) -> NotesSnapshot:
         content = blobs.get(blob)
         if content is None:
             continue
+        present.update((target, line.strip()) for line in content.split(b"\n"))
         records, bad = parse_note(target, content)
         if records:
             snapshot.records.setdefault(target, []).extend(records)
         snapshot.bad_lines.extend(bad)
+    return snapshot, present
+
+
+def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSnapshot:
+    """Every line ever in the history of REF (or of notes commit AT), by target.
+
+    Lines in the tip come first, as :func:`read_notes` reads them; then each line a later
+    notes commit dropped, once, with ``removed_in`` naming the newest notes commit that dropped
+    it. Fan-out moves (``abcd…`` to ``ab/cd…``) drop nothing, and merges are read against each
+    of their parents. If the history cannot be read (a shallow notes fetch), the tip is
+    returned with a warning.
+    """
+    snapshot, present = _read_tip(repo, ref, at)
+    if snapshot.tip is None:
+        return snapshot
+    try:
+        added, dropped_by = _history(repo, snapshot.tip)
+    except GitError as exc:
+        snapshot.warnings.append(f"{ref}: its history could not be read, only its tip: {exc}")
+        return snapshot
+    for key, raw in added.items():
+        if key in present:
+            continue
+        target = key[0]
+        removed_in = dropped_by.get(key, snapshot.tip)
+        snapshot.dropped.setdefault(target, []).append((raw, removed_in))
+        parsed = parse_line(target, 0, raw)
+        if isinstance(parsed, RawRecord):
+            snapshot.records.setdefault(target, []).append(replace(parsed, removed_in=removed_in))
+        elif parsed is not None:
+            snapshot.bad_lines.append(replace(parsed, removed_in=removed_in))
     return snapshot
+
+
+_LOG_FORMAT = "%x00%H"
+
+
+def _history(
+    repo: Repository, tip: str
+) -> tuple[dict[tuple[str, bytes], bytes], dict[tuple[str, bytes], str]]:
+    """One pass over the notes history of TIP: every (target, line) ever added, oldest first,
+    with its exact bytes; and for each one some commit removed, the newest such commit."""
+    out = repo.run(
+        *STABLE_DIFF_CONFIG,
+        "-c",
+        "log.showRoot=true",
+        "log",
+        "-p",
+        "-m",
+        "--no-renames",
+        "--unified=0",
+        "--text",
+        "--no-color",
+        "--no-ext-diff",
+        "--no-textconv",
+        "--no-show-signature",
+        "--no-notes",
+        "--src-prefix=a/",
+        "--dst-prefix=b/",
+        f"--format={_LOG_FORMAT}",
+        tip,
+        "--",
+    )
+    # per commit (newest first, as git log prints them): lines added, lines removed
+    commits: list[tuple[str, dict[tuple[str, bytes], bytes], set[tuple[str, bytes]]]] = []
+    plus: dict[tuple[str, bytes], bytes] = {}
+    minus: set[tuple[str, bytes]] = set()
+    target: str | None = None
+    in_hunk = False
+    for line in out.split(b"\n"):
+        if line.startswith(b"\0"):  # a commit header: -m repeats it for each parent
+            oid = line[1:].decode("ascii", "replace").strip()
+            if not commits or commits[-1][0] != oid:
+                plus, minus = {}, set()
+                commits.append((oid, plus, minus))
+            target, in_hunk = None, False
+        elif line.startswith(b"diff --git "):
+            target, in_hunk = _diff_target(line), False
+        elif line.startswith(b"@@"):
+            in_hunk = True
+        elif in_hunk and target is not None:
+            if line.startswith(b"+"):
+                content = line[1:].strip()
+                if content:
+                    plus.setdefault((target, content), content)
+            elif line.startswith(b"-"):
+                content = line[1:].strip()
+                if content:
+                    minus.add((target, content))
+    added: dict[tuple[str, bytes], bytes] = {}
+    dropped_by: dict[tuple[str, bytes], str] = {}
+    for oid, plus, minus in commits:
+        for key in minus:
+            if key not in plus:  # a fan-out move removes and adds the same line
+                dropped_by.setdefault(key, oid)
+    for _, plus, _ in reversed(commits):
+        for key, content in plus.items():
+            added.setdefault(key, content)
+    return added, dropped_by
+
+
+def _diff_target(header: bytes) -> str | None:
+    """The object a note's diff section is about, from ``diff --git a/ab/cdef… b/ab/cdef…``."""
+    text = header.decode("ascii", "replace")
+    rest = text.removeprefix("diff --git a/")
+    path = rest.split(" b/", 1)[0]
+    target = path.replace("/", "")
+    return target if _OID.match(target) else None
+
+
+def restore_dropped(repo: Repository, ref: str, start: str) -> tuple[str, int, list[str]]:
+    """A notes commit on top of START that puts back every line its history dropped.
+
+    Returns (the new commit, or START when nothing was dropped; how many lines were put back;
+    the notes commits that had dropped them). The restored lines keep their exact bytes.
+    """
+    ledger = read_ledger(repo, ref, at=start)
+    if ledger.warnings:
+        raise GitError(ledger.warnings[0])
+    if not ledger.dropped:
+        return start, 0, []
+    droppers: list[str] = []
+    count = 0
+    with temporary_notes_ref(repo, start) as temp:
+        for target, lines in ledger.dropped.items():
+            shown = repo.try_run("notes", f"--ref={temp}", "show", target)
+            existing = shown.stdout if shown.returncode == 0 else b""
+            if existing and not existing.endswith(b"\n"):
+                existing += b"\n"
+            content = existing + b"".join(raw + b"\n" for raw, _ in lines)
+            blob = repo.run("hash-object", "-w", "--stdin", input=content).decode().strip()
+            proc = repo.try_run("notes", f"--ref={temp}", "add", "-f", "-C", blob, target)
+            if proc.returncode != 0:
+                message = proc.stderr.decode("utf-8", "replace").strip()
+                raise GitError(
+                    "git notes add failed: "
+                    + (message.splitlines()[-1] if message else str(proc.returncode))
+                )
+            count += len(lines)
+            for _, oid in lines:
+                if oid not in droppers:
+                    droppers.append(oid)
+        new = repo.ref_value(temp)
+    if new is None:
+        raise GitError(f"git notes add left no commit on {temp}")
+    return new, count, droppers
 
 
 @dataclass
@@ -85,21 +256,39 @@ class TypedRecords(Generic[ModelT]):
     exists: bool
 
 
-def read_typed(repo: Repository, ref: str, tag: str, model: type[ModelT]) -> TypedRecords[ModelT]:
-    """Every TAG record of REF validated as MODEL; other lines become warnings, never errors."""
-    snapshot = read_notes(repo, ref)
-    warnings = [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
+def read_typed(
+    repo: Repository,
+    ref: str,
+    tag: str,
+    model: type[ModelT],
+    *,
+    history: bool = False,
+    check: Callable[[ModelT], None] | None = None,
+) -> TypedRecords[ModelT]:
+    """Every TAG record of REF validated as MODEL (and by CHECK, which raises ValueError for a
+    record it refuses); other lines become warnings, never errors. With HISTORY, the ref is
+    read as a ledger: records dropped by a later notes commit are included (``removed_in``)."""
+    snapshot = read_ledger(repo, ref) if history else read_notes(repo, ref)
+    warnings = list(snapshot.warnings)
+    warnings += [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
     by_target: dict[str, list[tuple[RawRecord, ModelT]]] = {}
     for target, raws in snapshot.records.items():
         for number, raw in enumerate(raws, start=1):
             where = f"{ref}: note on {target[:12]} record {number}"
+            if raw.removed_in is not None:
+                where += f" (dropped by notes commit {raw.removed_in[:12]})"
             if raw.tag != tag:
                 warnings.append(f"{where} is a {raw.tag}, not a {tag}; skipped")
                 continue
             try:
                 value = toml_to_model(raw.payload, model)
+                if check is not None:
+                    check(value)
             except ValueError as exc:
                 warnings.append(f"{where}: {exc}; skipped")
+                continue
+            except Exception as exc:  # one bad record never stops the rest
+                warnings.append(f"{where}: unreadable ({type(exc).__name__}); skipped")
                 continue
             by_target.setdefault(target, []).append((raw, value))
     return TypedRecords(by_target, warnings, snapshot.tip is not None)

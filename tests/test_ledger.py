@@ -1,0 +1,277 @@
+"""The decisions notes ref is an append-only ledger: a record dropped by a later notes commit is
+still read (``removed_in`` names the commit that dropped it), and ``sync`` never fast-forwards a
+clone, or the remote, to a state that lost records."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from fixreview.decisions import read_decisions
+from fixreview.notes.records import TAG_DECISION, b64decode, encode_line
+from fixreview.notes.store import DECISIONS_REF, read_ledger
+from fixreview.repo.git import Repository
+from tests.gitutil import AI, TestRepo, git
+from tests.signing_util import Reviewer, allow, make_reviewer
+from tests.test_decide_verify import APPROVE, decide, fixreview, verify
+
+NOTES_ENV = {
+    "GIT_AUTHOR_NAME": "Mallory",
+    "GIT_AUTHOR_EMAIL": "mallory@example.com",
+    "GIT_COMMITTER_NAME": "Mallory",
+    "GIT_COMMITTER_EMAIL": "mallory@example.com",
+}
+
+
+@pytest.fixture
+def team(tmp_path: Path) -> dict[str, Reviewer]:
+    keys = tmp_path / "keys"
+    return {
+        "aisha": make_reviewer(keys, "Aisha Okafor", "aisha@example.com"),
+        "tomas": make_reviewer(keys, "Tomás Herrera", "tomas@example.com"),
+    }
+
+
+@pytest.fixture
+def fixed(repo: TestRepo, team: dict[str, Reviewer]) -> TestRepo:
+    """main allows aisha and tomas; ai-fix/sqli is an AI commit on top."""
+    allow(repo, team["aisha"], team["tomas"])
+    repo.checkout("-b", "ai-fix/sqli")
+    repo.commit(
+        "Parameterize\n\nUse bound parameters.\n\nFinding-Id: SEC-1",
+        {"app/db.py": "def query(sql, args):\n    return sql, args\n", "tests/t.py": "x = 1\n"},
+        who=AI,
+    )
+    repo.checkout("main")
+    return repo
+
+
+def _lines(repo: Path, ref: str, commit: str) -> list[str]:
+    return git(repo, "notes", f"--ref={ref}", "show", commit).splitlines()
+
+
+def _approve_and_reject(repo: TestRepo, team: dict[str, Reviewer]) -> tuple[str, str]:
+    """aisha approves, tomas rejects; returns (approval line, rejection line)."""
+    assert decide(repo, team["aisha"], *APPROVE).returncode == 0
+    assert decide(repo, team["tomas"], "--reject", "--comment", "unsafe").returncode == 0
+    head = repo.rev("ai-fix/sqli")
+    approve, reject = _lines(repo.path, DECISIONS_REF, head)
+    assert b'verdict = "approve"' in b64decode(approve.split(" ")[1])
+    return approve, reject
+
+
+def _rewrite(path: Path, commit: str, lines: list[str]) -> str:
+    """What an attacker who can push notes does: rewrite the note, a descendant commit."""
+    git(
+        path,
+        "notes",
+        f"--ref={DECISIONS_REF}",
+        "add",
+        "-f",
+        "-m",
+        "\n".join(lines),
+        commit,
+        env=NOTES_ENV,
+    )
+    return git(path, "rev-parse", DECISIONS_REF).strip()
+
+
+def test_a_dropped_reject_is_still_read_and_still_vetoes(
+    fixed: TestRepo, team: dict[str, Reviewer]
+) -> None:
+    approve, _ = _approve_and_reject(fixed, team)
+    head = fixed.rev("ai-fix/sqli")
+    assert verify(fixed).returncode == 1
+    before = fixed.rev(DECISIONS_REF)
+    rewritten = _rewrite(fixed.path, head, [approve])
+    assert fixed.git("merge-base", "--is-ancestor", before, rewritten) == ""  # no force push
+    records, warnings, exists = read_decisions(Repository(fixed.path))
+    assert exists and warnings == []
+    by_verdict = {r.decision.verdict: r for r in records[head]}
+    assert by_verdict["approve"].removed_in is None
+    assert by_verdict["reject"].removed_in == rewritten
+    proc = verify(fixed)
+    assert proc.returncode == 1, proc.stdout  # the veto still stands
+
+
+def test_a_dropped_record_readded_later_is_in_the_tip_again(
+    fixed: TestRepo, team: dict[str, Reviewer]
+) -> None:
+    approve, reject = _approve_and_reject(fixed, team)
+    head = fixed.rev("ai-fix/sqli")
+    _rewrite(fixed.path, head, [approve])
+    _rewrite(fixed.path, head, [approve, reject])
+    records, _, _ = read_decisions(Repository(fixed.path))
+    assert sorted(r.decision.verdict for r in records[head]) == ["approve", "reject"]
+    assert all(r.removed_in is None for r in records[head])
+
+
+def test_a_whole_note_removed_is_still_read(fixed: TestRepo, team: dict[str, Reviewer]) -> None:
+    _approve_and_reject(fixed, team)
+    head = fixed.rev("ai-fix/sqli")
+    git(fixed.path, "notes", f"--ref={DECISIONS_REF}", "remove", head, env=NOTES_ENV)
+    gone = fixed.rev(DECISIONS_REF)
+    records, _, _ = read_decisions(Repository(fixed.path))
+    assert [r.removed_in for r in records[head]] == [gone, gone]
+    assert verify(fixed).returncode == 1
+
+
+# -- plumbing-level: fan-out paths and merges ---------------------------------------------------
+
+
+def _blob(path: Path, text: str) -> str:
+    return git(path, "hash-object", "-w", "--stdin", input=text.encode()).strip()
+
+
+def _tree(path: Path, entries: dict[str, str]) -> str:
+    """A tree of ENTRIES (path -> blob), nested directories made as needed."""
+    files: dict[str, str] = {}
+    dirs: dict[str, dict[str, str]] = {}
+    for name, blob in entries.items():
+        if "/" in name:
+            top, rest = name.split("/", 1)
+            dirs.setdefault(top, {})[rest] = blob
+        else:
+            files[name] = blob
+    listing = [f"100644 blob {blob}\t{name}" for name, blob in files.items()]
+    listing += [f"040000 tree {_tree(path, sub)}\t{name}" for name, sub in dirs.items()]
+    return git(path, "mktree", input=("\n".join(listing) + "\n").encode()).strip()
+
+
+def _commit(path: Path, tree: str, *parents: str) -> str:
+    args = ["commit-tree", tree, "-m", "notes"]
+    for parent in parents:
+        args += ["-p", parent]
+    return git(path, *args, env=NOTES_ENV).strip()
+
+
+def _line(n: int) -> str:
+    return encode_line(TAG_DECISION, f"n = {n}\n".encode(), b"sig")
+
+
+def test_ledger_follows_fan_out_moves_and_merges(repo: TestRepo) -> None:
+    path = repo.path
+    target = "ab" + "c" * 38
+    flat, fanned = target, "ab/" + "c" * 38
+    a, b, c, d = (_line(n) for n in range(4))
+    root = _commit(path, _tree(path, {flat: _blob(path, f"{a}\n{b}\n")}))
+    # fan-out rewrite: the same note moves to ab/cc..., and b is dropped on the way
+    moved = _commit(path, _tree(path, {fanned: _blob(path, f"{a}\n")}), root)
+    # a side branch adds c; a merge keeps only ours (drops c)
+    side = _commit(path, _tree(path, {flat: _blob(path, f"{a}\n{b}\n{c}\n")}), root)
+    merged = _commit(path, _tree(path, {fanned: _blob(path, f"{a}\n{d}\n")}), moved, side)
+    repo.git("update-ref", DECISIONS_REF, merged)
+    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    assert ledger.tip == merged
+    got = {r.line: r.removed_in for r in ledger.records[target]}
+    # b was dropped by the fan-out rewrite, and again by the merge (side still had it): the
+    # newest drop is named
+    assert got == {a: None, d: None, b: merged, c: merged}
+    at_moved = read_ledger(Repository(path), DECISIONS_REF, at=moved)
+    assert {r.line: r.removed_in for r in at_moved.records[target]} == {a: None, b: moved}
+    # a fan-out move alone drops nothing
+    again = _commit(path, _tree(path, {flat: _blob(path, f"{a}\n{d}\n{b}\n{c}\n")}), merged)
+    repo.git("update-ref", DECISIONS_REF, again)
+    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    assert {r.line: r.removed_in for r in ledger.records[target]} == dict.fromkeys((a, d, b, c))
+
+
+def test_history_read_is_linear_in_the_change(repo: TestRepo) -> None:
+    """400 notes commits, each appending one line to one of 40 notes: one git log pass."""
+    path = repo.path
+    targets = [f"{i:02x}" + "e" * 38 for i in range(40)]
+    notes: dict[str, list[str]] = {t: [] for t in targets}
+    parent: list[str] = []
+    for n in range(400):
+        notes[targets[n % 40]].append(_line(n))
+        tree = _tree(path, {t: _blob(path, "\n".join(v) + "\n") for t, v in notes.items() if v})
+        parent = [_commit(path, tree, *parent)]
+    # drop every note's first line at the end
+    tree = _tree(path, {t: _blob(path, "\n".join(v[1:]) + "\n") for t, v in notes.items()})
+    last = _commit(path, tree, *parent)
+    repo.git("update-ref", DECISIONS_REF, last)
+    started = time.monotonic()
+    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    elapsed = time.monotonic() - started
+    removed = [r for rs in ledger.records.values() for r in rs if r.removed_in]
+    assert len(removed) == 40 and {r.removed_in for r in removed} == {last}
+    assert sum(len(rs) for rs in ledger.records.values()) == 400
+    assert elapsed < 10, elapsed
+
+
+# -- sync against a real bare remote ------------------------------------------------------------
+
+
+def _clone(remote: Path, dest: Path) -> TestRepo:
+    git(dest.parent, "clone", "-q", str(remote), str(dest))
+    clone = TestRepo.__new__(TestRepo)
+    clone.path = dest
+    clone.tick = 100
+    git(dest, "branch", "-q", "--track", "ai-fix/sqli", "origin/ai-fix/sqli")
+    return clone
+
+
+def test_sync_restores_records_an_attacker_dropped_and_pushed(
+    fixed: TestRepo, team: dict[str, Reviewer], tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(fixed.path), str(remote))
+    one = _clone(remote, tmp_path / "one")
+    approve, reject = _approve_and_reject(one, team)
+    assert fixreview(one, "sync").returncode == 0
+    head = one.rev("ai-fix/sqli")
+    # the attacker fetches the notes, drops the reject and pushes: a fast-forward, no force
+    evil = _clone(remote, tmp_path / "evil")
+    assert fixreview(evil, "sync").returncode == 0
+    rewritten = _rewrite(evil.path, head, [approve])
+    git(evil.path, "push", "-q", "origin", f"{DECISIONS_REF}:{DECISIONS_REF}")
+    assert _lines(remote, DECISIONS_REF, head) == [approve]
+    # a reviewer syncs: no fast-forward to the loss; the union goes back to the remote
+    proc = fixreview(one, "sync")
+    assert proc.returncode == 0, proc.stderr
+    assert "restored 1 record" in proc.stdout and rewritten[:12] in proc.stdout
+    for where in (one.path, remote):
+        assert sorted(_lines(where, DECISIONS_REF, head)) == sorted([approve, reject])
+    assert git(remote, "merge-base", "--is-ancestor", rewritten, DECISIONS_REF) == ""
+    # a fresh clone of the remote sees the veto
+    two = _clone(remote, tmp_path / "two")
+    assert fixreview(two, "sync").returncode == 0
+    assert verify(two).returncode == 1
+    # syncing again changes nothing
+    before = one.rev(DECISIONS_REF)
+    assert fixreview(one, "sync").returncode == 0
+    assert one.rev(DECISIONS_REF) == before
+
+
+def test_sync_restores_what_a_local_rewrite_dropped(
+    fixed: TestRepo, team: dict[str, Reviewer], tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(fixed.path), str(remote))
+    one = _clone(remote, tmp_path / "one")
+    approve, reject = _approve_and_reject(one, team)
+    head = one.rev("ai-fix/sqli")
+    _rewrite(one.path, head, [approve])  # dropped before it was ever pushed
+    assert fixreview(one, "sync").returncode == 0
+    for where in (one.path, remote):
+        assert sorted(_lines(where, DECISIONS_REF, head)) == sorted([approve, reject])
+
+
+def test_sync_after_a_force_push_keeps_the_union(
+    fixed: TestRepo, team: dict[str, Reviewer], tmp_path: Path
+) -> None:
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "clone", "-q", "--bare", str(fixed.path), str(remote))
+    one = _clone(remote, tmp_path / "one")
+    approve, reject = _approve_and_reject(one, team)
+    assert fixreview(one, "sync").returncode == 0
+    head = one.rev("ai-fix/sqli")
+    # the attacker replaces the remote's history altogether (a host that allows force pushes)
+    evil = _clone(remote, tmp_path / "evil")
+    git(evil.path, "notes", f"--ref={DECISIONS_REF}", "add", "-m", approve, head, env=NOTES_ENV)
+    git(evil.path, "push", "-q", "-f", "origin", f"{DECISIONS_REF}:{DECISIONS_REF}")
+    assert fixreview(one, "sync").returncode == 0
+    for where in (one.path, remote):
+        assert sorted(_lines(where, DECISIONS_REF, head)) == sorted([approve, reject])
