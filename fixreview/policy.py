@@ -187,6 +187,7 @@ DEFAULT_RISK_LEVELS: Mapping[str, RiskLevel] = MappingProxyType(
         "no-test-change": "warn",
         "thin-rationale": "warn",
         "large-diff": "warn",
+        "merge-commit": "warn",
         "diverges-from-suggestion": "info",
     }
 )
@@ -201,19 +202,23 @@ DEFAULT_POLICY_PATHS: tuple[str, ...] = (
 DEFAULT_CI_PATHS: tuple[str, ...] = (
     ".github/workflows/**",
     ".github/actions/**",
-    "action.yml",
-    "action.yaml",
+    "**/action.yml",
+    "**/action.yaml",
     ".gitlab-ci.yml",
+    "**/.gitlab-ci.yml",
     ".gitlab-ci/**",
     ".gitlab/**",
     "Jenkinsfile",
     "**/Jenkinsfile",
     "**/*.jenkinsfile",
     ".circleci/**",
-    "azure-pipelines.yml",
-    "azure-pipelines.yaml",
+    "**/azure-pipelines.yml",
+    "**/azure-pipelines.yaml",
     ".azure-pipelines/**",
     ".buildkite/**",
+    "buildkite.yml",
+    "buildkite.yaml",
+    "buildkite.json",
     "bitbucket-pipelines.yml",
     ".travis.yml",
     ".drone.yml",
@@ -229,6 +234,7 @@ DEFAULT_CI_PATHS: tuple[str, ...] = (
     ".semaphore/**",
     "codefresh.yml",
     ".pre-commit-config.yaml",
+    ".pre-commit-hooks.yaml",
     ".husky/**",
 )
 
@@ -291,6 +297,7 @@ DEFAULT_DEPENDENCY_PATHS: tuple[str, ...] = (
     "**/Gemfile",
     "**/Gemfile.lock",
     "**/*.gemspec",
+    ".gitmodules",
 )
 
 

@@ -30,7 +30,7 @@ from fixreview.risk.paths import (
 )
 from fixreview.risk.rationale import rationale_words
 from fixreview.risk.secrets import SecretHit, redact, scan_added_lines
-from fixreview.safetext import is_hidden, visible
+from fixreview.safetext import hidden_positions, visible
 
 EXCERPT_CHARS = 120
 LIST_IN_DETAIL = 5
@@ -430,18 +430,17 @@ def _code_point(char: str) -> str:
 
 
 def _char_name(char: str) -> str:
-    if 0xE0000 <= ord(char) <= 0xE007F:
+    code = ord(char)
+    if 0xE0000 <= code <= 0xE007F:
         return unicodedata.name(char, "TAG CHARACTER")
-    return unicodedata.name(char, "UNNAMED")
+    return unicodedata.name(char, "UNASSIGNED (default-ignorable)")
 
 
 def _hidden_in(text: str, *, first_line: bool) -> list[int]:
-    if text.isascii():
-        return []
     return [
         i
-        for i, char in enumerate(text)
-        if is_hidden(char) and not (first_line and i == 0 and char == "\ufeff")
+        for i in hidden_positions(text)
+        if not (first_line and i == 0 and text[i] == "\ufeff")
     ]
 
 

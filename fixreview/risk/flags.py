@@ -27,6 +27,7 @@ NO_TEST_CHANGE: Final = "no-test-change"
 THIN_RATIONALE: Final = "thin-rationale"
 DIVERGES_FROM_SUGGESTION: Final = "diverges-from-suggestion"
 LARGE_DIFF: Final = "large-diff"
+MERGE_COMMIT: Final = "merge-commit"
 
 FLAG_IDS: tuple[str, ...] = (
     SENSITIVE_PATH,
@@ -41,6 +42,7 @@ FLAG_IDS: tuple[str, ...] = (
     THIN_RATIONALE,
     DIVERGES_FROM_SUGGESTION,
     LARGE_DIFF,
+    MERGE_COMMIT,
 )
 
 

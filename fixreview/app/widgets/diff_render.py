@@ -39,7 +39,7 @@ from rich.segment import Segment
 from rich.style import Style
 
 from fixreview.repo.diffs import Diff, DiffLine, FileDiff, Hunk
-from fixreview.safetext import visible
+from fixreview.safetext import pieces, visible
 
 # -- the row index ------------------------------------------------------------------------------
 
@@ -304,38 +304,12 @@ def pygments_palette(dark: bool = True, style_name: str | None = None) -> Palett
 # -- untrusted text to segments -------------------------------------------------------------------
 
 
-def _is_stand_in_needed(char: str) -> bool:
-    return char in EXTRA_HIDDEN or visible(char, multiline=False) != char
-
-
-def _stand_in(char: str) -> str:
-    if char in EXTRA_HIDDEN:
-        return f"<U+{ord(char):04X}>"
-    return visible(char, multiline=False)
-
-
-def _is_safe(text: str) -> bool:
-    """No character of TEXT needs a stand-in (tabs are fine)."""
-    if visible(text, multiline=False) != text:
-        return False
-    return text.isascii() or not any(char in EXTRA_HIDDEN for char in text)
-
-
 def safe_pieces(text: str) -> Iterator[tuple[str, bool]]:
-    """TEXT as (piece, is_stand_in) pairs: runs of plain text and stand-ins of hidden characters."""
-    if _is_safe(text):
-        if text:
-            yield text, False
-        return
-    start = 0
-    for position, char in enumerate(text):
-        if _is_stand_in_needed(char):
-            if position > start:
-                yield text[start:position], False
-            yield _stand_in(char), True
-            start = position + 1
-    if start < len(text):
-        yield text[start:], False
+    """TEXT as (piece, is_stand_in) pairs: runs of plain text and stand-ins of hidden characters.
+
+    The stand-ins and what counts as hidden are :func:`fixreview.safetext.pieces`' (one line).
+    """
+    return pieces(text, multiline=False)
 
 
 def append_safe(
@@ -378,9 +352,7 @@ def _lexable(text: str) -> str:
     Pygments rewrites ``\\r`` and drops a leading BOM, which would shift token offsets; this keeps
     the offsets of what the lexer sees equal to those of the real line.
     """
-    if _is_safe(text):
-        return text
-    return "".join(" " if _is_stand_in_needed(char) else char for char in text)
+    return "".join(" " if stand_in else piece for piece, stand_in in pieces(text, multiline=False))
 
 
 # -- highlighting ------------------------------------------------------------------------------
