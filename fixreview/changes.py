@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from fixreview.models import Fix
 from fixreview.repo.diffs import EMPTY_DIFF, Diff, parse_diff
-from fixreview.repo.git import EMPTY_TREE, Repository
+from fixreview.errors import GitError
+from fixreview.repo.git import EMPTY_TREE, Repository, object_format_of
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,9 @@ def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
     patch = suggestion_patch(repo, fix)
     if not patch:
         return HumanChanges(None, "the suggestion's commit and patch are both unavailable")
-    tree = _apply_to_tree(repo, fix.branch.merge_base or EMPTY_TREE, patch)
+    tree = _apply_to_tree(
+        repo, fix.branch.merge_base or EMPTY_TREE, patch, object_format_of(fix.branch.head)
+    )
     if tree is None:
         return HumanChanges(
             None, "the suggestion was rebased and its patch no longer applies to the merge-base"
@@ -78,22 +81,31 @@ def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
     return HumanChanges(diff, "the suggestion was rebased: its patch re-applied to the merge-base")
 
 
-def _apply_to_tree(repo: Repository, start: str, patch: str) -> str | None:
-    """Apply PATCH to START's tree in a private index; the resulting tree, or None."""
+def _apply_to_tree(repo: Repository, start: str, patch: str, object_format: str) -> str | None:
+    """Apply PATCH to START's tree in a private index, in the clean room (no attributes or
+    configuration of the checkout take part); the resulting tree, or None.
+
+    The tree is written to the clean room's own object store: it is only ever diffed there.
+    """
     handle, index = tempfile.mkstemp(prefix="fixreview-index-")
     os.close(handle)
     os.unlink(index)
     env = {"GIT_INDEX_FILE": index}
     try:
-        if repo.try_run("read-tree", start, env=env).returncode != 0:
-            return None
-        applied = repo.try_run("apply", "--cached", "--binary", "-", input=patch.encode(), env=env)
-        if applied.returncode != 0:
-            return None
-        written = repo.try_run("write-tree", env=env)
-        if written.returncode != 0:
-            return None
-        return written.stdout.decode().strip()
+        (start_id,) = repo.object_ids(start)
+        repo.clean_run("read-tree", start_id, object_format=object_format, env=env)
+        repo.clean_run(
+            "apply",
+            "--cached",
+            "--binary",
+            "-",
+            object_format=object_format,
+            input=patch.encode(),
+            env=env,
+        )
+        return repo.clean_run("write-tree", object_format=object_format, env=env).decode().strip()
+    except GitError:
+        return None
     finally:
         if os.path.exists(index):
             os.unlink(index)

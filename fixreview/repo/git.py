@@ -8,8 +8,13 @@ through :meth:`Repository.run`, which returns git's exact bytes and turns failur
 
 from __future__ import annotations
 
+import atexit
 import os
+import re
+import shutil
 import subprocess
+import tempfile
+import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
@@ -42,6 +47,130 @@ STABLE_DIFF_CONFIG: tuple[str, ...] = (
     "-c",
     "core.quotePath=true",
 )
+
+# The flags every bound, parsed, shown or risk-checked diff is run with, on top of the clean
+# room (see :meth:`Repository.clean_run`): nothing of a driver, a colour or a submodule setting.
+CLEAN_DIFF_FLAGS: tuple[str, ...] = (
+    "--no-color",
+    "--no-ext-diff",
+    "--no-textconv",
+    "--ignore-submodules=none",
+    "--submodule=short",
+    "-M",
+)
+
+GIT_TIMEOUT_ENV = "FIXREVIEW_GIT_TIMEOUT"
+DEFAULT_GIT_TIMEOUT = 120.0
+_HEX_OID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+
+
+def timeout_from_env(name: str, default: float) -> float:
+    """Seconds from environment variable NAME (a positive number), else DEFAULT."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise GitError(f"{name} must be a number of seconds, not {value!r}") from None
+    if seconds <= 0:
+        raise GitError(f"{name} must be a positive number of seconds, not {value!r}")
+    return seconds
+
+
+def git_timeout() -> float:
+    """How long one git process may run: ``FIXREVIEW_GIT_TIMEOUT`` seconds, default 120."""
+    return timeout_from_env(GIT_TIMEOUT_ENV, DEFAULT_GIT_TIMEOUT)
+
+
+def object_format_of(oid: str) -> str:
+    """The object format a full object id belongs to: ``sha1`` (40 hex) or ``sha256`` (64)."""
+    return "sha256" if len(oid) == 64 else "sha1"
+
+
+# -- the clean room ----------------------------------------------------------------------------
+#
+# Diffs that are bound, parsed, shown or risk-checked run in a private, empty, bare git dir made
+# once per process and object format. It borrows the real repository's objects through
+# GIT_ALTERNATE_OBJECT_DIRECTORIES (git follows the real repository's own objects/info/alternates
+# from there), and has no configuration (no system, global or repository settings), no work
+# tree, no index, no info/attributes and no refs (so no refs/replace): the same bytes come out
+# on every machine, whatever the checkout's .gitattributes or the user's git configuration.
+
+_ROOMS: dict[str, Path] = {}
+_ROOMS_LOCK = threading.Lock()
+
+
+def _bare_env(home: Path) -> dict[str, str]:
+    """The process environment with every GIT_* variable removed and no config to read."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / "no-xdg"),
+            "GIT_CONFIG_NOSYSTEM": "1",
+            "GIT_CONFIG_GLOBAL": os.devnull,
+            "GIT_ATTR_NOSYSTEM": "1",
+            "GIT_NO_REPLACE_OBJECTS": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "LC_ALL": "C",
+        }
+    )
+    env.pop("LANGUAGE", None)
+    return env
+
+
+def clean_room(object_format: str) -> Path:
+    """The process's private empty bare git dir for OBJECT_FORMAT, made on first use."""
+    with _ROOMS_LOCK:
+        room = _ROOMS.get(object_format)
+        if room is not None and room.is_dir():
+            return room
+        parent = Path(tempfile.mkdtemp(prefix="fixreview-cleanroom-"))
+        atexit.register(shutil.rmtree, parent, True)
+        room = parent / "room.git"
+        proc = _spawn(
+            [
+                "git",
+                "init",
+                "-q",
+                "--bare",
+                "--template=",
+                f"--object-format={object_format}",
+                str(room),
+            ],
+            cwd=parent,
+            input=None,
+            env=_bare_env(parent),
+        )
+        if proc.returncode != 0:
+            raise GitError(_describe_failure(["init"], proc))
+        _ROOMS[object_format] = room
+        return room
+
+
+def _spawn(
+    argv: list[str], cwd: Path, input: bytes | None, env: Mapping[str, str]
+) -> subprocess.CompletedProcess[bytes]:
+    """Run one git process with the git timeout: a hung git is a one-line GitError."""
+    seconds = git_timeout()
+    try:
+        return subprocess.run(
+            argv,
+            cwd=cwd,
+            input=input,
+            capture_output=True,
+            env=dict(env),
+            check=False,
+            timeout=seconds,
+        )
+    except FileNotFoundError:
+        raise GitError("git is not installed or not on PATH") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(
+            f"git {_subcommand(argv[1:])} did not finish within {seconds:g} s and was stopped "
+            f"(a hung hook, credential helper or remote?; raise {GIT_TIMEOUT_ENV} to wait longer)"
+        ) from None
 
 
 class Repository:
@@ -104,20 +233,69 @@ class Repository:
     ) -> subprocess.CompletedProcess[bytes]:
         full_env = dict(os.environ)
         full_env["GIT_TERMINAL_PROMPT"] = "0"
+        # refs/replace/* can be pushed by anyone who can push: never let them swap objects
+        full_env["GIT_NO_REPLACE_OBJECTS"] = "1"
         full_env.pop("GIT_NOTES_REF", None)
         if env:
             full_env.update(env)
-        try:
-            return subprocess.run(
-                ["git", *args],
-                cwd=self.root,
-                input=input,
-                capture_output=True,
-                env=full_env,
-                check=False,
-            )
-        except FileNotFoundError:
-            raise GitError("git is not installed or not on PATH") from None
+        return _spawn(["git", *args], self.root, input, full_env)
+
+    # -- the clean room ------------------------------------------------------------------------
+
+    @property
+    def objects_dir(self) -> Path:
+        """The repository's own object directory (shared by all its worktrees)."""
+        return (self.common_dir / "objects").resolve()
+
+    def clean_env(self, object_format: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment of a clean-room git process reading this repository's objects."""
+        room = clean_room(object_format)
+        env = _bare_env(room.parent)
+        alternates = [str(self.objects_dir)]
+        inherited = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
+        if inherited:  # objects the real repository sees through the environment, too
+            alternates.append(inherited)
+        env["GIT_DIR"] = str(room)
+        env["GIT_ALTERNATE_OBJECT_DIRECTORIES"] = os.pathsep.join(alternates)
+        if extra:
+            env.update(extra)
+        return env
+
+    def clean_run(
+        self,
+        *args: str,
+        object_format: str = "sha1",
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+        ok_codes: Iterable[int] = (0,),
+    ) -> bytes:
+        """Run ``git ARGS`` in the clean room (objects by id only: it has no refs).
+
+        No system, global or repository configuration, no attributes from any checkout, index
+        or info/attributes, no replace refs, no work tree: exact bytes that do not depend on
+        where or by whom they are produced. ``env`` may add e.g. ``GIT_INDEX_FILE``.
+        """
+        room = clean_room(object_format)
+        proc = _spawn(
+            ["git", "-c", f"core.attributesFile={os.devnull}", *args],
+            room,
+            input,
+            self.clean_env(object_format, env),
+        )
+        if proc.returncode not in tuple(ok_codes):
+            raise GitError(_describe_failure(["-c", "x", *args], proc))
+        return proc.stdout
+
+    def object_ids(self, *revs: str) -> list[str]:
+        """REVS as full object ids: ids are kept as they are, anything else is resolved once."""
+        resolved: dict[str, str] = {}
+        for rev in revs:
+            if _HEX_OID.match(rev) or rev in resolved:
+                continue
+            if "\n" in rev:
+                raise GitError(f"not a revision: {rev!r}")
+            resolved[rev] = self.run_text("rev-parse", "--verify", "--end-of-options", rev).strip()
+        return [resolved.get(rev, rev) for rev in revs]
 
     # -- small queries -----------------------------------------------------------------------
 
@@ -152,19 +330,23 @@ class Repository:
         return proc.stdout.decode().strip()
 
     def diff(self, old: str, new: str, *extra: str) -> bytes:
-        """``git diff --binary --full-index OLD NEW`` with configuration pinned (exact bytes)."""
-        return self.run(
+        """``git diff --binary --full-index OLD NEW`` in the clean room (exact bytes).
+
+        The bytes are the same in any checkout of any clone, whatever the attributes and the
+        configuration: docs/format.md gives the stock-git recipe that reproduces them.
+        """
+        old_id, new_id = self.object_ids(old, new)
+        return self.clean_run(
             *STABLE_DIFF_CONFIG,
             "diff",
-            "--no-color",
-            "--no-ext-diff",
-            "--no-textconv",
+            *CLEAN_DIFF_FLAGS,
             "--binary",
             "--full-index",
             *extra,
-            old,
-            new,
+            old_id,
+            new_id,
             "--",
+            object_format=object_format_of(max(old_id, new_id, key=len)),
         )
 
     # -- bulk object reads ---------------------------------------------------------------------
@@ -212,12 +394,17 @@ def init_repository(path: Path, branch: str = "main") -> Repository:
     return Repository(path)
 
 
-def _describe_failure(args: Iterable[str], proc: subprocess.CompletedProcess[bytes]) -> str:
-    """One line: which git subcommand failed and git's own first line of complaint."""
+def _subcommand(args: Iterable[str]) -> str:
+    """The git subcommand among ARGS (leading ``-c NAME=VALUE`` pairs skipped)."""
     words = list(args)
     while len(words) >= 2 and words[0] == "-c":
         words = words[2:]
-    command = words[0] if words else ""
+    return words[0] if words else ""
+
+
+def _describe_failure(args: Iterable[str], proc: subprocess.CompletedProcess[bytes]) -> str:
+    """One line: which git subcommand failed and git's own first line of complaint."""
+    command = _subcommand(args)
     lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
     detail = next((line for line in lines if line.strip()), f"exit status {proc.returncode}")
     detail = detail.removeprefix("fatal: ").removeprefix("error: ")
