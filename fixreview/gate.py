@@ -2,23 +2,29 @@
 
 CI runs this through ``fixreview verify``. It trusts neither the AI nor whoever pushed the
 branch: the policy, the allowed signers and the allowed OpenPGP keys come from the base branch;
-every decision's signature is checked with the reference verifier before any of its fields is
-believed; and each approval must be bound to this exact head, tree and diff. The rules, in the
-design's numbering:
+every decision's signature is checked against them before any of its fields is believed; and each
+approval must be bound to this exact head, tree and diff. The rules, in the design's numbering:
 
-1. enough approvals (``approvals.required``; ``approvals.sensitive`` when the fix touches a
-   sensitive path or policy file), each from a distinct reviewer with a valid signature by a key
-   the base branch allows for that reviewer;
+1. enough approvals: the largest number any applicable rule asks for (``approvals.required``;
+   ``approvals.sensitive`` too when the fix touches a sensitive path or policy file), each from a
+   distinct *voter*: approvals that share a signing key or a principal are one person, one vote;
 2. each names this head and its diff hash (or, where ``allow_rebased``, an identical diff);
 3. each has the whole checklist confirmed;
-4. no reviewer authored or committed a commit of the fix, and none is an AI identity;
-5. no allowed reviewer's latest decision on this head is ``reject`` or ``request-changes``;
+4. no voter authored or committed a commit of the fix, under any identity their key stands for,
+   and none is an AI identity;
+5. no voter's latest decision on this fix is ``reject`` or ``request-changes``; a veto binds to
+   the diff it was made on, so it keeps blocking every later head with the same final diff (an
+   empty commit does not clear it), until that voter decides again or the diff changes;
 6. every blocking risk flag at this head is acknowledged in each counted approval.
+
+A fix whose head and base have several merge-bases is refused: what merging it would do cannot be
+shown as one diff. Decisions are an append-only ledger: a record dropped from the notes is still
+judged, and its removal reported as tampering.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from fixreview.decisions import DecisionRecord, diff_sha256, read_decisions, trees
@@ -29,9 +35,9 @@ from fixreview.policy import LoadedPolicy, load_policy, matches_any
 from fixreview.queue import Queue, fix_at
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag
+from fixreview.signing.allowed_signers import match_pattern_list
 from fixreview.signing.base import SignatureCheck
-from fixreview.signing.openpgp import verify_openpgp
-from fixreview.signing.ssh import verify_ssh
+from fixreview.signing.verifier import DecisionVerifier
 
 NOTES_REFSPEC = "refs/notes/fixreview/*:refs/notes/fixreview/*"
 SENSITIVE_FLAGS = ("sensitive-path", "policy-change")
@@ -44,9 +50,10 @@ class Judged:
     record: DecisionRecord
     signature: SignatureCheck | None
     reason: str | None  # None: valid, bound to this head, and counts as far as it goes
-    bound: bool = False  # validly signed and bound to this head (whoever the reviewer is)
+    bound: bool = False  # validly signed and bound to this fix's diff (whoever the reviewer is)
     stale: bool = False  # validly signed, but for an earlier commit of the branch
     counted: bool = False
+    voter: str = ""  # the person behind the key and principal: one vote each
 
 
 @dataclass
@@ -61,6 +68,7 @@ class GateResult:
     vetoes: list[Judged] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    tampering: list[str] = field(default_factory=list)
 
     @property
     def counted(self) -> list[Judged]:
@@ -124,50 +132,83 @@ def judge_fix(
         fix=fix,
         policy=loaded,
         diff_sha256=current_hash,
-        required=approvals.sensitive if sensitive else approvals.required,
+        required=approvals.needed(sensitive),
         sensitive=sensitive,
         blocking_flags=blocking,
-        warnings=warnings,
+        warnings=list(warnings),
     )
-    own = fix.commit_ids
-    relevant = [r for target in own for r in records.get(target, [])]
-    if approvals.allow_rebased:
-        relevant += [
-            r
-            for target, items in records.items()
-            if target not in own
-            for r in items
-            if r.decision.diff_sha256 == current_hash
-        ]
-    signers = repo.read_objects(
-        f"{loaded.base_commit}:{path}"
-        for path in (approvals.allowed_signers, approvals.allowed_openpgp_keys)
-    )
-    allowed_ssh = signers.get(f"{loaded.base_commit}:{approvals.allowed_signers}")
-    allowed_pgp = signers.get(f"{loaded.base_commit}:{approvals.allowed_openpgp_keys}")
-    people = {(c.author.name.lower(), c.author.email.lower()) for c in fix.commits}
-    people |= {(c.committer.name.lower(), c.committer.email.lower()) for c in fix.commits}
-    for record in relevant:
-        d = record.decision
-        check = _check_signature(record, loaded, allowed_ssh, allowed_pgp)
-        judged = Judged(record, check, None if check.valid else f"signature: {check.reason}")
-        if check.valid:
-            judged.reason, judged.stale = _binding(
-                repo,
-                record,
-                head,
-                head_tree,
-                merge_base,
-                base_tree,
-                current_hash,
-                approvals.allow_rebased,
-            )
-            judged.bound = judged.reason is None
-        if judged.bound and d.verdict == "approve":
-            judged.reason = _identity_problem(loaded, d.reviewer, d.reviewer_name, people)
+    merge_bases = getattr(fix.branch, "merge_bases", [])
+    if len(merge_bases) > 1:
+        result.problems.append(
+            f"{len(merge_bases)} merge-bases with {loaded.base} (criss-cross history): what "
+            "merging this fix would do is not one reviewable diff; rebase it onto the base"
+        )
+    verifier = _verifier(repo, loaded)
+    binding = _Binding(repo, head, head_tree, merge_base, base_tree, current_hash)
+    people = _people(fix)
+    for record in _relevant(fix, records, current_hash):
+        judged = _judge(record, loaded, verifier, binding, people)
         result.judged.append(judged)
+        if record.removed_in is not None:
+            result.tampering.append(_tamper_line(record))
+    result.warnings.extend(result.tampering)
     _apply_rules(result)
     return result
+
+
+def _relevant(
+    fix: Fix, records: dict[str, list[DecisionRecord]], current_hash: str
+) -> list[DecisionRecord]:
+    """The records that can bear on FIX: those on its own commits, and, anywhere in the
+    repository, those claiming its exact final diff (a veto follows the diff it was made on;
+    an approval only where rebased approvals are allowed — the binding decides)."""
+    own = fix.commit_ids
+    found = [r for target in sorted(own) for r in records.get(target, [])]
+    found += [
+        r
+        for target, items in sorted(records.items())
+        if target not in own
+        for r in items
+        if r.decision.diff_sha256 == current_hash
+    ]
+    seen: set[tuple[bytes, bytes]] = set()
+    unique = []
+    for record in found:  # a copied line is one record, not two
+        if (record.payload, record.signature) not in seen:
+            seen.add((record.payload, record.signature))
+            unique.append(record)
+    return unique
+
+
+def _verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:
+    approvals = loaded.policy.approvals
+    specs = {
+        "ssh": f"{loaded.base_commit}:{approvals.allowed_signers}",
+        "pgp": f"{loaded.base_commit}:{approvals.allowed_openpgp_keys}",
+    }
+    found = repo.read_objects(specs.values())
+    return DecisionVerifier(
+        found.get(specs["ssh"]),
+        found.get(specs["pgp"]),
+        ssh_file=approvals.allowed_signers,
+        pgp_file=approvals.allowed_openpgp_keys,
+        base=loaded.base,
+    )
+
+
+def _people(fix: Fix) -> set[tuple[str, str]]:
+    """(name, email) of every author and committer of the fix's commits, lower-cased."""
+    people = {(c.author.name.lower(), c.author.email.lower()) for c in fix.commits}
+    people |= {(c.committer.name.lower(), c.committer.email.lower()) for c in fix.commits}
+    return people
+
+
+def _tamper_line(record: DecisionRecord) -> str:
+    d = record.decision
+    return (
+        f"tampering: notes commit {str(record.removed_in)[:12]} removed a {d.verdict} by "
+        f"{d.reviewer_label} on {record.target[:12]} from {DECISIONS_REF}; it is still judged"
+    )
 
 
 def _risk_flags(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> list[RiskFlag]:
@@ -176,97 +217,112 @@ def _risk_flags(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> list[RiskFl
     return assess_fix(repo, fix, loaded.policy)
 
 
-def _check_signature(
+def _judge(
     record: DecisionRecord,
     loaded: LoadedPolicy,
-    allowed_ssh: bytes | None,
-    allowed_pgp: bytes | None,
-) -> SignatureCheck:
+    verifier: DecisionVerifier,
+    binding: _Binding,
+    people: set[tuple[str, str]],
+) -> Judged:
+    """One record: its signature first (nothing else is believed before), then its binding,
+    then — for a bound approval — whether its signer may approve this fix."""
     d = record.decision
-    approvals = loaded.policy.approvals
-    if d.signing_format == "ssh":
-        if allowed_ssh is None:
-            return SignatureCheck(
+    check = verifier.check(d.signing_format, record.payload, record.signature, d.reviewer, d.time)
+    judged = Judged(record, check, None if check.valid else f"signature: {check.reason}")
+    if not check.valid:
+        return judged
+    judged.voter = f"key {check.key}"
+    judged.reason, judged.stale = binding.why_not(record, loaded.policy.approvals.allow_rebased)
+    judged.bound = judged.reason is None
+    if judged.bound and d.verdict == "approve":
+        identities = verifier.identities(check) | {d.reviewer}
+        judged.reason = _identity_problem(loaded, identities, d.reviewer_name, people)
+    return judged
+
+
+@dataclass(frozen=True)
+class _Binding:
+    """What a decision must name to bind to this fix: head, trees, merge-base, diff."""
+
+    repo: Repository
+    head: str
+    head_tree: str
+    merge_base: str
+    base_tree: str
+    current_hash: str
+
+    def why_not(self, record: DecisionRecord, allow_rebased: bool) -> tuple[str | None, bool]:
+        """Why a validly signed decision does not bind to this fix (None when it does), and
+        whether it is a stale approval on an earlier commit of the branch."""
+        d = record.decision
+        if record.target != d.head_commit:
+            return (
+                f"record is attached to {record.target[:12]} but names {d.head_commit[:12]}: "
+                "copied from another commit"
+            ), False
+        if d.head_commit != self.head:
+            if d.diff_sha256 == self.current_hash and (allow_rebased or d.verdict != "approve"):
+                return None, False  # the same final diff: an approval if allowed, a veto always
+            if self.repo.is_ancestor(d.head_commit, self.head):
+                return (
+                    f"stale: decided on {d.head_commit[:12]}; commits were added after it",
+                    True,
+                )
+            return f"decided on another commit, {d.head_commit[:12]}", False
+        if d.head_tree != self.head_tree:
+            return "head tree does not match", False
+        if d.base_commit != self.merge_base or d.base_tree != self.base_tree:
+            return (
+                f"decided against merge-base {d.base_commit[:12]}, not {self.merge_base[:12]}",
                 False,
-                d.key,
-                f"no allowed signers file {approvals.allowed_signers} on {loaded.base}",
             )
-        return verify_ssh(record.payload, record.signature, d.reviewer, allowed_ssh)
-    if allowed_pgp is None:
-        return SignatureCheck(
-            False,
-            d.key,
-            f"no allowed OpenPGP keys file {approvals.allowed_openpgp_keys} on {loaded.base}",
-        )
-    return verify_openpgp(record.payload, record.signature, d.reviewer, allowed_pgp)
-
-
-def _binding(
-    repo: Repository,
-    record: DecisionRecord,
-    head: str,
-    head_tree: str,
-    merge_base: str,
-    base_tree: str,
-    current_hash: str,
-    allow_rebased: bool,
-) -> tuple[str | None, bool]:
-    """Why a validly signed decision does not bind to this head (None when it does), and
-    whether it is a stale decision on an earlier commit of the branch."""
-    d = record.decision
-    if record.target != d.head_commit:
-        return (
-            f"record is attached to {record.target[:12]} but names {d.head_commit[:12]}: "
-            "copied from another commit"
-        ), False
-    if d.head_commit != head:
-        if allow_rebased and d.diff_sha256 == current_hash:
-            return None, False
-        if repo.is_ancestor(d.head_commit, head):
-            return f"stale: decided on {d.head_commit[:12]}; commits were added after it", True
-        return f"decided on another commit, {d.head_commit[:12]}", False
-    if d.head_tree != head_tree:
-        return "head tree does not match", False
-    if d.base_commit != merge_base or d.base_tree != base_tree:
-        return f"decided against merge-base {d.base_commit[:12]}, not {merge_base[:12]}", False
-    if d.diff_sha256 != current_hash:
-        return "diff hash does not match the final diff", False
-    return None, False
+        if d.diff_sha256 != self.current_hash:
+            return "diff hash does not match the final diff", False
+        return None, False
 
 
 def _identity_problem(
-    loaded: LoadedPolicy, email: str, name: str, people: set[tuple[str, str]]
+    loaded: LoadedPolicy, identities: Iterable[str], name: str, people: set[tuple[str, str]]
 ) -> str | None:
-    if is_ai_identity(loaded, name, email):
-        return f"reviewer {email} is an AI identity"
-    for person_name, person_email in people:
-        if email.lower() == person_email or (name and name.lower() == person_name):
-            return f"reviewer {email} authored or committed a commit of this fix"
+    """Why a signer may not approve: an AI identity, or the author or committer of a commit of
+    the fix under any identity their key stands for (names and e-mails, case-insensitively)."""
+    patterns = sorted(identities)
+    literal = [p for p in patterns if "*" not in p and "?" not in p]
+    if is_ai_identity(loaded, name, "") or any(is_ai_identity(loaded, "", e) for e in literal):
+        return f"reviewer {', '.join(literal) or name} is an AI identity"
+    for person_name, person_email in sorted(people):
+        if (name and name.lower() == person_name) or match_pattern_list(
+            person_email, patterns, fold_case=True
+        ):
+            who = ", ".join(literal) or name
+            return f"reviewer {who} authored or committed a commit of this fix"
     return None
 
 
 def _apply_rules(result: GateResult) -> None:
     bound = [j for j in result.judged if j.bound]
+    _assign_voters(bound)
     latest: dict[str, Judged] = {}
-    # a reviewer's latest decision wins; on an exact tie of claimed times, a veto wins
+    # a voter's latest decision wins; on an exact tie of claimed times, a veto wins
     for j in sorted(
         bound, key=lambda j: (j.record.decision.time, j.record.decision.verdict != "approve")
     ):
-        latest[j.record.decision.reviewer.lower()] = j
-    # rule 5: a veto by any validly signed reviewer on this head stands
-    for _, j in sorted(latest.items()):
+        latest[j.voter] = j
+    # rule 5: a veto by any validly signed reviewer on this fix's diff stands
+    for voter in sorted(latest):
+        j = latest[voter]
         d = j.record.decision
         if d.verdict != "approve":
             result.vetoes.append(j)
             result.problems.append(
                 f"{d.verdict} by {d.reviewer_label}: {d.comment.strip() or '(no comment)'}"
             )
-    counted_reviewers: set[str] = set()
+    counted_voters: set[str] = set()
     for j in bound:
         d = j.record.decision
         if d.verdict != "approve" or j.reason is not None:
             continue
-        if latest.get(d.reviewer.lower()) is not j:
+        if latest.get(j.voter) is not j:
             j.reason = "superseded by a later decision of the same reviewer"
             continue
         if not d.checklist.complete:
@@ -277,15 +333,37 @@ def _apply_rules(result: GateResult) -> None:
         if missing_acks:
             j.reason = f"does not acknowledge blocking risk flags: {', '.join(missing_acks)}"
             continue
-        if d.reviewer.lower() in counted_reviewers:
+        if j.voter in counted_voters:
             j.reason = "another approval by the same reviewer already counts"
             continue
-        counted_reviewers.add(d.reviewer.lower())
+        counted_voters.add(j.voter)
         j.counted = True
-    have = len(counted_reviewers)
+    have = len(counted_voters)
     if have < result.required:
         why = " (sensitive paths or policy files touched)" if result.sensitive else ""
         result.problems.append(f"{have} of {result.required} required approvals{why}")
+
+
+def _assign_voters(bound: list[Judged]) -> None:
+    """One person, one vote: records that share a signing key or a principal (lower-cased)
+    belong to one voter, and so do all the principals one key is listed under."""
+    parent: dict[str, str] = {}
+
+    def find(node: str) -> str:
+        parent.setdefault(node, node)
+        while parent[node] != node:
+            parent[node] = parent[parent[node]]
+            node = parent[node]
+        return node
+
+    def union(a: str, b: str) -> None:
+        parent[find(a)] = find(b)
+
+    for j in bound:
+        key = j.voter
+        union(key, "principal " + j.record.decision.reviewer.lower())
+    for j in bound:
+        j.voter = find(j.voter)
 
 
 def status_of(result: GateResult) -> Status:
@@ -305,11 +383,15 @@ def status_of(result: GateResult) -> Status:
 def may_have_decisions(
     loaded: LoadedPolicy, fix: Fix, records: dict[str, list[DecisionRecord]]
 ) -> bool:
-    """Whether judging FIX can find anything: a record on one of its commits (or, where
-    rebased approvals count, anywhere), and a merge-base to judge against."""
+    """Whether judging FIX can find anything: a merge-base to judge against, and a record on
+    one of its commits, or one naming its branch (a veto follows its diff across a rebase), or,
+    where rebased approvals count, any record at all."""
     if fix.branch.merge_base is None:
         return False
-    return loaded.policy.approvals.allow_rebased or not records.keys().isdisjoint(fix.commit_ids)
+    if loaded.policy.approvals.allow_rebased or not records.keys().isdisjoint(fix.commit_ids):
+        return True
+    name = fix.branch.name
+    return any(r.decision.branch == name for items in records.values() for r in items)
 
 
 def fill_statuses(

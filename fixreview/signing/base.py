@@ -33,6 +33,7 @@ class SignatureCheck:
     valid: bool
     key: str
     reason: str
+    identities: tuple[str, ...] = ()  # for OpenPGP: every e-mail on the key's user ids
 
 
 class Signer(Protocol):

@@ -1,8 +1,10 @@
 """OpenPGP signatures with gpg: detached, armored, over the exact payload bytes.
 
 Verification imports the allowed public keys (an armored keyring read from the base branch)
-into a throwaway GnuPG home, runs ``gpg --verify`` there, and requires the signing key to carry
-a user id with the reviewer's email.
+into a throwaway GnuPG home once, runs ``gpg --verify`` there for each signature, and judges by
+gpg's status lines, never its exit code alone: a revoked or expired key, or one that did not yet
+exist at the decision's claimed time, never counts; the key must carry a user id with the
+reviewer's email.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fixreview.signing.base import (
@@ -70,62 +74,166 @@ class OpenPgpSigner:
         return Signed(signature=proc.stdout, key=key)
 
 
-def verify_openpgp(
-    payload: bytes, signature: bytes, reviewer_email: str, allowed_keys: bytes, program: str = "gpg"
-) -> SignatureCheck:
-    """Verify against ALLOWED_KEYS only, in a private keyring; the key must name the reviewer."""
-    home = tempfile.mkdtemp(prefix="fxr-gpg-")
-    os.chmod(home, 0o700)
-    try:
-        base = [program, "--homedir", home, "--batch", "--no-tty"]
-        imported = run_tool([*base, "--import"], allowed_keys)
-        if imported.returncode != 0 and b"IMPORT_OK" not in imported.stderr:
+# gpg status keywords that make a signature worthless whatever the exit code says
+_REFUSING = {
+    "BADSIG": "the signature does not match the payload",
+    "ERRSIG": "the signature could not be checked",
+    "EXPSIG": "the signature has expired",
+    "EXPKEYSIG": "the signing key has expired",
+    "REVKEYSIG": "the signing key has been revoked",
+    "KEYEXPIRED": "the signing key has expired",
+    "KEYREVOKED": "the signing key has been revoked",
+    "SIGEXPIRED": "the signature has expired",
+    "NO_PUBKEY": "the signing key is not among the allowed keys",
+}
+
+
+@dataclass(frozen=True)
+class _Key:
+    """One public (sub)key of the allowed keyring, as ``--with-colons`` lists it."""
+
+    fingerprint: str
+    primary: str
+    validity: str
+    created: datetime | None
+    expires: datetime | None
+    can_sign: bool
+
+
+class OpenPgpVerifier:
+    """The allowed keys imported once into a private GnuPG home, for many verifications.
+
+    A signature counts only when gpg reports GOODSIG and VALIDSIG and none of the refusing
+    status keywords (revoked or expired key, expired or bad signature), whatever its exit code;
+    and the signing key must exist, unrevoked, at the decision's claimed time.
+    """
+
+    def __init__(self, allowed_keys: bytes, program: str = "gpg") -> None:
+        self.home = tempfile.mkdtemp(prefix="fxr-gpg-")
+        os.chmod(self.home, 0o700)
+        self.base = [program, "--homedir", self.home, "--batch", "--no-tty"]
+        imported = run_tool([*self.base, "--import"], allowed_keys)
+        self.imported = imported.returncode == 0 or b"IMPORT_OK" in imported.stderr
+        self.keys: dict[str, _Key] = {}
+        self.uids: dict[str, set[str]] = {}
+        if self.imported:
+            self._list_keys()
+
+    def _list_keys(self) -> None:
+        listing = run_tool([*self.base, "--with-colons", "--fixed-list-mode", "--list-keys"], None)
+        primary = ""
+        pending: list[str] = []
+        for line in listing.stdout.decode("utf-8", "replace").splitlines():
+            fields = line.split(":")
+            kind = fields[0]
+            if kind in ("pub", "sub"):
+                pending = fields
+                continue
+            if kind == "fpr" and pending:
+                fpr = fields[9]
+                if pending[0] == "pub":
+                    primary = fpr
+                self.keys[fpr] = _Key(
+                    fingerprint=fpr,
+                    primary=primary,
+                    validity=pending[1],
+                    created=_epoch(pending[5]),
+                    expires=_epoch(pending[6]),
+                    can_sign="s" in pending[11].lower() if len(pending) > 11 else True,
+                )
+                pending = []
+            elif kind == "uid" and primary and fields[1] != "r":
+                match = _EMAIL.search(fields[9])
+                if match:
+                    self.uids.setdefault(primary, set()).add(match.group(1).lower())
+
+    def emails_of(self, primary: str) -> set[str]:
+        """Every e-mail address on the key's user ids: all of them are the key holder."""
+        return set(self.uids.get(primary, set()))
+
+    def verify(
+        self, payload: bytes, signature: bytes, reviewer_email: str, claimed: datetime | None
+    ) -> SignatureCheck:
+        if not self.imported:
             return SignatureCheck(
                 False, "unknown", "the allowed OpenPGP keys could not be imported"
             )
-        sig = Path(home) / "payload.asc"
+        if len(signature) > 64 * 1024 or b"BEGIN PGP SIGNATURE" not in signature:
+            return SignatureCheck(False, "unknown", "not an OpenPGP signature")
+        sig = Path(self.home) / "payload.asc"
         sig.write_bytes(signature)
-        proc = run_tool([*base, "--status-fd=1", "--verify", str(sig), "-"], payload)
-        status = proc.stdout.decode("utf-8", "replace").splitlines()
-        valid = [ln.split() for ln in status if ln.startswith("[GNUPG:] VALIDSIG ")]
-        if proc.returncode != 0 or not valid:
-            bad = next(
-                (
-                    ln
-                    for ln in status
-                    if any(
-                        tag in ln
-                        for tag in ("BADSIG", "EXPKEYSIG", "REVKEYSIG", "NO_PUBKEY", "EXPSIG")
-                    )
-                ),
-                "",
-            )
-            reason = (
-                bad.removeprefix("[GNUPG:] ").split(" ")[0]
-                if bad
-                else first_error_line(proc.stderr)
-            )
-            if reason == "NO_PUBKEY":
-                reason = "the signing key is not among the allowed keys"
+        proc = run_tool([*self.base, "--status-fd=1", "--verify", str(sig), "-"], payload)
+        status = [
+            ln.removeprefix("[GNUPG:] ").split(" ")
+            for ln in proc.stdout.decode("utf-8", "replace").splitlines()
+            if ln.startswith("[GNUPG:] ")
+        ]
+        keywords = {fields[0] for fields in status}
+        refused = sorted(k for k in keywords if k in _REFUSING)
+        valid = [fields for fields in status if fields[0] == "VALIDSIG"]
+        if refused or "GOODSIG" not in keywords or not valid or proc.returncode != 0:
+            reason = _REFUSING[refused[0]] if refused else first_error_line(proc.stderr)
             return SignatureCheck(False, "unknown", f"bad OpenPGP signature: {reason}")
         fields = valid[0]
-        primary = fields[-1] if len(fields) >= 12 else fields[2]
-        listing = run_tool([*base, "--with-colons", "--list-keys", primary], None)
-        emails = {
-            m.group(1).lower()
-            for line in listing.stdout.decode("utf-8", "replace").splitlines()
-            if line.startswith("uid:")
-            for m in [_EMAIL.search(line.split(":")[9])]
-            if m
-        }
-        if reviewer_email.lower() not in emails:
+        signing = fields[1]
+        primary = fields[-1] if len(fields) >= 11 else signing
+        key = self.keys.get(signing)
+        owner = self.keys.get(primary)
+        if key is None or owner is None:
+            return SignatureCheck(False, primary, f"key {primary} is not among the allowed keys")
+        if not key.can_sign:
+            return SignatureCheck(False, primary, f"key {signing} is not a signing key")
+        for what in (key, owner):
+            if what.validity in ("r", "e", "i", "d"):
+                word = {"r": "revoked", "e": "expired", "i": "invalid", "d": "disabled"}
+                return SignatureCheck(
+                    False, primary, f"key {what.fingerprint} is {word[what.validity]}"
+                )
+        when = claimed if claimed is not None else datetime.now(UTC)
+        for moment, label in ((when, "at the decision's time"), (datetime.now(UTC), "now")):
+            for what in (key, owner):
+                if what.created is not None and moment < what.created:
+                    return SignatureCheck(
+                        False, primary, f"key {what.fingerprint} was not yet valid {label}"
+                    )
+                if what.expires is not None and moment >= what.expires:
+                    return SignatureCheck(
+                        False, primary, f"key {what.fingerprint} had expired {label}"
+                    )
+        if reviewer_email.lower() not in self.emails_of(primary):
             return SignatureCheck(
                 False, primary, f"key {primary} is not allowed for {reviewer_email}"
             )
         return SignatureCheck(True, primary, "good signature")
-    finally:
+
+    def close(self) -> None:
         if shutil.which("gpgconf"):
             subprocess.run(
-                ["gpgconf", "--homedir", home, "--kill", "all"], capture_output=True, check=False
+                ["gpgconf", "--homedir", self.home, "--kill", "all"],
+                capture_output=True,
+                check=False,
+                timeout=30,
             )
-        shutil.rmtree(home, ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+def _epoch(value: str) -> datetime | None:
+    if not value.isdigit():
+        return None
+    return datetime.fromtimestamp(int(value), UTC)
+
+
+def verify_openpgp(
+    payload: bytes,
+    signature: bytes,
+    reviewer_email: str,
+    allowed_keys: bytes,
+    program: str = "gpg",
+    claimed: datetime | None = None,
+) -> SignatureCheck:
+    """Verify against ALLOWED_KEYS only, in a private keyring; the key must name the reviewer."""
+    verifier = OpenPgpVerifier(allowed_keys, program)
+    try:
+        return verifier.verify(payload, signature, reviewer_email, claimed)
+    finally:
+        verifier.close()

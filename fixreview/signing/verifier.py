@@ -1,0 +1,196 @@
+"""Checking decision signatures against the base branch's allowed keys, with bounded work.
+
+One :class:`DecisionVerifier` serves one (allowed signers, allowed OpenPGP keys) pair. For ssh it
+refuses, without any process, a signature whose key is not listed for the claimed reviewer, not
+for fixreview's namespace, outside its ``valid-after``/``valid-before`` window at the decision's
+claimed time or now, or whose cryptography does not check out (:mod:`fixreview.signing.sshsig`);
+only what survives goes to ``ssh-keygen -Y verify``, the reference verifier. Junk records that an
+attacker pushes by the thousand therefore cost microseconds each, and real signatures one
+``ssh-keygen`` each, once per process (answers are cached by their exact inputs).
+
+Signatures that only an external verifier can judge (OpenPGP; ssh certificates and security-key
+types) are checked at most :data:`MAX_EXTERNAL_CHECKS` times per verifier; past that they are
+refused with a reason saying so, never counted.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+from collections import OrderedDict
+from datetime import UTC, datetime
+
+from fixreview.signing.allowed_signers import AllowedSigners, parse_allowed_signers
+from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
+from fixreview.signing.openpgp import OpenPgpVerifier
+from fixreview.signing.ssh import verify_ssh
+from fixreview.signing.sshsig import check as sshsig_check
+from fixreview.signing.sshsig import parse_armored
+
+MAX_EXTERNAL_CHECKS = 64
+_CACHE_SIZE = 4096
+_cache: OrderedDict[tuple[object, ...], SignatureCheck] = OrderedDict()
+_pgp_verifiers: dict[str, OpenPgpVerifier] = {}
+
+
+def _close_pgp_verifiers() -> None:
+    for verifier in _pgp_verifiers.values():
+        verifier.close()
+    _pgp_verifiers.clear()
+
+
+atexit.register(_close_pgp_verifiers)
+
+
+class DecisionVerifier:
+    """Signature checks for one base's allowed keys; WHERE names them in reasons."""
+
+    def __init__(
+        self,
+        allowed_ssh: bytes | None,
+        allowed_pgp: bytes | None,
+        *,
+        ssh_file: str,
+        pgp_file: str,
+        base: str,
+    ) -> None:
+        self.allowed_ssh = allowed_ssh
+        self.allowed_pgp = allowed_pgp
+        self.ssh_file = ssh_file
+        self.pgp_file = pgp_file
+        self.base = base
+        self.signers: AllowedSigners | None = (
+            parse_allowed_signers(allowed_ssh) if allowed_ssh is not None else None
+        )
+        self._digest = hashlib.sha256(
+            b"ssh\0" + (allowed_ssh or b"") + b"\0pgp\0" + (allowed_pgp or b"")
+        ).hexdigest()
+        self.external_checks = 0
+
+    # -- the one entry point ------------------------------------------------------------------
+
+    def check(
+        self,
+        signing_format: str,
+        payload: bytes,
+        signature: bytes,
+        principal: str,
+        claimed: datetime,
+    ) -> SignatureCheck:
+        """Whether SIGNATURE over PAYLOAD is a valid signature by a key the base allows for
+        PRINCIPAL, at the CLAIMED time and now. Cached by its exact inputs."""
+        key = (self._digest, signing_format, payload, signature, principal, claimed.isoformat())
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return cached
+        if signing_format == "ssh":
+            result = self._check_ssh(payload, signature, principal, claimed)
+        else:
+            result = self._check_openpgp(payload, signature, principal, claimed)
+        if "too many" not in result.reason:  # a refusal for budget is not an answer to keep
+            _cache[key] = result
+            if len(_cache) > _CACHE_SIZE:
+                _cache.popitem(last=False)
+        return result
+
+    def identities(self, check: SignatureCheck) -> set[str]:
+        """Every identity (principal pattern or e-mail) the key that made CHECK stands for."""
+        found = set(check.identities)
+        if self.signers is not None:
+            found.update(self.signers.identities_of_key(check.key))
+        return found
+
+    # -- ssh ------------------------------------------------------------------------------------
+
+    def _check_ssh(
+        self, payload: bytes, signature: bytes, principal: str, claimed: datetime
+    ) -> SignatureCheck:
+        if self.signers is None or self.allowed_ssh is None:
+            return SignatureCheck(
+                False, "unknown", f"no allowed signers file {self.ssh_file} on {self.base}"
+            )
+        sig = parse_armored(signature)
+        if sig is None:
+            return SignatureCheck(False, "unknown", "not an SSH signature")
+        fingerprint = sig.fingerprint
+        external = sig.key_type.endswith("-cert-v01@openssh.com") or sig.key_type.startswith("sk-")
+        if not external:
+            refusal = self._ssh_listing_refusal(fingerprint, principal, claimed)
+            if refusal is not None:
+                return SignatureCheck(False, fingerprint, refusal)
+            verdict, why = sshsig_check(payload, signature, SSH_NAMESPACE)
+            if verdict == "bad":
+                return SignatureCheck(False, fingerprint, f"bad signature: {why}")
+            external = verdict == "unchecked"
+        if external and not self._spend_external():
+            return self._over_budget(fingerprint)
+        result = verify_ssh(payload, signature, principal, self.allowed_ssh)
+        if not result.valid and "not allowed for" in result.reason:
+            return SignatureCheck(False, result.key, self._not_listed(result.key, principal))
+        return result
+
+    def _ssh_listing_refusal(
+        self, fingerprint: str, principal: str, claimed: datetime
+    ) -> str | None:
+        assert self.signers is not None
+        entries = [e for e in self.signers.for_key(fingerprint) if not e.cert_authority]
+        listed = [e for e in entries if e.allows(principal)]
+        if not listed:
+            return self._not_listed(fingerprint, principal)
+        scoped = [e for e in listed if e.allows_namespace(SSH_NAMESPACE)]
+        if not scoped:
+            return f"key {fingerprint} is not allowed to sign {SSH_NAMESPACE} records"
+        now = datetime.now(UTC)
+        last = ""
+        for entry in scoped:
+            problem = entry.valid_at(claimed)
+            if problem is None:
+                problem = entry.valid_at(now)
+                if problem is None:
+                    return None
+                return f"key {fingerprint} is {problem} in {self.ssh_file}: not valid now"
+            last = f"key {fingerprint} is {problem} in {self.ssh_file}: not at the decision's time"
+        return last
+
+    def _not_listed(self, fingerprint: str, principal: str) -> str:
+        return (
+            f"key {fingerprint} is not in the base's allowed signers for {principal} "
+            f"({self.ssh_file} on {self.base})"
+        )
+
+    # -- OpenPGP --------------------------------------------------------------------------------
+
+    def _check_openpgp(
+        self, payload: bytes, signature: bytes, principal: str, claimed: datetime
+    ) -> SignatureCheck:
+        if self.allowed_pgp is None:
+            return SignatureCheck(
+                False, "unknown", f"no allowed OpenPGP keys file {self.pgp_file} on {self.base}"
+            )
+        if not self._spend_external():
+            return self._over_budget("unknown")
+        verifier = _pgp_verifiers.get(self._digest)
+        if verifier is None:
+            verifier = _pgp_verifiers[self._digest] = OpenPgpVerifier(self.allowed_pgp)
+        result = verifier.verify(payload, signature, principal, claimed)
+        if result.valid:
+            emails = tuple(sorted(verifier.emails_of(result.key)))
+            return SignatureCheck(True, result.key, result.reason, emails)
+        return result
+
+    # -- the budget for external verifiers -----------------------------------------------------
+
+    def _spend_external(self) -> bool:
+        if self.external_checks >= MAX_EXTERNAL_CHECKS:
+            return False
+        self.external_checks += 1
+        return True
+
+    def _over_budget(self, key: str) -> SignatureCheck:
+        return SignatureCheck(
+            False,
+            key,
+            f"not checked: too many signatures that only an external verifier can judge "
+            f"(more than {MAX_EXTERNAL_CHECKS}); junk records? see docs/threat-model.md",
+        )
