@@ -126,6 +126,9 @@ class FixBranch(Strict):
     merge_base: ObjectId | None
     head: ObjectId
     status: Status = Status.PENDING
+    # every merge-base of HEAD with the base (``git merge-base --all``); more than one is a
+    # criss-cross history, whose merge no single diff shows (the gate refuses it)
+    merge_bases: list[ObjectId] = Field(default_factory=list)
 
 
 class Person(Strict):

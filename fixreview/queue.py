@@ -131,7 +131,8 @@ def build_fixes(
             ref=branch.ref,
             base=loaded.base,
             base_commit=loaded.base_commit,
-            merge_base=merge_bases[branch.head],
+            merge_base=next(iter(merge_bases[branch.head]), None),
+            merge_bases=merge_bases[branch.head],
             head=branch.head,
         )
         proposal = _pick_proposal(branch.name, own, proposals)
@@ -165,8 +166,23 @@ def build_fixes(
                     problems=["no linked finding: no proposal note and no Finding-Id trailer"],
                 )
             )
+    for fix in fixes:
+        problem = merge_bases_problem(fix.branch)
+        if problem:
+            fix.problems.append(problem)
     _fill_stats(repo, fixes)
     return fixes, warnings
+
+
+def merge_bases_problem(branch: FixBranch) -> str | None:
+    """The problem line of a head with several merge-bases with its base, else None."""
+    count = len(branch.merge_bases)
+    if count <= 1:
+        return None
+    return (
+        f"HEAD has {count} merge-bases with {branch.base} (criss-cross history): what merging "
+        f"does cannot be shown as one diff; rebase the fix onto {branch.base}"
+    )
 
 
 def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
@@ -236,24 +252,24 @@ def _trailer_suggestion(commits: list[Commit], carrier: Commit | None) -> Sugges
 
 def _merge_bases(
     repo: Repository, base_commit: str, branches: list[BranchRef], graph: CommitGraph
-) -> dict[str, str | None]:
-    """Each branch's merge-base with the base, from the commit graph already in memory.
+) -> dict[str, list[str]]:
+    """Every merge-base of each branch with the base, from the commit graph in memory.
 
-    Only a branch with several base-side parents (it merged the base in) costs a
-    ``git merge-base`` of its own.
+    Only a branch with several base-side parents (it merged the base in, or merged commits
+    the base also merged) costs a ``git merge-base --all`` of its own. The first id is the
+    one ``git merge-base`` prints; an empty list is unrelated history.
     """
-    result: dict[str, str | None] = {}
+    result: dict[str, list[str]] = {}
     for branch in branches:
         if branch.head not in graph.parents:  # nothing beyond the base: already merged
-            result[branch.head] = branch.head
+            result[branch.head] = [branch.head]
             continue
         boundary = graph.boundary(branch.head)
-        if len(boundary) == 1:
-            result[branch.head] = next(iter(boundary))
-        elif not boundary:
-            result[branch.head] = None  # unrelated history
-        else:
-            result[branch.head] = repo.merge_base(base_commit, branch.head)
+        if len(boundary) <= 1:
+            result[branch.head] = list(boundary)  # one base-side parent, or unrelated history
+            continue
+        out = repo.run("merge-base", "--all", base_commit, branch.head, ok_codes=(0, 1))
+        result[branch.head] = out.decode().split()
     return result
 
 
