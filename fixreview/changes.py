@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from fixreview.models import Fix
 from fixreview.repo.diffs import EMPTY_DIFF, Diff, parse_diff
 from fixreview.errors import GitError
-from fixreview.repo.git import EMPTY_TREE, Repository, object_format_of
+from fixreview.repo.git import Repository, object_format_of
 
 
 @dataclass(frozen=True)
@@ -34,7 +34,7 @@ def decode(raw: bytes) -> str:
 
 
 def final_diff(repo: Repository, fix: Fix) -> Diff:
-    return parse_diff(decode(repo.diff(fix.branch.merge_base or EMPTY_TREE, fix.branch.head)))
+    return parse_diff(decode(repo.diff(fix.branch.merge_base or repo.empty_tree, fix.branch.head)))
 
 
 def suggestion_patch(repo: Repository, fix: Fix) -> str | None:
@@ -46,7 +46,7 @@ def suggestion_patch(repo: Repository, fix: Fix) -> str | None:
         return suggestion.patch
     if repo.resolve(suggestion.commit) is None:
         return None
-    start = repo.merge_base(fix.branch.base_commit, suggestion.commit) or EMPTY_TREE
+    start = repo.merge_base(fix.branch.base_commit, suggestion.commit) or repo.empty_tree
     return decode(repo.diff(start, suggestion.commit))
 
 
@@ -71,7 +71,7 @@ def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
     if not patch:
         return HumanChanges(None, "the suggestion's commit and patch are both unavailable")
     tree = _apply_to_tree(
-        repo, fix.branch.merge_base or EMPTY_TREE, patch, object_format_of(fix.branch.head)
+        repo, fix.branch.merge_base or repo.empty_tree, patch, object_format_of(fix.branch.head)
     )
     if tree is None:
         return HumanChanges(

@@ -21,7 +21,7 @@ from fixreview.errors import FixreviewError
 from fixreview.models import Fix, ObjectId, Person, Strict
 from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml
 from fixreview.notes.store import DECISIONS_REF, append_record, read_typed
-from fixreview.repo.git import EMPTY_TREE, Repository
+from fixreview.repo.git import Repository
 from fixreview.signing.base import Signed, Signer
 
 Verdict = Literal["approve", "request-changes", "reject"]
@@ -114,7 +114,7 @@ class DecisionRecord:
 
 def diff_sha256(repo: Repository, base: str | None, head: str) -> str:
     """SHA-256 of ``git diff --binary --full-index BASE HEAD`` (configuration pinned)."""
-    return hashlib.sha256(repo.diff(base or EMPTY_TREE, head)).hexdigest()
+    return hashlib.sha256(repo.diff(base or repo.empty_tree, head)).hexdigest()
 
 
 def trees(repo: Repository, *commits: str) -> list[str]:

@@ -18,7 +18,7 @@ from fixreview.notes.store import PROPOSALS_REF, append_record
 from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
-from fixreview.repo.git import EMPTY_TREE, Repository
+from fixreview.repo.git import Repository
 
 
 def resolve_branch(repo: Repository, loaded: LoadedPolicy, name: str) -> tuple[str, str]:
@@ -63,7 +63,7 @@ def propose(
         suggestion_commit = resolved
     carrier = read_commits(repo, [suggestion_commit])[suggestion_commit]
     start = repo.merge_base(loaded.base_commit, suggestion_commit)
-    patch = decode(repo.diff(start or EMPTY_TREE, suggestion_commit))
+    patch = decode(repo.diff(start or repo.empty_tree, suggestion_commit))
     trailer_tool, trailer_model = "", ""
     if carrier.trailer_values("Assisted-by"):
         trailer_tool, trailer_model = parse_assisted_by(carrier.trailer_values("Assisted-by")[0])

@@ -19,7 +19,6 @@ from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
-    EMPTY_TREE,
     STABLE_DIFF_CONFIG,
     Repository,
     object_format_of,
@@ -284,7 +283,7 @@ def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
     )
     pairs = [
         (
-            trees[fix.branch.merge_base] if fix.branch.merge_base else EMPTY_TREE,
+            trees[fix.branch.merge_base] if fix.branch.merge_base else repo.empty_tree,
             trees[fix.branch.head],
         )
         for fix in fixes

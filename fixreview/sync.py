@@ -21,7 +21,7 @@ from fixreview.notes.store import (
     restore_dropped,
     temporary_notes_ref,
 )
-from fixreview.repo.git import ZERO_OID, Repository
+from fixreview.repo.git import Repository
 
 NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF)
 ROUNDS = 5
@@ -83,7 +83,7 @@ def merge_notes(repo: Repository, ref: str, other: str) -> str:
             what += f"; restored {count} record{plural} dropped by notes commit {by}"
         if new == ours:
             return what
-        if repo.try_run("update-ref", ref, new, ours or ZERO_OID).returncode == 0:
+        if repo.try_run("update-ref", ref, new, ours or repo.zero_oid).returncode == 0:
             return what
     raise GitError(f"could not update {ref}: it kept changing; run sync again")
 

@@ -31,7 +31,7 @@ from pydantic import BaseModel
 
 from fixreview.errors import GitError
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
-from fixreview.repo.git import STABLE_DIFF_CONFIG, ZERO_OID, Repository
+from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -315,7 +315,7 @@ def append_record(
         if new is None:  # the record is already there: nothing to do
             return old or ""
         proc = repo.try_run(
-            "update-ref", "-m", "fixreview: append record", ref, new, old or ZERO_OID
+            "update-ref", "-m", "fixreview: append record", ref, new, old or repo.zero_oid
         )
         if proc.returncode == 0:
             return new
@@ -335,7 +335,7 @@ def temporary_notes_ref(repo: Repository, start: str | None) -> Iterator[str]:
     temp = _TEMP_PREFIX + uuid.uuid4().hex
     try:
         if start is not None:
-            repo.run("update-ref", temp, start, ZERO_OID)
+            repo.run("update-ref", temp, start, repo.zero_oid)
         yield temp
     finally:
         repo.try_run("update-ref", "-d", temp)

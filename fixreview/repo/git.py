@@ -16,12 +16,20 @@ import subprocess
 import tempfile
 import threading
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from pathlib import Path
 
 from fixreview.errors import GitError, NotARepositoryError
 
+# SHA-1 repositories only: use Repository.zero_oid and Repository.empty_tree, which follow the
+# repository's object format (a SHA-256 repository has 64-hex ids).
 ZERO_OID = "0" * 40
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the tree with nothing in it
+# the tree with nothing in it, per object format (git hash-object -t tree /dev/null)
+EMPTY_TREES: dict[str, str] = {
+    "sha1": EMPTY_TREE,
+    "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
+}
 
 # Options that make diff output independent of the user's configuration, so the same
 # command gives the same bytes on a reviewer's laptop and in CI.
@@ -202,6 +210,25 @@ class Repository:
     def state_dir(self) -> Path:
         """fixreview's private, never-committed state under the git dir (drafts, caches)."""
         return self.common_dir / "fixreview"
+
+    @cached_property
+    def object_format(self) -> str:
+        """``sha1`` or ``sha256``: how this repository names objects (asked of git once)."""
+        proc = self._run(["rev-parse", "--show-object-format"], input=None, env=None)
+        name = proc.stdout.decode().strip() if proc.returncode == 0 else ""
+        if name not in EMPTY_TREES:
+            raise GitError(f"unsupported object format {name or '(unknown)'!r}")
+        return name
+
+    @property
+    def empty_tree(self) -> str:
+        """The id of the tree with nothing in it, in this repository's object format."""
+        return EMPTY_TREES[self.object_format]
+
+    @property
+    def zero_oid(self) -> str:
+        """The all-zero id of this repository's object format (``update-ref``: no such ref)."""
+        return "0" * len(self.empty_tree)
 
     # -- running git -------------------------------------------------------------------------
 
