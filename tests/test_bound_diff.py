@@ -245,3 +245,28 @@ def test_risk_checks_read_text_hidden_behind_minus_diff(tmp_path: Path, where: s
     ids = {flag["id"] for flag in json.loads(proc.stdout)["risk_flags"]}
     assert {"secret-added", "hidden-unicode"} <= ids, ids
     assert "binary-file" not in ids
+
+
+def test_docs_recipe_reproduces_the_hash_under_hostile_config(
+    tmp_path: Path, isolated_git: Path
+) -> None:
+    repo, base, head = _fix_repo(tmp_path)
+    repo.checkout("ai-fix/attr")
+    text = _hostile(isolated_git, tmp_path)
+    with (repo.path / ".git" / "config").open("a") as config:
+        config.write(text)
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "format.md").read_text()
+    recipe = docs.split("## Verifying a decision with stock tools only")[1]
+    recipe = recipe.split("```sh\n")[1].split("```")[0]
+    clean_part = recipe[recipe.index("room=$(mktemp -d)") : recipe.index('rm -rf "$room"')]
+    script = f"base={base}\nhead={head}\n{clean_part}\nrm -rf \"$room\"\necho \"$hash\"\n"
+    proc = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=repo.path,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_EXTERNAL_DIFF": "false", "GIT_DIFF_OPTS": "-u9"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == diff_sha256(Repository(repo.path), base, head)
