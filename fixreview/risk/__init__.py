@@ -1,7 +1,8 @@
 """Automated risk checks on a fix branch: flags with stable ids, levels and evidence.
 
-``assess`` is pure (diffs and policy in, flags out); ``assess_fix`` computes the three diffs
-of a fix with :mod:`fixreview.changes` first. The flag ids, their default levels and the policy
+``assess`` is pure (diffs, policy and facts read from the trees in, flags out); ``assess_fix``
+computes the three diffs of a fix with :mod:`fixreview.changes` and reads the trees
+(:func:`fixreview.risk.tree.tree_facts`) first. The flag ids, their default levels and the policy
 keys are described in docs/risk.md.
 """
 
@@ -12,6 +13,7 @@ from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
 from fixreview.risk.checks import assess
+from fixreview.risk.tree import TreeFacts, tree_facts
 from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
@@ -28,19 +30,23 @@ __all__ = [
     "Evidence",
     "Level",
     "RiskFlag",
+    "TreeFacts",
     "assess",
     "assess_fix",
     "flag_json",
     "known_flag_ids",
+    "tree_facts",
 ]
 
 
 def assess_fix(repo: Repository, fix: Fix, policy: Policy) -> list[RiskFlag]:
-    """The risk flags of FIX: its final, suggested and human diffs computed, then assessed."""
+    """The risk flags of FIX: its diffs computed and its trees read, then assessed."""
+    final = final_diff(repo, fix)
     return assess(
         fix,
-        final_diff(repo, fix),
+        final,
         suggestion_diff(repo, fix),
         human_changes(repo, fix).diff,
         policy,
+        tree_facts(repo, fix, final, policy.risk.ci_paths),
     )

@@ -21,6 +21,7 @@ from fixreview.repo.diffs import git_unquote as unquote
 from fixreview.risk import flags as ids
 from fixreview.risk.deps import DependencyChange, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
+from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL
 from fixreview.risk.paths import (
     documentation_only,
     file_paths,
@@ -29,7 +30,8 @@ from fixreview.risk.paths import (
     normalize,
 )
 from fixreview.risk.rationale import rationale_words
-from fixreview.risk.secrets import SecretHit, redact, scan_added_lines
+from fixreview.risk.secrets import SecretHit, Unscanned, redact, scan_added_lines, unscanned_lines
+from fixreview.risk.tree import NO_TREE_FACTS, TreeFacts
 from fixreview.safetext import hidden_positions, visible
 
 EXCERPT_CHARS = 120
@@ -49,6 +51,8 @@ class Context:
     human: Diff | None
     policy: Policy
     secrets: tuple[SecretHit, ...] = ()
+    unscanned: tuple[Unscanned, ...] = ()
+    tree: TreeFacts = NO_TREE_FACTS
 
     @property
     def risk(self) -> RiskPolicy:
@@ -119,8 +123,15 @@ def policy_file(ctx: Context, item: FileDiff) -> tuple[str, str] | None:
 
 
 def ci_file(ctx: Context, item: FileDiff) -> tuple[str, str] | None:
+    """(path, why) when the file is CI/CD: it matches risk.ci_paths, or a CI file reaches it."""
     found = match_file(ctx.risk.ci_paths, item)
-    return (found[0], f"CI/CD definition, matches {found[1]}") if found else None
+    if found:
+        return found[0], f"CI/CD definition, matches {found[1]}"
+    for path in file_paths(item):
+        why = ctx.tree.ci_reason(path)
+        if why:
+            return path, f"CI/CD definition: {why}"
+    return None
 
 
 def is_test(ctx: Context, item: FileDiff) -> bool:
@@ -392,15 +403,20 @@ def check_ci_config_change(ctx: Context) -> RiskFlag | None:
 # -- secret-added --------------------------------------------------------------------------------
 
 
-def find_secrets(final: Diff) -> tuple[SecretHit, ...]:
+def find_secrets(final: Diff) -> tuple[tuple[SecretHit, ...], tuple[Unscanned, ...]]:
+    """Potential secrets on the added lines, and the lines too long to scan whole."""
     files = [(item.path, added_lines(item)) for item in final.files if not item.binary]
     files = [(path, lines) for path, lines in files if lines]
-    return tuple(scan_added_lines(files)) if files else ()
+    if not files:
+        return (), ()
+    return tuple(scan_added_lines(files)), tuple(unscanned_lines(files))
 
 
 def check_secret_added(ctx: Context) -> RiskFlag | None:
-    if not ctx.secrets:
+    if not ctx.secrets and not ctx.unscanned:
         return None
+    if not ctx.secrets:
+        return _unscanned_flag(ctx)
     by_line: dict[tuple[str, int], list[SecretHit]] = {}
     for hit in ctx.secrets:
         by_line.setdefault((hit.path, hit.line), []).append(hit)
@@ -417,8 +433,43 @@ def check_secret_added(ctx: Context) -> RiskFlag | None:
         "Adds what looks like a secret",
         f"detect-secrets found {plural(len(by_line), 'added line')} with a potential secret in "
         f"{listing(paths)} ({', '.join(kinds)}). A secret pushed to a branch is exposed: "
-        "remove it, rotate it, and read it from the environment or a vault instead.",
-        evidence,
+        "remove it, rotate it, and read it from the environment or a vault instead."
+        + _unscanned_sentence(ctx),
+        evidence + _unscanned_evidence(ctx),
+    )
+
+
+def _unscanned_evidence(ctx: Context) -> list[Evidence]:
+    return [
+        Evidence(
+            item.path,
+            item.line,
+            f"not scanned whole: {item.length:,} characters, the first {item.scanned:,} read",
+        )
+        for item in ctx.unscanned
+    ]
+
+
+def _unscanned_sentence(ctx: Context) -> str:
+    if not ctx.unscanned:
+        return ""
+    return (
+        f" {plural(len(ctx.unscanned), 'added line')} too long to scan whole "
+        f"(the scan reads at most {MAX_SCAN_LINE:,} distinct characters of a line, "
+        f"{MAX_SCAN_TOTAL:,} of a diff) could hide more."
+    )
+
+
+def _unscanned_flag(ctx: Context) -> RiskFlag:
+    paths = sorted({_shown_path(item.path) for item in ctx.unscanned})
+    return ctx.flag(
+        ids.SECRET_ADDED,
+        "Adds lines too long to scan for secrets",
+        f"No secret was found, but {plural(len(ctx.unscanned), 'added line')} in "
+        f"{listing(paths)} {'is' if len(ctx.unscanned) == 1 else 'are'} too long to scan whole "
+        f"(at most {MAX_SCAN_LINE:,} distinct characters of a line, {MAX_SCAN_TOTAL:,} of a "
+        "diff): what was not read could hold a secret, and no reviewer can read it either.",
+        _unscanned_evidence(ctx),
     )
 
 
@@ -666,14 +717,22 @@ def _redacted(flag: RiskFlag, tokens: Sequence[str]) -> RiskFlag:
 
 
 def assess(
-    fix: Fix, final: Diff, suggestion: Diff | None, human: Diff | None, policy: Policy
+    fix: Fix,
+    final: Diff,
+    suggestion: Diff | None,
+    human: Diff | None,
+    policy: Policy,
+    tree: TreeFacts | None = None,
 ) -> list[RiskFlag]:
     """Run every risk check on a fix's diffs: at most one flag per id, most severe first.
 
     Pure: no git. FINAL is ``merge-base..head``; SUGGESTION the AI's patch (None when none is
-    linked); HUMAN what people changed after it (None when unknown). Flags are ordered block,
+    linked); HUMAN what people changed after it (None when unknown); TREE what was read from
+    the repository's trees beforehand (:func:`fixreview.risk.tree.tree_facts`: CI files
+    reached by reference, the submodule table), none when None. Flags are ordered block,
     warn, info, then by id.
     """
-    ctx = Context(fix, final, suggestion, human, policy, find_secrets(final))
+    secrets, unscanned = find_secrets(final)
+    ctx = Context(fix, final, suggestion, human, policy, secrets, unscanned, tree or NO_TREE_FACTS)
     flags = [flag for check in CHECKS if (flag := check(ctx)) is not None]
     return sorted((_redacted(flag, ctx.tokens) for flag in flags), key=sort_key)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from fixreview.errors import FixreviewError
+from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, OVERLAP, short_words, windows
 from fixreview.risk.paths import normalize
 
 _LOCK = threading.Lock()
@@ -31,6 +33,7 @@ _DELIMITERS = frozenset(" \t\r\n\f\v'\"`,;()<>[]{}=:")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._/-]")
 _LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 MIN_REDACTED = 6
+MAX_WORD = 512  # characters a secret's word reaches beyond the secret on either side
 
 
 @dataclass(frozen=True)
@@ -51,13 +54,15 @@ def mask(token: str) -> str:
 
 
 def _word_around(line: str, secret: str) -> str | None:
+    """The word of LINE holding SECRET: at most :data:`MAX_WORD` characters on either side."""
     start = line.find(secret)
     if start < 0 or not secret:
         return None
     end = start + len(secret)
-    while start > 0 and line[start - 1] not in _DELIMITERS:
+    floor, ceiling = max(0, start - MAX_WORD), min(len(line), end + MAX_WORD)
+    while start > floor and line[start - 1] not in _DELIMITERS:
         start -= 1
-    while end < len(line) and line[end] not in _DELIMITERS:
+    while end < ceiling and line[end] not in _DELIMITERS:
         end += 1
     return line[start:end]
 
@@ -70,33 +75,83 @@ def redact(text: str, tokens: Iterable[str]) -> str:
     return text
 
 
+KEYWORD_PLUGIN = "KeywordDetector"
+
+
+@dataclass(frozen=True)
+class Unscanned:
+    """An added line only partly scanned: LENGTH characters, of which SCANNED were read."""
+
+    path: str
+    line: int
+    length: int
+    scanned: int
+
+
 def _synthetic_diff(
-    files: Sequence[tuple[str, Sequence[tuple[int, str]]]],
-) -> tuple[str, dict[str, tuple[str, list[int]]]]:
-    """A unified diff holding only the added lines, numbered 1..n per file.
+    files: Sequence[tuple[str, Sequence[tuple[int, str]]]], pieces: Callable[[str], Iterable[str]]
+) -> tuple[str, dict[str, tuple[str, list[list[int]]]], list[Unscanned]]:
+    """A unified diff holding only the added lines, as PIECES of them, numbered 1..n per file;
+    where each piece came from; and the lines that were not read whole.
 
     Numbering the added lines consecutively keeps detect-secrets' context window (the lines
-    around a hit) made of neighbouring added lines; the real line numbers are kept aside.
-    The file name keeps the real one's directories, base name and extension, which is what
-    detect-secrets' filters and plugins look at.
+    around a hit) made of neighbouring added lines; the real line numbers are kept aside. A
+    piece repeated in one file is scanned once, for every line holding it, and only distinct
+    pieces count against the budget: :data:`MAX_SCAN_LINE` characters of one line,
+    :data:`MAX_SCAN_TOTAL` of the whole diff. The file name keeps the real one's directories,
+    base name and extension, which is what detect-secrets' filters and plugins look at.
     """
     chunks: list[str] = []
-    names: dict[str, tuple[str, list[int]]] = {}
+    names: dict[str, tuple[str, list[list[int]]]] = {}
+    unscanned: list[Unscanned] = []
+    total = MAX_SCAN_TOTAL
     for number, (path, lines) in enumerate(files):
-        if not lines:
+        where: dict[str, list[int]] = {}
+        for line_no, text in lines:
+            budget, read = MAX_SCAN_LINE, 0
+            for piece in pieces(_LINE_BREAKS.sub(" ", text)):
+                holders = where.get(piece)
+                if holders is None:
+                    if len(piece) > min(budget, total):
+                        unscanned.append(Unscanned(path, line_no, len(text), read))
+                        break
+                    budget -= len(piece)
+                    total -= len(piece)
+                    holders = where[piece] = []
+                if not holders or holders[-1] != line_no:
+                    holders.append(line_no)
+                read += len(piece) - (OVERLAP if read else 0)
+        if not where:
             continue
         name = f"f{number}/{_UNSAFE_NAME.sub('_', normalize(path)) or 'file'}"
-        names[name] = (path, [line_no for line_no, _ in lines])
-        chunks.append(f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(lines)} @@\n")
-        chunks.append("".join(f"+{_LINE_BREAKS.sub(' ', text)}\n" for _, text in lines))
-    return "".join(chunks), names
+        names[name] = (path, list(where.values()))
+        chunks.append(f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(where)} @@\n")
+        chunks.append("".join(f"+{piece}\n" for piece in where))
+    return "".join(chunks), names, unscanned
+
+
+def _keyword_windows(text: str) -> Iterable[str]:
+    return windows(short_words(text))
+
+
+def unscanned_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[Unscanned]:
+    """The added lines of FILES the secret scan reads only in part (over its budget)."""
+    return _synthetic_diff(files, windows)[2]
 
 
 def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[SecretHit]:
-    """Potential secrets in FILES: (path, [(new line number, text), ...]) of added lines."""
-    text, names = _synthetic_diff(files)
-    if not text:
+    """Potential secrets in FILES: (path, [(new line number, text), ...]) of added lines.
+
+    Bounded: lines are read in overlapping windows (:func:`fixreview.risk.bounds.windows`),
+    distinct windows only, up to a budget (:func:`unscanned_lines` names what was left). The
+    keyword detector, whose expressions backtrack quadratically over a run of word characters,
+    reads the windows with such runs shortened (:func:`fixreview.risk.bounds.short_words`);
+    every other plugin reads them as they are.
+    """
+    plain, plain_names, _ = _synthetic_diff(files, windows)
+    if not plain:
         return []
+    words, word_names, _ = _synthetic_diff(files, _keyword_windows)
     try:
         from detect_secrets.core.scan import scan_diff
         from detect_secrets.settings import default_settings
@@ -106,21 +161,42 @@ def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> 
         ) from None
 
     texts = {(path, no): line for path, lines in files for no, line in lines}
-    hits: list[SecretHit] = []
+    found: list[tuple[Any, dict[str, tuple[str, list[list[int]]]]]] = []
     with _LOCK, default_settings() as settings:
         settings.disable_filters(*_DISABLED_FILTERS)
-        found = list(scan_diff(text))
-    for secret in found:
+        keyword = settings.plugins.get(KEYWORD_PLUGIN)
+        settings.disable_plugins(KEYWORD_PLUGIN)
+        found.extend((secret, plain_names) for secret in scan_diff(plain))
+        if keyword is not None:
+            settings.disable_plugins(*list(settings.plugins))
+            settings.configure_plugins([{"name": KEYWORD_PLUGIN, **keyword}])
+            found.extend((secret, word_names) for secret in scan_diff(words))
+    hits: list[SecretHit] = []
+    seen: set[tuple[str, int, str, str | None]] = set()
+    for secret, names in found:
         where = names.get(secret.filename)
         if where is None or not 1 <= secret.line_number <= len(where[1]):
             continue
         path, numbers = where
-        line_no = numbers[secret.line_number - 1]
-        line = texts.get((path, line_no), "")
-        value = secret.secret_value or ""
-        token = _word_around(line, value) if value else None
-        hits.append(SecretHit(path, line_no, secret.type, token, ""))
+        for line_no in numbers[secret.line_number - 1]:
+            line = texts.get((path, line_no), "")
+            value = secret.secret_value or ""
+            token = _word_around(line, value) if value else None
+            key = (path, line_no, secret.type, token)
+            if key not in seen:
+                seen.add(key)
+                hits.append(SecretHit(path, line_no, secret.type, token, ""))
+    hits.sort(key=lambda hit: (hit.path, hit.line))
     return _with_excerpts(hits, texts, [v for v in (h.token for h in hits) if v])
+
+
+def _around(line: str, token: str, before: int = 40, after: int = 160) -> str:
+    """The part of a long LINE around TOKEN (with ellipses where it was cut)."""
+    if len(line) <= before + len(token) + after:
+        return line
+    at = max(0, line.find(token))
+    start, end = max(0, at - before), min(len(line), at + len(token) + after)
+    return ("\u2026" if start else "") + line[start:end] + ("\u2026" if end < len(line) else "")
 
 
 def _with_excerpts(
@@ -132,6 +208,7 @@ def _with_excerpts(
         if hit.token is None:
             excerpt = "(line not shown: it holds a potential secret)"
         else:
-            excerpt = redact(line.replace(hit.token, mask(hit.token)), tokens).strip()
+            excerpt = redact(_around(line, hit.token).replace(hit.token, mask(hit.token)), tokens)
+            excerpt = excerpt.strip()
         out.append(SecretHit(hit.path, hit.line, hit.kind, hit.token, excerpt))
     return out

@@ -1,0 +1,365 @@
+"""What the risk checks read from the repository besides the diffs, gathered before they run.
+
+A CI definition can run files that no CI path pattern names: a workflow's local action
+(``uses: ./ci/deploy``), a GitLab include (``include: local: ci/build.yml``), an Azure Pipelines
+template (``template: pipelines/build.yml``), the scripts beside an ``action.yml``. So
+:func:`tree_facts` reads the CI entry points of the fix's head, its merge-base and its base
+branch's tip, follows those references (a few levels deep, a bounded number of them) and
+returns every file or directory they reach, with why; it also reads ``.gitmodules`` on both
+sides of the final diff, for the submodule evidence of ``dependency-change``.
+
+Everything is read with :meth:`~fixreview.repo.git.Repository.read_objects` (one
+``cat-file --batch`` per round). YAML is read line by line, not parsed (no YAML parser is a
+dependency, and a YAML parser's aliases are an attack surface of their own): only the values
+of ``uses:``, ``include:``/``local:`` and ``template:`` keys, each line cut to
+:data:`~fixreview.risk.bounds.MAX_LINE` characters and each file to
+:data:`~fixreview.risk.bounds.MAX_FILE_BYTES` bytes.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from fixreview.models import Fix
+from fixreview.repo.diffs import Diff
+from fixreview.repo.git import Repository
+from fixreview.risk.bounds import MAX_FILE_BYTES, cut
+from fixreview.risk.paths import file_paths, first_match, glob_match, normalize
+
+MAX_ROUNDS = 5
+"""How many times references are followed (a workflow, its action, that action's action…)."""
+MAX_REFERENCES = 400
+"""The most CI references kept; more are ignored."""
+MAX_ANCESTOR_SPECS = 4000
+"""The most ``action.yml`` look-ups beside changed files."""
+
+ACTION_FILES = ("action.yml", "action.yaml")
+WORKFLOWS = ".github/workflows"
+ROOT_ENTRIES = (".gitlab-ci.yml", "azure-pipelines.yml", "azure-pipelines.yaml")
+
+_USES = re.compile(r"""(?:^|[\s{,\-])uses\s*:\s*["']?(\./[^\s"'#,}]*)""")
+_TEMPLATE = re.compile(r"""(?:^|[\s{,\-])template\s*:\s*["']?([^\s"'#,}]+)""")
+_INCLUDE = re.compile(r"^(\s*)include\s*:\s*(.*)$")
+_KEY = re.compile(r"""^([A-Za-z_]+)\s*:\s*(.*)$""")
+_QUOTED_OR_WORD = re.compile(r"""["']([^"']*)["']|([^\s,\[\]{}"']+)""")
+_LOCAL_IN_FLOW = re.compile(r"""local\s*:\s*["']?([^\s"',}]+)""")
+
+
+@dataclass(frozen=True)
+class CiReference:
+    """A file or directory that CI runs, reached from a CI definition; WHY says how."""
+
+    path: str
+    directory: bool
+    why: str
+
+    def covers(self, path: str) -> bool:
+        clean = normalize(path)
+        if self.directory:
+            lower, mine = clean.lower(), self.path.lower()
+            return lower == mine or lower.startswith(mine + "/")
+        if any(char in self.path for char in "*?["):
+            return glob_match(self.path, clean)
+        return clean.lower() == self.path.lower()
+
+
+@dataclass(frozen=True)
+class TreeFacts:
+    """What the checks read from the trees: CI references, and ``.gitmodules`` on both sides."""
+
+    ci_references: tuple[CiReference, ...] = ()
+    gitmodules_old: str | None = None
+    gitmodules_new: str | None = None
+
+    def ci_reason(self, path: str) -> str | None:
+        """Why PATH is CI by reference, or None."""
+        return next((ref.why for ref in self.ci_references if ref.covers(path)), None)
+
+
+NO_TREE_FACTS = TreeFacts()
+
+
+# -- line-based readers ----------------------------------------------------------------------
+
+
+def _lines(text: str) -> Iterable[str]:
+    for line in text.splitlines():
+        yield cut(line)
+
+
+def _strip_comment(value: str) -> str:
+    at = value.find(" #")
+    return (value[:at] if at >= 0 else value).strip()
+
+
+def _unquote(value: str) -> str:
+    value = value.strip()
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+        return value[1:-1]
+    return value
+
+
+def _local(value: str) -> str | None:
+    """VALUE as a repository path, or None for a URL, a variable or nothing."""
+    value = _unquote(value)
+    if not value or "://" in value or "$" in value or value.startswith(("{", "[")):
+        return None
+    path = posixpath.normpath(value.lstrip("/"))
+    if path in (".", "") or path.startswith("../"):
+        return None
+    return path
+
+
+def local_actions(text: str) -> list[str]:
+    """The ``uses: ./path`` values of a workflow or action, as repository paths."""
+    found = []
+    for line in _lines(text):
+        if "uses" not in line:
+            continue
+        for match in _USES.finditer(line):
+            path = _local(match.group(1))
+            if path:
+                found.append(path)
+    return found
+
+
+def _flow_values(value: str) -> list[str]:
+    """The local paths of an inline include value: a string, ``[a, b]`` or ``{local: a}``."""
+    if value.startswith("{"):
+        return [m.group(1) for m in _LOCAL_IN_FLOW.finditer(value)]
+    if value.startswith("["):
+        out = []
+        for item in re.split(r",(?![^{]*\})", value.strip("[]")):
+            item = item.strip()
+            if item.startswith("{"):
+                out.extend(m.group(1) for m in _LOCAL_IN_FLOW.finditer(item))
+            elif item:
+                out.append(_unquote(item))
+        return out
+    return [_unquote(value)]
+
+
+def gitlab_includes(text: str) -> list[str]:
+    """The local files a GitLab CI file includes (``local:`` entries and plain strings)."""
+    found: list[str] = []
+    block: int | None = None  # indent of the include: key while inside its block
+    item_indent: int | None = None
+    for line in _lines(text):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        indent = len(line) - len(line.lstrip())
+        if block is not None and (
+            indent < block or (indent == block and not stripped.startswith("-"))
+        ):
+            block = item_indent = None
+        if block is None:
+            match = _INCLUDE.match(line)
+            if match:
+                value = _strip_comment(match.group(2))
+                if value:
+                    found.extend(_flow_values(value))
+                else:
+                    block, item_indent = len(match.group(1)), None
+            continue
+        is_item = stripped.startswith("-")
+        body = _strip_comment(stripped[1:] if is_item else stripped)
+        if is_item and item_indent is None:
+            item_indent = indent
+        key = _KEY.match(body)
+        if key:
+            if key.group(1) == "local":
+                found.append(key.group(2))
+        elif is_item and indent == item_indent and body:
+            found.extend(_flow_values(body))
+    return [path for path in map(_local, found) if path]
+
+
+def templates(text: str, source: str) -> list[str]:
+    """The local ``template:`` files an Azure Pipelines file uses, relative to SOURCE."""
+    found = []
+    for line in _lines(text):
+        if "template" not in line:
+            continue
+        for match in _TEMPLATE.finditer(line):
+            value, _, repository = match.group(1).partition("@")
+            if repository and repository != "self":
+                continue  # a template of another repository
+            if value.startswith("/"):
+                path = _local(value)
+            else:
+                path = _local(posixpath.join(posixpath.dirname(source), value))
+            if path:
+                found.append(path)
+    return found
+
+
+def tree_entries(data: bytes, oid_bytes: int) -> list[tuple[str, str]]:
+    """(mode, name) of each entry of a raw tree object (as ``cat-file --batch`` prints it)."""
+    entries = []
+    pos = 0
+    while pos < len(data):
+        space = data.find(b" ", pos)
+        nul = data.find(b"\0", space + 1)
+        if space < 0 or nul < 0:
+            break
+        mode = data[pos:space].decode("ascii", "replace")
+        name = data[space + 1 : nul].decode("utf-8", "surrogateescape")
+        entries.append((mode, name))
+        pos = nul + 1 + oid_bytes
+    return entries
+
+
+# -- reading the trees -------------------------------------------------------------------------
+
+
+def _escape_glob(path: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in path)
+
+
+def _ancestors(path: str) -> list[str]:
+    parts = normalize(path).split("/")[:-1]
+    return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
+
+
+@dataclass
+class _Reader:
+    repo: Repository
+    revisions: list[tuple[str, str]]  # (object id, "at the head" / "at the base")
+    refs: dict[tuple[str, bool], CiReference] = field(default_factory=dict)
+    queued: set[str] = field(default_factory=set)
+
+    def add(self, path: str, directory: bool, why: str, *, glob: bool = False) -> bool:
+        """Register a reference (PATH a glob when GLOB); False when there are too many."""
+        key = (path.lower(), directory)
+        if key in self.refs:
+            return True
+        if len(self.refs) >= MAX_REFERENCES:
+            return False
+        shown = path if directory or glob else _escape_glob(path)
+        self.refs[key] = CiReference(shown, directory, why)
+        return True
+
+    def queue(self, pending: list[tuple[str, str, str]], spec: str, path: str, side: str) -> None:
+        """Read SPEC (PATH at one revision) in the next round, unless it was read already."""
+        if spec not in self.queued:
+            self.queued.add(spec)
+            pending.append((spec, path, side))
+
+    def read(self, specs: Iterable[str]) -> dict[str, bytes | None]:
+        return self.repo.read_objects(specs)
+
+
+def _text(data: bytes | None) -> str | None:
+    if data is None:
+        return None
+    return data[:MAX_FILE_BYTES].decode("utf-8", "replace")
+
+
+def tree_facts(
+    repo: Repository, fix: Fix, final: Diff, ci_paths: Sequence[str] = ()
+) -> TreeFacts:
+    """Read what the checks need from the fix's trees (see the module docstring).
+
+    The head, the merge-base and the base branch's tip are read; a reference counts wherever
+    it is found (a fix can drop a reference that CI still follows on the base branch). CI_PATHS
+    (the policy's ``risk.ci_paths``) name the changed files that are CI definitions already;
+    their own references are followed too.
+    """
+    branch = fix.branch
+    revisions: list[tuple[str, str]] = [(branch.head, "at the head")]
+    for oid in (branch.merge_base, branch.base_commit):
+        if oid and all(oid != known for known, _ in revisions):
+            revisions.append((oid, "at the base"))
+    reader = _Reader(repo, revisions)
+    changed = [path for item in final.files for path in file_paths(item)]
+
+    first: list[str] = []
+    for oid, _ in revisions:
+        first.append(f"{oid}:{WORKFLOWS}")
+        first.extend(f"{oid}:{name}" for name in ROOT_ENTRIES)
+        first.extend(f"{oid}:{path}" for path in changed if first_match(ci_paths, path))
+    siblings: list[tuple[str, str, str]] = []  # (spec, directory, side)
+    for oid, side in revisions:
+        for directory in dict.fromkeys(d for path in changed for d in _ancestors(path)):
+            for name in ACTION_FILES:
+                if len(siblings) < MAX_ANCESTOR_SPECS:
+                    siblings.append((f"{oid}:{directory}/{name}", directory, side))
+    specs = {oid: side for oid, side in revisions}
+    data = reader.read([*first, *(spec for spec, _, _ in siblings), *_gitmodules_specs(fix)])
+
+    # (spec, the file's path, side) still to read and follow
+    pending: list[tuple[str, str, str]] = []
+    for spec in first:
+        oid, _, path = spec.partition(":")
+        content = data.get(spec)
+        if content is None:
+            continue
+        if path == WORKFLOWS:
+            for mode, name in tree_entries(content, len(oid) // 2):
+                if not mode.startswith("4") and name.lower().endswith((".yml", ".yaml")):
+                    full = f"{WORKFLOWS}/{name}"
+                    reader.queue(pending, f"{oid}:{full}", full, specs[oid])
+            continue
+        _follow(reader, oid, path, specs[oid], _text(content) or "", pending)
+    for _ in range(MAX_ROUNDS):
+        if not pending:
+            break
+        batch, pending = pending, []
+        contents = reader.read(spec for spec, _, _ in batch)
+        for spec, path, side in batch:
+            text = _text(contents.get(spec))
+            if text is not None:
+                _follow(reader, spec.partition(":")[0], path, side, text, pending)
+
+    for spec, directory, side in siblings:
+        content = data.get(spec)
+        if content is not None:
+            name = spec.partition(":")[2]
+            reader.add(directory, True, f"beside the action definition {name} {side}")
+    old, new = _gitmodules(fix, data)
+    return TreeFacts(tuple(reader.refs.values()), old, new)
+
+
+def _follow(
+    reader: _Reader,
+    oid: str,
+    source: str,
+    side: str,
+    text: str,
+    pending: list[tuple[str, str, str]],
+) -> None:
+    """Register what the CI file SOURCE (read at OID) references; queue what to read next."""
+    for path in local_actions(text):
+        if path.lower().endswith((".yml", ".yaml")):  # a reusable workflow
+            if reader.add(path, False, f"reusable workflow ./{path} used by {source} {side}"):
+                reader.queue(pending, f"{oid}:{path}", path, side)
+            continue
+        if reader.add(path, True, f"local action ./{path} used by {source} {side}"):
+            for name in ACTION_FILES:
+                reader.queue(pending, f"{oid}:{path}/{name}", f"{path}/{name}", side)
+    for path in gitlab_includes(text):
+        if reader.add(path, False, f"included by {source} {side}", glob=True):
+            if not any(char in path for char in "*?["):
+                reader.queue(pending, f"{oid}:{path}", path, side)
+    for path in templates(text, source):
+        if reader.add(path, False, f"template of {source} {side}"):
+            reader.queue(pending, f"{oid}:{path}", path, side)
+
+
+def _gitmodules_specs(fix: Fix) -> list[str]:
+    specs = [f"{fix.branch.head}:.gitmodules"]
+    if fix.branch.merge_base:
+        specs.append(f"{fix.branch.merge_base}:.gitmodules")
+    return specs
+
+
+def _gitmodules(fix: Fix, data: dict[str, bytes | None]) -> tuple[str | None, str | None]:
+    new = _text(data.get(f"{fix.branch.head}:.gitmodules"))
+    old = None
+    if fix.branch.merge_base:
+        old = _text(data.get(f"{fix.branch.merge_base}:.gitmodules"))
+    return old, new
