@@ -98,6 +98,13 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
     loaded = load_policy(repo, base)
     branches = list_fix_branches(repo, loaded)
     fixes, warnings = build_fixes(repo, loaded, branches)
+    unrelated = sum(1 for f in fixes if f.branch.merge_base is None)
+    if unrelated and (repo.common_dir / "shallow").exists():
+        warnings.append(
+            f"shallow clone: {unrelated} fix(es) have no merge-base with {loaded.base} here, so "
+            "their diffs are against the empty tree (fetch the history: git fetch --unshallow, "
+            "or actions/checkout with fetch-depth: 0)"
+        )
     return Queue(policy=loaded, fixes=fixes, warnings=warnings)
 
 

@@ -252,6 +252,8 @@ def gate_github(result: GateResult) -> str:
 
 def audit_report(trail: AuditTrail) -> str:
     """``log``: per fix, what changed, why, who decided, and which finding it answers."""
+    if not trail.entries:
+        return "no fix branches"
     out: list[str] = []
     for entry in trail.entries:
         fix = entry.fix
