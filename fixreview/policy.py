@@ -396,7 +396,7 @@ def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:
     if base is not None:
         start = refs.resolve(base, "--base")
     else:
-        start, _ = refs.default()
+        start, _ = refs.default(repo)
     loaded = _load_from(repo, start)
     if base is None and loaded.found and "base" in loaded.policy.model_fields_set:
         named = loaded.policy.base

@@ -234,7 +234,7 @@ def test_no_configured_base_and_no_remote_head_asks_for_base(tmp_path: Path) -> 
 def test_an_unknown_base_is_a_usage_error(repo: TestRepo) -> None:
     for command in (["list"], ["verify"], ["show", "ai-fix/x"], ["log"]):
         line = one_error_line(fixreview(repo.path, *command, "--base", "nosuch"))
-        assert "'nosuch' not found" in line
+        assert "'nosuch' (from --base) not found" in line
     line = one_error_line(fixreview(repo.path, "list", "--base", "refs/heads/nosuch"))
     assert "not found" in line
     repo.git("tag", "v1")
@@ -274,4 +274,4 @@ def test_the_policy_base_key_redirects_strictly(repo: TestRepo) -> None:
     repo.git("branch", "-D", "release")
     repo.git("tag", "release", main)
     line = one_error_line(fixreview(repo.path, "list"))
-    assert "'release' not found" in line and ".fixreview.toml" in line
+    assert "'release' (from the base key of .fixreview.toml on main) not found" in line

@@ -12,7 +12,8 @@ source the person pushing a fix cannot move, and a name must mean exactly one br
 
 Without ``--base`` the starting base is git's local configuration ``fixreview.base``, else the
 remote's HEAD as ``git clone`` records it (``refs/remotes/origin/HEAD``); never the first name
-that happens to exist. All refs and the configuration are read with two git processes.
+that happens to exist; in a bare repository (a server, a CI mirror) HEAD, which names the default
+branch and which no push can move. All refs and the configuration are read with two git processes.
 """
 
 from __future__ import annotations
@@ -144,30 +145,45 @@ class BranchRefs:
 
     def resolve(self, name: str, where: str = "") -> BaseRef:
         """The one branch NAME means; BaseRefError when none or several (WHERE says who asked)."""
-        suffix = f" ({where})" if where else ""
+        what = f"base {_shown(name)}" + (f" (from {where})" if where else "")
         if not name or name.startswith("-") or "\n" in name:
-            raise BaseRefError(f"base {_shown(name)} is not a branch name{suffix}")
+            raise BaseRefError(f"{what} is not a branch name")
         if name.startswith("refs/") and not (name.startswith(HEADS) or name.startswith(REMOTES)):
             raise BaseRefError(
-                f"base {_shown(name)} is not a branch: only refs/heads/… and "
-                f"refs/remotes/<remote>/… can be a base{suffix}"
+                f"{what} is not a branch: only refs/heads/… and refs/remotes/<remote>/… "
+                "can be a base (tags never count)"
             )
         found = self.candidates(name)
         if not found:
+            if not self.kinds:
+                raise BaseRefError(
+                    f"{what} not found: the repository has no branches yet "
+                    "(an empty repository has nothing to review)"
+                )
             raise BaseRefError(
-                f"base branch {_shown(name)} not found{suffix} "
-                "(a branch under refs/heads or refs/remotes; tags never count)"
+                f"{what} not found: no such branch under refs/heads or refs/remotes "
+                f"(tags never count){self._fetch_hint(name)}"
             )
         if len(found) > 1:
             names = ", ".join(visible(ref, multiline=False) for ref in found)
-            raise BaseRefError(
-                f"base {_shown(name)} is ambiguous{suffix}: {names} (name one with --base REF)"
-            )
+            raise BaseRefError(f"{what} is ambiguous: {names} (name one with --base REF)")
         return self._commit_of(found[0])
 
-    def default(self) -> tuple[BaseRef, str]:
-        """The base when none is named: ``fixreview.base``, else the remote's HEAD; and where
-        it came from."""
+    def _fetch_hint(self, name: str) -> str:
+        """How to fetch NAME into a clone that lacks it (a shallow or single-branch CI clone)."""
+        if not self.remotes or name.startswith(HEADS):
+            return ""
+        rest = name.removeprefix(REMOTES)
+        owners = [r for r in self.remotes if rest.startswith(f"{r}/")]
+        remote = max(owners, key=len) if owners else self.remotes[0]
+        branch = rest.removeprefix(f"{remote}/") if owners else rest
+        spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
+        return f"; to fetch it: git fetch {remote} {visible(repr(spec), multiline=False)}"
+
+    def default(self, repo: Repository) -> tuple[BaseRef, str]:
+        """The base when none is named, and where it came from: ``fixreview.base``, else the
+        remote's HEAD as ``git clone`` records it, else (in a bare repository, where HEAD names
+        the default branch and a push cannot move it) HEAD."""
         if self.configured is not None:
             return self.resolve(self.configured, f"git config {BASE_CONFIG}"), BASE_CONFIG
         heads = sorted(
@@ -181,6 +197,16 @@ class BranchRefs:
             raise BaseRefError(
                 f"no base given and several remote HEADs ({names}): "
                 f"pass --base BRANCH (or: git config {BASE_CONFIG} main)"
+            )
+        if repo.workdir is None:
+            proc = repo.try_run("symbolic-ref", "-q", "HEAD")
+            target = proc.stdout.decode("utf-8", "surrogateescape").strip()
+            if proc.returncode == 0 and target in self.commits:
+                return self._commit_of(target), "HEAD"
+        if not self.kinds:
+            raise BaseRefError(
+                "no base branch: the repository has no branches yet "
+                "(an empty repository has nothing to review)"
             )
         raise BaseRefError(
             "no base branch given: pass --base BRANCH "
