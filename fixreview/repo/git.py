@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 
-from fixreview.errors import GitError, NotARepositoryError
+from fixreview.errors import FixreviewError, GitError, NotARepositoryError
 
 # SHA-1 repositories only: use Repository.zero_oid and Repository.empty_tree, which follow the
 # repository's object format (a SHA-256 repository has 64-hex ids).
@@ -80,9 +80,9 @@ def timeout_from_env(name: str, default: float) -> float:
     try:
         seconds = float(value)
     except ValueError:
-        raise GitError(f"{name} must be a number of seconds, not {value!r}") from None
-    if seconds <= 0:
-        raise GitError(f"{name} must be a positive number of seconds, not {value!r}")
+        raise FixreviewError(f"{name} must be a number of seconds, not {value!r}") from None
+    if not seconds > 0 or seconds == float("inf"):
+        raise FixreviewError(f"{name} must be a positive number of seconds, not {value!r}")
     return seconds
 
 

@@ -44,15 +44,36 @@ class Signer(Protocol):
     def sign(self, payload: bytes) -> Signed: ...
 
 
+SIGNER_TIMEOUT_ENV = "FIXREVIEW_SIGNER_TIMEOUT"
+DEFAULT_SIGNER_TIMEOUT = 60.0  # room for a person to type a passphrase or touch a key
+
+
+def signer_timeout() -> float:
+    """How long one signing or verifying program may run (``FIXREVIEW_SIGNER_TIMEOUT``)."""
+    from fixreview.repo.git import timeout_from_env
+
+    return timeout_from_env(SIGNER_TIMEOUT_ENV, DEFAULT_SIGNER_TIMEOUT)
+
+
 def run_tool(
     argv: Sequence[str], payload: bytes | None, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
-    """Run a signing tool; a missing program is a SigningError naming the setting."""
+    """Run a signing tool; a missing program is a SigningError naming the setting, and one
+    that does not finish in time (a hung ssh-agent or gpg-agent) is stopped: a SigningError."""
+    seconds = signer_timeout()
     try:
-        return subprocess.run(list(argv), input=payload, capture_output=True, check=False, env=env)
+        return subprocess.run(
+            list(argv), input=payload, capture_output=True, check=False, env=env, timeout=seconds
+        )
     except FileNotFoundError:
         raise SigningError(
             f"signing program {argv[0]!r} not found (set gpg.ssh.program or gpg.program)"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise SigningError(
+            f"signing tool {argv[0]!r} did not finish within {seconds:g} s and was stopped "
+            f"(a hung ssh-agent or gpg-agent, or a passphrase prompt nobody answered?; "
+            f"raise {SIGNER_TIMEOUT_ENV} to wait longer)"
         ) from None
 
 

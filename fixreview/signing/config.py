@@ -7,11 +7,9 @@ is git's committer identity (``user.name``, ``user.email``).
 
 from __future__ import annotations
 
-import subprocess
-
 from fixreview.models import Person
 from fixreview.repo.git import Repository
-from fixreview.signing.base import Signer, SigningError
+from fixreview.signing.base import Signer, SigningError, run_tool
 from fixreview.signing.openpgp import OpenPgpSigner
 from fixreview.signing.ssh import SshSigner
 
@@ -67,7 +65,7 @@ def signer_from_git(repo: Repository) -> Signer:
 
 
 def _default_key(command: str) -> str:
-    proc = subprocess.run(command, shell=True, capture_output=True, check=False)
+    proc = run_tool(["sh", "-c", command], None)  # as git runs it; with the signer timeout
     if proc.returncode != 0:
         return ""
     lines = [ln for ln in proc.stdout.decode("utf-8", "replace").splitlines() if ln.strip()]
