@@ -15,9 +15,9 @@ import os
 import tempfile
 from dataclasses import dataclass
 
+from fixreview.errors import GitError
 from fixreview.models import Fix
 from fixreview.repo.diffs import EMPTY_DIFF, Diff, parse_diff
-from fixreview.errors import GitError
 from fixreview.repo.git import Repository, object_format_of
 
 

@@ -19,6 +19,7 @@ from tests.gitutil import AI, TestRepo, git
 
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 HIDDEN = "\u202e"
+FIXREVIEW = [sys.executable, "-m", "fixreview"]
 
 # What a hostile (or merely unusual) configuration sets: every knob that changes diff bytes.
 HOSTILE_CONFIG = """\
@@ -77,7 +78,7 @@ def _fix_repo(tmp_path: Path) -> tuple[TestRepo, str, str]:
             "app/db.py": (
                 "def query(sql, args):\n"
                 f'    key = "{AWS_KEY}"\n'
-                f'    return sql, args  # {HIDDEN} admin\n'
+                f"    return sql, args  # {HIDDEN} admin\n"
             ),
             "notes.txt": "one\ntwo\nthree\n",
             "z_first.md": "z\nzz\n",
@@ -210,9 +211,12 @@ def test_replace_refs_do_not_change_what_is_bound(tmp_path: Path) -> None:
     # an attacker pushes refs/replace/HEAD -> a harmless commit
     harmless = git(repo.path, "commit-tree", f"{base}^{{tree}}", "-p", base, "-m", "noop").strip()
     git(repo.path, "replace", head, harmless)
-    assert git(repo.path, "rev-parse", f"{head}^{{tree}}").strip() != git(
-        repo.path, "rev-parse", f"{head}^{{tree}}", env={"GIT_NO_REPLACE_OBJECTS": "1"}
-    ).strip()
+    assert (
+        git(repo.path, "rev-parse", f"{head}^{{tree}}").strip()
+        != git(
+            repo.path, "rev-parse", f"{head}^{{tree}}", env={"GIT_NO_REPLACE_OBJECTS": "1"}
+        ).strip()
+    )
     assert diff_sha256(Repository(repo.path), base, head) == before
     fix = load_queue(Repository(repo.path)).get("ai-fix/attr")
     assert fix.stats.files == 6
@@ -235,8 +239,7 @@ def test_risk_checks_read_text_hidden_behind_minus_diff(tmp_path: Path, where: s
     if where == "head":
         repo.checkout("ai-fix/attr")
     proc = subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(repo.path), "show", "ai-fix/attr"]
-        + ["--json"],
+        [*FIXREVIEW, "--repo", str(repo.path), "show", "ai-fix/attr", "--json"],
         capture_output=True,
         text=True,
         check=False,
@@ -259,7 +262,7 @@ def test_docs_recipe_reproduces_the_hash_under_hostile_config(
     recipe = docs.split("## Verifying a decision with stock tools only")[1]
     recipe = recipe.split("```sh\n")[1].split("```")[0]
     clean_part = recipe[recipe.index("room=$(mktemp -d)") : recipe.index('rm -rf "$room"')]
-    script = f"base={base}\nhead={head}\n{clean_part}\nrm -rf \"$room\"\necho \"$hash\"\n"
+    script = f'base={base}\nhead={head}\n{clean_part}\nrm -rf "$room"\necho "$hash"\n'
     proc = subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=repo.path,

@@ -61,7 +61,7 @@ def test_the_attack_is_real_merging_reverts_the_security_fix(repo: TestRepo) -> 
 
 
 def test_all_merge_bases_are_recorded_and_the_fix_is_flagged(repo: TestRepo) -> None:
-    a, b, head = _criss_cross(repo)
+    a, b, _ = _criss_cross(repo)
     fix = load_queue(Repository(repo.path)).get("ai-fix/docs")
     assert sorted(fix.branch.merge_bases) == sorted([a, b])
     assert fix.branch.merge_base in (a, b)

@@ -158,7 +158,7 @@ def clean_room(object_format: str) -> Path:
 
 
 def _spawn(
-    argv: list[str], cwd: Path, input: bytes | None, env: Mapping[str, str]
+    argv: list[str], cwd: Path | None, input: bytes | None, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[bytes]:
     """Run one git process with the git timeout: a hung git is a one-line GitError."""
     seconds = git_timeout()
@@ -274,7 +274,9 @@ class Repository:
         """The repository's own object directory (shared by all its worktrees)."""
         return (self.common_dir / "objects").resolve()
 
-    def clean_env(self, object_format: str, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    def clean_env(
+        self, object_format: str, extra: Mapping[str, str] | None = None
+    ) -> dict[str, str]:
         """The environment of a clean-room git process reading this repository's objects."""
         room = clean_room(object_format)
         env = _bare_env(room.parent)
@@ -291,7 +293,7 @@ class Repository:
     def clean_run(
         self,
         *args: str,
-        object_format: str = "sha1",
+        object_format: str | None = None,
         input: bytes | None = None,
         env: Mapping[str, str] | None = None,
         ok_codes: Iterable[int] = (0,),
@@ -301,7 +303,10 @@ class Repository:
         No system, global or repository configuration, no attributes from any checkout, index
         or info/attributes, no replace refs, no work tree: exact bytes that do not depend on
         where or by whom they are produced. ``env`` may add e.g. ``GIT_INDEX_FILE``.
+        OBJECT_FORMAT is the repository's (pass it when known from an id: no process is spent).
         """
+        if object_format is None:
+            object_format = self.object_format
         room = clean_room(object_format)
         proc = _spawn(
             ["git", "-c", f"core.attributesFile={os.devnull}", *args],
@@ -413,9 +418,8 @@ class Repository:
 
 def init_repository(path: Path, branch: str = "main") -> Repository:
     """``git init -b BRANCH PATH`` and the repository it made."""
-    proc = subprocess.run(
-        ["git", "init", "-q", "-b", branch, str(path)], capture_output=True, check=False
-    )
+    env = dict(os.environ, GIT_NO_REPLACE_OBJECTS="1")
+    proc = _spawn(["git", "init", "-q", "-b", branch, str(path)], None, None, env)
     if proc.returncode != 0:
         raise GitError(_describe_failure(["init"], proc))
     return Repository(path)
