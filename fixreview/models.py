@@ -11,7 +11,14 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
 
 Severity = Literal["critical", "high", "medium", "low", "info"]
 SEVERITIES: tuple[Severity, ...] = ("critical", "high", "medium", "low", "info")
@@ -86,7 +93,7 @@ class Suggestion(Strict):
     commit: ObjectId
     base: ObjectId | None = None
     patch: str = ""
-    created: datetime | None = None
+    created: AwareDatetime | None = None  # offset required: times are compared
 
 
 class Proposal(Strict):
@@ -95,7 +102,7 @@ class Proposal(Strict):
     schema_version: Literal[1] = Field(default=PROPOSAL_SCHEMA, alias="schema")
     id: NonEmpty
     branch: NonEmpty
-    recorded: datetime
+    recorded: AwareDatetime  # offset required: proposals are ordered by it
     recorded_by: str = ""
     finding: Finding
     suggestion: Suggestion

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from fixreview.errors import InputError, NotFoundError
 from fixreview.findings.sources import FindingsIndex, load_findings_index
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
-from fixreview.notes.records import TAG_PROPOSAL
-from fixreview.notes.store import PROPOSALS_REF, read_typed
 from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
+from fixreview.proposals import read_proposals
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
@@ -71,7 +70,9 @@ def list_fix_branches(repo: Repository, loaded: LoadedPolicy) -> list[BranchRef]
         "refs/remotes",
     )
     found: dict[str, BranchRef] = {}
-    for line in out.splitlines():
+    for line in out.split("\n"):  # not splitlines(): a ref name may hold U+0085 or U+2028
+        if not line:
+            continue
         oid, kind, ref = line.split(" ", 2)
         if kind != "commit":
             continue
@@ -192,7 +193,7 @@ def merge_bases_problem(branch: FixBranch) -> str | None:
 
 
 def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
-    typed = read_typed(repo, PROPOSALS_REF, TAG_PROPOSAL, Proposal)
+    typed = read_proposals(repo)  # a proposal whose frozen patch does not parse is a warning
     by_commit = {target: [p for _, p in items] for target, items in typed.by_target.items()}
     return by_commit, typed.warnings
 

@@ -1,8 +1,17 @@
 """The JSON that ``list --json`` and ``show --json`` print: stable shapes, documented in
-docs/json.md. Fields are only ever added, never renamed or removed, within a ``schema``."""
+docs/json.md. Fields are only ever added, never renamed or removed, within a ``schema``.
+
+Branch names, commit messages, evidence and notes are untrusted. :func:`dumps` writes them as
+UTF-8 but escapes, as ``\\uXXXX``, every character a terminal could act on or that a reader
+cannot see: C0 and C1 controls (U+009B is a one-byte CSI), DEL, bidirectional controls,
+zero-width and other default-ignorable code points, line and paragraph separators, and lone
+surrogates. A JSON parser reads back exactly the original strings.
+"""
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 from fixreview.audit import AuditTrail
@@ -12,8 +21,33 @@ from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
 from fixreview.review import ReviewData
 from fixreview.risk import BLOCKING, RiskFlag, flag_json
+from fixreview.safetext import DEFAULT_IGNORABLE, INVISIBLE
 
 JSON_SCHEMA = 1
+
+# What json.dumps(ensure_ascii=False) leaves raw and a terminal must not see raw: DEL and the
+# C1 controls, every default-ignorable code point (bidi controls, zero-width characters,
+# variation selectors, tag characters...) and the other invisible characters safetext knows,
+# interlinear annotation controls, and lone surrogates.
+_JSON_UNSAFE = re.compile(
+    "[\x7f-\x9f\ud800-\udfff\ufff9-\ufffb"
+    + "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in DEFAULT_IGNORABLE)
+    + "".join(re.escape(char) for char in sorted(INVISIBLE))
+    + "]"
+)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if code > 0xFFFF:  # JSON spells astral code points as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def dumps(document: Any) -> str:
+    """DOCUMENT as indented JSON, safe to print to a terminal (see the module docstring)."""
+    return _JSON_UNSAFE.sub(_json_escape, json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def fix_row(fix: Fix, flags: list[RiskFlag] | None = None) -> dict[str, Any]:

@@ -7,7 +7,6 @@ error is one line on stderr; a traceback is shown only with ``FIXREVIEW_DEBUG=1`
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -191,7 +190,9 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 
 def _emit_json(document: Any) -> None:
-    print(json.dumps(document, indent=2, ensure_ascii=False))
+    from fixreview.cli.jsonout import dumps  # control and invisible characters escaped
+
+    print(dumps(document))
 
 
 def _warn(warnings: list[str]) -> None:
