@@ -155,7 +155,6 @@ def pieces(text: str, *, multiline: bool = True) -> Iterator[tuple[str, bool]]:
         yield text[start:], False
 
 
-
 def _kept_selectors(text: str) -> frozenset[int]:
     """Positions of presentation selectors that are part of a symbol's appearance."""
     if "\ufe0e" not in text and "\ufe0f" not in text:

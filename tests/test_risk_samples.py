@@ -36,7 +36,13 @@ def test_every_flag_is_raised_by_some_sample_branch(
     sample_flags: dict[str, dict[str, RiskFlag]],
 ) -> None:
     raised = {flag_id for flags in sample_flags.values() for flag_id in flags}
-    assert raised == set(FLAG_IDS)
+    # Flags no sample branch raises, each with why, and where it is tested instead:
+    not_in_samples = {
+        # the demo's branches are linear (the sample data has no merges, and adding one would
+        # change the app's SVG snapshots): tests/test_risk_attacks.py makes a merge commit
+        "merge-commit",
+    }
+    assert raised == set(FLAG_IDS) - not_in_samples
 
 
 def test_sample_branches_raise_what_they_are_there_for(
@@ -82,9 +88,7 @@ def test_sample_branches_raise_what_they_are_there_for(
 def test_the_sample_secret_is_masked_everywhere(
     sample_flags: dict[str, dict[str, RiskFlag]], demo_repo: Path
 ) -> None:
-    secret = Repository(demo_repo).run_text(
-        "show", "ai-fix/gateway-sandbox-fallback:app/config.py"
-    )
+    secret = Repository(demo_repo).run_text("show", "ai-fix/gateway-sandbox-fallback:app/config.py")
     value = next(
         line.split('"')[1] for line in secret.splitlines() if line.startswith("SANDBOX_GATEWAY_KEY")
     )

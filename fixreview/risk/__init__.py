@@ -13,7 +13,6 @@ from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
 from fixreview.risk.checks import assess
-from fixreview.risk.tree import TreeFacts, tree_facts
 from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
@@ -23,6 +22,7 @@ from fixreview.risk.flags import (
     flag_json,
     known_flag_ids,
 )
+from fixreview.risk.tree import TreeFacts, tree_facts
 
 __all__ = [
     "BLOCKING",

@@ -35,7 +35,7 @@ MAX_SCAN_TOTAL: Final = 8 * 1024 * 1024
 MAX_FILE_BYTES: Final = 256 * 1024
 """Bytes of a CI file read from the repository to follow its references."""
 
-_LONG_WORD = re.compile(r"\w{%d,}" % (MAX_WORD_RUN + 1))
+_LONG_WORD = re.compile(rf"\w{{{MAX_WORD_RUN + 1},}}")
 
 
 def cut(text: str, limit: int = MAX_LINE) -> str:

@@ -8,6 +8,8 @@ diff masked, whichever check shows it.
 
 from __future__ import annotations
 
+import posixpath
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -19,9 +21,9 @@ from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
 from fixreview.repo.diffs import git_unquote as unquote
 from fixreview.risk import flags as ids
+from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, cut
 from fixreview.risk.deps import DependencyChange, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
-from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL
 from fixreview.risk.paths import (
     documentation_only,
     file_paths,
@@ -150,6 +152,63 @@ def added_lines(item: FileDiff) -> list[tuple[int, str]]:
 # -- sensitive-path ------------------------------------------------------------------------------
 
 
+SYMLINK_MODE = "120000"
+GITLINK_MODE = "160000"
+
+
+def file_modes(item: FileDiff) -> tuple[str | None, str | None]:
+    """The old and new mode of a file, from git's header (``index a..b MODE`` included)."""
+    old, new = item.old_mode, item.new_mode
+    for line in item.header.splitlines():
+        if line.startswith("index ") and len(line.split()) == 3:
+            mode = line.split()[2]
+            old, new = old or mode, new or mode
+    return old, new
+
+
+def _new_side_text(item: FileDiff) -> str | None:
+    lines = [line.text for hunk in item.hunks for line in hunk.lines if line.kind == "+"]
+    return lines[0] if lines else None
+
+
+def symlink_target(item: FileDiff) -> str | None:
+    """Where an added or changed symbolic link points (its blob is the target), or None."""
+    if item.status == "deleted" or file_modes(item)[1] != SYMLINK_MODE:
+        return None
+    return _new_side_text(item)
+
+
+def _sensitive_target(ctx: Context, item: FileDiff, target: str) -> str | None:
+    """Why the symlink ITEM pointing at TARGET is sensitive, or None."""
+    shown = visible(target, multiline=False)
+    if target.startswith("/") or target.startswith("~"):
+        return f"symlink to {shown}, outside the repository"
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(item.path), target))
+    if resolved == ".." or resolved.startswith("../"):
+        return f"symlink to {shown}, outside the repository"
+    if resolved == ".":
+        return f"symlink to {shown}, the repository's root"
+    probe = FileDiff(resolved, resolved, resolved, "modified", False, None, None, 0, 0, (), "")
+    for candidate in (resolved, f"{resolved}/x"):
+        probe = dc_replace(probe, path=candidate, old_path=candidate, new_path=candidate)
+        found = match_file(ctx.risk.sensitive_paths, probe)
+        reason = f"matches {found[1]}" if found else None
+        if found is None:
+            other = policy_file(ctx, probe) or ci_file(ctx, probe)
+            reason = other[1] if other else None
+        if reason:
+            return f"symlink to {resolved}, which {_which(reason)}"
+    lower = resolved.lower() + "/"
+    for pattern in ctx.risk.sensitive_paths:
+        if normalize(pattern).lower().startswith(lower):
+            return f"symlink to {resolved}, which holds {pattern}"
+    return None
+
+
+def _which(reason: str) -> str:
+    return reason if reason.startswith("matches") else f"is {reason}"
+
+
 def check_sensitive_path(ctx: Context) -> RiskFlag | None:
     evidence: list[Evidence] = []
     for item in ctx.final.files:
@@ -160,6 +219,13 @@ def check_sensitive_path(ctx: Context) -> RiskFlag | None:
             other = policy_file(ctx, item) or ci_file(ctx, item)
             if other:
                 where, reason = other
+        target = symlink_target(item)
+        if target is not None:
+            pointing = _sensitive_target(ctx, item, target)
+            if reason is not None:
+                reason += f"; symlink to {target}"
+            elif pointing is not None:
+                where, reason = item.path, pointing
         if where is None or reason is None:
             continue
         moved = f", renamed from {item.old_path}" if where != item.path else ""
@@ -315,14 +381,120 @@ def check_out_of_scope(ctx: Context) -> RiskFlag | None:
 # -- dependency-change ---------------------------------------------------------------------------
 
 
+_SECTION = re.compile(r"""^\s*\[\s*submodule\s+"([^"]*)"\s*\]""")
+_SETTING = re.compile(r"^\s*(path|url)\s*=\s*((?:.*\S)?)\s*$")
+
+
+def parse_gitmodules(lines: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Submodules by path (or name when no path is given): their ``path`` and ``url``."""
+    found: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for raw in lines:
+        line = cut(raw)
+        section = _SECTION.match(line)
+        if section:
+            current = found.setdefault(section.group(1), {})
+            continue
+        setting = _SETTING.match(line)
+        if setting and current is not None:
+            current.setdefault(setting.group(1), setting.group(2))
+    return {values.get("path", name): values for name, values in found.items()}
+
+
+def _gitmodules_sides(
+    ctx: Context, item: FileDiff | None
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """.gitmodules before and after: read from the trees, or else from the diff's lines."""
+    tree = ctx.tree
+    if tree.gitmodules_old is not None or tree.gitmodules_new is not None:
+        return (
+            parse_gitmodules((tree.gitmodules_old or "").splitlines()),
+            parse_gitmodules((tree.gitmodules_new or "").splitlines()),
+        )
+    if item is None:
+        return {}, {}
+    lines = [line for hunk in item.hunks for line in hunk.lines]
+    return (
+        parse_gitmodules(line.text for line in lines if line.kind in " -"),
+        parse_gitmodules(line.text for line in lines if line.kind in " +"),
+    )
+
+
+def _subproject(item: FileDiff, kind: str) -> str | None:
+    for hunk in item.hunks:
+        for line in hunk.lines:
+            if line.kind == kind and line.text.startswith("Subproject commit "):
+                return line.text.removeprefix("Subproject commit ").strip()
+    return None
+
+
+def _line_of(item: FileDiff | None, text: str) -> int | None:
+    if item is None:
+        return None
+    return next(
+        (
+            line.new_no
+            for hunk in item.hunks
+            for line in hunk.lines
+            if line.kind == "+" and text in line.text
+        ),
+        None,
+    )
+
+
+def submodule_evidence(ctx: Context) -> tuple[list[Evidence], list[str]]:
+    """Evidence for every submodule added, removed, moved to another commit or another URL,
+    and the names of those submodules."""
+    modules = next((f for f in ctx.final.files if _same_path(f.path, ".gitmodules")), None)
+    old, new = _gitmodules_sides(ctx, modules)
+    evidence: list[Evidence] = []
+    names: list[str] = []
+    for item in ctx.final.files:
+        if GITLINK_MODE not in file_modes(item):
+            continue
+        before, after = _subproject(item, "-"), _subproject(item, "+")
+        url = new.get(item.path, {}).get("url")
+        if before and after:
+            what = f"commit {before[:12]} {ARROW} {after[:12]}"
+        elif after:
+            what = f"added at {after[:12]}" + (f" from {url}" if url else "")
+        elif before:
+            what = f"removed (was {before[:12]})"
+        else:
+            what = f"{item.status} ({size(item)})"
+        evidence.append(Evidence(item.path, None, ctx.excerpt(f"submodule {item.path}: {what}")))
+        names.append(_shown_path(item.path))
+    for path in sorted(old.keys() | new.keys()):
+        was, now = old.get(path, {}).get("url"), new.get(path, {}).get("url")
+        if was == now:
+            continue
+        if was and now:
+            what = f"url {was} {ARROW} {now}"
+        elif now:
+            what = f"url {now} added"
+        else:
+            what = f"url {was} removed"
+        line = _line_of(modules, now) if now else None
+        evidence.append(Evidence(".gitmodules", line, ctx.excerpt(f"submodule {path}: {what}")))
+        if _shown_path(path) not in names:
+            names.append(_shown_path(path))
+    return evidence, names
+
+
 def check_dependency_change(ctx: Context) -> RiskFlag | None:
     evidence: list[Evidence] = []
     files: list[str] = []
     changes: list[DependencyChange] = []
+    submodules, modules = submodule_evidence(ctx)
+    if submodules:
+        evidence.extend(submodules)
+        files.extend(name for name in modules)
     for item in ctx.final.files:
         if match_file(ctx.risk.dependency_paths, item) is None:
             continue
         files.append(_shown_path(item.path))
+        if _same_path(item.path, ".gitmodules") and submodules:
+            continue
         parsed = file_changes(item)
         if not parsed:
             what = (
@@ -363,7 +535,12 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
         if group:
             names = [ctx.excerpt(_short(c)) for c in group]
             sentences.append(f"{len(group)} {word}: {listing(names)}.")
-    if not unique:
+    if modules:
+        sentences.append(
+            f"Submodules changed: {listing(modules)} (another commit or another URL is other "
+            "code, fetched from wherever the URL points)."
+        )
+    if not unique and not modules:
         sentences.append("No package line was recognised; read the file changes.")
     return ctx.flag(ids.DEPENDENCY_CHANGE, "Changes dependencies", " ".join(sentences), evidence)
 
@@ -489,9 +666,7 @@ def _char_name(char: str) -> str:
 
 def _hidden_in(text: str, *, first_line: bool) -> list[int]:
     return [
-        i
-        for i in hidden_positions(text)
-        if not (first_line and i == 0 and text[i] == "\ufeff")
+        i for i in hidden_positions(text) if not (first_line and i == 0 and text[i] == "\ufeff")
     ]
 
 
@@ -689,6 +864,36 @@ def check_large_diff(ctx: Context) -> RiskFlag | None:
     )
 
 
+# -- merge-commit --------------------------------------------------------------------------------
+
+
+def check_merge_commit(ctx: Context) -> RiskFlag | None:
+    merges = [commit for commit in ctx.fix.commits if len(commit.parents) > 1]
+    if not merges:
+        return None
+    evidence = [
+        Evidence(
+            None,
+            None,
+            ctx.excerpt(
+                f"{commit.oid[:12]} merges {len(commit.parents)} parents "
+                f"({', '.join(p[:12] for p in commit.parents)}): {commit.subject}"
+            ),
+        )
+        for commit in merges
+    ]
+    shown = listing([commit.oid[:12] for commit in merges])
+    return ctx.flag(
+        ids.MERGE_COMMIT,
+        "The fix contains merge commits",
+        f"{plural(len(merges), 'commit')} of the fix ({shown}) "
+        f"{'is a merge' if len(merges) == 1 else 'are merges'}: a merge can carry changes no "
+        "commit of the fix shows on its own (a conflict resolution, an evil merge), and brings "
+        "in another branch's history. The final diff is what counts; review it whole.",
+        evidence,
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     check_sensitive_path,
     check_policy_change,
@@ -702,6 +907,7 @@ CHECKS: tuple[Check, ...] = (
     check_thin_rationale,
     check_diverges,
     check_large_diff,
+    check_merge_commit,
 )
 
 

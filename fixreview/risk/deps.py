@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from fixreview.repo.diffs import FileDiff
+from fixreview.risk.bounds import cut
 from fixreview.risk.paths import normalize
 
 ChangeKind = Literal["added", "removed", "bumped", "downgraded", "changed"]
@@ -176,7 +177,7 @@ class SetupPy(Requirements):
 
 
 _TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_TOML_KEY = re.compile(r"""^\s*("[^"]+"|'[^']+'|[A-Za-z0-9_.\-]+)\s*=\s*(.*?)\s*$""")
+_TOML_KEY = re.compile(r"""^\s*("[^"]+"|'[^']+'|[A-Za-z0-9_.\-]+)\s*=\s*((?:.*\S)?)\s*$""")
 _TOML_STRING = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)')\s*,?\s*(#.*)?$""")
 _QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
 _VERSIONISH = re.compile(r"^\s*(\^|~>?|[<>]=?|==?|!=|\*|v?\d)")
@@ -559,12 +560,13 @@ def _sides(item: FileDiff, factory: Callable[[], Parser]) -> tuple[_Side, _Side,
     for hunk in item.hunks:
         old_parser, new_parser = factory(), factory()
         for line in hunk.lines:
+            text = cut(line.text)  # bounded: no parser reads more of a line
             if line.kind in (" ", "-"):
-                for name, spec in old_parser.feed(line.text):
+                for name, spec in old_parser.feed(text):
                     if line.kind == "-":
                         old.add(old_parser.key(name), name, spec.strip(), line.old_no)
             if line.kind in (" ", "+"):
-                for name, spec in new_parser.feed(line.text):
+                for name, spec in new_parser.feed(text):
                     if line.kind == "+":
                         new.add(new_parser.key(name), name, spec.strip(), line.new_no)
     return old, new, probe

@@ -89,9 +89,10 @@ class Unscanned:
 
 
 def _synthetic_diff(
-    files: Sequence[tuple[str, Sequence[tuple[int, str]]]], pieces: Callable[[str], Iterable[str]]
+    files: Sequence[tuple[str, Sequence[tuple[int, str]]]], transform: Callable[[str], str]
 ) -> tuple[str, dict[str, tuple[str, list[list[int]]]], list[Unscanned]]:
-    """A unified diff holding only the added lines, as PIECES of them, numbered 1..n per file;
+    """A unified diff holding only the added lines, as windows of them (each passed through
+    TRANSFORM), numbered 1..n per file;
     where each piece came from; and the lines that were not read whole.
 
     Numbering the added lines consecutively keeps detect-secrets' context window (the lines
@@ -107,20 +108,22 @@ def _synthetic_diff(
     total = MAX_SCAN_TOTAL
     for number, (path, lines) in enumerate(files):
         where: dict[str, list[int]] = {}
+        pieces: dict[str, str] = {}  # window -> what is scanned of it
         for line_no, text in lines:
             budget, read = MAX_SCAN_LINE, 0
-            for piece in pieces(_LINE_BREAKS.sub(" ", text)):
-                holders = where.get(piece)
-                if holders is None:
-                    if len(piece) > min(budget, total):
+            for window in windows(text):
+                piece = pieces.get(window)
+                if piece is None:
+                    if len(window) > min(budget, total):
                         unscanned.append(Unscanned(path, line_no, len(text), read))
                         break
-                    budget -= len(piece)
-                    total -= len(piece)
-                    holders = where[piece] = []
+                    budget -= len(window)
+                    total -= len(window)
+                    piece = pieces[window] = transform(_LINE_BREAKS.sub(" ", window))
+                holders = where.setdefault(piece, [])
                 if not holders or holders[-1] != line_no:
                     holders.append(line_no)
-                read += len(piece) - (OVERLAP if read else 0)
+                read += len(window) - (OVERLAP if read else 0)
         if not where:
             continue
         name = f"f{number}/{_UNSAFE_NAME.sub('_', normalize(path)) or 'file'}"
@@ -130,13 +133,13 @@ def _synthetic_diff(
     return "".join(chunks), names, unscanned
 
 
-def _keyword_windows(text: str) -> Iterable[str]:
-    return windows(short_words(text))
+def _as_is(piece: str) -> str:
+    return piece
 
 
 def unscanned_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[Unscanned]:
     """The added lines of FILES the secret scan reads only in part (over its budget)."""
-    return _synthetic_diff(files, windows)[2]
+    return _synthetic_diff(files, _as_is)[2]
 
 
 def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[SecretHit]:
@@ -148,10 +151,10 @@ def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> 
     reads the windows with such runs shortened (:func:`fixreview.risk.bounds.short_words`);
     every other plugin reads them as they are.
     """
-    plain, plain_names, _ = _synthetic_diff(files, windows)
+    plain, plain_names, _ = _synthetic_diff(files, _as_is)
     if not plain:
         return []
-    words, word_names, _ = _synthetic_diff(files, _keyword_windows)
+    words, word_names, _ = _synthetic_diff(files, short_words)
     try:
         from detect_secrets.core.scan import scan_diff
         from detect_secrets.settings import default_settings

@@ -131,7 +131,7 @@ def _flow_values(value: str) -> list[str]:
     if value.startswith("{"):
         return [m.group(1) for m in _LOCAL_IN_FLOW.finditer(value)]
     if value.startswith("["):
-        out = []
+        out: list[str] = []
         for item in re.split(r",(?![^{]*\})", value.strip("[]")):
             item = item.strip()
             if item.startswith("{"):
@@ -259,9 +259,7 @@ def _text(data: bytes | None) -> str | None:
     return data[:MAX_FILE_BYTES].decode("utf-8", "replace")
 
 
-def tree_facts(
-    repo: Repository, fix: Fix, final: Diff, ci_paths: Sequence[str] = ()
-) -> TreeFacts:
+def tree_facts(repo: Repository, fix: Fix, final: Diff, ci_paths: Sequence[str] = ()) -> TreeFacts:
     """Read what the checks need from the fix's trees (see the module docstring).
 
     The head, the merge-base and the base branch's tip are read; a reference counts wherever
@@ -342,9 +340,9 @@ def _follow(
             for name in ACTION_FILES:
                 reader.queue(pending, f"{oid}:{path}/{name}", f"{path}/{name}", side)
     for path in gitlab_includes(text):
-        if reader.add(path, False, f"included by {source} {side}", glob=True):
-            if not any(char in path for char in "*?["):
-                reader.queue(pending, f"{oid}:{path}", path, side)
+        added = reader.add(path, False, f"included by {source} {side}", glob=True)
+        if added and not any(char in path for char in "*?["):
+            reader.queue(pending, f"{oid}:{path}", path, side)
     for path in templates(text, source):
         if reader.add(path, False, f"template of {source} {side}"):
             reader.queue(pending, f"{oid}:{path}", path, side)
