@@ -39,6 +39,8 @@ def load_toml(data: bytes, source: str) -> dict[str, Any]:
         raise InputError(f"{source}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def as_object(value: Any) -> JsonObject:

@@ -87,6 +87,8 @@ def encode_line(tag: str, payload: bytes, signature: bytes | None = None) -> str
     """One record as one line (no newline at the end)."""
     if tag not in KNOWN_TAGS:
         raise ValueError(f"unknown record tag {tag!r}")
+    if not payload or signature == b"":
+        raise ValueError("a record needs a non-empty payload (and signature)")
     parts = [tag, b64encode(payload)]
     if signature is not None:
         parts.append(b64encode(signature))
