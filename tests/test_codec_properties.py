@@ -5,7 +5,7 @@ and untrusted documents fail only with the errors the callers handle."""
 from __future__ import annotations
 
 import subprocess
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -227,7 +227,7 @@ SIGNED_DECISION = Decision(
     reviewer_name="Aisha Okafor",
     signing_format="ssh",
     key="SHA256:x",
-    time=datetime(2026, 10, 6, 14, 30, tzinfo=timezone.utc),
+    time=datetime(2026, 10, 6, 14, 30, tzinfo=UTC),
     checklist=Checklist(rollback=ChecklistItem(status="confirmed", note="revert if broken")),
     comment="Clean fix.",
 )
