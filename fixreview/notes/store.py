@@ -309,6 +309,7 @@ def append_record(
     if "\n" in line or not line:
         raise ValueError("a record is exactly one non-empty line")
     deadline = time.monotonic() + MAX_SECONDS
+    repo.delete_stale_refs(_TEMP_PREFIX, 3600)  # left by killed writers; a live one is younger
     for attempt in range(MAX_ATTEMPTS):
         old = repo.ref_value(ref)
         new = _build_notes_commit(repo, old, target, line, env)
@@ -332,7 +333,7 @@ def append_record(
 def temporary_notes_ref(repo: Repository, start: str | None) -> Iterator[str]:
     """A private notes ref (starting at START, or empty) to build a notes commit on without
     touching the real ref; deleted afterwards, whatever happens."""
-    temp = _TEMP_PREFIX + uuid.uuid4().hex
+    temp = f"{_TEMP_PREFIX}{int(time.time())}-{uuid.uuid4().hex}"  # time: see append_record
     try:
         if start is not None:
             repo.run("update-ref", temp, start, repo.zero_oid)

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -328,6 +329,27 @@ class Repository:
                 raise GitError(f"not a revision: {rev!r}")
             resolved[rev] = self.run_text("rev-parse", "--verify", "--end-of-options", rev).strip()
         return [resolved.get(rev, rev) for rev in revs]
+
+    def delete_stale_refs(self, prefix: str, max_age: float) -> list[str]:
+        """Delete the refs under PREFIX named ``PREFIX<unix seconds>-…`` more than MAX_AGE
+        seconds ago (what killed writers left behind); the names deleted.
+
+        Each is deleted only if it still points where it pointed when listed, and a ref whose
+        name carries no time is never touched: a live writer's ref is always younger.
+        """
+        out = self.run_text("for-each-ref", "--format=%(objectname) %(refname)", prefix)
+        cutoff = time.time() - max_age
+        stale: list[tuple[str, str]] = []
+        for line in out.splitlines():
+            oid, _, ref = line.partition(" ")
+            stamp = ref.removeprefix(prefix).split("-", 1)[0]
+            if ref.startswith(prefix) and stamp.isdigit() and int(stamp) < cutoff:
+                stale.append((oid, ref))
+        if stale:
+            commands = "".join(f"delete {ref} {oid}\n" for oid, ref in stale)
+            # best effort: a ref another process deletes first is simply gone already
+            self.try_run("update-ref", "--stdin", input=commands.encode())
+        return [ref for _, ref in stale]
 
     # -- small queries -----------------------------------------------------------------------
 
