@@ -24,6 +24,12 @@ def strip_trailers(text: str) -> str:
     return "\n\n".join(paragraphs)
 
 
+MAX_RATIONALE = 64 * 1024
+"""Characters of a rationale that are read: far more than any threshold needs."""
+
+
 def rationale_words(text: str) -> int:
-    """The number of words in TEXT, trailers left out."""
+    """The number of words in TEXT, trailers left out (at most :data:`MAX_RATIONALE` read)."""
+    if len(text) > MAX_RATIONALE:
+        return len(_WORD.findall(text[:MAX_RATIONALE]))  # cut: its trailers are not in it
     return len(_WORD.findall(strip_trailers(text)))
