@@ -273,3 +273,24 @@ def test_docs_recipe_reproduces_the_hash_under_hostile_config(
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == diff_sha256(Repository(repo.path), base, head)
+
+
+def test_sha256_repositories_and_linked_worktrees(tmp_path: Path) -> None:
+    path = tmp_path / "sha256"
+    path.mkdir()
+    git(path, "init", "-q", "--object-format=sha256", "-b", "main")
+    repo = TestRepo(path)
+    base = repo.commit("Initial", {"app.py": "x = 1\n"})
+    repo.checkout("-b", "ai-fix/s")
+    head = repo.commit(
+        "Fix\n\nFinding-Id: SEC-1", {"app.py": "x = 2\n", ".gitattributes": "* -diff\n"}
+    )
+    assert len(head) == 64
+    expected = hashlib.sha256(reference_diff(repo, base, head)).hexdigest()
+    assert diff_sha256(Repository(path), base, head) == expected
+    assert b"+x = 2" in Repository(path).diff(base, head)
+    worktree = tmp_path / "linked"
+    git(path, "worktree", "add", "-q", "--detach", str(worktree), "ai-fix/s")
+    assert diff_sha256(Repository(worktree), base, head) == expected
+    stats = load_queue(Repository(worktree)).get("ai-fix/s").stats
+    assert (stats.files, stats.added, stats.removed) == (2, 2, 1)
