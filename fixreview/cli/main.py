@@ -423,6 +423,9 @@ def _run_app(repo: Any, base: str | None) -> int:
     """Open the review app (the only command that imports Textual)."""
     from fixreview.app.main import FixreviewApp
 
+    from fixreview.policy import load_policy
+
+    load_policy(repo, base)  # a base that cannot be resolved: one line and exit 2, no app
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UsageError("the review app needs a terminal; for scripts use: fixreview list --json")
     FixreviewApp(repo, base).run()
