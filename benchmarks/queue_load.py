@@ -40,6 +40,7 @@ def git(cwd: Path, *args: str, data: bytes | None = None) -> str:
 
 def build(path: Path, branches: int) -> None:
     git(path, "init", "-q", "-b", "main")
+    git(path, "config", "fixreview.base", "main")
     (path / "app.py").write_text("".join(f"def f{i}():\n    return {i}\n" for i in range(500)))
     git(path, "add", "-A")
     git(path, "commit", "-qm", "base")
