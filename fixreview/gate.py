@@ -32,7 +32,7 @@ from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.models import Fix, Status
 from fixreview.notes.store import DECISIONS_REF
 from fixreview.policy import LoadedPolicy, load_policy, matches_any
-from fixreview.queue import Queue, fix_at
+from fixreview.queue import Queue, fix_at, merge_bases_problem
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag
 from fixreview.signing.allowed_signers import match_pattern_list
@@ -137,12 +137,9 @@ def judge_fix(
         blocking_flags=blocking,
         warnings=list(warnings),
     )
-    merge_bases = getattr(fix.branch, "merge_bases", [])
-    if len(merge_bases) > 1:
-        result.problems.append(
-            f"{len(merge_bases)} merge-bases with {loaded.base} (criss-cross history): what "
-            "merging this fix would do is not one reviewable diff; rebase it onto the base"
-        )
+    several_bases = merge_bases_problem(fix.branch)
+    if several_bases is not None:  # refused: the diff shown is not what merging would do
+        result.problems.append(several_bases)
     verifier = _verifier(repo, loaded)
     binding = _Binding(repo, head, head_tree, merge_base, base_tree, current_hash)
     people = _people(fix)

@@ -181,6 +181,7 @@ def gate_document(result: GateResult) -> dict[str, Any]:
         ],
         "problems": result.problems,
         "warnings": result.warnings,
+        "tampering": result.tampering,
     }
 
 

@@ -186,6 +186,9 @@ def show_report(queue: Queue, data: ReviewData) -> str:
     return "\n".join(out)
 
 
+MAX_INVALID_SHOWN = 20  # invalid records and warnings listed one by one in verify's text
+
+
 def gate_report(result: GateResult) -> str:
     """``verify``'s text: what was checked, every decision and why it counts or not."""
     fix = result.fix
@@ -203,7 +206,11 @@ def gate_report(result: GateResult) -> str:
         out.append(f"  blocking risk flags: {', '.join(result.blocking_flags)}")
     if not result.judged:
         out.append("  no decisions on this fix")
+    unsigned = [j for j in result.judged if j.signature is not None and not j.signature.valid]
+    hidden = {id(j) for j in unsigned[MAX_INVALID_SHOWN:]}
     for j in result.judged:
+        if id(j) in hidden:
+            continue
         d = j.record.decision
         mark = "counted" if j.counted else ("valid" if j.reason is None else "not counted")
         detail = f"key {j.signature.key}" if j.signature else ""
@@ -213,8 +220,16 @@ def gate_report(result: GateResult) -> str:
             f"  {mark}: {d.verdict} by {one_line(d.reviewer_label)} at {d.time.isoformat()} "
             f"— {one_line(detail)}"
         )
-    for warning in result.warnings:
+    if hidden:
+        out.append(
+            f"  … and {len(hidden)} more records whose signature is not valid "
+            "(junk? all are listed by --json)"
+        )
+    for warning in result.warnings[:MAX_INVALID_SHOWN]:
         out.append(f"  warning: {one_line(warning)}")
+    if len(result.warnings) > MAX_INVALID_SHOWN:
+        more = len(result.warnings) - MAX_INVALID_SHOWN
+        out.append(f"  … and {more} more warnings (all are listed by --json)")
     if result.approved:
         out.append(f"APPROVED: {len(result.counted)} of {result.required} approvals")
     else:
@@ -292,6 +307,7 @@ def audit_report(trail: AuditTrail) -> str:
                 if d.comment:
                     out.append(f"      comment: {one_line(d.comment, 100)}")
         if gate is not None:
+            out.extend(f"  ! {one_line(line)}" for line in gate.tampering)
             verdict = "APPROVED" if gate.approved else "not approved: " + "; ".join(gate.problems)
             out.append(f"  gate       {one_line(verdict)}")
         out.append("")

@@ -75,16 +75,16 @@ class OpenPgpSigner:
 
 
 # gpg status keywords that make a signature worthless whatever the exit code says
-_REFUSING = {
-    "BADSIG": "the signature does not match the payload",
-    "ERRSIG": "the signature could not be checked",
-    "EXPSIG": "the signature has expired",
-    "EXPKEYSIG": "the signing key has expired",
+_REFUSING = {  # in order of what explains a refusal best
     "REVKEYSIG": "the signing key has been revoked",
-    "KEYEXPIRED": "the signing key has expired",
     "KEYREVOKED": "the signing key has been revoked",
-    "SIGEXPIRED": "the signature has expired",
+    "EXPKEYSIG": "the signing key has expired",
+    "KEYEXPIRED": "the signing key has expired",
     "NO_PUBKEY": "the signing key is not among the allowed keys",
+    "BADSIG": "the signature does not match the payload",
+    "EXPSIG": "the signature has expired",
+    "SIGEXPIRED": "the signature has expired",
+    "ERRSIG": "the signature could not be checked",
 }
 
 
@@ -169,7 +169,7 @@ class OpenPgpVerifier:
             if ln.startswith("[GNUPG:] ")
         ]
         keywords = {fields[0] for fields in status}
-        refused = sorted(k for k in keywords if k in _REFUSING)
+        refused = [k for k in _REFUSING if k in keywords]
         valid = [fields for fields in status if fields[0] == "VALIDSIG"]
         if refused or "GOODSIG" not in keywords or not valid or proc.returncode != 0:
             reason = _REFUSING[refused[0]] if refused else first_error_line(proc.stderr)

@@ -15,12 +15,13 @@ import binascii
 import hashlib
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
-from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+from cryptography.hazmat.primitives.serialization import SSHPublicKeyTypes, load_ssh_public_key
 
 from fixreview.signing.allowed_signers import key_fingerprint
 
@@ -93,9 +94,8 @@ def check(payload: bytes, armored: bytes, namespace: str) -> tuple[Verdict, str]
         sig_format, sig_blob = _read_strings(sig.signature, 2)
     except ValueError:
         return "bad", "malformed signature"
-    try:
-        key = load_ssh_public_key(_public_key_line(sig.public_key))
-    except (ValueError, UnsupportedAlgorithm):
+    key = _load_key(sig.public_key)
+    if key is None:
         return "unchecked", f"key type {sig.key_type} is checked by ssh-keygen only"
     try:
         if isinstance(key, ed25519.Ed25519PublicKey):
@@ -119,6 +119,15 @@ def check(payload: bytes, armored: bytes, namespace: str) -> tuple[Verdict, str]
     except (InvalidSignature, ValueError):
         return "bad", "the signature does not match the payload"
     return "good", ""
+
+
+@lru_cache(maxsize=256)
+def _load_key(blob: bytes) -> SSHPublicKeyTypes | None:
+    """The public key in ssh wire format, loaded once per process; None when not supported."""
+    try:
+        return load_ssh_public_key(_public_key_line(blob))
+    except (ValueError, UnsupportedAlgorithm):
+        return None
 
 
 def _public_key_line(blob: bytes) -> bytes:

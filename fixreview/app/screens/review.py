@@ -94,6 +94,10 @@ def decisions_text(gate: GateResult | None) -> Text:
         text.append("\n")
         if d.comment:
             text.append_text(plain(f"  {d.comment}\n"))
+    for line in gate.tampering:
+        text.append("! ", style="bold red")
+        text.append_text(one_line(line))
+        text.append("\n")
     verdict = "APPROVED" if gate.approved else "not approved: " + "; ".join(gate.problems)
     text.append("gate: ", style="dim")
     text.append_text(one_line(verdict))

@@ -1,0 +1,480 @@
+"""Every gate rule pinned by a record an attacker or a modified client would produce: signed
+directly with a real key (tests/gate_util.py), bypassing `decide`'s own checks, then judged by
+`fixreview verify`. Each test fails when the rule it names is removed from the gate."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from fixreview.decisions import ChecklistItem
+from fixreview.notes.records import b64encode
+from fixreview.notes.store import DECISIONS_REF
+from tests.gate_util import craft, fixreview, full_checklist
+from tests.gitutil import AI, TestRepo
+from tests.signing_util import Reviewer, make_reviewer
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> dict[str, Reviewer]:
+    keys = tmp_path / "keys"
+    return {
+        "aisha": make_reviewer(keys, "Aisha Okafor", "aisha@example.com"),
+        "tomas": make_reviewer(keys, "Tomás Herrera", "tomas@example.com"),
+        "lee": make_reviewer(keys, "Lee Chen", "lee@example.com"),
+        "aisha2": make_reviewer(keys / "second", "Aisha Okafor", "aisha@example.com"),
+    }
+
+
+def _setup(
+    repo: TestRepo,
+    signers: str,
+    policy: str = "",
+    fix_files: dict[str, str | bytes | None] | None = None,
+    who: tuple[str, str] = AI,
+) -> TestRepo:
+    files: dict[str, str | bytes | None] = {".fixreview/allowed_signers": signers}
+    if policy:
+        files[".fixreview.toml"] = policy
+    repo.commit("policy and reviewers", files)
+    repo.checkout("-b", "ai-fix/sqli")
+    repo.commit(
+        "Parameterize\n\nUse bound parameters so user input stays data.\n\nFinding-Id: SEC-1",
+        fix_files
+        or {
+            "app/db.py": "def query(sql, args):\n    return sql, args\n",
+            "tests/test_db.py": "def test_query():\n    assert True\n",
+        },
+        who=who,
+    )
+    repo.checkout("main")
+    return repo
+
+
+def _lines(*reviewers: Reviewer) -> str:
+    return "".join(r.allowed_line() + "\n" for r in reviewers)
+
+
+def _verify(repo: TestRepo, rev: str = "ai-fix/sqli") -> tuple[int, dict[str, object], str]:
+    text = fixreview(repo, "verify", rev)
+    as_json = fixreview(repo, "verify", rev, "--json")
+    assert as_json.stdout, as_json.stderr
+    doc = json.loads(as_json.stdout)
+    assert text.returncode == (0 if doc["approved"] else 1), text.stdout + text.stderr
+    return text.returncode, doc, text.stdout
+
+
+def _reasons(doc: dict[str, object]) -> list[str]:
+    decisions = doc["decisions"]
+    assert isinstance(decisions, list)
+    return [str(d["reason"]) for d in decisions if not d["counted"]]
+
+
+# -- rule 3: the whole checklist ---------------------------------------------------------------
+
+
+def test_an_approval_with_an_open_checklist_item_never_counts(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]))
+    checklist = full_checklist()
+    checklist.scope = ChecklistItem(status="open")
+    craft(repo, people["aisha"], checklist=checklist.model_dump())
+    code, doc, out = _verify(repo)
+    assert code == 1 and "checklist incomplete: scope" in out
+    no_rollback = full_checklist(rollback="  ")
+    craft(repo, people["aisha"], checklist=no_rollback.model_dump())
+    code, doc, out = _verify(repo)
+    assert code == 1 and "checklist incomplete: rollback criteria" in out
+    craft(repo, people["aisha"])  # the same reviewer, complete: now it counts
+    assert _verify(repo)[0] == 0
+
+
+# -- rule 6: blocking risk flags ---------------------------------------------------------------
+
+
+def test_an_approval_that_does_not_acknowledge_a_blocking_flag_never_counts(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(
+        repo,
+        _lines(people["aisha"], people["tomas"]),
+        fix_files={
+            "app/db.py": "def query(sql, args):\n    return sql, args\n",
+            "tests/test_db.py": "def test_query():\n    assert True\n",
+            ".github/workflows/ci.yml": "on: push\njobs: {}\n",
+        },
+    )
+    craft(repo, people["aisha"], acknowledged_flags=[])
+    code, doc, out = _verify(repo)
+    assert "ci-config-change" in doc["blocking_flags"]  # type: ignore[operator]
+    assert code == 1 and "does not acknowledge blocking risk flags: ci-config-change" in out
+    blocking = list(doc["blocking_flags"])  # type: ignore[call-overload]
+    craft(repo, people["aisha"], acknowledged_flags=blocking)
+    craft(repo, people["tomas"], acknowledged_flags=blocking)
+    code, doc, out = _verify(repo)
+    assert code == 0, out
+
+
+# -- rule 1: the count, one person one vote ------------------------------------------------------
+
+
+def test_one_reviewer_with_two_keys_counts_once(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"], people["aisha2"]), "[approvals]\nrequired = 2\n")
+    craft(repo, people["aisha"])
+    craft(repo, people["aisha2"])
+    code, doc, out = _verify(repo)
+    assert code == 1 and "1 of 2 required approvals" in out
+
+
+def test_one_key_under_two_principals_is_one_vote_and_all_its_identities(
+    repo: TestRepo, people: dict[str, Reviewer], tmp_path: Path
+) -> None:
+    aisha = people["aisha"]
+    alias = Reviewer("A. Okafor", "a.okafor@example.com", aisha.key)
+    signers = f"aisha@example.com,a.okafor@example.com {aisha.public}\n" + _lines(people["tomas"])
+    _setup(repo, signers, "[approvals]\nrequired = 2\n")
+    craft(repo, aisha)
+    craft(repo, alias)
+    code, doc, out = _verify(repo)
+    assert code == 1 and "1 of 2 required approvals" in out
+    # the key holder authors a commit of the fix under one identity, approves under the other
+    repo.checkout("ai-fix/sqli")
+    repo.commit("tweak", {"app/db.py": "def query(sql, args=()):\n    return sql, args\n"},
+                who=(alias.name, alias.email))
+    repo.checkout("main")
+    craft(repo, aisha)
+    craft(repo, people["tomas"])
+    code, doc, out = _verify(repo)
+    assert code == 1 and "authored or committed a commit of this fix" in out
+
+
+def test_a_wildcard_principal_is_one_vote_and_covers_every_author_it_matches(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    team = people["lee"]
+    signers = f"*@example.com {team.public}\n"
+    _setup(repo, signers, "[approvals]\nrequired = 2\n")
+    craft(repo, Reviewer("Ann", "ann@example.com", team.key))
+    craft(repo, Reviewer("Bob", "bob@example.com", team.key))
+    code, doc, out = _verify(repo)
+    assert code == 1 and "1 of 2 required approvals" in out
+    repo.commit("one approval is enough", {".fixreview.toml": "[approvals]\nrequired = 1\n"})
+    repo.checkout("ai-fix/sqli")
+    repo.git("rebase", "-q", "main")
+    repo.commit("human touch", {"app/db.py": "x = 2\n"}, who=("Zed", "zed@example.com"))
+    repo.checkout("main")
+    craft(repo, Reviewer("Ann", "ann@example.com", team.key))
+    code, doc, out = _verify(repo)
+    assert code == 1 and "authored or committed a commit of this fix" in out
+
+
+# -- rule 1: a sensitive path can only raise the count -------------------------------------------
+
+
+def test_a_sensitive_path_never_lowers_the_approvals_needed(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    reviewers = [people["aisha"], people["tomas"], people["lee"]]
+    _setup(
+        repo,
+        _lines(*reviewers),
+        "[approvals]\nrequired = 3\n",
+        fix_files={"app/auth.py": "# one comment line\n"},
+    )
+    for who in reviewers[:2]:
+        craft(repo, who, acknowledged_flags=["sensitive-path"])
+    code, doc, out = _verify(repo)
+    assert doc["required"] == 3 and doc["sensitive"] is True
+    assert code == 1 and "2 of 3 required approvals" in out
+    craft(repo, reviewers[2], acknowledged_flags=["sensitive-path"])
+    assert _verify(repo)[0] == 0
+
+
+def test_a_sensitive_path_raises_the_count_to_sensitive(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"], people["tomas"]),
+           fix_files={"app/auth.py": "# one comment line\n"})
+    craft(repo, people["aisha"], acknowledged_flags=["sensitive-path"])
+    code, doc, out = _verify(repo)
+    assert code == 1 and doc["required"] == 2 and "1 of 2 required approvals" in out
+
+
+def test_a_policy_with_sensitive_below_required_is_refused(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]), "[approvals]\nrequired = 3\nsensitive = 2\n")
+    proc = fixreview(repo, "verify", "ai-fix/sqli")
+    assert proc.returncode == 2
+    assert "approvals.sensitive (2) is below approvals.required (3)" in proc.stderr
+
+
+# -- rule 4: identities --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        ("Someone Else", "AISHA@Example.COM"),  # the same e-mail, other case
+        ("aisha okafor", "aokafor@elsewhere.example"),  # the same name, other e-mail
+    ],
+)
+def test_an_author_cannot_approve_under_another_case_or_address(
+    repo: TestRepo, people: dict[str, Reviewer], author: tuple[str, str]
+) -> None:
+    _setup(repo, _lines(people["aisha"]), who=author)
+    craft(repo, people["aisha"])
+    code, doc, out = _verify(repo)
+    assert code == 1 and "authored or committed a commit of this fix" in out
+
+
+def test_an_ai_identity_by_name_alone_cannot_approve(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    bot = Reviewer("renovate[bot]", "ops@example.com", people["lee"].key)
+    _setup(repo, _lines(Reviewer("x", "ops@example.com", people["lee"].key)))
+    craft(repo, bot)
+    code, doc, out = _verify(repo)
+    assert code == 1 and "is an AI identity" in out
+
+
+# -- rule 5: vetoes ----------------------------------------------------------------------------
+
+
+def test_a_veto_wins_an_exact_tie_with_an_approval_of_the_same_reviewer(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]))
+    when = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    craft(repo, people["aisha"], verdict="reject", time=when)
+    craft(repo, people["aisha"], time=when)
+    code, doc, out = _verify(repo)
+    assert code == 1 and "reject by Aisha Okafor" in out
+    craft(repo, people["aisha"], time=when + timedelta(seconds=1))  # a later approval lifts it
+    assert _verify(repo)[0] == 0
+
+
+def test_a_veto_keeps_blocking_an_empty_commit_on_top(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"], people["tomas"]))
+    craft(repo, people["aisha"], verdict="reject")
+    repo.checkout("ai-fix/sqli")
+    repo.commit("retry", who=AI)  # an empty commit: the same tree, the same final diff
+    repo.checkout("main")
+    craft(repo, people["tomas"])
+    code, doc, out = _verify(repo)
+    assert code == 1 and "reject by Aisha Okafor" in out
+    listed = json.loads(fixreview(repo, "list", "--all", "--json").stdout)
+    assert listed["fixes"][0]["status"] == "rejected"
+    # a real change to the diff is a new fix to judge: the old veto does not bind it
+    repo.checkout("ai-fix/sqli")
+    repo.commit("really fixed", {"app/db.py": "def query(sql, args):\n    return args\n"}, who=AI)
+    repo.checkout("main")
+    craft(repo, people["tomas"])
+    assert _verify(repo)[0] == 0
+    # only that reviewer's own later decision clears it on the same diff
+    repo.checkout("ai-fix/sqli")
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    repo.commit("and again", who=AI)
+    repo.checkout("main")
+    craft(repo, people["tomas"])
+    assert _verify(repo)[0] == 1
+    craft(repo, people["aisha"])
+    assert _verify(repo)[0] == 0
+
+
+# -- keys that are not live ---------------------------------------------------------------------
+
+
+def test_ssh_key_outside_its_valid_window_never_counts(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    aisha = people["aisha"]
+    signers = (
+        f'aisha@example.com valid-after="20260101Z",valid-before="20260601Z" {aisha.public}\n'
+        f'tomas@example.com valid-before="20200101Z" {people["tomas"].public}\n'
+    )
+    _setup(repo, signers)
+    # claimed before the key's window opened (ssh-keygen alone would check only "now")
+    craft(repo, aisha, time=datetime(2025, 6, 1, tzinfo=UTC))
+    craft(repo, people["tomas"], time=datetime(2019, 6, 1, tzinfo=UTC))
+    code, doc, out = _verify(repo)
+    assert code == 1
+    reasons = " ".join(_reasons(doc))
+    assert "only valid after 2026-01-01" in reasons and "not at the decision's time" in reasons
+    assert "only valid before 2020-01-01" in reasons
+    # claimed inside the window, but the window has closed by now
+    craft(repo, aisha, time=datetime(2026, 3, 1, tzinfo=UTC))
+    code, doc, out = _verify(repo)
+    assert code == 1 and "not valid now" in " ".join(_reasons(doc))
+
+
+def test_a_key_not_listed_for_the_reviewer_is_explained_in_words(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]))
+    craft(repo, people["tomas"])
+    code, doc, out = _verify(repo)
+    assert code == 1
+    assert "is not in the base's allowed signers for tomas@example.com" in out
+
+
+# -- bounded work -------------------------------------------------------------------------------
+
+
+def test_twenty_thousand_junk_records_leave_the_verdict_right(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    """Records naming an allowed key with garbage signatures, unsigned nonsense, nested TOML:
+    none counts, none vetoes, and none is sent to ssh-keygen (benchmarks/junk_records.py times
+    it)."""
+    aisha = people["aisha"]
+    _setup(repo, _lines(aisha))
+    real = craft(repo, aisha)
+    head = repo.rev("ai-fix/sqli")
+    tag, payload, signature = real.split(" ")
+    from fixreview.notes.records import b64decode
+
+    sig = b64decode(signature)
+    body = b"".join(sig.splitlines()[1:-1])
+    import base64
+
+    blob = bytearray(base64.b64decode(body))
+    blob[-10] ^= 0xFF  # the same key, a broken signature
+    forged_sig = (
+        b"-----BEGIN SSH SIGNATURE-----\n"
+        + base64.b64encode(bytes(blob))
+        + b"\n-----END SSH SIGNATURE-----\n"
+    )
+    text = b64decode(payload).decode()
+    junk = []
+    for i in range(20_000):
+        if i % 4 == 0:
+            veto = text.replace('verdict = "approve"', 'verdict = "reject"').replace(
+                'comment = ""', f'comment = "junk {i}"'
+            )
+            junk.append(f"decision {b64encode(veto.encode())} {b64encode(forged_sig)}")
+        elif i % 4 == 1:
+            junk.append(f"decision {b64encode(('x = ' + '[' * 50) .encode())} {b64encode(b'x')}")
+        elif i % 4 == 2:
+            junk.append(f"decision {b64encode(text.encode())} {b64encode(forged_sig[:-40])}")
+        else:
+            junk.append(f"garbage line {i}")
+    note = "\n".join([real, *junk]) + "\n"
+    subprocess.run(
+        ["git", "notes", f"--ref={DECISIONS_REF}", "add", "-f", "-F", "-", head],
+        cwd=repo.path,
+        input=note.encode(),
+        check=True,
+        capture_output=True,
+    )
+    code, doc, out = _verify(repo)
+    assert code == 0, out[-2000:]
+    assert "APPROVED: 1 of 1 approvals" in out
+    assert "bad signature" in out
+
+
+# -- OpenPGP decisions through the gate ----------------------------------------------------------
+
+
+@pytest.fixture
+def gnupg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = Path(f"/tmp/fxr-gate-{tmp_path.name[-12:]}")
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    yield home
+    subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True)
+    subprocess.run(["rm", "-rf", str(home)], check=False)
+
+
+def _gpg(*args: str, input: bytes | None = None) -> bytes:
+    return subprocess.run(
+        ["gpg", "--batch", "--passphrase", "", "--pinentry-mode", "loopback", *args],
+        input=input,
+        capture_output=True,
+        check=True,
+    ).stdout
+
+
+def _pgp_key(uid: str, *, fake_time: str | None = None, expire: str = "never") -> str:
+    extra = ["--faked-system-time", fake_time] if fake_time else []
+    _gpg(*extra, "--quick-gen-key", uid, "ed25519", "sign", expire)
+    listing = _gpg("--with-colons", "--list-keys", uid).decode()
+    return next(line.split(":")[9] for line in listing.splitlines() if line.startswith("fpr:"))
+
+
+class _PgpSigner:
+    """Signs like fixreview's OpenPgpSigner, optionally at a faked time (for expired keys)."""
+
+    format = "openpgp"
+
+    def __init__(self, fpr: str, fake_time: str | None = None) -> None:
+        self.fpr = fpr
+        self.fake_time = fake_time
+
+    def fingerprint(self) -> str:
+        return self.fpr
+
+    def sign(self, payload: bytes) -> object:
+        from fixreview.signing.base import Signed
+
+        extra = ["--faked-system-time", self.fake_time] if self.fake_time else []
+        return Signed(_gpg(*extra, "-bsau", self.fpr, input=payload), self.fpr)
+
+
+def test_openpgp_decisions_count_only_from_live_allowed_keys(
+    repo: TestRepo, gnupg: Path
+) -> None:
+    from fixreview.models import Person
+    from tests.gate_util import draft, sign_and_append
+
+    good = _pgp_key("Olu Reviewer <olu@example.com>")
+    old = _pgp_key("Old Key <old@example.com>", fake_time="20200101T000000", expire="1d")
+    revoked = _pgp_key("Rev Oked <rev@example.com>")
+    stranger = _pgp_key("Eve Two <eve2@example.com>")
+    repo.checkout("-b", "ai-fix/sqli")
+    repo.commit("Parameterize\n\nFinding-Id: SEC-1", {"app/db.py": "x = 1\n"}, who=AI)
+    repo.checkout("main")
+
+    def record(who: tuple[str, str], signer: _PgpSigner, **changes: object) -> None:
+        person = Person(name=who[0], email=who[1])
+        decision = draft(
+            repo, "ai-fix/sqli", person, signer, signing_format="openpgp", **changes  # type: ignore[arg-type]
+        )
+        sign_and_append(repo, decision, signer)  # type: ignore[arg-type]
+
+    # signed while the key was valid, expired since
+    record(("Old Key", "old@example.com"), _PgpSigner(old, "20200101T120000"),
+           time=datetime(2020, 1, 1, 12, tzinfo=UTC))
+    # signed, then the key was revoked
+    record(("Rev Oked", "rev@example.com"), _PgpSigner(revoked))
+    # a good key, claimed at a time before the key existed
+    record(("Olu Reviewer", "olu@example.com"), _PgpSigner(good),
+           time=datetime(2020, 1, 1, tzinfo=UTC))
+    # a key that is not among the allowed keys, claiming an allowed reviewer
+    record(("Olu Reviewer", "olu@example.com"), _PgpSigner(stranger))
+    revocation = (gnupg / "openpgp-revocs.d" / f"{revoked}.rev").read_text()
+    _gpg("--import", input=revocation.replace(":-----BEGIN", "-----BEGIN").encode())
+    allowed = _gpg("--armor", "--export", good, old, revoked).decode()
+    repo.commit("allowed keys", {".fixreview/allowed_keys.asc": allowed})
+    code, doc, out = _verify(repo)
+    assert code == 1, out
+    reasons = _reasons(doc)
+    assert len(reasons) == 4, reasons
+    joined = " ".join(reasons)
+    assert "the signing key has expired" in joined
+    assert "the signing key has been revoked" in joined
+    assert "not yet valid at the decision's time" in joined
+    assert "not among the allowed keys" in joined
+    # a good key, now, counts: the OpenPGP path really verifies
+    record(("Olu Reviewer", "olu@example.com"), _PgpSigner(good))
+    code, doc, out = _verify(repo)
+    assert code == 0, out
