@@ -4,9 +4,10 @@
 
 Each case is one added line in a generated diff (no git), assessed with every check. The
 cases: a 5 MB line of code-like filler with a GitHub token in its middle; 5 MB of random
-printable text; 50 KB of ``password_secret_key`` repeated (one run of word characters, which
-makes detect-secrets' keyword detector backtrack quadratically: minutes, unbounded); 50 KB of
-such runs separated by spaces; 50 KB of ``secret_key = password=`` repeated. Prints the best
+printable text; 1.25 million variation selectors (5 MB of UTF-8); 50 KB of
+``password_secret_key`` repeated (one run of word characters, which makes detect-secrets'
+keyword detector backtrack quadratically: minutes, unbounded); 50 KB of such runs separated by
+spaces; 50 KB of ``secret_key = password=`` repeated. Prints the best
 time of R runs per case (after one warm-up that imports detect-secrets) and the flags raised.
 """
 
@@ -36,6 +37,8 @@ def cases() -> dict[str, str]:
     return {
         "5 MB line, token in the middle": f'x = [{half}"{TOKEN}", {half}]',
         "5 MB random line": "".join(rng.choice(printable) for _ in range(5_000_000)),
+        "1.2 M variation selectors (5 MB)": "x = 1  # "
+        + "".join(chr(0xE0100 + n % 240) for n in range(1_250_000)),
         "50 KB password_secret_key run": "password_secret_key" * (50_000 // 19),
         "50 KB keyword runs and spaces": ("password_secret_key" * 8 + " ") * (50_000 // 153),
         "50 KB secret_key = password=": "secret_key = password=" * (50_000 // 22),

@@ -102,12 +102,15 @@ def _presentation_base(char: str) -> bool:
     return unicodedata.category(char) in ("So", "Sm", "Po", "Pd")
 
 
-def hidden_positions(text: str) -> list[int]:
-    """Indexes of the hidden characters of TEXT, presentation selectors of a symbol left out."""
+def hidden_positions(text: str, limit: int | None = None) -> list[int]:
+    """Indexes of the hidden characters of TEXT, presentation selectors of a symbol left out;
+    the first LIMIT of them when LIMIT is given."""
     if text.isascii():
         return []
     found: list[int] = []
     for match in _HIDDEN_RE.finditer(text):
+        if limit is not None and len(found) >= limit:
+            break
         i = match.start()
         char = text[i]
         if (

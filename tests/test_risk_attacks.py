@@ -284,6 +284,19 @@ def test_an_emoji_presentation_selector_is_ordinary_text(repo: TestRepo) -> None
     assert "hidden-unicode" not in flags
 
 
+def test_the_command_line_shows_the_hidden_payload(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fixreview.cli.main import main
+
+    make_fix(repo, {"app/db.py": f'def query(sql):\n    return sql  # "ok{PAYLOAD}"\n'})
+    monkeypatch.chdir(repo.path)
+    assert main(["show", "ai-fix/x"]) in (0, 1)
+    out = capsys.readouterr().out
+    assert "hidden-unicode" in out and "U+E0172 VARIATION SELECTOR-131" in out
+    assert not any(0xE0000 <= ord(char) <= 0xE0FFF or char == "\ufe01" for char in out)
+
+
 def test_the_diff_view_marks_the_same_characters() -> None:
     from fixreview.app.widgets.diff_render import safe_pieces
 
@@ -448,6 +461,17 @@ def test_a_secret_inside_a_huge_line_is_still_found_and_masked(repo: TestRepo) -
     assert len(secret.evidence[0].excerpt) < 200
     hidden = flags["hidden-unicode"]
     assert [(e.path, e.line) for e in hidden.evidence] == [("app/data.py", 2)]
+
+
+def test_a_line_of_millions_of_hidden_characters(repo: TestRepo) -> None:
+    selectors = "".join(chr(0xE0100 + n % 240) for n in range(1_000_000))
+    flags = flags_of(repo, {"app/db.py": f"def query(sql):\n    return sql  # {selectors}\n"})
+    flag = flags["hidden-unicode"]
+    assert flag.detail.startswith("at least 10000 invisible characters on 1 added line")
+    assert [(e.path, e.line) for e in flag.evidence] == [("app/db.py", 2)]
+    assert flag.evidence[0].excerpt.startswith("U+E0100, U+E0101, ")
+    assert " and 232 more: " in flag.evidence[0].excerpt
+    assert len(flag.evidence[0].excerpt) < 400
 
 
 def test_a_pathological_dependency_line_is_named_not_parsed(repo: TestRepo) -> None:

@@ -70,7 +70,10 @@ class Context:
         if len(text) > EXCERPT_CHARS:
             start = max(0, min(focus - EXCERPT_CHARS // 3, len(text) - EXCERPT_CHARS))
             text = ("\u2026" if start else "") + text[start : start + EXCERPT_CHARS] + "\u2026"
-        return visible(text, multiline=False).strip()
+        shown = visible(text, multiline=False).strip()
+        if len(shown) > 2 * EXCERPT_CHARS:  # stand-ins (<U+E0100>) made it much longer
+            shown = shown[: 2 * EXCERPT_CHARS] + "\u2026"
+        return shown
 
     def flag(self, flag_id: str, title: str, detail: str, evidence: Iterable[Evidence]) -> RiskFlag:
         return RiskFlag(flag_id, self.risk.level(flag_id), title, detail, tuple(evidence))
@@ -421,10 +424,17 @@ def _gitmodules_sides(
 
 
 def _subproject(item: FileDiff, kind: str) -> str | None:
+    """The submodule's old (KIND ``-``) or new (``+``) commit: from the ``Subproject commit``
+    line, or else from the ``index OLD..NEW`` header (``--submodule=log`` prints no hunk)."""
     for hunk in item.hunks:
         for line in hunk.lines:
             if line.kind == kind and line.text.startswith("Subproject commit "):
-                return line.text.removeprefix("Subproject commit ").strip()
+                return cut(line.text.removeprefix("Subproject commit ").strip(), 64)
+    for header in item.header.splitlines():
+        if header.startswith("index ") and ".." in header:
+            old, _, new = header.split()[1].partition("..")
+            oid = old if kind == "-" else new
+            return None if not oid.strip("0") else oid
     return None
 
 
@@ -664,10 +674,23 @@ def _char_name(char: str) -> str:
     return unicodedata.name(char, "UNASSIGNED (default-ignorable)")
 
 
+MAX_HIDDEN_PER_LINE = 10_000
+"""Hidden characters of one line that are looked at (a line holding more says "at least")."""
+CODES_SHOWN = 8
+
+
 def _hidden_in(text: str, *, first_line: bool) -> list[int]:
     return [
-        i for i in hidden_positions(text) if not (first_line and i == 0 and text[i] == "\ufeff")
+        i
+        for i in hidden_positions(text, MAX_HIDDEN_PER_LINE + 1)
+        if not (first_line and i == 0 and text[i] == "\ufeff")
     ]
+
+
+def _codes(text: str, positions: Sequence[int]) -> str:
+    codes = list(dict.fromkeys(_code_point(text[i]) for i in positions))
+    more = len(codes) - CODES_SHOWN
+    return ", ".join(codes[:CODES_SHOWN]) + (f" and {more} more" if more > 0 else "")
 
 
 def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
@@ -675,34 +698,32 @@ def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
     seen: Counter[str] = Counter()
     lines = 0
     files: set[str] = set()
+    capped = False
     for item in ctx.final.files:
         for path in map(unquote, file_paths(item)):
             positions = _hidden_in(path, first_line=False)
             if positions:
-                codes = sorted({_code_point(path[i]) for i in positions})
+                codes = ", ".join(sorted({_code_point(path[i]) for i in positions}))
                 seen.update(path[i] for i in positions)
                 files.add(item.path)
                 evidence.append(
-                    Evidence(
-                        item.path, None, f"{', '.join(codes)} in the file name: {_shown_path(path)}"
-                    )
+                    Evidence(item.path, None, f"{codes} in the file name: {_shown_path(path)}")
                 )
         for number, text in added_lines(item):
             # a byte order mark that starts a file is an encoding mark, not hidden text
             positions = _hidden_in(text, first_line=number == 1)
             if not positions:
                 continue
+            if len(positions) > MAX_HIDDEN_PER_LINE:
+                positions, capped = positions[:MAX_HIDDEN_PER_LINE], True
             lines += 1
             files.add(item.path)
             seen.update(text[i] for i in positions)
-            codes = []
-            for i in positions:
-                code = _code_point(text[i])
-                if code not in codes:
-                    codes.append(code)
             evidence.append(
                 Evidence(
-                    item.path, number, f"{', '.join(codes)}: {ctx.excerpt(text, positions[0])}"
+                    item.path,
+                    number,
+                    f"{_codes(text, positions)}: {ctx.excerpt(text, positions[0])}",
                 )
             )
     if not evidence:
@@ -712,6 +733,7 @@ def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
     return ctx.flag(
         ids.HIDDEN_UNICODE,
         "Adds hidden or bidirectional Unicode",
+        f"{'at least ' if capped else ''}"
         f"{plural(sum(seen.values()), 'invisible character')} on {where} in "
         f"{plural(len(files), 'file')}: {listing(names)}. Such characters can make code read "
         "differently from how it runs (Trojan Source, CVE-2021-42574).",
