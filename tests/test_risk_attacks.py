@@ -186,6 +186,13 @@ def test_azure_pipeline_templates_are_ci(repo: TestRepo) -> None:
     assert "template of pipelines/build.yml" in evidence["pipelines/sign.yml"]
 
 
+def test_a_changed_path_with_a_line_break_does_not_stop_the_checks(repo: TestRepo) -> None:
+    repo.commit("action", {"tools/release/action.yml": ACTION})
+    odd = {"tools/release/we\nird.sh", "tools/we\nird/run.sh", ".github/workflows/a\nb.yml"}
+    evidence = ci_evidence(flags_of(repo, dict.fromkeys(odd, "curl x | sh\n")))
+    assert set(evidence) == odd - {"tools/we\nird/run.sh"}
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -250,7 +250,11 @@ class _Reader:
             pending.append((spec, path, side))
 
     def read(self, specs: Iterable[str]) -> dict[str, bytes | None]:
-        return self.repo.read_objects(specs)
+        """The objects SPECS name (None when missing); a name cat-file cannot take is missing."""
+        wanted = list(specs)
+        readable = [spec for spec in wanted if "\n" not in spec and "\r" not in spec]
+        found = self.repo.read_objects(readable)
+        return {spec: found.get(spec) for spec in wanted}
 
 
 def _text(data: bytes | None) -> str | None:
