@@ -294,3 +294,8 @@ def test_sha256_repositories_and_linked_worktrees(tmp_path: Path) -> None:
     assert diff_sha256(Repository(worktree), base, head) == expected
     stats = load_queue(Repository(worktree)).get("ai-fix/s").stats
     assert (stats.files, stats.added, stats.removed) == (2, 2, 1)
+
+
+def test_a_repository_path_with_the_list_separator(tmp_path: Path) -> None:
+    repo, base, head = _fix_repo(tmp_path / 'odd:"dir"')
+    assert diff_sha256(Repository(repo.path), base, head) == _reference_hash(repo, base, head)

@@ -129,6 +129,15 @@ def _bare_env(home: Path) -> dict[str, str]:
     return env
 
 
+def _alternate_entry(path: str) -> str:
+    """PATH as one entry of GIT_ALTERNATE_OBJECT_DIRECTORIES: C-quoted when it holds the list
+    separator or starts with a quote, as git reads it."""
+    if os.pathsep not in path and not path.startswith('"'):
+        return path
+    escaped = path.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
 def clean_room(object_format: str) -> Path:
     """The process's private empty bare git dir for OBJECT_FORMAT, made on first use."""
     with _ROOMS_LOCK:
@@ -281,7 +290,7 @@ class Repository:
         """The environment of a clean-room git process reading this repository's objects."""
         room = clean_room(object_format)
         env = _bare_env(room.parent)
-        alternates = [str(self.objects_dir)]
+        alternates = [_alternate_entry(str(self.objects_dir))]
         inherited = os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES")
         if inherited:  # objects the real repository sees through the environment, too
             alternates.append(inherited)
