@@ -20,7 +20,9 @@ import time
 from pathlib import Path
 
 
-def git(cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None) -> str:
+def git(
+    cwd: Path, *args: str, input: bytes | None = None, env: dict[str, str] | None = None
+) -> str:
     proc = subprocess.run(
         ["git", *args], cwd=cwd, input=input, capture_output=True, check=True, env=env
     )
@@ -78,9 +80,26 @@ def main() -> None:
     fx = [sys.executable, "-m", "fixreview"]
     acks = ["--ack", "large-diff"]
     decided = subprocess.run(
-        [*fx, "decide", "ai-fix/junk", "--approve", "--intent", "i", "--scope", "s",
-         "--blast-radius", "b", "--rollback", "r", *acks],
-        cwd=repo, env=reviewer, capture_output=True, text=True, check=False,
+        [
+            *fx,
+            "decide",
+            "ai-fix/junk",
+            "--approve",
+            "--intent",
+            "i",
+            "--scope",
+            "s",
+            "--blast-radius",
+            "b",
+            "--rollback",
+            "r",
+            *acks,
+        ],
+        cwd=repo,
+        env=reviewer,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if decided.returncode != 0:
         sys.exit(f"decide failed: {decided.stderr.strip()}")
@@ -91,7 +110,8 @@ def main() -> None:
     blob = bytearray(base64.b64decode(b"".join(sig.splitlines()[1:-1])))
     blob[-10] ^= 0xFF
     forged = base64.urlsafe_b64encode(
-        b"-----BEGIN SSH SIGNATURE-----\n" + base64.b64encode(bytes(blob))
+        b"-----BEGIN SSH SIGNATURE-----\n"
+        + base64.b64encode(bytes(blob))
         + b"\n-----END SSH SIGNATURE-----\n"
     ).decode()
     text = base64.urlsafe_b64decode(payload).decode()
@@ -106,8 +126,18 @@ def main() -> None:
             lines.append(f"decision {nested} eA==")
         else:
             lines.append(f"junk line {i}")
-    git(repo, "notes", "--ref=refs/notes/fixreview/decisions", "add", "-f", "-F", "-", head,
-        input=("\n".join(lines) + "\n").encode(), env=env)
+    git(
+        repo,
+        "notes",
+        "--ref=refs/notes/fixreview/decisions",
+        "add",
+        "-f",
+        "-F",
+        "-",
+        head,
+        input=("\n".join(lines) + "\n").encode(),
+        env=env,
+    )
     verify_s, out, code = timed([*fx, "verify", "ai-fix/junk"], repo, env)
     verdict = out.strip().splitlines()[-1] if out.strip() else "(no output)"
     notes_s, _, _ = timed(
@@ -117,9 +147,22 @@ def main() -> None:
     (tmp / "payload.sig").write_bytes(sig)
     start = time.perf_counter()
     subprocess.run(
-        ["ssh-keygen", "-Y", "verify", "-f", str(repo / ".fixreview" / "allowed_signers"),
-         "-I", "aisha@example.com", "-n", "fixreview-decision", "-s", str(tmp / "payload.sig")],
-        input=(tmp / "payload").read_bytes(), capture_output=True, check=False,
+        [
+            "ssh-keygen",
+            "-Y",
+            "verify",
+            "-f",
+            str(repo / ".fixreview" / "allowed_signers"),
+            "-I",
+            "aisha@example.com",
+            "-n",
+            "fixreview-decision",
+            "-s",
+            str(tmp / "payload.sig"),
+        ],
+        input=(tmp / "payload").read_bytes(),
+        capture_output=True,
+        check=False,
     )
     keygen_s = time.perf_counter() - start
     floor = notes_s + keygen_s

@@ -11,9 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from fixreview.cli.jsonout import gate_document
+from fixreview.cli.render import gate_report
 from fixreview.decisions import ChecklistItem
+from fixreview.gate import evaluate
 from fixreview.notes.records import b64encode
 from fixreview.notes.store import DECISIONS_REF
+from fixreview.repo.git import Repository
 from tests.gate_util import craft, fixreview, full_checklist
 from tests.gitutil import AI, TestRepo
 from tests.signing_util import Reviewer, make_reviewer
@@ -60,12 +64,11 @@ def _lines(*reviewers: Reviewer) -> str:
 
 
 def _verify(repo: TestRepo, rev: str = "ai-fix/sqli") -> tuple[int, dict[str, object], str]:
-    text = fixreview(repo, "verify", rev)
-    as_json = fixreview(repo, "verify", rev, "--json")
-    assert as_json.stdout, as_json.stderr
-    doc = json.loads(as_json.stdout)
-    assert text.returncode == (0 if doc["approved"] else 1), text.stdout + text.stderr
-    return text.returncode, doc, text.stdout
+    """The gate's verdict on REV, as `verify` computes it (in-process: the exit codes of the
+    command itself are pinned in test_decide_verify.py): (exit code, --json document, text)."""
+    result = evaluate(Repository(repo.path), rev)
+    doc = json.loads(json.dumps(gate_document(result)))
+    return (0 if result.approved else 1), doc, gate_report(result)
 
 
 def _reasons(doc: dict[str, object]) -> list[str]:
@@ -84,11 +87,11 @@ def test_an_approval_with_an_open_checklist_item_never_counts(
     checklist = full_checklist()
     checklist.scope = ChecklistItem(status="open")
     craft(repo, people["aisha"], checklist=checklist.model_dump())
-    code, doc, out = _verify(repo)
+    code, _, out = _verify(repo)
     assert code == 1 and "checklist incomplete: scope" in out
     no_rollback = full_checklist(rollback="  ")
     craft(repo, people["aisha"], checklist=no_rollback.model_dump())
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "checklist incomplete: rollback criteria" in out
     craft(repo, people["aisha"])  # the same reviewer, complete: now it counts
     assert _verify(repo)[0] == 0
@@ -129,7 +132,7 @@ def test_one_reviewer_with_two_keys_counts_once(
     _setup(repo, _lines(people["aisha"], people["aisha2"]), "[approvals]\nrequired = 2\n")
     craft(repo, people["aisha"])
     craft(repo, people["aisha2"])
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "1 of 2 required approvals" in out
 
 
@@ -142,16 +145,19 @@ def test_one_key_under_two_principals_is_one_vote_and_all_its_identities(
     _setup(repo, signers, "[approvals]\nrequired = 2\n")
     craft(repo, aisha)
     craft(repo, alias)
-    code, doc, out = _verify(repo)
+    code, _, out = _verify(repo)
     assert code == 1 and "1 of 2 required approvals" in out
     # the key holder authors a commit of the fix under one identity, approves under the other
     repo.checkout("ai-fix/sqli")
-    repo.commit("tweak", {"app/db.py": "def query(sql, args=()):\n    return sql, args\n"},
-                who=(alias.name, alias.email))
+    repo.commit(
+        "tweak",
+        {"app/db.py": "def query(sql, args=()):\n    return sql, args\n"},
+        who=(alias.name, alias.email),
+    )
     repo.checkout("main")
     craft(repo, aisha)
     craft(repo, people["tomas"])
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "authored or committed a commit of this fix" in out
 
 
@@ -163,7 +169,7 @@ def test_a_wildcard_principal_is_one_vote_and_covers_every_author_it_matches(
     _setup(repo, signers, "[approvals]\nrequired = 2\n")
     craft(repo, Reviewer("Ann", "ann@example.com", team.key))
     craft(repo, Reviewer("Bob", "bob@example.com", team.key))
-    code, doc, out = _verify(repo)
+    code, _, out = _verify(repo)
     assert code == 1 and "1 of 2 required approvals" in out
     repo.commit("one approval is enough", {".fixreview.toml": "[approvals]\nrequired = 1\n"})
     repo.checkout("ai-fix/sqli")
@@ -171,7 +177,7 @@ def test_a_wildcard_principal_is_one_vote_and_covers_every_author_it_matches(
     repo.commit("human touch", {"app/db.py": "x = 2\n"}, who=("Zed", "zed@example.com"))
     repo.checkout("main")
     craft(repo, Reviewer("Ann", "ann@example.com", team.key))
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "authored or committed a commit of this fix" in out
 
 
@@ -200,8 +206,11 @@ def test_a_sensitive_path_never_lowers_the_approvals_needed(
 def test_a_sensitive_path_raises_the_count_to_sensitive(
     repo: TestRepo, people: dict[str, Reviewer]
 ) -> None:
-    _setup(repo, _lines(people["aisha"], people["tomas"]),
-           fix_files={"app/auth.py": "# one comment line\n"})
+    _setup(
+        repo,
+        _lines(people["aisha"], people["tomas"]),
+        fix_files={"app/auth.py": "# one comment line\n"},
+    )
     craft(repo, people["aisha"], acknowledged_flags=["sensitive-path"])
     code, doc, out = _verify(repo)
     assert code == 1 and doc["required"] == 2 and "1 of 2 required approvals" in out
@@ -231,7 +240,7 @@ def test_an_author_cannot_approve_under_another_case_or_address(
 ) -> None:
     _setup(repo, _lines(people["aisha"]), who=author)
     craft(repo, people["aisha"])
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "authored or committed a commit of this fix" in out
 
 
@@ -241,7 +250,7 @@ def test_an_ai_identity_by_name_alone_cannot_approve(
     bot = Reviewer("renovate[bot]", "ops@example.com", people["lee"].key)
     _setup(repo, _lines(Reviewer("x", "ops@example.com", people["lee"].key)))
     craft(repo, bot)
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "is an AI identity" in out
 
 
@@ -255,7 +264,7 @@ def test_a_veto_wins_an_exact_tie_with_an_approval_of_the_same_reviewer(
     when = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
     craft(repo, people["aisha"], verdict="reject", time=when)
     craft(repo, people["aisha"], time=when)
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "reject by Aisha Okafor" in out
     craft(repo, people["aisha"], time=when + timedelta(seconds=1))  # a later approval lifts it
     assert _verify(repo)[0] == 0
@@ -270,7 +279,7 @@ def test_a_veto_keeps_blocking_an_empty_commit_on_top(
     repo.commit("retry", who=AI)  # an empty commit: the same tree, the same final diff
     repo.checkout("main")
     craft(repo, people["tomas"])
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1 and "reject by Aisha Okafor" in out
     listed = json.loads(fixreview(repo, "list", "--all", "--json").stdout)
     assert listed["fixes"][0]["status"] == "rejected"
@@ -306,14 +315,14 @@ def test_ssh_key_outside_its_valid_window_never_counts(
     # claimed before the key's window opened (ssh-keygen alone would check only "now")
     craft(repo, aisha, time=datetime(2025, 6, 1, tzinfo=UTC))
     craft(repo, people["tomas"], time=datetime(2019, 6, 1, tzinfo=UTC))
-    code, doc, out = _verify(repo)
+    code, doc, _ = _verify(repo)
     assert code == 1
     reasons = " ".join(_reasons(doc))
     assert "only valid after 2026-01-01" in reasons and "not at the decision's time" in reasons
     assert "only valid before 2020-01-01" in reasons
     # claimed inside the window, but the window has closed by now
     craft(repo, aisha, time=datetime(2026, 3, 1, tzinfo=UTC))
-    code, doc, out = _verify(repo)
+    code, doc, _out = _verify(repo)
     assert code == 1 and "not valid now" in " ".join(_reasons(doc))
 
 
@@ -322,7 +331,7 @@ def test_a_key_not_listed_for_the_reviewer_is_explained_in_words(
 ) -> None:
     _setup(repo, _lines(people["aisha"]))
     craft(repo, people["tomas"])
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 1
     assert "is not in the base's allowed signers for tomas@example.com" in out
 
@@ -340,7 +349,7 @@ def test_twenty_thousand_junk_records_leave_the_verdict_right(
     _setup(repo, _lines(aisha))
     real = craft(repo, aisha)
     head = repo.rev("ai-fix/sqli")
-    tag, payload, signature = real.split(" ")
+    _tag, payload, signature = real.split(" ")
     from fixreview.notes.records import b64decode
 
     sig = b64decode(signature)
@@ -363,7 +372,7 @@ def test_twenty_thousand_junk_records_leave_the_verdict_right(
             )
             junk.append(f"decision {b64encode(veto.encode())} {b64encode(forged_sig)}")
         elif i % 4 == 1:
-            junk.append(f"decision {b64encode(('x = ' + '[' * 50) .encode())} {b64encode(b'x')}")
+            junk.append(f"decision {b64encode(('x = ' + '[' * 50).encode())} {b64encode(b'x')}")
         elif i % 4 == 2:
             junk.append(f"decision {b64encode(text.encode())} {b64encode(forged_sig[:-40])}")
         else:
@@ -376,7 +385,7 @@ def test_twenty_thousand_junk_records_leave_the_verdict_right(
         check=True,
         capture_output=True,
     )
-    code, doc, out = _verify(repo)
+    code, _doc, out = _verify(repo)
     assert code == 0, out[-2000:]
     assert "APPROVED: 1 of 1 approvals" in out
     assert "bad signature" in out
@@ -430,9 +439,7 @@ class _PgpSigner:
         return Signed(_gpg(*extra, "-bsau", self.fpr, input=payload), self.fpr)
 
 
-def test_openpgp_decisions_count_only_from_live_allowed_keys(
-    repo: TestRepo, gnupg: Path
-) -> None:
+def test_openpgp_decisions_count_only_from_live_allowed_keys(repo: TestRepo, gnupg: Path) -> None:
     from fixreview.models import Person
     from tests.gate_util import draft, sign_and_append
 
@@ -447,18 +454,27 @@ def test_openpgp_decisions_count_only_from_live_allowed_keys(
     def record(who: tuple[str, str], signer: _PgpSigner, **changes: object) -> None:
         person = Person(name=who[0], email=who[1])
         decision = draft(
-            repo, "ai-fix/sqli", person, signer, signing_format="openpgp", **changes  # type: ignore[arg-type]
+            repo,
+            "ai-fix/sqli",
+            person,
+            signer,
+            signing_format="openpgp",
+            **changes,  # type: ignore[arg-type]
         )
         sign_and_append(repo, decision, signer)  # type: ignore[arg-type]
 
     # signed while the key was valid, expired since
-    record(("Old Key", "old@example.com"), _PgpSigner(old, "20200101T120000"),
-           time=datetime(2020, 1, 1, 12, tzinfo=UTC))
+    record(
+        ("Old Key", "old@example.com"),
+        _PgpSigner(old, "20200101T120000"),
+        time=datetime(2020, 1, 1, 12, tzinfo=UTC),
+    )
     # signed, then the key was revoked
     record(("Rev Oked", "rev@example.com"), _PgpSigner(revoked))
     # a good key, claimed at a time before the key existed
-    record(("Olu Reviewer", "olu@example.com"), _PgpSigner(good),
-           time=datetime(2020, 1, 1, tzinfo=UTC))
+    record(
+        ("Olu Reviewer", "olu@example.com"), _PgpSigner(good), time=datetime(2020, 1, 1, tzinfo=UTC)
+    )
     # a key that is not among the allowed keys, claiming an allowed reviewer
     record(("Olu Reviewer", "olu@example.com"), _PgpSigner(stranger))
     revocation = (gnupg / "openpgp-revocs.d" / f"{revoked}.rev").read_text()
