@@ -199,20 +199,38 @@ def record_decision(
     return signed
 
 
+# read_decisions results by (repository, decisions ref tip): the tip's id names the whole
+# history, so a result stays right for as long as the ref does not move. A command reads the
+# ledger once however many times it judges a fix.
+_READ_CACHE: dict[tuple[str, str], tuple[dict[str, list[DecisionRecord]], list[str]]] = {}
+_READ_CACHE_SIZE = 4
+
+
 def read_decisions(repo: Repository) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
     """Every decision record ever in the decisions ref's history, by the commit it is attached
     to (records a later notes commit dropped carry ``removed_in``), the unreadable lines as
     warnings, and whether the decisions ref exists at all."""
-    typed = read_typed(repo, DECISIONS_REF, TAG_DECISION, Decision, history=True)
-    records = {
-        target: [
-            DecisionRecord(target, raw.payload, raw.signature, decision, raw.removed_in)
-            for raw, decision in items
-            if raw.signature is not None  # the line format guarantees one for decisions
-        ]
-        for target, items in typed.by_target.items()
-    }
-    return records, typed.warnings, typed.exists
+    tip = repo.ref_value(DECISIONS_REF)
+    if tip is None:
+        return {}, [], False
+    key = (str(repo.common_dir), tip)
+    cached = _READ_CACHE.get(key)
+    if cached is None:
+        typed = read_typed(repo, DECISIONS_REF, TAG_DECISION, Decision, history=True, at=tip)
+        records = {
+            target: [
+                DecisionRecord(target, raw.payload, raw.signature, decision, raw.removed_in)
+                for raw, decision in items
+                if raw.signature is not None  # the line format guarantees one for decisions
+            ]
+            for target, items in typed.by_target.items()
+        }
+        cached = (records, typed.warnings)
+        while len(_READ_CACHE) >= _READ_CACHE_SIZE:
+            del _READ_CACHE[next(iter(_READ_CACHE))]
+        _READ_CACHE[key] = cached
+    records, warnings = cached
+    return {target: list(items) for target, items in records.items()}, list(warnings), True
 
 
 __all__ = [

@@ -264,14 +264,17 @@ def read_typed(
     *,
     history: bool = False,
     check: Callable[[ModelT], None] | None = None,
+    at: str | None = None,
 ) -> TypedRecords[ModelT]:
-    """Every TAG record of REF validated as MODEL (and by CHECK, which raises ValueError for a
-    record it refuses); other lines become warnings, never errors. With HISTORY, the ref is
-    read as a ledger: records dropped by a later notes commit are included (``removed_in``)."""
-    snapshot = read_ledger(repo, ref) if history else read_notes(repo, ref)
+    """Every TAG record of REF (or of notes commit AT) validated as MODEL (and by CHECK, which
+    raises ValueError for a record it refuses); other lines become warnings, never errors. With
+    HISTORY, the ref is read as a ledger: records dropped by a later notes commit are included
+    (``removed_in``). Each distinct payload is parsed and validated once."""
+    snapshot = read_ledger(repo, ref, at=at) if history else read_notes(repo, ref, at=at)
     warnings = list(snapshot.warnings)
     warnings += [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
     by_target: dict[str, list[tuple[RawRecord, ModelT]]] = {}
+    seen: dict[bytes, ModelT | str] = {}  # payload -> its model, or why it was refused
     for target, raws in snapshot.records.items():
         for number, raw in enumerate(raws, start=1):
             where = f"{ref}: note on {target[:12]} record {number}"
@@ -280,18 +283,30 @@ def read_typed(
             if raw.tag != tag:
                 warnings.append(f"{where} is a {raw.tag}, not a {tag}; skipped")
                 continue
-            try:
-                value = toml_to_model(raw.payload, model)
-                if check is not None:
-                    check(value)
-            except ValueError as exc:
-                warnings.append(f"{where}: {exc}; skipped")
-                continue
-            except Exception as exc:  # one bad record never stops the rest
-                warnings.append(f"{where}: unreadable ({type(exc).__name__}); skipped")
+            value = seen.get(raw.payload)
+            if value is None:
+                value = seen[raw.payload] = _validate(raw.payload, model, check)
+            if isinstance(value, str):
+                warnings.append(f"{where}: {value}; skipped")
                 continue
             by_target.setdefault(target, []).append((raw, value))
     return TypedRecords(by_target, warnings, snapshot.tip is not None)
+
+
+def _validate(
+    payload: bytes, model: type[ModelT], check: Callable[[ModelT], None] | None
+) -> ModelT | str:
+    """PAYLOAD as MODEL, or one line saying why not. Never raises: one bad record never stops
+    the rest (a crafted payload can provoke anything from a validator)."""
+    try:
+        value = toml_to_model(payload, model)
+        if check is not None:
+            check(value)
+    except ValueError as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"unreadable ({type(exc).__name__})"
+    return value
 
 
 def append_record(
