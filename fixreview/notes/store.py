@@ -108,17 +108,16 @@ def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSn
     Lines in the tip come first, as :func:`read_notes` reads them; then each line a later
     notes commit dropped, once, with ``removed_in`` naming the newest notes commit that dropped
     it. Fan-out moves (``abcd…`` to ``ab/cd…``) drop nothing, and merges are read against each
-    of their parents. If the history cannot be read (a shallow notes fetch), the tip is
-    returned with a warning.
+    of their parents. GitError when the history cannot be read: the tip alone could hide a
+    dropped record. (A shallow notes fetch reads as if its oldest commit were the first.)
     """
     snapshot, present = _read_tip(repo, ref, at)
     if snapshot.tip is None:
         return snapshot
     try:
         added, dropped_by = _history(repo, snapshot.tip)
-    except GitError as exc:
-        snapshot.warnings.append(f"{ref}: its history could not be read, only its tip: {exc}")
-        return snapshot
+    except GitError as exc:  # never fall back to the tip: that would hide what was dropped
+        raise GitError(f"cannot read the history of {ref} (a ledger): {exc}") from None
     for key, raw in added.items():
         if key in present:
             continue
@@ -179,6 +178,8 @@ def _history(
             target, in_hunk = _diff_target(line), False
         elif line.startswith(b"@@"):
             in_hunk = True
+        elif not in_hunk and line.endswith(b" 160000"):  # a gitlink, not a note
+            target = None
         elif in_hunk and target is not None:
             if line.startswith(b"+"):
                 content = line[1:].strip()
@@ -216,8 +217,6 @@ def restore_dropped(repo: Repository, ref: str, start: str) -> tuple[str, int, l
     the notes commits that had dropped them). The restored lines keep their exact bytes.
     """
     ledger = read_ledger(repo, ref, at=start)
-    if ledger.warnings:
-        raise GitError(ledger.warnings[0])
     if not ledger.dropped:
         return start, 0, []
     droppers: list[str] = []
