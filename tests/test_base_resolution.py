@@ -237,6 +237,8 @@ def test_an_unknown_base_is_a_usage_error(repo: TestRepo) -> None:
         assert "'nosuch' (from --base) not found" in line
     line = one_error_line(fixreview(repo.path, "list", "--base", "refs/heads/nosuch"))
     assert "not found" in line
+    line = one_error_line(fixreview(repo.path, "list", "--base", "HEAD"))
+    assert "not a branch name" in line  # the checkout is never the base
     repo.git("tag", "v1")
     line = one_error_line(fixreview(repo.path, "list", "--base", "v1"))
     assert "tags never count" in line

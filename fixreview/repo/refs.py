@@ -146,7 +146,7 @@ class BranchRefs:
     def resolve(self, name: str, where: str = "") -> BaseRef:
         """The one branch NAME means; BaseRefError when none or several (WHERE says who asked)."""
         what = f"base {_shown(name)}" + (f" (from {where})" if where else "")
-        if not name or name.startswith("-") or "\n" in name:
+        if not name or name.startswith("-") or "\n" in name or name == "HEAD":
             raise BaseRefError(f"{what} is not a branch name")
         if name.startswith("refs/") and not (name.startswith(HEADS) or name.startswith(REMOTES)):
             raise BaseRefError(
