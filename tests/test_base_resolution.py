@@ -277,3 +277,17 @@ def test_the_policy_base_key_redirects_strictly(repo: TestRepo) -> None:
     repo.git("tag", "release", main)
     line = one_error_line(fixreview(repo.path, "list"))
     assert "'release' (from the base key of .fixreview.toml on main) not found" in line
+
+
+def test_the_base_is_never_listed_as_a_fix(repo: TestRepo, tmp_path: Path) -> None:
+    repo.commit("Every branch is a fix", {".fixreview.toml": 'fix_branches = ["*"]\n'})
+    repo.checkout("-b", "feature")
+    repo.commit("feature", {"f.txt": "f\n"}, who=AI)
+    repo.checkout("main")
+    doc = json.loads(fixreview(repo.path, "list", "--all", "--json").stdout)
+    assert [f["branch"] for f in doc["fixes"]] == ["feature"]
+    clone = tmp_path / "clone"
+    git(tmp_path, "clone", "-q", str(repo.path), str(clone))
+    for base in ([], ["--base", "origin/main"], ["--base", "refs/heads/main"]):
+        doc = json.loads(fixreview(clone, "list", "--all", "--json", *base).stdout)
+        assert [f["branch"] for f in doc["fixes"]] == ["feature"], base
