@@ -101,7 +101,8 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
         if repo.run_text("rev-parse", "--is-shallow-repository").strip() == "true":
             raise FixreviewError(
                 "shallow clone: the merge-base with the base branch is not here "
-                "(fetch full history, e.g. actions/checkout with fetch-depth: 0)"
+                "(fetch the history: git fetch --unshallow origin, or actions/checkout with "
+                "fetch-depth: 0)"
             )
         raise NotFoundError(f"{rev} shares no history with {loaded.base}")
     return judge_fix(repo, loaded, fix, records, warnings + fix_warnings)
