@@ -169,7 +169,7 @@ def test_a_shallow_clone_says_what_to_fetch(approved: TestRepo, tmp_path: Path) 
     git(ci, *NOTES_FETCH)
     git(ci, "checkout", "-q", "--detach", "origin/ai-fix/sqli")
     line = error_line(fixreview(ci, "verify"))
-    assert "shallow clone" in line and "fetch-depth: 0" in line
+    assert "shallow clone" in line and "git fetch --unshallow origin" in line
     proc = fixreview(ci, "list", "--all")
     assert proc.returncode == 0, proc.stderr
     assert "shallow clone" in proc.stderr and "git fetch --unshallow" in proc.stderr
