@@ -17,6 +17,8 @@ from fixreview.decisions import ChecklistItem
 from fixreview.gate import evaluate
 from fixreview.notes.records import b64encode
 from fixreview.notes.store import DECISIONS_REF
+from fixreview.policy import load_policy
+from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
 from tests.gate_util import craft, fixreview, full_checklist
 from tests.gitutil import AI, TestRepo
@@ -494,3 +496,50 @@ def test_openpgp_decisions_count_only_from_live_allowed_keys(repo: TestRepo, gnu
     record(("Olu Reviewer", "olu@example.com"), _PgpSigner(good))
     code, doc, out = _verify(repo)
     assert code == 0, out
+
+
+# -- what merging does -------------------------------------------------------------------------
+
+
+def test_a_head_with_several_merge_bases_is_refused_even_when_approved(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    from tests.test_merge_bases import _criss_cross
+
+    repo.commit("reviewers", {".fixreview/allowed_signers": _lines(people["aisha"])})
+    _, _, head = _criss_cross(repo)
+    craft(repo, people["aisha"], rev="ai-fix/docs", acknowledged_flags=["merge-commit"])
+    code, doc, _ = _verify(repo, "ai-fix/docs")
+    assert code == 1
+    assert any("2 merge-bases with main" in p for p in doc["problems"])  # type: ignore[attr-defined]
+    # the approval itself is valid and bound: only the history refuses it
+    assert [d["counted"] for d in doc["decisions"]] == [True]  # type: ignore[attr-defined]
+    assert doc["head"] == head
+
+
+# -- the ledger, as verify, log and the app report it -------------------------------------------
+
+
+def test_a_dropped_veto_is_reported_as_tampering_everywhere(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    from fixreview.app.screens.review import decisions_text
+    from fixreview.review import load_review
+
+    _setup(repo, _lines(people["aisha"], people["tomas"]))
+    approval = craft(repo, people["aisha"])
+    craft(repo, people["tomas"], verdict="reject")
+    head = repo.rev("ai-fix/sqli")
+    # rewrite the note keeping only the approval: a descendant notes commit, no force push
+    repo.git("notes", f"--ref={DECISIONS_REF}", "add", "-f", "-m", approval, head)
+    dropped_by = repo.rev(DECISIONS_REF)
+    code, doc, out = _verify(repo)
+    assert code == 1 and "reject by Tomás Herrera" in out
+    assert f"tampering: notes commit {dropped_by[:12]} removed a reject by Tomás Herrera" in out
+    assert doc["tampering"] and dropped_by[:12] in str(doc["tampering"])
+    log = fixreview(repo, "log", "ai-fix/sqli")
+    assert f"tampering: notes commit {dropped_by[:12]}" in log.stdout, log.stdout + log.stderr
+    r = Repository(repo.path)
+    fix = load_queue(r).get("ai-fix/sqli")
+    shown = decisions_text(load_review(r, fix, load_policy(r)).gate).plain
+    assert f"tampering: notes commit {dropped_by[:12]}" in shown
