@@ -202,12 +202,10 @@ def _approved(gated: TestRepo, people: dict[str, Reviewer]) -> str:
 def _replace_note(repo: TestRepo, commit: str, lines: list[str]) -> None:
     """Make LINES the whole decisions history of COMMIT, as a force push of a rewritten notes
     ref would (a rewrite that keeps the history is judged as a ledger: tests/test_ledger.py)."""
+    listed = repo.git("notes", f"--ref={DECISIONS_REF}", "list").splitlines()
     others = [
         (target, repo.git("notes", f"--ref={DECISIONS_REF}", "show", target))
-        for _, target in (
-            row.split(" ") for row in repo.git("notes", f"--ref={DECISIONS_REF}", "list").split("\n")
-            if row
-        )
+        for _, target in (row.split(" ") for row in listed)
         if target != commit
     ]
     repo.git("update-ref", "-d", DECISIONS_REF)
