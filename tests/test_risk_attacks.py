@@ -360,6 +360,24 @@ def test_repointed_submodule_is_a_dependency_change(repo: TestRepo) -> None:
     assert "vendor/lib" in flag.detail
 
 
+def test_gitmodules_change_without_a_new_url_is_still_shown(repo: TestRepo) -> None:
+    repo.write({".gitmodules": GITMODULES})
+    repo.git("add", ".gitmodules")
+    stage_gitlink(repo, "vendor/lib", OLD_SUB)
+    commit_index(repo, "vendor lib")
+    repo.checkout("-b", "ai-fix/x")
+    repo.write({".gitmodules": GITMODULES + "\tupdate = rebase\n"})
+    repo.git("add", ".gitmodules")
+    stage_gitlink(repo, "vendor/lib", NEW_SUB)
+    commit_index(repo, "bump")
+    repo.checkout("main")
+    flag = assess_branch(repo)["dependency-change"]
+    assert [(e.path, e.excerpt) for e in flag.evidence] == [
+        ("vendor/lib", f"submodule vendor/lib: commit {OLD_SUB[:12]} \u2192 {NEW_SUB[:12]}"),
+        (".gitmodules", "manifest modified (+1 \u22120)"),
+    ]
+
+
 def test_removed_submodule_is_a_dependency_change(repo: TestRepo) -> None:
     stage_gitlink(repo, "vendor/lib", OLD_SUB)
     commit_index(repo, "vendor lib")

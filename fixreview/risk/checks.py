@@ -485,7 +485,8 @@ def submodule_evidence(ctx: Context) -> tuple[list[Evidence], list[str]]:
         else:
             what = f"url {was} removed"
         line = _line_of(modules, now) if now else None
-        evidence.append(Evidence(".gitmodules", line, ctx.excerpt(f"submodule {path}: {what}")))
+        text = f"submodule {path}: {what}"
+        evidence.append(Evidence(".gitmodules", line, ctx.excerpt(text, text.find(ARROW))))
         if _shown_path(path) not in names:
             names.append(_shown_path(path))
     return evidence, names
@@ -503,8 +504,10 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
         if match_file(ctx.risk.dependency_paths, item) is None:
             continue
         files.append(_shown_path(item.path))
-        if _same_path(item.path, ".gitmodules") and submodules:
-            continue
+        if _same_path(item.path, ".gitmodules") and any(
+            e.path == ".gitmodules" for e in submodules
+        ):
+            continue  # its URL changes are in the evidence already
         parsed = file_changes(item)
         if not parsed:
             what = (
