@@ -169,11 +169,12 @@ def _relevant(
         for r in items
         if r.decision.diff_sha256 == current_hash
     ]
-    seen: set[tuple[bytes, bytes]] = set()
+    seen: set[tuple[str, bytes, bytes]] = set()
     unique = []
-    for record in found:  # a copied line is one record, not two
-        if (record.payload, record.signature) not in seen:
-            seen.add((record.payload, record.signature))
+    for record in found:  # one line twice on one commit is one record (a copy elsewhere is not)
+        key = (record.target, record.payload, record.signature)
+        if key not in seen:
+            seen.add(key)
             unique.append(record)
     return unique
 
