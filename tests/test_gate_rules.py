@@ -543,3 +543,44 @@ def test_a_dropped_veto_is_reported_as_tampering_everywhere(
     fix = load_queue(r).get("ai-fix/sqli")
     shown = decisions_text(load_review(r, fix, load_policy(r)).gate).plain
     assert f"tampering: notes commit {dropped_by[:12]}" in shown
+
+
+# -- statuses, as list and the app show them -----------------------------------------------------
+
+
+def _status(repo: TestRepo) -> str:
+    from fixreview.gate import status_of
+
+    r = Repository(repo.path)
+    result = evaluate(r, "ai-fix/sqli")
+    return str(status_of(result))
+
+
+def test_statuses_follow_the_gate(repo: TestRepo, people: dict[str, Reviewer]) -> None:
+    _setup(repo, _lines(people["aisha"], people["tomas"]), "[approvals]\nrequired = 2\n")
+    craft(repo, people["aisha"])
+    assert _status(repo) == "pending"  # bound, valid, but 1 of 2: not stale, not approved
+    craft(repo, people["tomas"])
+    assert _status(repo) == "approved"
+    repo.checkout("ai-fix/sqli")
+    repo.commit("more", {"app/db.py": "def query(sql, args):\n    return args\n"}, who=AI)
+    repo.checkout("main")
+    assert _status(repo) == "stale"  # approvals exist, of an earlier commit
+    craft(repo, people["tomas"], verdict="request-changes")
+    assert _status(repo) == "changes-requested"
+
+
+def test_one_approval_missing_an_acknowledgement_does_not_hide_the_next(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(
+        repo,
+        _lines(people["aisha"], people["tomas"]),
+        "[approvals]\nrequired = 1\nsensitive = 1\n",
+        fix_files={"app/auth.py": "# one comment line\n"},
+    )
+    craft(repo, people["tomas"], acknowledged_flags=[])
+    craft(repo, people["aisha"], acknowledged_flags=["sensitive-path"])
+    code, doc, out = _verify(repo)
+    assert code == 0, out
+    assert [d["counted"] for d in doc["decisions"]] == [False, True]  # type: ignore[attr-defined]
