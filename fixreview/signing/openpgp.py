@@ -9,6 +9,7 @@ reviewer's email.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -207,13 +208,15 @@ class OpenPgpVerifier:
         return SignatureCheck(True, primary, "good signature")
 
     def close(self) -> None:
+        """Stop the agents of the private home (a hung gpgconf is given up on) and remove it."""
         if shutil.which("gpgconf"):
-            subprocess.run(
-                ["gpgconf", "--homedir", self.home, "--kill", "all"],
-                capture_output=True,
-                check=False,
-                timeout=30,
-            )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                subprocess.run(
+                    ["gpgconf", "--homedir", self.home, "--kill", "all"],
+                    capture_output=True,
+                    check=False,
+                    timeout=30,
+                )
         shutil.rmtree(self.home, ignore_errors=True)
 
 
