@@ -47,6 +47,11 @@ def is_long(text: str, limit: int = MAX_LINE) -> bool:
     return len(text) > limit
 
 
+def has_long_word(text: str) -> bool:
+    """Whether TEXT holds a run of word characters longer than :data:`MAX_WORD_RUN`."""
+    return len(text) > MAX_WORD_RUN and _LONG_WORD.search(text) is not None
+
+
 def short_words(text: str) -> str:
     """TEXT with every run of word characters longer than :data:`MAX_WORD_RUN` shortened to its
     first and last halves of that.

@@ -32,7 +32,7 @@ from fixreview.risk.paths import (
     normalize,
 )
 from fixreview.risk.rationale import rationale_words
-from fixreview.risk.secrets import SecretHit, Unscanned, redact, scan_added_lines, unscanned_lines
+from fixreview.risk.secrets import SecretHit, Unscanned, redact, scan
 from fixreview.risk.tree import NO_TREE_FACTS, TreeFacts
 from fixreview.safetext import hidden_positions, visible
 
@@ -599,7 +599,8 @@ def find_secrets(final: Diff) -> tuple[tuple[SecretHit, ...], tuple[Unscanned, .
     files = [(path, lines) for path, lines in files if lines]
     if not files:
         return (), ()
-    return tuple(scan_added_lines(files)), tuple(unscanned_lines(files))
+    hits, unscanned = scan(files)
+    return tuple(hits), tuple(unscanned)
 
 
 def check_secret_added(ctx: Context) -> RiskFlag | None:

@@ -20,7 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from fixreview.errors import FixreviewError
-from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, OVERLAP, short_words, windows
+from fixreview.risk.bounds import (
+    MAX_SCAN_LINE,
+    MAX_SCAN_TOTAL,
+    OVERLAP,
+    WINDOW,
+    has_long_word,
+    short_words,
+    windows,
+)
 from fixreview.risk.paths import normalize
 
 _LOCK = threading.Lock()
@@ -88,49 +96,74 @@ class Unscanned:
     scanned: int
 
 
-def _synthetic_diff(
-    files: Sequence[tuple[str, Sequence[tuple[int, str]]]], transform: Callable[[str], str]
-) -> tuple[str, dict[str, tuple[str, list[list[int]]]], list[Unscanned]]:
-    """A unified diff holding only the added lines, as windows of them (each passed through
-    TRANSFORM), numbered 1..n per file;
-    where each piece came from; and the lines that were not read whole.
+# per file: (path, {window: [line numbers holding it]}, the windows holding a long word)
+Windows = list[tuple[str, dict[str, list[int]], set[str]]]
+Names = dict[str, tuple[str, list[list[int]]]]
 
-    Numbering the added lines consecutively keeps detect-secrets' context window (the lines
-    around a hit) made of neighbouring added lines; the real line numbers are kept aside. A
-    piece repeated in one file is scanned once, for every line holding it, and only distinct
-    pieces count against the budget: :data:`MAX_SCAN_LINE` characters of one line,
-    :data:`MAX_SCAN_TOTAL` of the whole diff. The file name keeps the real one's directories,
-    base name and extension, which is what detect-secrets' filters and plugins look at.
+
+def _distinct_windows(
+    files: Sequence[tuple[str, Sequence[tuple[int, str]]]],
+) -> tuple[Windows, list[Unscanned]]:
+    """The distinct windows of each file's added lines, with the lines holding each, and the
+    lines that were not read whole.
+
+    Lines are cut into overlapping windows (:func:`fixreview.risk.bounds.windows`); a window
+    repeated in one file is scanned once, for every line holding it, and only distinct windows
+    count against the budget: :data:`MAX_SCAN_LINE` characters of one line,
+    :data:`MAX_SCAN_TOTAL` of the whole diff.
     """
-    chunks: list[str] = []
-    names: dict[str, tuple[str, list[list[int]]]] = {}
+    out: Windows = []
     unscanned: list[Unscanned] = []
     total = MAX_SCAN_TOTAL
-    for number, (path, lines) in enumerate(files):
+    for path, lines in files:
         where: dict[str, list[int]] = {}
-        pieces: dict[str, str] = {}  # window -> what is scanned of it
+        long: set[str] = set()
         for line_no, text in lines:
             budget, read = MAX_SCAN_LINE, 0
-            for window in windows(text):
-                piece = pieces.get(window)
-                if piece is None:
+            for window in (text,) if len(text) <= WINDOW else windows(text):
+                holders = where.get(window)
+                if holders is None:
                     if len(window) > min(budget, total):
                         unscanned.append(Unscanned(path, line_no, len(text), read))
                         break
                     budget -= len(window)
                     total -= len(window)
-                    piece = pieces[window] = transform(_LINE_BREAKS.sub(" ", window))
-                holders = where.setdefault(piece, [])
+                    holders = where[window] = []
+                    if has_long_word(window):
+                        long.add(window)
                 if not holders or holders[-1] != line_no:
                     holders.append(line_no)
                 read += len(window) - (OVERLAP if read else 0)
-        if not where:
+        out.append((path, where, long))
+    return out, unscanned
+
+
+def _synthetic_diff(
+    files: Windows, long: bool, transform: Callable[[str], str]
+) -> tuple[str, Names]:
+    """A unified diff of the windows holding a long word (LONG) or not (passed through
+    TRANSFORM), numbered 1..n per file, and which lines each numbered line stands for.
+
+    Numbering the added lines consecutively keeps detect-secrets' context window (the lines
+    around a hit) made of neighbouring added lines. The file name keeps the real one's
+    directories, base name and extension, which is what detect-secrets' filters and plugins
+    look at.
+    """
+    chunks: list[str] = []
+    names: Names = {}
+    for number, (path, where, long_windows) in enumerate(files):
+        pieces: dict[str, list[int]] = {}
+        for window, holders in where.items():
+            if (window in long_windows) == long:
+                piece = transform(_LINE_BREAKS.sub(" ", window))
+                pieces.setdefault(piece, []).extend(holders)
+        if not pieces:
             continue
         name = f"f{number}/{_UNSAFE_NAME.sub('_', normalize(path)) or 'file'}"
-        names[name] = (path, list(where.values()))
-        chunks.append(f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(where)} @@\n")
-        chunks.append("".join(f"+{piece}\n" for piece in where))
-    return "".join(chunks), names, unscanned
+        names[name] = (path, list(pieces.values()))
+        chunks.append(f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(pieces)} @@\n")
+        chunks.append("".join(f"+{piece}\n" for piece in pieces))
+    return "".join(chunks), names
 
 
 def _as_is(piece: str) -> str:
@@ -139,22 +172,32 @@ def _as_is(piece: str) -> str:
 
 def unscanned_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[Unscanned]:
     """The added lines of FILES the secret scan reads only in part (over its budget)."""
-    return _synthetic_diff(files, _as_is)[2]
+    return _distinct_windows(files)[1]
 
 
 def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[SecretHit]:
-    """Potential secrets in FILES: (path, [(new line number, text), ...]) of added lines.
+    """Potential secrets in FILES: (path, [(new line number, text), ...]) of added lines."""
+    return scan(files)[0]
 
-    Bounded: lines are read in overlapping windows (:func:`fixreview.risk.bounds.windows`),
-    distinct windows only, up to a budget (:func:`unscanned_lines` names what was left). The
-    keyword detector, whose expressions backtrack quadratically over a run of word characters,
-    reads the windows with such runs shortened (:func:`fixreview.risk.bounds.short_words`);
-    every other plugin reads them as they are.
+
+def scan(
+    files: Sequence[tuple[str, Sequence[tuple[int, str]]]],
+) -> tuple[list[SecretHit], list[Unscanned]]:
+    """Potential secrets in FILES, and the lines that were not scanned whole.
+
+    Bounded: lines are read in overlapping windows, distinct windows only, up to a budget
+    (:func:`_distinct_windows`). The keyword detector's expressions backtrack quadratically
+    over a run of word characters, so a window holding a run longer than
+    :data:`~fixreview.risk.bounds.MAX_WORD_RUN` is scanned twice: by every other plugin as it
+    is, and by the keyword detector with such runs shortened
+    (:func:`fixreview.risk.bounds.short_words`). Every other window is scanned once, by all.
     """
-    plain, plain_names, _ = _synthetic_diff(files, _as_is)
-    if not plain:
-        return []
-    words, word_names, _ = _synthetic_diff(files, short_words)
+    groups, unscanned = _distinct_windows(files)
+    plain, plain_names = _synthetic_diff(groups, False, _as_is)
+    long, long_names = _synthetic_diff(groups, True, _as_is)
+    words, word_names = _synthetic_diff(groups, True, short_words)
+    if not plain and not long:
+        return [], unscanned
     try:
         from detect_secrets.core.scan import scan_diff
         from detect_secrets.settings import default_settings
@@ -164,16 +207,19 @@ def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> 
         ) from None
 
     texts = {(path, no): line for path, lines in files for no, line in lines}
-    found: list[tuple[Any, dict[str, tuple[str, list[list[int]]]]]] = []
+    found: list[tuple[Any, Names]] = []
     with _LOCK, default_settings() as settings:
         settings.disable_filters(*_DISABLED_FILTERS)
+        if plain:
+            found.extend((secret, plain_names) for secret in scan_diff(plain))
         keyword = settings.plugins.get(KEYWORD_PLUGIN)
-        settings.disable_plugins(KEYWORD_PLUGIN)
-        found.extend((secret, plain_names) for secret in scan_diff(plain))
-        if keyword is not None:
-            settings.disable_plugins(*list(settings.plugins))
-            settings.configure_plugins([{"name": KEYWORD_PLUGIN, **keyword}])
-            found.extend((secret, word_names) for secret in scan_diff(words))
+        if long:
+            settings.disable_plugins(KEYWORD_PLUGIN)
+            found.extend((secret, long_names) for secret in scan_diff(long))
+            if keyword is not None:
+                settings.disable_plugins(*list(settings.plugins))
+                settings.configure_plugins([{"name": KEYWORD_PLUGIN, **keyword}])
+                found.extend((secret, word_names) for secret in scan_diff(words))
     hits: list[SecretHit] = []
     seen: set[tuple[str, int, str, str | None]] = set()
     for secret, names in found:
@@ -190,7 +236,7 @@ def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> 
                 seen.add(key)
                 hits.append(SecretHit(path, line_no, secret.type, token, ""))
     hits.sort(key=lambda hit: (hit.path, hit.line))
-    return _with_excerpts(hits, texts, [v for v in (h.token for h in hits) if v])
+    return _with_excerpts(hits, texts, [v for v in (h.token for h in hits) if v]), unscanned
 
 
 def _around(line: str, token: str, before: int = 40, after: int = 160) -> str:
