@@ -476,6 +476,17 @@ def test_a_long_line_of_repeated_keywords_is_scanned_and_flags_are_right(repo: T
     assert "hidden-unicode" not in flags
 
 
+def test_a_long_keyword_secret_is_found_and_masked_everywhere(repo: TestRepo) -> None:
+    password = "correcthorsebatterystaplecorrecthorsebatterystaple"
+    flags = flags_of(repo, {"app/db.py": f'database_password = "{password}"  # \u200b\n'})
+    secret = flags["secret-added"]
+    assert [(e.path, e.line) for e in secret.evidence] == [("app/db.py", 1)]
+    assert "Secret Keyword" in secret.evidence[0].excerpt
+    assert 'database_password = "corr\u2026"' in secret.evidence[0].excerpt
+    shown = [e.excerpt for f in flags.values() for e in f.evidence]
+    assert "hidden-unicode" in flags and not any(password[:8] in text for text in shown)
+
+
 def test_a_secret_inside_a_huge_line_is_still_found_and_masked(repo: TestRepo) -> None:
     filler = "x = [" + "1, " * 150_000
     line = f'{filler}"{GITHUB_TOKEN}", ' + "2, " * 150_000 + "]"

@@ -23,6 +23,7 @@ from fixreview.errors import FixreviewError
 from fixreview.risk.bounds import (
     MAX_SCAN_LINE,
     MAX_SCAN_TOTAL,
+    MAX_WORD_RUN,
     OVERLAP,
     WINDOW,
     has_long_word,
@@ -73,6 +74,21 @@ def _word_around(line: str, secret: str) -> str | None:
     while end < ceiling and line[end] not in _DELIMITERS:
         end += 1
     return line[start:end]
+
+
+def _token(line: str, value: str) -> str | None:
+    """The word of LINE holding the secret VALUE that a plugin reported.
+
+    The keyword detector reads long words shortened (:func:`short_words`), so its VALUE may not
+    be in LINE as it is; its first ``MAX_WORD_RUN // 2`` characters always are.
+    """
+    if not value:
+        return None
+    found = _word_around(line, value)
+    head = MAX_WORD_RUN // 2
+    if found is None and len(value) > head:
+        found = _word_around(line, value[:head])
+    return found
 
 
 def redact(text: str, tokens: Iterable[str]) -> str:
@@ -230,7 +246,7 @@ def scan(
         for line_no in numbers[secret.line_number - 1]:
             line = texts.get((path, line_no), "")
             value = secret.secret_value or ""
-            token = _word_around(line, value) if value else None
+            token = _token(line, value)
             key = (path, line_no, secret.type, token)
             if key not in seen:
                 seen.add(key)
