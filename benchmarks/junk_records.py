@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import os
 import subprocess
 import sys
@@ -78,7 +79,11 @@ def main() -> None:
         GIT_CONFIG_VALUE_3=str(key),
     )
     fx = [sys.executable, "-m", "fixreview"]
-    acks = ["--ack", "large-diff"]
+    shown = subprocess.run(
+        [*fx, "show", "ai-fix/junk", "--json"], cwd=repo, env=env, capture_output=True, check=True
+    )
+    blocking = json.loads(shown.stdout)["blocking_flags"]
+    acks = [word for flag in blocking for word in ("--ack", flag)]
     decided = subprocess.run(
         [
             *fx,

@@ -584,3 +584,44 @@ def test_one_approval_missing_an_acknowledgement_does_not_hide_the_next(
     code, doc, out = _verify(repo)
     assert code == 0, out
     assert [d["counted"] for d in doc["decisions"]] == [False, True]  # type: ignore[attr-defined]
+
+
+def test_validly_signed_records_that_do_not_bind_leave_a_fix_pending(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    """Signed by an allowed key but copied onto another commit, or naming another tree,
+    merge-base or diff: none counts, none makes the fix look approved-then-changed (stale)."""
+    _setup(repo, _lines(people["aisha"]))
+    copied = craft(repo, people["aisha"])
+    repo.checkout("ai-fix/sqli")
+    head = repo.commit("a commit on top", {"app/db.py": "x = 3\n"}, who=AI)
+    repo.checkout("main")
+    repo.git("update-ref", "-d", DECISIONS_REF)  # a history without the original
+    repo.git("notes", f"--ref={DECISIONS_REF}", "add", "-m", copied, head)
+    code, doc, out = _verify(repo)
+    assert code == 1 and "copied from another commit" in out
+    assert _status(repo) == "pending"
+    for wrong in ({"head_tree": "0" * 40}, {"base_commit": "0" * 40}, {"diff_sha256": "f" * 64}):
+        craft(repo, people["aisha"], **wrong)
+    code, doc, out = _verify(repo)
+    assert code == 1
+    reasons = " ".join(_reasons(doc))
+    for why in ("head tree does not match", "decided against merge-base", "diff hash does not"):
+        assert why in reasons
+    assert _status(repo) == "pending"
+
+
+def test_a_rejected_fix_rebased_with_the_same_diff_is_still_rejected_in_the_list(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"], people["tomas"]))
+    craft(repo, people["aisha"], verdict="reject")
+    repo.commit("main moves on", {"docs/other.md": "unrelated\n"})
+    repo.checkout("ai-fix/sqli")
+    repo.git("rebase", "-q", "main")
+    repo.checkout("main")
+    craft(repo, people["tomas"])
+    code, _doc, out = _verify(repo)
+    assert code == 1 and "reject by Aisha Okafor" in out
+    listed = json.loads(fixreview(repo, "list", "--all", "--json").stdout)
+    assert listed["fixes"][0]["status"] == "rejected"
