@@ -625,3 +625,16 @@ def test_a_rejected_fix_rebased_with_the_same_diff_is_still_rejected_in_the_list
     assert code == 1 and "reject by Aisha Okafor" in out
     listed = json.loads(fixreview(repo, "list", "--all", "--json").stdout)
     assert listed["fixes"][0]["status"] == "rejected"
+
+
+def test_one_approval_with_an_open_checklist_does_not_hide_the_next(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"], people["tomas"]))
+    checklist = full_checklist()
+    checklist.intent = ChecklistItem(status="open")
+    craft(repo, people["tomas"], checklist=checklist.model_dump())
+    craft(repo, people["aisha"])
+    code, doc, out = _verify(repo)
+    assert code == 0, out
+    assert [d["counted"] for d in doc["decisions"]] == [False, True]  # type: ignore[attr-defined]
