@@ -196,9 +196,10 @@ def _emit_json(document: Any) -> None:
 
 
 def _warn(warnings: list[str]) -> None:
+    from fixreview.cli.render import shown_warnings
     from fixreview.safetext import visible
 
-    for warning in warnings:
+    for warning in shown_warnings(warnings):
         print(f"{PROG}: warning: {visible(warning, multiline=False)}", file=sys.stderr)
 
 
@@ -422,7 +423,6 @@ def _demo(args: argparse.Namespace) -> int:
 def _run_app(repo: Any, base: str | None) -> int:
     """Open the review app (the only command that imports Textual)."""
     from fixreview.app.main import FixreviewApp
-
     from fixreview.policy import load_policy
 
     load_policy(repo, base)  # a base that cannot be resolved: one line and exit 2, no app

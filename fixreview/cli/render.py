@@ -182,11 +182,20 @@ def show_report(queue: Queue, data: ReviewData) -> str:
         out.extend(f"      {one_line(k)}: {one_line(v)}" for k, v in c.trailers)
     if queue.warnings:
         out.append("")
-        out.extend(f"warning: {one_line(w)}" for w in queue.warnings)
+        out.extend(f"warning: {one_line(w)}" for w in shown_warnings(queue.warnings))
     return "\n".join(out)
 
 
 MAX_INVALID_SHOWN = 20  # invalid records and warnings listed one by one in verify's text
+
+
+def shown_warnings(warnings: list[str]) -> list[str]:
+    """The first warnings, then one line counting the rest: junk by the thousand (an attacker's
+    notes) stays one screen of text; --json lists every one."""
+    if len(warnings) <= MAX_INVALID_SHOWN:
+        return list(warnings)
+    more = len(warnings) - MAX_INVALID_SHOWN
+    return [*warnings[:MAX_INVALID_SHOWN], f"… and {more} more warnings (--json lists them all)"]
 
 
 def gate_report(result: GateResult) -> str:
@@ -225,11 +234,7 @@ def gate_report(result: GateResult) -> str:
             f"  … and {len(hidden)} more records whose signature is not valid "
             "(junk? all are listed by --json)"
         )
-    for warning in result.warnings[:MAX_INVALID_SHOWN]:
-        out.append(f"  warning: {one_line(warning)}")
-    if len(result.warnings) > MAX_INVALID_SHOWN:
-        more = len(result.warnings) - MAX_INVALID_SHOWN
-        out.append(f"  … and {more} more warnings (all are listed by --json)")
+    out.extend(f"  warning: {one_line(w)}" for w in shown_warnings(result.warnings))
     if result.approved:
         out.append(f"APPROVED: {len(result.counted)} of {result.required} approvals")
     else:
