@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.gitutil import TestRepo
+from tests.gitutil import AI, TestRepo
+from tests.signing_util import Reviewer, allow, make_reviewer
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,3 +82,23 @@ def demo_repo(demo_template: Path, tmp_path: Path) -> Path:
     dest = tmp_path / "payments-portal"
     shutil.copytree(demo_template, dest, symlinks=True)
     return dest
+
+
+@pytest.fixture
+def aisha(tmp_path: Path) -> Reviewer:
+    """A reviewer with a real ssh key made by ssh-keygen."""
+    return make_reviewer(tmp_path / "keys", "Aisha Okafor", "aisha@example.com")
+
+
+@pytest.fixture
+def fixed(repo: TestRepo, aisha: Reviewer) -> TestRepo:
+    """main allows aisha; ai-fix/sqli is one AI commit on top."""
+    allow(repo, aisha)
+    repo.checkout("-b", "ai-fix/sqli")
+    repo.commit(
+        "Parameterize\n\nFinding-Id: SEC-1",
+        {"app/db.py": "def query(sql, args):\n    return sql, args\n"},
+        who=AI,
+    )
+    repo.checkout("main")
+    return repo

@@ -3,10 +3,7 @@ a real key, bypassing every check ``decide`` makes before signing."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from fixreview.decisions import Checklist, ChecklistItem, Decision, prepare_decision
@@ -85,13 +82,3 @@ def craft(
     signer = ssh_signer(key or who)
     decision = draft(repo, rev, Person(name=who.name, email=who.email), signer, verdict, **changes)
     return sign_and_append(repo, decision, signer)
-
-
-def fixreview(repo: TestRepo | Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    path = repo.path if isinstance(repo, TestRepo) else repo
-    return subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(path), *argv],
-        capture_output=True,
-        text=True,
-        check=False,
-    )

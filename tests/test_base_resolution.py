@@ -8,50 +8,18 @@ Each attack here worked when the base was found by ``git rev-parse`` on ``main``
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cliutil import APPROVE, fixreview, one_error_line
 from tests.gitutil import AI, TestRepo, git
 from tests.signing_util import Reviewer, allow, make_reviewer
 
-APPROVE = [
-    "--approve",
-    "--intent",
-    "fixes SEC-1 only",
-    "--scope",
-    "one file",
-    "--blast-radius",
-    "query helper callers",
-    "--rollback",
-    "revert if search breaks",
-]
 PERMISSIVE = (
     'base = "origin/main"\n'
     '[approvals]\nrequired = 1\nsensitive = 1\nallowed_signers = ".fixreview/allowed_signers"\n'
 )
-
-
-def fixreview(
-    path: Path, *argv: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(path), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
-
-
-def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
-    assert proc.returncode == 2, proc.stdout + proc.stderr
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    return lines[0]
 
 
 @pytest.fixture

@@ -10,17 +10,14 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
-
-import pytest
 
 from fixreview.decisions import read_decisions
 from fixreview.drafts import Draft, draft_path, load_draft, save_draft
 from fixreview.notes.records import BadLine, parse_line
 from fixreview.notes.store import DECISIONS_REF
 from fixreview.repo.git import Repository
-from tests.gitutil import AI, TestRepo, git
-from tests.signing_util import Reviewer, allow, make_reviewer
+from tests.gitutil import TestRepo, git
+from tests.signing_util import Reviewer
 
 TEMP_PREFIX = "refs/notes/fixreview-tmp/"
 KILLS = 50
@@ -32,24 +29,6 @@ DECIDE = [
     "--comment",
     "crash test",
 ]
-
-
-@pytest.fixture
-def aisha(tmp_path: Path) -> Reviewer:
-    return make_reviewer(tmp_path / "keys", "Aisha Okafor", "aisha@example.com")
-
-
-@pytest.fixture
-def fixed(repo: TestRepo, aisha: Reviewer) -> TestRepo:
-    allow(repo, aisha)
-    repo.checkout("-b", "ai-fix/sqli")
-    repo.commit(
-        "Parameterize\n\nFinding-Id: SEC-1",
-        {"app/db.py": "def query(sql, args):\n    return sql, args\n"},
-        who=AI,
-    )
-    repo.checkout("main")
-    return repo
 
 
 def _start(repo: TestRepo, env: dict[str, str], argv: list[str]) -> subprocess.Popen[bytes]:
@@ -216,3 +195,21 @@ def test_a_draft_writer_killed_mid_write_leaves_a_whole_draft(fixed: TestRepo) -
         assert draft is not None, "a killed writer left a partial draft"
         assert draft.comment in ("a" * 300_000, "b" * 300_000)
     assert draft_path(repo, "ai-fix/sqli").exists()
+
+
+def test_a_lock_left_by_a_dead_writer_is_named_not_blamed_on_others(
+    fixed: TestRepo, aisha: Reviewer
+) -> None:
+    from tests.cliutil import fixreview
+
+    assert fixreview(fixed, *DECIDE, env=aisha.env()).returncode == 0
+    lock = fixed.path / ".git" / (DECISIONS_REF + ".lock")
+    lock.write_text("")  # what a writer that lost power during update-ref leaves
+    hour_ago = time.time() - 3600
+    os.utime(lock, (hour_ago, hour_ago))
+    proc = fixreview(fixed, *DECIDE, env=aisha.env(), timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    [line] = proc.stderr.strip().splitlines()
+    assert str(lock) in line and "delete it" in line and "concurrent" not in line
+    lock.unlink()
+    assert fixreview(fixed, *DECIDE, env=aisha.env()).returncode == 0

@@ -11,32 +11,9 @@ import pytest
 
 from fixreview.notes.records import b64decode, b64encode
 from fixreview.notes.store import DECISIONS_REF
+from tests.cliutil import APPROVE, fixreview
 from tests.gitutil import AI, HUMAN, TestRepo
 from tests.signing_util import Reviewer, allow, make_reviewer
-
-APPROVE = [
-    "--approve",
-    "--intent",
-    "fixes SEC-1 only",
-    "--scope",
-    "one file",
-    "--blast-radius",
-    "query helper callers",
-    "--rollback",
-    "revert if search breaks",
-]
-
-
-def fixreview(
-    repo: TestRepo, *argv: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(repo.path), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -161,8 +161,12 @@ def test_risk_flags_in_show_and_list(demo_repo: Path) -> None:
     import json
 
     def run(*argv: str) -> str:
-        return subprocess.run([sys.executable, "-m", "fixreview", "--repo", str(demo_repo), *argv],
-                              capture_output=True, text=True, check=True).stdout
+        return subprocess.run(
+            [sys.executable, "-m", "fixreview", "--repo", str(demo_repo), *argv],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
 
     doc = json.loads(run("show", "ai-fix/ci-pin-actions", "--json"))
     ids = {flag["id"]: flag for flag in doc["risk_flags"]}
@@ -170,7 +174,8 @@ def test_risk_flags_in_show_and_list(demo_repo: Path) -> None:
     hidden = ids["hidden-unicode"]
     assert hidden["level"] == "block"
     assert {(e["path"], e["line"]) for e in hidden["evidence"]} == {
-        (".github/workflows/ci.yml", 15), (".github/workflows/ci.yml", 18)
+        (".github/workflows/ci.yml", 15),
+        (".github/workflows/ci.yml", 18),
     }
     assert "\u202e" not in json.dumps(hidden, ensure_ascii=False)
     assert sorted(doc["fix"]["blocking_flags"]) == sorted(

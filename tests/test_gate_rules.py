@@ -20,7 +20,8 @@ from fixreview.notes.store import DECISIONS_REF
 from fixreview.policy import load_policy
 from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
-from tests.gate_util import craft, fixreview, full_checklist
+from tests.cliutil import fixreview
+from tests.gate_util import craft, full_checklist
 from tests.gitutil import AI, TestRepo
 from tests.signing_util import Reviewer, make_reviewer
 

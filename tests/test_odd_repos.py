@@ -9,25 +9,14 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cliutil import APPROVE, fixreview
 from tests.gitutil import AI, TestRepo, git
-from tests.signing_util import Reviewer, allow, make_reviewer
+from tests.signing_util import Reviewer, allow
 
-APPROVE = [
-    "--approve",
-    "--intent",
-    "fixes SEC-1 only",
-    "--scope",
-    "one file",
-    "--blast-radius",
-    "query helper callers",
-    "--rollback",
-    "revert if search breaks",
-]
 FINDING_TOML = """\
 id = "SEC-1"
 title = "SQL injection in query"
@@ -38,18 +27,6 @@ start_line = 1
 end_line = 2
 """
 NOTES_FETCH = ["fetch", "-q", "origin", "refs/notes/fixreview/*:refs/notes/fixreview/*"]
-
-
-def fixreview(
-    path: Path, *argv: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(path), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-    )
 
 
 def ok(proc: subprocess.CompletedProcess[str]) -> str:
@@ -76,11 +53,6 @@ def works_everywhere(
     assert "ai-fix/sqli" in ok(fixreview(path, "log", *base))
     proc = fixreview(path, "verify", rev, *base)
     assert proc.returncode == (0 if approved else 1), proc.stdout + proc.stderr
-
-
-@pytest.fixture
-def aisha(tmp_path: Path) -> Reviewer:
-    return make_reviewer(tmp_path / "keys", "Aisha Okafor", "aisha@example.com")
 
 
 def _make(path: Path, aisha: Reviewer, object_format: str = "sha1") -> TestRepo:

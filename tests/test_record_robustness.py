@@ -29,15 +29,10 @@ from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF, append_record
 from fixreview.proposals import propose
 from fixreview.repo.git import Repository
 from tests.gitutil import AI, TestRepo
-from tests.signing_util import Reviewer, allow, make_reviewer
+from tests.signing_util import Reviewer, allow
 from tests.test_decide_verify import APPROVE, decide, fixreview, verify
 
 DEEP = b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n"
-
-
-@pytest.fixture
-def aisha(tmp_path: Path) -> Reviewer:
-    return make_reviewer(tmp_path / "keys", "Aisha Okafor", "aisha@example.com")
 
 
 @pytest.fixture

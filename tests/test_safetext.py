@@ -15,8 +15,21 @@ def test_escape_sequences_become_visible_pictures() -> None:
     assert visible("a\rb") == "a␍b"
 
 
-@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200b", "\u200d", "\ufeff", "\U000e0041",
-                                  "\u2028", "\u3164", "\u115f", "\u034f"])
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\u202e",
+        "\u2066",
+        "\u200b",
+        "\u200d",
+        "\ufeff",
+        "\U000e0041",
+        "\u2028",
+        "\u3164",
+        "\u115f",
+        "\u034f",
+    ],
+)
 def test_hidden_characters_are_marked(char: str) -> None:
     shown = visible(f"a{char}b")
     assert char not in shown and f"<U+{ord(char):04X}>" in shown

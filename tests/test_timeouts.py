@@ -13,20 +13,9 @@ from pathlib import Path
 import pytest
 
 from fixreview.notes.store import DECISIONS_REF
-from tests.gitutil import AI, TestRepo
-from tests.signing_util import Reviewer, allow, make_reviewer
-
-APPROVE = [
-    "--approve",
-    "--intent",
-    "fixes SEC-1 only",
-    "--scope",
-    "one file",
-    "--blast-radius",
-    "query helper callers",
-    "--rollback",
-    "revert if search breaks",
-]
+from tests.cliutil import APPROVE
+from tests.gitutil import TestRepo
+from tests.signing_util import Reviewer
 
 
 def _hung_program(directory: Path, name: str = "hung") -> Path:
@@ -36,24 +25,6 @@ def _hung_program(directory: Path, name: str = "hung") -> Path:
     program.write_text("#!/bin/sh\nexec sleep 600\n")
     program.chmod(0o755)
     return program
-
-
-@pytest.fixture
-def aisha(tmp_path: Path) -> Reviewer:
-    return make_reviewer(tmp_path / "keys", "Aisha Okafor", "aisha@example.com")
-
-
-@pytest.fixture
-def fixed(repo: TestRepo, aisha: Reviewer) -> TestRepo:
-    allow(repo, aisha)
-    repo.checkout("-b", "ai-fix/sqli")
-    repo.commit(
-        "Parameterize\n\nFinding-Id: SEC-1",
-        {"app/db.py": "def query(sql, args):\n    return sql, args\n"},
-        who=AI,
-    )
-    repo.checkout("main")
-    return repo
 
 
 def _fixreview(

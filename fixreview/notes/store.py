@@ -334,6 +334,7 @@ def append_record(
         )
         if proc.returncode == 0:
             return new
+        _refuse_stale_lock(repo, ref, proc.stderr)
         if time.monotonic() > deadline:
             break
         time.sleep(random.uniform(0.005, 0.02 * min(attempt + 1, 10)))
@@ -341,6 +342,26 @@ def append_record(
         f"could not update {ref}: it kept changing under concurrent writers; "
         "nothing was written, try again"
     )
+
+
+STALE_LOCK_SECONDS = 600  # git holds a ref lock for milliseconds; ten minutes is a dead writer
+
+
+def _refuse_stale_lock(repo: Repository, ref: str, stderr: bytes) -> None:
+    """A ``REF.lock`` left by a writer that died (a machine lost power mid-update) makes every
+    update fail: say which file to delete at once, instead of retrying and blaming others."""
+    if b".lock" not in stderr:
+        return
+    lock = repo.common_dir / (ref + ".lock")
+    try:
+        age = time.time() - lock.stat().st_mtime
+    except OSError:
+        return
+    if age > STALE_LOCK_SECONDS:
+        raise GitError(
+            f"{lock} is {int(age // 60)} minutes old: a git process that died left it; "
+            "if no git command is running on this repository, delete it and try again"
+        )
 
 
 @contextmanager

@@ -1,0 +1,48 @@
+"""Running the fixreview command as a reviewer or CI would, and a complete approval's flags."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.gitutil import TestRepo
+
+APPROVE = [
+    "--approve",
+    "--intent",
+    "fixes SEC-1 only",
+    "--scope",
+    "one file",
+    "--blast-radius",
+    "query helper callers",
+    "--rollback",
+    "revert if search breaks",
+]
+
+
+def fixreview(
+    where: TestRepo | Path,
+    *argv: str,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """``fixreview --repo WHERE ARGV…`` in a fresh interpreter: what it printed and its exit."""
+    path = where.path if isinstance(where, TestRepo) else where
+    return subprocess.run(
+        [sys.executable, "-m", "fixreview", "--repo", str(path), *argv],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+        timeout=timeout,
+    )
+
+
+def one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    """The single stderr line of a usage or environment error (exit 2, no traceback)."""
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    return lines[0]
