@@ -639,3 +639,15 @@ def test_one_approval_with_an_open_checklist_does_not_hide_the_next(
     code, doc, out = _verify(repo)
     assert code == 0, out
     assert [d["counted"] for d in doc["decisions"]] == [False, True]  # type: ignore[attr-defined]
+
+
+def test_a_mixed_case_principal_still_matches_its_authors_address(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    """The allowed signers list "Aisha.Okafor@Example.com" (ssh-keygen matches it exactly); the
+    same person authored a commit as aisha.okafor@example.com: the comparison folds case."""
+    mixed = Reviewer("A. O.", "Aisha.Okafor@Example.com", people["aisha"].key)
+    _setup(repo, _lines(mixed), who=("Someone", "aisha.okafor@example.com"))
+    craft(repo, mixed)
+    code, _doc, out = _verify(repo)
+    assert code == 1 and "authored or committed a commit of this fix" in out
