@@ -321,7 +321,7 @@ def _apply_rules(result: GateResult) -> None:
         d = j.record.decision
         if d.verdict != "approve" or j.reason is not None:
             continue
-        if latest.get(j.voter) is not j:
+        if latest.get(j.voter) is not j:  # one record a voter: one vote each
             j.reason = "superseded by a later decision of the same reviewer"
             continue
         if not d.checklist.complete:
@@ -331,9 +331,6 @@ def _apply_rules(result: GateResult) -> None:
         missing_acks = [f for f in result.blocking_flags if f not in d.acknowledged_flags]
         if missing_acks:
             j.reason = f"does not acknowledge blocking risk flags: {', '.join(missing_acks)}"
-            continue
-        if j.voter in counted_voters:
-            j.reason = "another approval by the same reviewer already counts"
             continue
         counted_voters.add(j.voter)
         j.counted = True
