@@ -651,3 +651,13 @@ def test_a_mixed_case_principal_still_matches_its_authors_address(
     craft(repo, mixed)
     code, _doc, out = _verify(repo)
     assert code == 1 and "authored or committed a commit of this fix" in out
+
+
+def test_an_approval_by_a_key_not_allowed_leaves_a_fix_pending(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]))
+    craft(repo, people["tomas"])
+    assert _status(repo) == "pending"
+    code, doc, _ = _verify(repo)
+    assert code == 1 and doc["decisions"][0]["signature_valid"] is False  # type: ignore[index]
