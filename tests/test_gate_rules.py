@@ -5,6 +5,7 @@ directly with a real key (tests/gate_util.py), bypassing `decide`'s own checks, 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -661,3 +662,96 @@ def test_an_approval_by_a_key_not_allowed_leaves_a_fix_pending(
     assert _status(repo) == "pending"
     code, doc, _ = _verify(repo)
     assert code == 1 and doc["decisions"][0]["signature_valid"] is False  # type: ignore[index]
+
+
+# -- signatures that cannot be checked never count ----------------------------------------------
+
+
+def _forged(real: str, signature: bytes, **fields: str) -> str:
+    """REAL's payload with FIELDS changed, next to SIGNATURE: a record anyone can write."""
+    from fixreview.notes.records import b64decode
+
+    text = b64decode(real.split(" ")[1]).decode()
+    for key, value in fields.items():
+        text = re.sub(rf'(?m)^{key} = ".*"$', f'{key} = "{value}"', text)
+    return f"decision {b64encode(text.encode())} {b64encode(signature)}"
+
+
+def _append(repo: TestRepo, lines: list[str]) -> None:
+    from fixreview.notes.store import append_record
+
+    r = Repository(repo.path)
+    for line in lines:
+        append_record(r, DECISIONS_REF, repo.rev("ai-fix/sqli"), line)
+
+
+def test_no_allowed_signers_file_means_no_ssh_decision_counts(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    repo.checkout("-b", "ai-fix/sqli")
+    repo.commit("Fix\n\nFinding-Id: SEC-1", {"app/db.py": "x = 1\n"}, who=AI)
+    repo.checkout("main")
+    craft(repo, people["aisha"])
+    code, doc, _ = _verify(repo)
+    assert code == 1 and "no allowed signers file .fixreview/allowed_signers" in _reasons(doc)[0]
+
+
+def test_a_garbage_signature_neither_counts_nor_vetoes(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"], people["tomas"]))
+    real = craft(repo, people["aisha"])
+    garbage = b"-----BEGIN SSH SIGNATURE-----\nbm90IGEgc2lnbmF0dXJl\n-----END SSH SIGNATURE-----\n"
+    _append(
+        repo,
+        [
+            _forged(real, garbage, verdict="reject", reviewer="tomas@example.com"),
+            _forged(real, b"junk", reviewer="tomas@example.com"),
+        ],
+    )
+    code, doc, out = _verify(repo)
+    assert code == 0, out
+    assert sorted(_reasons(doc)) == ["signature: not an SSH signature"] * 2
+
+
+def test_openpgp_records_without_an_allowed_keys_file_never_count(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]))
+    real = craft(repo, people["aisha"])
+    armored = b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n"
+    _append(repo, [_forged(real, armored, verdict="reject", signing_format="openpgp")])
+    code, doc, out = _verify(repo)
+    assert code == 0, out
+    assert "no allowed OpenPGP keys file .fixreview/allowed_keys.asc" in _reasons(doc)[0]
+
+
+def test_signatures_only_an_external_verifier_can_judge_are_bounded(
+    repo: TestRepo, people: dict[str, Reviewer], gnupg: Path
+) -> None:
+    """OpenPGP junk naming a reviewer: at most MAX_EXTERNAL_CHECKS go to gpg; the rest are
+    refused as not checked, and none of them counts or vetoes."""
+    from fixreview.signing.verifier import MAX_EXTERNAL_CHECKS
+
+    fpr = _pgp_key("Tomás Herrera <tomas@example.com>")
+    allowed = _gpg("--armor", "--export", fpr).decode()
+    _setup(repo, _lines(people["aisha"]))
+    repo.commit("keys", {".fixreview/allowed_keys.asc": allowed})
+    real = craft(repo, people["aisha"])
+    junk = [
+        _forged(
+            real,
+            b"-----BEGIN PGP SIGNATURE-----\n\nAAAA\n-----END PGP SIGNATURE-----\n",
+            verdict="reject",
+            signing_format="openpgp",
+            reviewer="tomas@example.com",
+            comment=f"junk {i}",
+        )
+        for i in range(MAX_EXTERNAL_CHECKS + 6)
+    ]
+    _append(repo, junk)
+    code, doc, out = _verify(repo)
+    assert code == 0, out
+    reasons = _reasons(doc)
+    assert len(reasons) == MAX_EXTERNAL_CHECKS + 6
+    assert sum("not checked: too many" in r for r in reasons) == 6
