@@ -136,8 +136,11 @@ def test_one_reviewer_with_two_keys_counts_once(
     _setup(repo, _lines(people["aisha"], people["aisha2"]), "[approvals]\nrequired = 2\n")
     craft(repo, people["aisha"])
     craft(repo, people["aisha2"])
-    code, _doc, out = _verify(repo)
+    code, doc, out = _verify(repo)
     assert code == 1 and "1 of 2 required approvals" in out
+    decisions = doc["decisions"]
+    assert [d["counted"] for d in decisions] == [False, True]  # type: ignore[attr-defined]
+    assert "superseded by a later decision of the same reviewer" in _reasons(doc)[0]
 
 
 def test_one_key_under_two_principals_is_one_vote_and_all_its_identities(
