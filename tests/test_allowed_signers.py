@@ -99,6 +99,8 @@ def test_pattern_lists_as_openssh_matches_them() -> None:
     assert not match_pattern_list("abc@x.org", ["a?@x.org"], fold_case=False)
     assert not match_pattern_list("A@X.org", ["a@x.org"], fold_case=False)
     assert match_pattern_list("A@X.org", ["a@x.org"], fold_case=True)
+    assert match_pattern_list("a@x.org", ["A@X.ORG"], fold_case=True)
+    assert not match_pattern_list("a@x.org", ["A@X.ORG"], fold_case=False)
     assert not match_pattern_list("a.b", ["a?b.c"], fold_case=False)
     assert not match_pattern_list("anything", [], fold_case=False)
 
@@ -108,5 +110,8 @@ def test_local_time_windows_are_read_as_local_time(tmp_path: Path) -> None:
     [entry] = parse_allowed_signers(f'a@x.org valid-before="20300101" {public}\n'.encode()).entries
     expected = datetime(2030, 1, 1).astimezone().astimezone(UTC)
     assert entry.valid_before == expected
+    line = f'a@x.org valid-after="20300101123045Z" {public}\n'.encode()
+    [seconds] = parse_allowed_signers(line).entries
+    assert seconds.valid_after == datetime(2030, 1, 1, 12, 30, 45, tzinfo=UTC)
     bad = parse_allowed_signers(b'a@x.org valid-before="2030" ssh-ed25519 AAAA\n')
     assert bad.entries == () and bad.bad_lines == (1,)
