@@ -758,3 +758,17 @@ def test_signatures_only_an_external_verifier_can_judge_are_bounded(
     reasons = _reasons(doc)
     assert len(reasons) == MAX_EXTERNAL_CHECKS + 6
     assert sum("not checked: too many" in r for r in reasons) == 6
+
+
+def test_a_fix_with_unrelated_history_is_listed_beside_decided_fixes(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    _setup(repo, _lines(people["aisha"]))
+    craft(repo, people["aisha"])
+    repo.git("checkout", "-q", "--orphan", "ai-fix/orphan")
+    repo.commit("unrelated", {"other.txt": "x\n"}, who=AI)
+    repo.checkout("main")
+    listed = fixreview(repo, "list", "--all", "--json")
+    assert listed.returncode == 0, listed.stderr
+    statuses = {row["branch"]: row["status"] for row in json.loads(listed.stdout)["fixes"]}
+    assert statuses == {"ai-fix/orphan": "pending", "ai-fix/sqli": "approved"}
