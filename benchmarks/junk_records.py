@@ -82,7 +82,7 @@ def main() -> None:
     shown = subprocess.run(
         [*fx, "show", "ai-fix/junk", "--json"], cwd=repo, env=env, capture_output=True, check=True
     )
-    blocking = json.loads(shown.stdout)["blocking_flags"]
+    blocking = json.loads(shown.stdout)["fix"]["blocking_flags"]
     acks = [word for flag in blocking for word in ("--ack", flag)]
     decided = subprocess.run(
         [
