@@ -223,19 +223,8 @@ def restore_dropped(repo: Repository, ref: str, start: str) -> tuple[str, int, l
     count = 0
     with temporary_notes_ref(repo, start) as temp:
         for target, lines in ledger.dropped.items():
-            shown = repo.try_run("notes", f"--ref={temp}", "show", target)
-            existing = shown.stdout if shown.returncode == 0 else b""
-            if existing and not existing.endswith(b"\n"):
-                existing += b"\n"
-            content = existing + b"".join(raw + b"\n" for raw, _ in lines)
-            blob = repo.run("hash-object", "-w", "--stdin", input=content).decode().strip()
-            proc = repo.try_run("notes", f"--ref={temp}", "add", "-f", "-C", blob, target)
-            if proc.returncode != 0:
-                message = proc.stderr.decode("utf-8", "replace").strip()
-                raise GitError(
-                    "git notes add failed: "
-                    + (message.splitlines()[-1] if message else str(proc.returncode))
-                )
+            kept = _note_lines(repo, temp, target)
+            _write_note(repo, temp, target, kept + [raw for raw, _ in lines])
             count += len(lines)
             for _, oid in lines:
                 if oid not in droppers:
@@ -382,28 +371,46 @@ def _build_notes_commit(
 ) -> str | None:
     """Make the notes commit OLD + LINE on a temporary ref; return its id (None if no change)."""
     with temporary_notes_ref(repo, old) as temp:
-        shown = repo.try_run("notes", f"--ref={temp}", "show", target)
-        existing = shown.stdout.decode("utf-8", "replace") if shown.returncode == 0 else ""
-        lines = [item for item in existing.splitlines() if item.strip()]
-        if line in lines:
+        lines = _note_lines(repo, temp, target)
+        record = line.encode("utf-8")
+        if record in lines:
             return None
-        lines.append(line)
-        content = ("\n".join(lines) + "\n").encode("utf-8")
-        proc = repo.try_run(
-            "notes", f"--ref={temp}", "add", "-f", "-F", "-", target, input=content, env=env
-        )
-        if proc.returncode != 0:
-            message = proc.stderr.decode("utf-8", "replace")
-            if "tell me who you are" in message or "identity unknown" in message.lower():
-                raise GitError(
-                    "git needs an identity to write notes: set user.name and user.email "
-                    "(git config user.name 'Your Name'; git config user.email you@example.com)"
-                )
-            raise GitError(
-                "git notes add failed: "
-                + (message.strip().splitlines()[-1] if message.strip() else str(proc.returncode))
-            )
+        _write_note(repo, temp, target, [*lines, record], env)
         new = repo.ref_value(temp)
         if new is None:
             raise GitError(f"git notes add left no commit on {temp}")
         return new
+
+
+def _note_lines(repo: Repository, ref: str, target: str) -> list[bytes]:
+    """The non-blank lines of TARGET's note in notes ref REF (none when it has no note)."""
+    shown = repo.try_run("notes", f"--ref={ref}", "show", target)
+    if shown.returncode != 0:
+        return []
+    return [line for line in shown.stdout.split(b"\n") if line.strip()]
+
+
+def _write_note(
+    repo: Repository,
+    ref: str,
+    target: str,
+    lines: list[bytes],
+    env: Mapping[str, str] | None = None,
+) -> None:
+    """Make LINES the whole note on TARGET in notes ref REF (one new notes commit)."""
+    content = b"".join(line + b"\n" for line in lines)
+    proc = repo.try_run(
+        "notes", f"--ref={ref}", "add", "-f", "-F", "-", target, input=content, env=env
+    )
+    if proc.returncode == 0:
+        return
+    message = proc.stderr.decode("utf-8", "replace")
+    if "tell me who you are" in message or "identity unknown" in message.lower():
+        raise GitError(
+            "git needs an identity to write notes: set user.name and user.email "
+            "(git config user.name 'Your Name'; git config user.email you@example.com)"
+        )
+    raise GitError(
+        "git notes add failed: "
+        + (message.strip().splitlines()[-1] if message.strip() else str(proc.returncode))
+    )

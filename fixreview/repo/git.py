@@ -22,13 +22,10 @@ from pathlib import Path
 
 from fixreview.errors import FixreviewError, GitError, NotARepositoryError
 
-# SHA-1 repositories only: use Repository.zero_oid and Repository.empty_tree, which follow the
-# repository's object format (a SHA-256 repository has 64-hex ids).
-ZERO_OID = "0" * 40
-EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"  # the tree with nothing in it
-# the tree with nothing in it, per object format (git hash-object -t tree /dev/null)
+# the tree with nothing in it, per object format (git hash-object -t tree /dev/null); use
+# Repository.empty_tree and Repository.zero_oid, which follow the repository's format
 EMPTY_TREES: dict[str, str] = {
-    "sha1": EMPTY_TREE,
+    "sha1": "4b825dc642cb6eb9a060e54bf8d69288fbee4904",
     "sha256": "6ef19b41225c5369f1c104d45d8d85efa9b057b53b14b4b9b939dd74decc5321",
 }
 
