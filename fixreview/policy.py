@@ -393,10 +393,7 @@ def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:
     way), so that the rules in force are always those of the branch the fixes target.
     """
     refs = BranchRefs(repo)
-    if base is not None:
-        start = refs.resolve(base, "--base")
-    else:
-        start, _ = refs.default(repo)
+    start = refs.resolve(base, "--base") if base is not None else refs.default(repo)
     loaded = _load_from(repo, start)
     if base is None and loaded.found and "base" in loaded.policy.model_fields_set:
         named = loaded.policy.base

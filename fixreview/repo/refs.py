@@ -54,6 +54,9 @@ def short_name(ref: str) -> str:
     return ref.removeprefix(REMOTES)
 
 
+NO_BRANCHES = "the repository has no branches yet (an empty repository has nothing to review)"
+
+
 def _shown(name: str) -> str:
     return repr(visible(name, multiline=False))
 
@@ -118,11 +121,16 @@ class BranchRefs:
             what = f"a {kind}" if kind else "missing"
             raise BaseRefError(f"base {_shown(target)} is {what}, not a commit")
         branch = short_name(target)
-        if target.startswith(REMOTES):
-            owners = [r for r in self.remotes if branch.startswith(f"{r}/")]
-            if owners:
-                branch = branch.removeprefix(f"{max(owners, key=len)}/")
+        remote = self._remote_of(branch) if target.startswith(REMOTES) else None
+        if remote is not None:
+            branch = branch.removeprefix(f"{remote}/")
         return BaseRef(ref=target, commit=commit, branch=branch)
+
+    def _remote_of(self, name: str) -> str | None:
+        """The remote whose tracking namespace NAME (``REMOTE/BRANCH``) is in (the longest
+        remote name that fits, as remote names may hold ``/``), or None."""
+        owners = [r for r in self.remotes if name.startswith(f"{r}/")]
+        return max(owners, key=len) if owners else None
 
     def candidates(self, name: str) -> list[str]:
         """Every branch ref NAME could mean, in the order of the rules above."""
@@ -156,10 +164,7 @@ class BranchRefs:
         found = self.candidates(name)
         if not found:
             if not self.kinds:
-                raise BaseRefError(
-                    f"{what} not found: the repository has no branches yet "
-                    "(an empty repository has nothing to review)"
-                )
+                raise BaseRefError(f"{what} not found: {NO_BRANCHES}")
             raise BaseRefError(
                 f"{what} not found: no such branch under refs/heads or refs/remotes "
                 f"(tags never count){self._fetch_hint(name)}"
@@ -174,24 +179,24 @@ class BranchRefs:
         if not self.remotes or name.startswith(HEADS):
             return ""
         rest = name.removeprefix(REMOTES)
-        owners = [r for r in self.remotes if rest.startswith(f"{r}/")]
-        remote = max(owners, key=len) if owners else self.remotes[0]
-        branch = rest.removeprefix(f"{remote}/") if owners else rest
+        owner = self._remote_of(rest)
+        remote = owner or self.remotes[0]
+        branch = rest.removeprefix(f"{owner}/") if owner else rest
         spec = f"+refs/heads/{branch}:refs/remotes/{remote}/{branch}"
         return f"; to fetch it: git fetch {remote} {visible(repr(spec), multiline=False)}"
 
-    def default(self, repo: Repository) -> tuple[BaseRef, str]:
-        """The base when none is named, and where it came from: ``fixreview.base``, else the
-        remote's HEAD as ``git clone`` records it, else (in a bare repository, where HEAD names
-        the default branch and a push cannot move it) HEAD."""
+    def default(self, repo: Repository) -> BaseRef:
+        """The base when none is named: ``fixreview.base``, else the remote's HEAD as
+        ``git clone`` records it, else (in a bare repository, where HEAD names the default
+        branch and a push cannot move it) HEAD."""
         if self.configured is not None:
-            return self.resolve(self.configured, f"git config {BASE_CONFIG}"), BASE_CONFIG
+            return self.resolve(self.configured, f"git config {BASE_CONFIG}")
         heads = sorted(
             ref for ref in self.symrefs if ref.startswith(REMOTES) and ref.endswith("/HEAD")
         )
         preferred = [ref for ref in heads if ref == f"{REMOTES}origin/HEAD"] or heads
         if len(preferred) == 1:
-            return self._commit_of(preferred[0]), preferred[0]
+            return self._commit_of(preferred[0])
         if len(preferred) > 1:
             names = ", ".join(visible(ref, multiline=False) for ref in preferred)
             raise BaseRefError(
@@ -202,18 +207,10 @@ class BranchRefs:
             proc = repo.try_run("symbolic-ref", "-q", "HEAD")
             target = proc.stdout.decode("utf-8", "surrogateescape").strip()
             if proc.returncode == 0 and target in self.commits:
-                return self._commit_of(target), "HEAD"
+                return self._commit_of(target)
         if not self.kinds:
-            raise BaseRefError(
-                "no base branch: the repository has no branches yet "
-                "(an empty repository has nothing to review)"
-            )
+            raise BaseRefError(f"no base branch: {NO_BRANCHES}")
         raise BaseRefError(
             "no base branch given: pass --base BRANCH "
             f"(or: git config {BASE_CONFIG} main; a clone's origin/HEAD also names it)"
         )
-
-
-def resolve_base(repo: Repository, name: str) -> BaseRef:
-    """The one branch ref NAME means (see the module's rules)."""
-    return BranchRefs(repo).resolve(name)
