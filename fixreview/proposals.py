@@ -3,15 +3,13 @@
 The proposal is one record on the suggestion commit in ``refs/notes/fixreview/proposals``; the
 suggestion's patch is frozen inside it, so it survives rebases and force-pushes of the branch.
 
-Proposals are unsigned: anyone who may push notes can add one. A reader therefore refuses (with
-a warning) a proposal whose frozen patch does not parse as a diff, so one such record cannot
-break ``list``, ``show`` or ``verify``: the fix falls back to another proposal, its trailers, or
-no link. The proposals ref is read at its tip only (docs/ledger.md says why).
+Proposals are unsigned: anyone who may push notes can add one. The queue, which reads them,
+refuses one whose frozen patch does not parse (``queue.check_proposal``). The proposals ref is
+read at its tip only (docs/ledger.md says why).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -20,41 +18,15 @@ from fixreview.changes import decode
 from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.models import Finding, Proposal, Suggestion
 from fixreview.notes.records import MAX_LINE_BYTES, TAG_PROPOSAL, encode_line, model_to_toml
-from fixreview.notes.store import PROPOSALS_REF, TypedRecords, append_record, read_typed
+from fixreview.notes.store import PROPOSALS_REF, append_record
 from fixreview.policy import LoadedPolicy, load_policy
+from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
-from fixreview.repo.diffs import parse_diff
 from fixreview.repo.git import Repository
-
-_HUNK_HEADER = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@")
-
-
-def check_proposal(proposal: Proposal) -> None:
-    """Refuse (ValueError) a proposal whose frozen patch is not a diff with at least one file."""
-    patch = proposal.suggestion.patch
-    if not patch.strip():
-        return
-    try:
-        diff = parse_diff(patch)
-    except Exception as exc:  # InputError from unidiff, or anything a crafted patch provokes
-        raise ValueError(f"suggestion.patch is not a diff: {exc}") from None
-    if not diff.files:
-        raise ValueError("suggestion.patch is not a diff: it changes no file")
-    for line in patch.split("\n"):
-        if line.startswith("@@") and not _HUNK_HEADER.match(line):
-            raise ValueError(f"suggestion.patch is not a diff: bad hunk header {line[:40]!r}")
-
-
-def read_proposals(repo: Repository) -> TypedRecords[Proposal]:
-    """Every proposal in the tip of the proposals ref, by the commit it is attached to; records
-    that do not parse, or whose frozen patch does not, become warnings."""
-    return read_typed(repo, PROPOSALS_REF, TAG_PROPOSAL, Proposal, check=check_proposal)
 
 
 def resolve_branch(repo: Repository, loaded: LoadedPolicy, name: str) -> tuple[str, str]:
     """(short name, head commit) of a fix branch, local or remote-tracking."""
-    from fixreview.queue import is_fix_branch  # the queue reads proposals through this module
-
     for ref in (f"refs/heads/{name}", f"refs/remotes/{name}"):
         head = repo.resolve(ref)
         if head is not None:
@@ -96,8 +68,6 @@ def propose(
     carrier = read_commits(repo, [suggestion_commit])[suggestion_commit]
     start = repo.merge_base(loaded.base_commit, suggestion_commit)
     patch = decode(repo.diff(start or repo.empty_tree, suggestion_commit))
-    from fixreview.queue import parse_assisted_by  # the queue reads proposals through here
-
     trailer_tool, trailer_model = "", ""
     if carrier.trailer_values("Assisted-by"):
         trailer_tool, trailer_model = parse_assisted_by(carrier.trailer_values("Assisted-by")[0])

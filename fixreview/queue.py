@@ -8,14 +8,17 @@ the sizes, and one ``cat-file --batch`` for the findings sources when trailers n
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from fixreview.errors import InputError, NotFoundError
 from fixreview.findings.sources import FindingsIndex, load_findings_index
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
+from fixreview.notes.records import TAG_PROPOSAL
+from fixreview.notes.store import PROPOSALS_REF, read_typed
 from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
-from fixreview.proposals import read_proposals
 from fixreview.repo.commits import CommitGraph, load_graph
+from fixreview.repo.diffs import parse_diff
 from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
     STABLE_DIFF_CONFIG,
@@ -192,8 +195,30 @@ def merge_bases_problem(branch: FixBranch) -> str | None:
     )
 
 
+_HUNK_HEADER = re.compile(r"^@@ -\d+(,\d+)? \+\d+(,\d+)? @@")
+
+
+def check_proposal(proposal: Proposal) -> None:
+    """Refuse (ValueError) a proposal whose frozen patch is not a diff with at least one file."""
+    patch = proposal.suggestion.patch
+    if not patch.strip():
+        return
+    try:
+        diff = parse_diff(patch)
+    except Exception as exc:  # InputError from unidiff, or anything a crafted patch provokes
+        raise ValueError(f"suggestion.patch is not a diff: {exc}") from None
+    if not diff.files:
+        raise ValueError("suggestion.patch is not a diff: it changes no file")
+    for line in patch.split("\n"):
+        if line.startswith("@@") and not _HUNK_HEADER.match(line):
+            raise ValueError(f"suggestion.patch is not a diff: bad hunk header {line[:40]!r}")
+
+
 def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
-    typed = read_proposals(repo)  # a proposal whose frozen patch does not parse is a warning
+    """Every proposal in the tip of the proposals ref, by the commit it is attached to; records
+    that do not parse, or whose frozen patch does not, become warnings (proposals are unsigned:
+    anyone who may push notes can add one, and it must not break the queue)."""
+    typed = read_typed(repo, PROPOSALS_REF, TAG_PROPOSAL, Proposal, check=check_proposal)
     by_commit = {target: [p for _, p in items] for target, items in typed.by_target.items()}
     return by_commit, typed.warnings
 
