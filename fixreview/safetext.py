@@ -55,10 +55,6 @@ DEFAULT_IGNORABLE: Final[tuple[tuple[int, int], ...]] = (
     (0xE01F0, 0xE0FFF),  # <reserved-E01F0>..<reserved-E0FFF>
 )
 
-BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-ZERO_WIDTH = frozenset("\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff\u180e\u00ad")
 # Not default-ignorable, but they look like nothing (or like a line break) and have been used
 # to hide code: line and paragraph separators, braille pattern blank.
 INVISIBLE = frozenset("\u2028\u2029\u2800")
@@ -72,20 +68,12 @@ def _class(ranges: tuple[tuple[int, int], ...]) -> str:
     )
 
 
-_HIDDEN_CLASS = _class(DEFAULT_IGNORABLE) + "".join(sorted(INVISIBLE))
-_HIDDEN_RE = re.compile(f"[{_HIDDEN_CLASS}]")
+# a regex character class body matching every hidden character (is_hidden, without exceptions)
+HIDDEN_CLASS = _class(DEFAULT_IGNORABLE) + "".join(sorted(INVISIBLE))
+_HIDDEN_RE = re.compile(f"[{HIDDEN_CLASS}]")
 # every character visible() replaces, and the presentation selectors it may keep
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + _HIDDEN_CLASS + "\ud800-\udfff]")
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f" + HIDDEN_CLASS + "\ud800-\udfff]")
 _UNSAFE_ONE_LINE = re.compile(_UNSAFE.pattern[:-1] + "\n]")
-
-
-def is_default_ignorable(char: str) -> bool:
-    code = ord(char)
-    return any(lo <= code <= hi for lo, hi in DEFAULT_IGNORABLE)
-
-
-def is_tag_character(char: str) -> bool:
-    return 0xE0000 <= ord(char) <= 0xE007F
 
 
 def is_hidden(char: str) -> bool:

@@ -21,7 +21,7 @@ from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
 from fixreview.review import ReviewData
 from fixreview.risk import BLOCKING, RiskFlag, flag_json
-from fixreview.safetext import DEFAULT_IGNORABLE, INVISIBLE
+from fixreview.safetext import HIDDEN_CLASS
 
 JSON_SCHEMA = 1
 
@@ -29,12 +29,7 @@ JSON_SCHEMA = 1
 # C1 controls, every default-ignorable code point (bidi controls, zero-width characters,
 # variation selectors, tag characters...) and the other invisible characters safetext knows,
 # interlinear annotation controls, and lone surrogates.
-_JSON_UNSAFE = re.compile(
-    "[\x7f-\x9f\ud800-\udfff\ufff9-\ufffb"
-    + "".join(f"{re.escape(chr(lo))}-{re.escape(chr(hi))}" for lo, hi in DEFAULT_IGNORABLE)
-    + "".join(re.escape(char) for char in sorted(INVISIBLE))
-    + "]"
-)
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\ud800-\udfff\ufff9-\ufffb" + HIDDEN_CLASS + "]")
 
 
 def _json_escape(match: re.Match[str]) -> str:
