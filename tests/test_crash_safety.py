@@ -16,6 +16,7 @@ from fixreview.drafts import Draft, draft_path, load_draft, save_draft
 from fixreview.notes.records import BadLine, parse_line
 from fixreview.notes.store import DECISIONS_REF
 from fixreview.repo.git import Repository
+from tests.cliutil import fixreview
 from tests.gitutil import TestRepo, git
 from tests.signing_util import Reviewer
 
@@ -112,14 +113,7 @@ def test_decide_killed_at_random_moments_never_breaks_the_ledger(
             assert not ref.startswith(DECISIONS_REF)
 
     # the next write works (no lock left behind blocks it) and records its line
-    done = subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(fixed.path), *DECIDE],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+    done = fixreview(fixed, *DECIDE, env=env, timeout=120)
     assert done.returncode == 0, done.stderr
     assert _check_ledger(fixed, head) == count + 1
     assert len(_temp_refs(fixed)) <= KILLS
@@ -134,14 +128,7 @@ def test_temporary_refs_are_never_read_and_stale_ones_are_cleaned(
     env = aisha.env()
 
     def decide() -> None:
-        done = subprocess.run(
-            [sys.executable, "-m", "fixreview", "--repo", str(fixed.path), *DECIDE],
-            capture_output=True,
-            text=True,
-            env=env,
-            check=False,
-            timeout=120,
-        )
+        done = fixreview(fixed, *DECIDE, env=env, timeout=120)
         assert done.returncode == 0, done.stderr
 
     decide()
@@ -200,8 +187,6 @@ def test_a_draft_writer_killed_mid_write_leaves_a_whole_draft(fixed: TestRepo) -
 def test_a_lock_left_by_a_dead_writer_is_named_not_blamed_on_others(
     fixed: TestRepo, aisha: Reviewer
 ) -> None:
-    from tests.cliutil import fixreview
-
     assert fixreview(fixed, *DECIDE, env=aisha.env()).returncode == 0
     lock = fixed.path / ".git" / (DECISIONS_REF + ".lock")
     lock.write_text("")  # what a writer that lost power during update-ref leaves

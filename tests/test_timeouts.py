@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from fixreview.notes.store import DECISIONS_REF
-from tests.cliutil import APPROVE
+from tests.cliutil import APPROVE, fixreview, one_error_line
 from tests.gitutil import TestRepo
 from tests.signing_util import Reviewer
 
@@ -31,24 +30,14 @@ def _fixreview(
     repo: TestRepo, env: dict[str, str], *argv: str
 ) -> tuple[subprocess.CompletedProcess[str], float]:
     started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-m", "fixreview", "--repo", str(repo.path), *argv],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=False,
-        timeout=120,
-    )
+    proc = fixreview(repo, *argv, env=env, timeout=120)
     return proc, time.monotonic() - started
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert proc.returncode == 2, (proc.returncode, proc.stdout, proc.stderr)
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1, proc.stderr
-    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    line = one_error_line(proc)
     for word in words:
-        assert word in lines[0], lines[0]
+        assert word in line, line
 
 
 def _no_decision(repo: TestRepo) -> None:
