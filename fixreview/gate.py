@@ -376,18 +376,26 @@ def status_of(result: GateResult) -> Status:
     return Status.PENDING
 
 
+def claimed_branches(records: dict[str, list[DecisionRecord]]) -> set[str]:
+    """Every branch name a decision record claims (read once for a whole queue)."""
+    return {r.decision.branch for items in records.values() for r in items}
+
+
 def may_have_decisions(
-    loaded: LoadedPolicy, fix: Fix, records: dict[str, list[DecisionRecord]]
+    loaded: LoadedPolicy,
+    fix: Fix,
+    records: dict[str, list[DecisionRecord]],
+    branches: set[str] | None = None,
 ) -> bool:
     """Whether judging FIX can find anything: a merge-base to judge against, and a record on
     one of its commits, or one naming its branch (a veto follows its diff across a rebase), or,
-    where rebased approvals count, any record at all."""
+    where rebased approvals count, any record at all. BRANCHES: ``claimed_branches(records)``,
+    when the caller asks for many fixes."""
     if fix.branch.merge_base is None:
         return False
     if loaded.policy.approvals.allow_rebased or not records.keys().isdisjoint(fix.commit_ids):
         return True
-    name = fix.branch.name
-    return any(r.decision.branch == name for items in records.values() for r in items)
+    return fix.branch.name in (branches if branches is not None else claimed_branches(records))
 
 
 def fill_statuses(
@@ -399,8 +407,9 @@ def fill_statuses(
     queue.warnings.extend(warnings)
     if not exists:
         return
+    branches = claimed_branches(records)
     for fix in queue.fixes:
-        if may_have_decisions(queue.policy, fix, records):
+        if may_have_decisions(queue.policy, fix, records, branches):
             known = flags.get(fix.branch.name) if flags else None
             judged = judge_fix(repo, queue.policy, fix, records, [], known)
             fix.branch.status = status_of(judged)

@@ -215,8 +215,8 @@ def gate_report(result: GateResult) -> str:
         out.append(f"  blocking risk flags: {', '.join(result.blocking_flags)}")
     if not result.judged:
         out.append("  no decisions on this fix")
-    unsigned = [j for j in result.judged if j.signature is not None and not j.signature.valid]
-    hidden = {id(j) for j in unsigned[MAX_INVALID_SHOWN:]}
+    invalid = [j for j in result.judged if j.signature is not None and not j.signature.valid]
+    hidden = {id(j) for j in invalid[MAX_INVALID_SHOWN:]}
     for j in result.judged:
         if id(j) in hidden:
             continue
