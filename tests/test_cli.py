@@ -335,7 +335,7 @@ def test_usage_errors_are_one_line_exit_2(fixrepo: TestRepo) -> None:
 def test_propose_from_real_codetf_picks_the_change_by_the_files_the_branch_touched(
     repo: TestRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    fixture = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "codetf"
+    fixture = Path(__file__).resolve().parent / "fixtures" / "codetf"
     repo.checkout("-b", "pixeebot/drip/settings")
     repo.commit(
         "Harden Django settings",

@@ -11,8 +11,7 @@ import pytest
 from fixreview.errors import InputError, NotFoundError
 from fixreview.findings.codetf import EVIDENCE_LIMIT, CodetfChange, parse_codetf, select_change
 
-ROOT = Path(__file__).resolve().parents[1]  # the repository; fixtures sit beside it
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "codetf"
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "codetf"  # see its README.md
 PYGOAT = FIXTURES / "pygoat.codetf.json"
 WEBGOAT = FIXTURES / "webgoat.codetf.json"
 
