@@ -56,12 +56,6 @@ class Checklist(Strict):
         assert isinstance(value, ChecklistItem)
         return value
 
-    def open_items(self) -> list[str]:
-        return [name for name in CHECKLIST_ITEMS if not self.item(name).confirmed]
-
-    @property
-    def complete(self) -> bool:
-        return not self.open_items() and bool(self.rollback.note.strip())
 
 
 class Decision(Strict):
@@ -121,19 +115,6 @@ def trees(repo: Repository, *commits: str) -> list[str]:
     return repo.run_text("rev-parse", *(f"{c}^{{tree}}" for c in commits)).split()
 
 
-def check_decision_input(verdict: Verdict, checklist: Checklist, comment: str) -> None:
-    """The rules a decision must meet before it is signed; FixreviewError says what is missing."""
-    if verdict == "approve":
-        missing = checklist.open_items()
-        if missing:
-            names = ", ".join(name.replace("_", " ") for name in missing)
-            raise FixreviewError(f"cannot approve: checklist not confirmed: {names}")
-        if not checklist.rollback.note.strip():
-            raise FixreviewError("cannot approve: give the rollback criteria (--rollback)")
-    elif not comment.strip():
-        raise FixreviewError(f"a {verdict} decision needs a comment saying why (--comment)")
-
-
 def prepare_decision(
     repo: Repository,
     fix: Fix,
@@ -148,11 +129,6 @@ def prepare_decision(
     record_id: str | None = None,
 ) -> Decision:
     """Everything that will be signed, computed from the repository as it is now."""
-    check_decision_input(verdict, checklist, comment)
-    if not reviewer.email:
-        raise FixreviewError(
-            "your git identity has no email: git config user.email you@example.com"
-        )
     branch = fix.branch
     if branch.merge_base is None:
         raise FixreviewError(
@@ -241,7 +217,6 @@ __all__ = [
     "Decision",
     "DecisionRecord",
     "Verdict",
-    "check_decision_input",
     "diff_sha256",
     "prepare_decision",
     "read_decisions",

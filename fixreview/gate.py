@@ -17,6 +17,9 @@ approval must be bound to this exact head, tree and diff. The rules, in the desi
    empty commit does not clear it), until that voter decides again or the diff changes;
 6. every blocking risk flag at this head is acknowledged in each counted approval.
 
+Rules 3, 4 and 6, which are about one decision, are the rule-book's (:mod:`fixreview.rulebook`):
+the gate asks it about every bound record, as ``decide`` and the app ask it before signing.
+
 A fix whose head and base have several merge-bases is refused: what merging it would do cannot be
 shown as one diff. Decisions are an append-only ledger: a record dropped from the notes is still
 judged, and its removal reported as tampering.
@@ -24,23 +27,22 @@ judged, and its removal reported as tampering.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from fixreview.decisions import DecisionRecord, diff_sha256, read_decisions, trees
 from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.models import Fix, Status
 from fixreview.notes.store import DECISIONS_REF
-from fixreview.policy import LoadedPolicy, load_policy, matches_any
-from fixreview.queue import Queue, fix_at, merge_bases_problem
+from fixreview.policy import LoadedPolicy, load_policy
+from fixreview.queue import Queue, fix_at
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag
-from fixreview.signing.allowed_signers import match_pattern_list
+from fixreview.rulebook import FixFacts, as_signed, fix_facts, rule_on
 from fixreview.signing.base import SignatureCheck
 from fixreview.signing.verifier import DecisionVerifier
 
 NOTES_REFSPEC = "refs/notes/fixreview/*:refs/notes/fixreview/*"
-SENSITIVE_FLAGS = ("sensitive-path", "policy-change")
 
 
 @dataclass
@@ -77,11 +79,6 @@ class GateResult:
     @property
     def approved(self) -> bool:
         return not self.problems and len(self.counted) >= self.required
-
-
-def is_ai_identity(policy: LoadedPolicy, name: str, email: str) -> bool:
-    globs = policy.policy.approvals.ai_identities
-    return any(matches_any(value, globs) for value in (name, email) if value)
 
 
 def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> GateResult:
@@ -126,8 +123,8 @@ def judge_fix(
     head_tree, base_tree = trees(repo, head, merge_base)
     if flags is None:
         flags = _risk_flags(repo, fix, loaded)
-    blocking = sorted(f.id for f in flags if f.level == "block")
-    sensitive = any(f.id in SENSITIVE_FLAGS for f in flags)
+    facts = fix_facts(fix, flags)
+    sensitive = any(f.sensitive for f in flags)  # declared per flag (flag_registry)
     approvals = loaded.policy.approvals
     result = GateResult(
         fix=fix,
@@ -135,17 +132,15 @@ def judge_fix(
         diff_sha256=current_hash,
         required=approvals.needed(sensitive),
         sensitive=sensitive,
-        blocking_flags=blocking,
+        blocking_flags=list(facts.blocking),
         warnings=list(warnings),
     )
-    several_bases = merge_bases_problem(fix.branch)
-    if several_bases is not None:  # refused: the diff shown is not what merging would do
-        result.problems.append(several_bases)
-    verifier = _verifier(repo, loaded)
+    if facts.refused is not None:  # several merge-bases: the diff is not what merging does
+        result.problems.append(facts.refused)
+    verifier = base_verifier(repo, loaded)
     binding = _Binding(repo, head, head_tree, merge_base, base_tree, current_hash)
-    people = _people(fix)
     for record in _relevant(fix, records, current_hash):
-        judged = _judge(record, loaded, verifier, binding, people)
+        judged = _judge(record, loaded, verifier, binding, facts)
         result.judged.append(judged)
         if record.removed_in is not None:
             result.tampering.append(_tamper_line(record))
@@ -179,7 +174,8 @@ def _relevant(
     return unique
 
 
-def _verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:
+def base_verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:
+    """The signature checks of the base's allowed signers and allowed OpenPGP keys."""
     approvals = loaded.policy.approvals
     specs = {
         "ssh": f"{loaded.base_commit}:{approvals.allowed_signers}",
@@ -193,13 +189,6 @@ def _verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:
         pgp_file=approvals.allowed_openpgp_keys,
         base=loaded.base,
     )
-
-
-def _people(fix: Fix) -> set[tuple[str, str]]:
-    """(name, email) of every author and committer of the fix's commits, lower-cased."""
-    people = {(c.author.name.lower(), c.author.email.lower()) for c in fix.commits}
-    people |= {(c.committer.name.lower(), c.committer.email.lower()) for c in fix.commits}
-    return people
 
 
 def _tamper_line(record: DecisionRecord) -> str:
@@ -221,10 +210,11 @@ def _judge(
     loaded: LoadedPolicy,
     verifier: DecisionVerifier,
     binding: _Binding,
-    people: set[tuple[str, str]],
+    facts: FixFacts,
 ) -> Judged:
     """One record: its signature first (nothing else is believed before), then its binding,
-    then — for a bound approval — whether its signer may approve this fix."""
+    then what the rule-book says of it: a bound approval with any reason against it does not
+    count (a bound veto always stands)."""
     d = record.decision
     check = verifier.check(d.signing_format, record.payload, record.signature, d.reviewer, d.time)
     judged = Judged(record, check, None if check.valid else f"signature: {check.reason}")
@@ -233,9 +223,9 @@ def _judge(
     judged.voter = f"key {check.key}"
     judged.reason, judged.stale = binding.why_not(record, loaded.policy.approvals.allow_rebased)
     judged.bound = judged.reason is None
-    if judged.bound and d.verdict == "approve":
-        identities = verifier.identities(check) | {d.reviewer}
-        judged.reason = _identity_problem(loaded, identities, d.reviewer_name, people)
+    if judged.bound:
+        ruling = rule_on(loaded, facts, as_signed(d, verifier.identities(check)))
+        judged.reason = str(ruling.not_counting[0]) if ruling.not_counting else None
     return judged
 
 
@@ -280,24 +270,6 @@ class _Binding:
         return None, False
 
 
-def _identity_problem(
-    loaded: LoadedPolicy, identities: Iterable[str], name: str, people: set[tuple[str, str]]
-) -> str | None:
-    """Why a signer may not approve: an AI identity, or the author or committer of a commit of
-    the fix under any identity their key stands for (names and e-mails, case-insensitively)."""
-    patterns = sorted(identities)
-    literal = [p for p in patterns if "*" not in p and "?" not in p]
-    if is_ai_identity(loaded, name, "") or any(is_ai_identity(loaded, "", e) for e in literal):
-        return f"reviewer {', '.join(literal) or name} is an AI identity"
-    for person_name, person_email in sorted(people):
-        if (name and name.lower() == person_name) or match_pattern_list(
-            person_email, patterns, fold_case=True
-        ):
-            who = ", ".join(literal) or name
-            return f"reviewer {who} authored or committed a commit of this fix"
-    return None
-
-
 def _apply_rules(result: GateResult) -> None:
     bound = [j for j in result.judged if j.bound]
     _assign_voters(bound)
@@ -323,14 +295,6 @@ def _apply_rules(result: GateResult) -> None:
             continue
         if latest.get(j.voter) is not j:  # one record a voter: one vote each
             j.reason = "superseded by a later decision of the same reviewer"
-            continue
-        if not d.checklist.complete:
-            missing = ", ".join(d.checklist.open_items()) or "rollback criteria"
-            j.reason = f"checklist incomplete: {missing}"
-            continue
-        missing_acks = [f for f in result.blocking_flags if f not in d.acknowledged_flags]
-        if missing_acks:
-            j.reason = f"does not acknowledge blocking risk flags: {', '.join(missing_acks)}"
             continue
         counted_voters.add(j.voter)
         j.counted = True

@@ -92,11 +92,11 @@ def test_an_approval_with_an_open_checklist_item_never_counts(
     checklist.scope = ChecklistItem(status="open")
     craft(repo, people["aisha"], checklist=checklist.model_dump())
     code, _, out = _verify(repo)
-    assert code == 1 and "checklist incomplete: scope" in out
+    assert code == 1 and "checklist not confirmed: scope" in out
     no_rollback = full_checklist(rollback="  ")
     craft(repo, people["aisha"], checklist=no_rollback.model_dump())
     code, _doc, out = _verify(repo)
-    assert code == 1 and "checklist incomplete: rollback criteria" in out
+    assert code == 1 and "no rollback criteria written" in out
     craft(repo, people["aisha"])  # the same reviewer, complete: now it counts
     assert _verify(repo)[0] == 0
 
@@ -119,7 +119,7 @@ def test_an_approval_that_does_not_acknowledge_a_blocking_flag_never_counts(
     craft(repo, people["aisha"], acknowledged_flags=[])
     code, doc, out = _verify(repo)
     assert "ci-config-change" in doc["blocking_flags"]  # type: ignore[operator]
-    assert code == 1 and "does not acknowledge blocking risk flags: ci-config-change" in out
+    assert code == 1 and "blocking risk flags not acknowledged: ci-config-change" in out
     blocking = list(doc["blocking_flags"])  # type: ignore[call-overload]
     craft(repo, people["aisha"], acknowledged_flags=blocking)
     craft(repo, people["tomas"], acknowledged_flags=blocking)

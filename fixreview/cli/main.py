@@ -311,16 +311,16 @@ def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[s
 
 
 def _decide(repo: Any, args: argparse.Namespace) -> int:
-    from fixreview.decisions import Checklist, ChecklistItem, prepare_decision, record_decision
+    from fixreview.decisions import Checklist, ChecklistItem
+    from fixreview.drafts import Draft
     from fixreview.queue import load_queue
-    from fixreview.risk import known_flag_ids
+    from fixreview.recording import record
+    from fixreview.risk import assess_fix
+    from fixreview.rulebook import not_counting_line
     from fixreview.safetext import visible
     from fixreview.signing import signer_from_git
     from fixreview.signing.config import reviewer_identity
 
-    unknown = sorted(set(args.ack) - set(known_flag_ids()))
-    if unknown:
-        raise UsageError(f"unknown risk flag id(s): {', '.join(unknown)}")
     items = {
         "intent": args.intent,
         "scope": args.scope,
@@ -337,31 +337,31 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
     )
     queue = load_queue(repo, args.base)
     fix = queue.get(args.branch)
-    signer = signer_from_git(repo)
-    decision = prepare_decision(
-        repo,
-        fix,
-        args.verdict,
-        checklist,
-        reviewer=reviewer_identity(repo),
-        signer=signer,
+    draft = Draft(
+        branch=fix.branch.name,
+        head=fix.branch.head,
+        checklist=checklist,
         comment=args.comment,
-        acknowledged=args.ack,
+        acknowledged=list(args.ack),
     )
-    authors = {c.author.email.lower() for c in fix.commits} | {
-        c.committer.email.lower() for c in fix.commits
-    }
-    if decision.verdict == "approve" and decision.reviewer.lower() in authors:
-        print(
-            f"{PROG}: warning: you authored or committed a commit of this fix; "
-            "your approval will be recorded but will not count",
-            file=sys.stderr,
-        )
-    signed = record_decision(repo, decision, signer)
+    recorded = record(
+        repo,
+        queue.policy,
+        fix,
+        assess_fix(repo, fix, queue.policy.policy),
+        args.verdict,
+        draft,
+        reviewer=reviewer_identity(repo),
+        signer=signer_from_git(repo),
+    )
+    decision = recorded.decision
+    if not recorded.ruling.counts:
+        warning = not_counting_line(decision.verdict, recorded.ruling)
+        print(f"{PROG}: warning: {visible(warning, multiline=False)}", file=sys.stderr)
     print(
         f"recorded {decision.verdict} of {visible(fix.branch.name, multiline=False)} "
         f"at {decision.head_commit[:12]} by {visible(decision.reviewer_label, multiline=False)}, "
-        f"signed with {signed.key}"
+        f"signed with {recorded.key}"
     )
     return 0
 

@@ -178,34 +178,46 @@ class OpenPgpVerifier:
         fields = valid[0]
         signing = fields[1]
         primary = fields[-1] if len(fields) >= 11 else signing
+        when = claimed if claimed is not None else datetime.now(UTC)
+        problem = self._key_refusal(signing, primary, reviewer_email, when)
+        if problem is not None:
+            return SignatureCheck(False, primary, problem)
+        return SignatureCheck(True, primary, "good signature")
+
+    def key_problem(self, primary: str, reviewer_email: str) -> str | None:
+        """Why the key PRIMARY may not sign decisions for REVIEWER_EMAIL now (None: it may),
+        asked before anything is signed: the rules :meth:`verify` applies to the key."""
+        if not self.imported:
+            return "the allowed OpenPGP keys could not be imported"
+        signing = next(
+            (k.fingerprint for k in self.keys.values() if k.primary == primary and k.can_sign),
+            primary,
+        )
+        return self._key_refusal(signing, primary, reviewer_email, datetime.now(UTC))
+
+    def _key_refusal(
+        self, signing: str, primary: str, reviewer_email: str, when: datetime
+    ) -> str | None:
+        """Why key SIGNING (of PRIMARY) does not count for REVIEWER_EMAIL at WHEN and now."""
         key = self.keys.get(signing)
         owner = self.keys.get(primary)
         if key is None or owner is None:
-            return SignatureCheck(False, primary, f"key {primary} is not among the allowed keys")
+            return f"key {primary} is not among the allowed keys"
         if not key.can_sign:
-            return SignatureCheck(False, primary, f"key {signing} is not a signing key")
+            return f"key {signing} is not a signing key"
         for what in (key, owner):
             if what.validity in ("r", "e", "i", "d"):
                 word = {"r": "revoked", "e": "expired", "i": "invalid", "d": "disabled"}
-                return SignatureCheck(
-                    False, primary, f"key {what.fingerprint} is {word[what.validity]}"
-                )
-        when = claimed if claimed is not None else datetime.now(UTC)
+                return f"key {what.fingerprint} is {word[what.validity]}"
         for moment, label in ((when, "at the decision's time"), (datetime.now(UTC), "now")):
             for what in (key, owner):
                 if what.created is not None and moment < what.created:
-                    return SignatureCheck(
-                        False, primary, f"key {what.fingerprint} was not yet valid {label}"
-                    )
+                    return f"key {what.fingerprint} was not yet valid {label}"
                 if what.expires is not None and moment >= what.expires:
-                    return SignatureCheck(
-                        False, primary, f"key {what.fingerprint} had expired {label}"
-                    )
+                    return f"key {what.fingerprint} had expired {label}"
         if reviewer_email.lower() not in self.emails_of(primary):
-            return SignatureCheck(
-                False, primary, f"key {primary} is not allowed for {reviewer_email}"
-            )
-        return SignatureCheck(True, primary, "good signature")
+            return f"key {primary} is not allowed for {reviewer_email}"
+        return None
 
     def close(self) -> None:
         """Stop the agents of the private home (a hung gpgconf is given up on) and remove it."""

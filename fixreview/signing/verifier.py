@@ -18,6 +18,7 @@ from __future__ import annotations
 import atexit
 import hashlib
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fixreview.signing.allowed_signers import AllowedSigners, parse_allowed_signers
@@ -40,6 +41,14 @@ def _close_pgp_verifiers() -> None:
 
 
 atexit.register(_close_pgp_verifiers)
+
+
+@dataclass(frozen=True)
+class KeyStanding:
+    """What the base's allowed keys say of one signing key for one principal."""
+
+    problem: str | None  # why it may not sign for the principal (None: it may)
+    identities: frozenset[str] = frozenset()  # every identity the key stands for
 
 
 class DecisionVerifier:
@@ -93,6 +102,21 @@ class DecisionVerifier:
             if len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
         return result
+
+    def standing(self, signing_format: str, key: str, principal: str) -> KeyStanding:
+        """Whether the key KEY (a fingerprint) may sign decisions for PRINCIPAL now, and every
+        identity it stands for: asked before anything is signed, by the rules :meth:`check`
+        applies to the key of a signature."""
+        now = datetime.now(UTC)
+        if signing_format == "ssh":
+            if self.signers is None:
+                return KeyStanding(f"no allowed signers file {self.ssh_file} on {self.base}")
+            problem = self._ssh_listing_refusal(key, principal, now)
+            return KeyStanding(problem, frozenset(self.signers.identities_of_key(key)))
+        if self.allowed_pgp is None:
+            return KeyStanding(f"no allowed OpenPGP keys file {self.pgp_file} on {self.base}")
+        pgp = self._pgp()
+        return KeyStanding(pgp.key_problem(key, principal), frozenset(pgp.emails_of(key)))
 
     def identities(self, check: SignatureCheck) -> set[str]:
         """Every identity (principal pattern or e-mail) the key that made CHECK stands for."""
@@ -170,14 +194,20 @@ class DecisionVerifier:
             )
         if not self._spend_external():
             return self._over_budget("unknown")
-        verifier = _pgp_verifiers.get(self._digest)
-        if verifier is None:
-            verifier = _pgp_verifiers[self._digest] = OpenPgpVerifier(self.allowed_pgp)
+        verifier = self._pgp()
         result = verifier.verify(payload, signature, principal, claimed)
         if result.valid:
             emails = tuple(sorted(verifier.emails_of(result.key)))
             return SignatureCheck(True, result.key, result.reason, emails)
         return result
+
+    def _pgp(self) -> OpenPgpVerifier:
+        """The allowed OpenPGP keys imported once per process (one private GnuPG home)."""
+        assert self.allowed_pgp is not None
+        verifier = _pgp_verifiers.get(self._digest)
+        if verifier is None:
+            verifier = _pgp_verifiers[self._digest] = OpenPgpVerifier(self.allowed_pgp)
+        return verifier
 
     # -- the budget for external verifiers -----------------------------------------------------
 

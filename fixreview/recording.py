@@ -1,0 +1,101 @@
+"""Recording one decision: the rule-book asked first, then the payload prepared, signed, written.
+
+``decide`` and the app's review session both record through :func:`record`, so neither can sign
+a decision the rule-book refuses, and both learn, before signing, whether it would count
+(:func:`ruling_for`, which the app shows while the reviewer is still typing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from fixreview.decisions import Decision, Verdict, prepare_decision, record_decision
+from fixreview.drafts import Draft
+from fixreview.errors import FixreviewError
+from fixreview.gate import base_verifier
+from fixreview.models import Fix, Person
+from fixreview.policy import LoadedPolicy
+from fixreview.repo.git import Repository
+from fixreview.risk import RiskFlag
+from fixreview.rulebook import Ruling, fix_facts, refusal_line, rule_on, would_be
+from fixreview.signing.base import Signer
+
+
+class DecisionRefused(FixreviewError):
+    """The rule-book refuses the decision: nothing was signed or written."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    decision: Decision
+    key: str  # the signing key's fingerprint
+    ruling: Ruling  # what the rule-book said: ``not_counting`` names why it will not count
+
+
+def ruling_for(
+    repo: Repository,
+    loaded: LoadedPolicy,
+    fix: Fix,
+    flags: Iterable[RiskFlag],
+    verdict: Verdict,
+    draft: Draft,
+    *,
+    reviewer: Person,
+    signer: Signer,
+) -> Ruling:
+    """What the rule-book says of VERDICT with DRAFT's checklist, comment and
+    acknowledgements, signed by SIGNER as REVIEWER, on FIX at its head
+    (whose risk flags are FLAGS): may it be recorded, and would it count?"""
+    standing = base_verifier(repo, loaded).standing(
+        signer.format, signer.fingerprint(), reviewer.email
+    )
+    candidate = would_be(
+        verdict,
+        draft.checklist,
+        draft.comment,
+        draft.acknowledged,
+        reviewer,
+        key_problem=standing.problem,
+        key_identities=standing.identities,
+    )
+    return rule_on(loaded, fix_facts(fix, flags), candidate)
+
+
+def record(
+    repo: Repository,
+    loaded: LoadedPolicy,
+    fix: Fix,
+    flags: Iterable[RiskFlag],
+    verdict: Verdict,
+    draft: Draft,
+    *,
+    reviewer: Person,
+    signer: Signer,
+    env: Mapping[str, str] | None = None,
+) -> Recorded:
+    """Ask the rule-book, then sign and write VERDICT with DRAFT's fields on FIX's head.
+
+    A refusal raises :class:`DecisionRefused` naming every reason, before anything is signed.
+    A decision that may be recorded but would not count is recorded: the returned ruling says
+    why it will not count, for the caller to tell the reviewer.
+    """
+    flags = list(flags)
+    ruling = ruling_for(repo, loaded, fix, flags, verdict, draft, reviewer=reviewer, signer=signer)
+    if not ruling.recordable:
+        raise DecisionRefused(refusal_line(verdict, ruling))
+    decision = prepare_decision(
+        repo,
+        fix,
+        verdict,
+        draft.checklist,
+        reviewer=reviewer,
+        signer=signer,
+        comment=draft.comment,
+        acknowledged=draft.acknowledged,
+    )
+    signed = record_decision(repo, decision, signer, env=env)
+    return Recorded(decision, signed.key, ruling)
+
+
+__all__ = ["DecisionRefused", "Recorded", "record", "ruling_for"]
