@@ -8,15 +8,14 @@ review rules. A missing file means the strict defaults; a malformed one is an er
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from fixreview.documents import load_toml
 from fixreview.errors import InputError
+from fixreview.flag_registry import DEFAULT_RISK_LEVELS, FLAG_IDS, FlagId, RiskLevel
 from fixreview.models import Strict
 from fixreview.notes.records import describe_validation
 from fixreview.repo.git import Repository
@@ -170,28 +169,6 @@ class ApprovalsPolicy(Strict):
         return max(self.required, self.sensitive) if sensitive else self.required
 
 
-RiskLevel = Literal["block", "warn", "info"]
-
-# The stable ids of the risk checks and their default levels (docs/risk.md). A policy can only
-# change a level through ``[risk.levels]``; an id that is not here is refused.
-DEFAULT_RISK_LEVELS: Mapping[str, RiskLevel] = MappingProxyType(
-    {
-        "sensitive-path": "block",
-        "policy-change": "block",
-        "ci-config-change": "block",
-        "secret-added": "block",
-        "hidden-unicode": "block",
-        "out-of-scope": "warn",
-        "dependency-change": "warn",
-        "binary-file": "warn",
-        "no-test-change": "warn",
-        "thin-rationale": "warn",
-        "large-diff": "warn",
-        "merge-commit": "warn",
-        "diverges-from-suggestion": "info",
-    }
-)
-
 # Extra policy files: .fixreview.toml, approvals.allowed_signers and CODEOWNERS (root,
 # .github/, docs/) always count and need not be listed.
 DEFAULT_POLICY_PATHS: tuple[str, ...] = (
@@ -317,7 +294,8 @@ class RiskPolicy(Strict):
     min_rationale_words: int = Field(default=12, ge=0)
     large_diff_lines: int = Field(default=400, ge=1)
     large_diff_files: int = Field(default=20, ge=1)
-    levels: dict[str, RiskLevel] = Field(default_factory=dict)
+    # overrides of the default levels declared with each flag (fixreview.flag_registry)
+    levels: dict[FlagId, RiskLevel] = Field(default_factory=dict)
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -330,13 +308,13 @@ class RiskPolicy(Strict):
                     "unknown risk flag id {ids} (known: {known})",
                     {
                         "ids": ", ".join(repr(k) for k in unknown),
-                        "known": ", ".join(DEFAULT_RISK_LEVELS),
+                        "known": ", ".join(FLAG_IDS),
                     },
                 )
         return value
 
-    def level(self, flag_id: str) -> RiskLevel:
-        """The level of FLAG_ID under this policy: its override, else its default."""
+    def level(self, flag_id: FlagId) -> RiskLevel:
+        """The level of FLAG_ID under this policy: its override, else its declared default."""
         return self.levels.get(flag_id, DEFAULT_RISK_LEVELS[flag_id])
 
 

@@ -4,6 +4,11 @@
 computes the three diffs of a fix with :mod:`fixreview.changes` and reads the trees
 (:func:`fixreview.risk.tree.tree_facts`) first. The flag ids, their default levels and the policy
 keys are described in docs/risk.md.
+
+Each flag is declared once, in :mod:`fixreview.flag_registry`, a leaf module outside this
+package: the policy validates ``[risk.levels]`` against it, and importing anything under
+``fixreview.risk`` runs this module, which imports the checks and so the policy. Keeping the
+declarations out of here keeps the imports one-way (registry, policy, risk, gate).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
     Evidence,
+    FlagId,
     Level,
     RiskFlag,
     flag_json,
@@ -28,6 +34,7 @@ __all__ = [
     "BLOCKING",
     "FLAG_IDS",
     "Evidence",
+    "FlagId",
     "Level",
     "RiskFlag",
     "TreeFacts",

@@ -12,15 +12,17 @@ import posixpath
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
+from types import MappingProxyType
 
+from fixreview.flag_registry import REGISTRY, FlagId
+from fixreview.flag_registry import FlagId as ids  # the declared ids: ids.SECRET_ADDED
 from fixreview.models import Fix
 from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
 from fixreview.repo.diffs import git_unquote as unquote
-from fixreview.risk import flags as ids
 from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, cut
 from fixreview.risk.deps import DependencyChange, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
@@ -75,7 +77,12 @@ class Context:
             shown = shown[: 2 * EXCERPT_CHARS] + "\u2026"
         return shown
 
-    def flag(self, flag_id: str, title: str, detail: str, evidence: Iterable[Evidence]) -> RiskFlag:
+    def flag(
+        self, flag_id: FlagId, detail: str, evidence: Iterable[Evidence], case: str | None = None
+    ) -> RiskFlag:
+        """The flag FLAG_ID at its level under the policy, with its declared title (that of
+        CASE when given: fixreview.flag_registry declares every title)."""
+        title = REGISTRY[flag_id].title_for(case)
         return RiskFlag(flag_id, self.risk.level(flag_id), title, detail, tuple(evidence))
 
 
@@ -238,7 +245,6 @@ def check_sensitive_path(ctx: Context) -> RiskFlag | None:
     paths = [_shown_path(e.path or "") for e in evidence]
     return ctx.flag(
         ids.SENSITIVE_PATH,
-        "Touches security-sensitive paths",
         f"{len(evidence)} of {plural(len(ctx.final.files), 'changed file')} "
         f"{'is' if len(evidence) == 1 else 'are'} security-sensitive (authentication, "
         f"authorization, secrets, crypto, policy or CI): {listing(paths)}.",
@@ -271,7 +277,6 @@ def check_policy_change(ctx: Context) -> RiskFlag | None:
         return None
     return ctx.flag(
         ids.POLICY_CHANGE,
-        "Changes the review rules",
         f"Changes {listing(paths)}: the policy, allowed signers or code owners that decide how "
         "fixes are reviewed. The branch's own copy never applies to itself, but merging it "
         "changes the rules for every later fix.",
@@ -376,9 +381,7 @@ def check_out_of_scope(ctx: Context) -> RiskFlag | None:
         + f"{'is' if outside_lines == 1 else 'are'} outside the finding's scope "
         + f"({', '.join(labels.values())}; test files count as in scope)."
     )
-    return ctx.flag(
-        ids.OUT_OF_SCOPE, "Changes code outside the finding's locations", detail, evidence
-    )
+    return ctx.flag(ids.OUT_OF_SCOPE, detail, evidence)
 
 
 # -- dependency-change ---------------------------------------------------------------------------
@@ -555,7 +558,7 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
         )
     if not unique and not modules:
         sentences.append("No package line was recognised; read the file changes.")
-    return ctx.flag(ids.DEPENDENCY_CHANGE, "Changes dependencies", " ".join(sentences), evidence)
+    return ctx.flag(ids.DEPENDENCY_CHANGE, " ".join(sentences), evidence)
 
 
 def _is_lockfile(path: str) -> bool:
@@ -583,7 +586,6 @@ def check_ci_config_change(ctx: Context) -> RiskFlag | None:
         return None
     return ctx.flag(
         ids.CI_CONFIG_CHANGE,
-        "Changes CI/CD configuration",
         f"Changes {listing(paths)}. CI runs with the repository's tokens and secrets and can "
         "publish builds: a change there acts beyond this fix, before anyone merges it.",
         evidence,
@@ -621,7 +623,6 @@ def check_secret_added(ctx: Context) -> RiskFlag | None:
     paths = sorted({_shown_path(p) for p, _ in by_line})
     return ctx.flag(
         ids.SECRET_ADDED,
-        "Adds what looks like a secret",
         f"detect-secrets found {plural(len(by_line), 'added line')} with a potential secret in "
         f"{listing(paths)} ({', '.join(kinds)}). A secret pushed to a branch is exposed: "
         "remove it, rotate it, and read it from the environment or a vault instead."
@@ -655,12 +656,12 @@ def _unscanned_flag(ctx: Context) -> RiskFlag:
     paths = sorted({_shown_path(item.path) for item in ctx.unscanned})
     return ctx.flag(
         ids.SECRET_ADDED,
-        "Adds lines too long to scan for secrets",
         f"No secret was found, but {plural(len(ctx.unscanned), 'added line')} in "
         f"{listing(paths)} {'is' if len(ctx.unscanned) == 1 else 'are'} too long to scan whole "
         f"(at most {MAX_SCAN_LINE:,} distinct characters of a line, {MAX_SCAN_TOTAL:,} of a "
         "diff): what was not read could hold a secret, and no reviewer can read it either.",
         _unscanned_evidence(ctx),
+        case="unscanned",
     )
 
 
@@ -736,7 +737,6 @@ def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
     where = plural(lines, "added line") if lines else "file names"
     return ctx.flag(
         ids.HIDDEN_UNICODE,
-        "Adds hidden or bidirectional Unicode",
         f"{'at least ' if capped else ''}"
         f"{plural(sum(seen.values()), 'invisible character')} on {where} in "
         f"{plural(len(files), 'file')}: {listing(names)}. Such characters can make code read "
@@ -760,7 +760,6 @@ def check_binary_file(ctx: Context) -> RiskFlag | None:
     paths = [_shown_path(e.path or "") for e in evidence]
     return ctx.flag(
         ids.BINARY_FILE,
-        "Adds or changes binary files",
         f"{plural(len(evidence), 'binary file')} added or changed ({listing(paths)}): "
         "their content cannot be reviewed in the diff.",
         evidence,
@@ -780,7 +779,6 @@ def check_no_test_change(ctx: Context) -> RiskFlag | None:
     evidence = [Evidence(item.path, None, f"{item.status} ({size(item)})") for item in code]
     return ctx.flag(
         ids.NO_TEST_CHANGE,
-        "No test touched",
         f"None of the changed files ({len(files)}) is a test (risk.test_paths): nothing "
         "shows that the fix works or that the finding cannot come back.",
         evidence,
@@ -796,10 +794,10 @@ def check_thin_rationale(ctx: Context) -> RiskFlag | None:
     if suggestion is None:
         return ctx.flag(
             ids.THIN_RATIONALE,
-            "No AI rationale",
             "No AI suggestion is linked to this branch (no proposal note and no Assisted-by "
             "trailer), so nothing explains why the change fixes anything.",
             (),
+            case="none",
         )
     words = rationale_words(suggestion.rationale)
     if words >= minimum:
@@ -807,11 +805,11 @@ def check_thin_rationale(ctx: Context) -> RiskFlag | None:
     shown = ctx.excerpt(suggestion.rationale.strip()) or "(empty)"
     return ctx.flag(
         ids.THIN_RATIONALE,
-        "Missing or thin AI rationale" if words else "Empty AI rationale",
         f"The AI's rationale has {plural(words, 'word')}; the policy asks for at least "
         f"{minimum} (risk.min_rationale_words) to say what was wrong and why the change "
         "fixes it.",
         (Evidence(None, None, shown),),
+        case=None if words else "empty",
     )
 
 
@@ -841,7 +839,6 @@ def check_diverges(ctx: Context) -> RiskFlag | None:
         ]
         return ctx.flag(
             ids.DIVERGES_FROM_SUGGESTION,
-            "People changed the AI's suggestion",
             "The final diff differs from what the AI proposed: "
             f"{plural(len(human.files), 'file')}, "
             f"+{human.added} {MINUS}{human.removed} lines changed after the suggestion, "
@@ -859,11 +856,11 @@ def check_diverges(ctx: Context) -> RiskFlag | None:
     count = sum(differing.values())
     return ctx.flag(
         ids.DIVERGES_FROM_SUGGESTION,
-        "Final diff differs from the AI's suggestion",
         f"The suggestion's patch could not be replayed on this branch; comparing lines, "
         f"{plural(count, 'changed line')} of the final diff and the suggestion differ "
         f"(in {listing([_shown_path(p) for p in paths])}; the final diff has {total}).",
         [Evidence(path, None, "lines differ from the suggestion") for path in paths],
+        case="not-replayed",
     )
 
 
@@ -883,7 +880,6 @@ def check_large_diff(ctx: Context) -> RiskFlag | None:
     biggest = sorted(ctx.final.files, key=lambda f: (-(f.added + f.removed), f.path))
     return ctx.flag(
         ids.LARGE_DIFF,
-        "Large diff",
         f"The final diff has {' and '.join(over)}: too much to review line by line with "
         "confidence; consider asking for a smaller fix.",
         [Evidence(item.path, None, size(item)) for item in biggest],
@@ -911,7 +907,6 @@ def check_merge_commit(ctx: Context) -> RiskFlag | None:
     shown = listing([commit.oid[:12] for commit in merges])
     return ctx.flag(
         ids.MERGE_COMMIT,
-        "The fix contains merge commits",
         f"{plural(len(merges), 'commit')} of the fix ({shown}) "
         f"{'is a merge' if len(merges) == 1 else 'are merges'}: a merge can carry changes no "
         "commit of the fix shows on its own (a conflict resolution, an evil merge), and brings "
@@ -920,20 +915,24 @@ def check_merge_commit(ctx: Context) -> RiskFlag | None:
     )
 
 
-CHECKS: tuple[Check, ...] = (
-    check_sensitive_path,
-    check_policy_change,
-    check_out_of_scope,
-    check_dependency_change,
-    check_ci_config_change,
-    check_secret_added,
-    check_hidden_unicode,
-    check_binary_file,
-    check_no_test_change,
-    check_thin_rationale,
-    check_diverges,
-    check_large_diff,
-    check_merge_commit,
+# The one binding of each declared flag to the check that raises it, and the only flag that
+# check raises (tests/test_flag_registry.py proves both, for every id of the registry).
+CHECKS: Mapping[FlagId, Check] = MappingProxyType(
+    {
+        ids.SENSITIVE_PATH: check_sensitive_path,
+        ids.POLICY_CHANGE: check_policy_change,
+        ids.CI_CONFIG_CHANGE: check_ci_config_change,
+        ids.SECRET_ADDED: check_secret_added,
+        ids.HIDDEN_UNICODE: check_hidden_unicode,
+        ids.OUT_OF_SCOPE: check_out_of_scope,
+        ids.DEPENDENCY_CHANGE: check_dependency_change,
+        ids.BINARY_FILE: check_binary_file,
+        ids.NO_TEST_CHANGE: check_no_test_change,
+        ids.THIN_RATIONALE: check_thin_rationale,
+        ids.LARGE_DIFF: check_large_diff,
+        ids.MERGE_COMMIT: check_merge_commit,
+        ids.DIVERGES_FROM_SUGGESTION: check_diverges,
+    }
 )
 
 
@@ -966,5 +965,5 @@ def assess(
     """
     secrets, unscanned = find_secrets(final)
     ctx = Context(fix, final, suggestion, human, policy, secrets, unscanned, tree or NO_TREE_FACTS)
-    flags = [flag for check in CHECKS if (flag := check(ctx)) is not None]
+    flags = [flag for check in CHECKS.values() if (flag := check(ctx)) is not None]
     return sorted((_redacted(flag, ctx.tokens) for flag in flags), key=sort_key)

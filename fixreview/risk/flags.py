@@ -1,52 +1,34 @@
 """What a risk check reports: a flag with a stable id, a level, a title, a detail and evidence.
 
-The ids are stable (docs/risk.md lists them); the levels come from the policy
-(``[risk.levels]``), their defaults from :data:`fixreview.policy.DEFAULT_RISK_LEVELS`.
+The flags themselves (id, default level, title, whether they make a fix sensitive) are declared
+once, in :mod:`fixreview.flag_registry`; this module re-exports what callers of the risk checks
+need from there. The levels in force come from the policy (``[risk.levels]``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
-from fixreview.policy import RiskLevel
+from fixreview.flag_registry import BLOCKING, FLAG_IDS, LEVEL_ORDER, FlagId, RiskLevel, flag_spec
+
+__all__ = [
+    "BLOCKING",
+    "FLAG_IDS",
+    "LEVEL_ORDER",
+    "Evidence",
+    "FlagId",
+    "Level",
+    "RiskFlag",
+    "flag_json",
+    "known_flag_ids",
+    "sort_key",
+]
 
 Level = RiskLevel
-BLOCKING: Final = "block"
-LEVEL_ORDER: dict[str, int] = {"block": 0, "warn": 1, "info": 2}
-
-SENSITIVE_PATH: Final = "sensitive-path"
-POLICY_CHANGE: Final = "policy-change"
-OUT_OF_SCOPE: Final = "out-of-scope"
-DEPENDENCY_CHANGE: Final = "dependency-change"
-CI_CONFIG_CHANGE: Final = "ci-config-change"
-SECRET_ADDED: Final = "secret-added"
-HIDDEN_UNICODE: Final = "hidden-unicode"
-BINARY_FILE: Final = "binary-file"
-NO_TEST_CHANGE: Final = "no-test-change"
-THIN_RATIONALE: Final = "thin-rationale"
-DIVERGES_FROM_SUGGESTION: Final = "diverges-from-suggestion"
-LARGE_DIFF: Final = "large-diff"
-MERGE_COMMIT: Final = "merge-commit"
-
-FLAG_IDS: tuple[str, ...] = (
-    SENSITIVE_PATH,
-    POLICY_CHANGE,
-    OUT_OF_SCOPE,
-    DEPENDENCY_CHANGE,
-    CI_CONFIG_CHANGE,
-    SECRET_ADDED,
-    HIDDEN_UNICODE,
-    BINARY_FILE,
-    NO_TEST_CHANGE,
-    THIN_RATIONALE,
-    DIVERGES_FROM_SUGGESTION,
-    LARGE_DIFF,
-    MERGE_COMMIT,
-)
 
 
-def known_flag_ids() -> tuple[str, ...]:
+def known_flag_ids() -> tuple[FlagId, ...]:
     """Every stable risk flag id, in documentation order."""
     return FLAG_IDS
 
@@ -64,7 +46,7 @@ class Evidence:
 class RiskFlag:
     """One risk check's finding about a fix: at most one per id, with every place as evidence."""
 
-    id: str
+    id: FlagId
     level: Level
     title: str
     detail: str
@@ -73,6 +55,12 @@ class RiskFlag:
     @property
     def blocking(self) -> bool:
         return self.level == BLOCKING
+
+    @property
+    def sensitive(self) -> bool:
+        """Whether the flag makes the fix need ``approvals.sensitive`` approvals (declared with
+        the flag: ``sensitive-path`` and ``policy-change``)."""
+        return flag_spec(self.id).sensitive
 
 
 def sort_key(flag: RiskFlag) -> tuple[int, str]:
