@@ -3,12 +3,18 @@
 The policy is always read from the base branch's tree (what ``git show BASE:.fixreview.toml``
 prints), never from the working tree or a fix branch: a fix must not be able to loosen its own
 review rules. A missing file means the strict defaults; a malformed one is an error naming the key.
+
+The defaults are one file bundled with the package, ``fixreview/default_policy.toml`` (shown
+whole in docs/policy.md), parsed and validated by the same models as a repository's file; every
+field's default is read from it (:data:`DEFAULT_POLICY`). The risk flag ids that ``[risk.levels]``
+accepts, and their default levels, are declared with the flags (:mod:`fixreview.flag_registry`).
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from importlib.resources import files
+from typing import Any, Final
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -22,111 +28,8 @@ from fixreview.repo.git import Repository
 from fixreview.repo.refs import BaseRef, BranchRefs
 
 POLICY_PATH = ".fixreview.toml"
-DEFAULT_SENSITIVE_APPROVALS = 2
-DEFAULT_BASE = "main"
-
-DEFAULT_FIX_BRANCHES: tuple[str, ...] = (
-    "ai-fix/*",
-    "alert-autofix-*",
-    "snyk-fix-*",
-    "snyk-upgrade-*",
-    "pixeebot/*",
-    "copilot/*",
-)
-
-DEFAULT_AI_IDENTITIES: tuple[str, ...] = (
-    "*[bot]",
-    "*[bot]@*",
-    "*-bot",
-    "*-bot@*",
-    "pixeebot*",
-    "copilot*",
-    "*@anthropic.com",
-    "*noreply@openai.com",
-    "devin-ai-integration*",
-)
-
-DEFAULT_SENSITIVE_PATHS: tuple[str, ...] = (
-    # authentication and sessions
-    "**/auth/**",
-    "**/*auth*",
-    "**/*login*",
-    "**/*logout*",
-    "**/*session*",
-    "**/*password*",
-    "**/*passwd*",
-    "**/*oauth*",
-    "**/*saml*",
-    "**/*oidc*",
-    "**/sso/**",
-    "**/*mfa*",
-    "**/*totp*",
-    "**/*jwt*",
-    "**/*csrf*",
-    # authorization and policy enforcement
-    "**/*permission*",
-    "**/*privilege*",
-    "**/acl*",
-    "**/*_acl*",
-    "**/*-acl*",
-    "**/*acl.*",
-    "**/*rbac*",
-    "**/*policy*",
-    "**/*policies*",
-    "**/*.rego",
-    "**/*cors*",
-    "**/*firewall*",
-    # secrets and credentials
-    "**/*secret*",
-    "**/*credential*",
-    "**/*token*",
-    "**/*apikey*",
-    "**/*api_key*",
-    "**/*api-key*",
-    "**/.env",
-    "**/.env.*",
-    "**/.netrc",
-    "**/.npmrc",
-    "**/.pypirc",
-    "**/.ssh/**",
-    "**/*vault*",
-    # keys, certificates, crypto and key rotation
-    "**/*.pem",
-    "**/*.key",
-    "**/*.p12",
-    "**/*.pfx",
-    "**/*.jks",
-    "**/*.keystore",
-    "**/*.crt",
-    "**/id_rsa*",
-    "**/id_ecdsa*",
-    "**/id_ed25519*",
-    "**/keys/**",
-    "**/*keystore*",
-    "**/*keyring*",
-    "**/*kms*",
-    "**/*key*rotat*",
-    "**/*rotat*key*",
-    "**/*crypt*",
-    "**/*cipher*",
-    "**/*hash*",
-    "**/*hmac*",
-    "**/*signing*",
-    "**/*signature*",
-    "**/*signer*",
-    "**/*tls*",
-    "**/*ssl*",
-    "**/certs/**",
-    # the review rules themselves (also covered by policy-change and ci-config-change)
-    ".fixreview.toml",
-    ".fixreview/**",
-    "CODEOWNERS",
-    ".github/CODEOWNERS",
-    "docs/CODEOWNERS",
-    ".github/workflows/**",
-    ".gitlab-ci.yml",
-    "Jenkinsfile",
-)
+DEFAULT_POLICY_FILE = "default_policy.toml"
+"""The defaults of every key: a file of the fixreview package, shown whole in docs/policy.md."""
 
 
 def simple_glob(pattern: str) -> re.Pattern[str]:
@@ -143,18 +46,22 @@ def matches_any(value: str, patterns: list[str]) -> bool:
 class ApprovalsPolicy(Strict):
     """What the verify gate requires before a fix counts as approved."""
 
-    required: int = Field(default=1, ge=1)
-    # absent from the file: max(2, required); a sensitive path can only raise the count
-    sensitive: int = Field(default=0, ge=0)
-    allowed_signers: str = ".fixreview/allowed_signers"
-    allowed_openpgp_keys: str = ".fixreview/allowed_keys.asc"
-    allow_rebased: bool = False
-    ai_identities: list[str] = Field(default_factory=lambda: list(DEFAULT_AI_IDENTITIES))
+    required: int = Field(default_factory=lambda: _default().approvals.required, ge=1)
+    # absent from the file: the larger of the default and required; it can only raise the count
+    sensitive: int = Field(default_factory=lambda: _default().approvals.sensitive, ge=0)
+    allowed_signers: str = Field(default_factory=lambda: _default().approvals.allowed_signers)
+    allowed_openpgp_keys: str = Field(
+        default_factory=lambda: _default().approvals.allowed_openpgp_keys
+    )
+    allow_rebased: bool = Field(default_factory=lambda: _default().approvals.allow_rebased)
+    ai_identities: list[str] = Field(
+        default_factory=lambda: list(_default().approvals.ai_identities)
+    )
 
     @model_validator(mode="after")
     def _stricter_never_looser(self) -> ApprovalsPolicy:
         if "sensitive" not in self.model_fields_set:
-            self.sensitive = max(DEFAULT_SENSITIVE_APPROVALS, self.required)
+            self.sensitive = max(_default().approvals.sensitive, self.required)
         elif self.sensitive < self.required:
             raise PydanticCustomError(
                 "sensitive_below_required",
@@ -169,115 +76,6 @@ class ApprovalsPolicy(Strict):
         return max(self.required, self.sensitive) if sensitive else self.required
 
 
-# Extra policy files: .fixreview.toml, approvals.allowed_signers and CODEOWNERS (root,
-# .github/, docs/) always count and need not be listed.
-DEFAULT_POLICY_PATHS: tuple[str, ...] = (
-    ".fixreview/**",
-    ".github/settings.yml",
-)
-
-DEFAULT_CI_PATHS: tuple[str, ...] = (
-    ".github/workflows/**",
-    ".github/actions/**",
-    "**/action.yml",
-    "**/action.yaml",
-    ".gitlab-ci.yml",
-    "**/.gitlab-ci.yml",
-    ".gitlab-ci/**",
-    ".gitlab/**",
-    "Jenkinsfile",
-    "**/Jenkinsfile",
-    "**/*.jenkinsfile",
-    ".circleci/**",
-    "**/azure-pipelines.yml",
-    "**/azure-pipelines.yaml",
-    ".azure-pipelines/**",
-    ".buildkite/**",
-    "buildkite.yml",
-    "buildkite.yaml",
-    "buildkite.json",
-    "bitbucket-pipelines.yml",
-    ".travis.yml",
-    ".drone.yml",
-    ".drone.star",
-    ".woodpecker.yml",
-    ".woodpecker/**",
-    "appveyor.yml",
-    ".appveyor.yml",
-    "cloudbuild.yaml",
-    "cloudbuild.yml",
-    "buildspec.yml",
-    ".tekton/**",
-    ".semaphore/**",
-    "codefresh.yml",
-    ".pre-commit-config.yaml",
-    ".pre-commit-hooks.yaml",
-    ".husky/**",
-)
-
-DEFAULT_TEST_PATHS: tuple[str, ...] = (
-    "**/test/**",
-    "**/tests/**",
-    "**/spec/**",
-    "**/specs/**",
-    "**/__tests__/**",
-    "**/testdata/**",
-    "**/test_*.py",
-    "**/*_test.py",
-    "**/conftest.py",
-    "**/*_test.go",
-    "**/*.test.[cm]js",
-    "**/*.test.[jt]s",
-    "**/*.test.[jt]sx",
-    "**/*.spec.[jt]s",
-    "**/*.spec.[jt]sx",
-    "**/*Test.java",
-    "**/*Tests.java",
-    "**/*Test.kt",
-    "**/*Tests.kt",
-    "**/*_spec.rb",
-    "**/*_test.rb",
-    "**/*Test.php",
-    "**/*Tests.cs",
-    "**/*Test.cs",
-    "**/*Tests.swift",
-    "**/*_test.exs",
-    "**/*_test.dart",
-)
-
-DEFAULT_DEPENDENCY_PATHS: tuple[str, ...] = (
-    "**/requirements*.txt",
-    "**/requirements/*.txt",
-    "**/constraints*.txt",
-    "**/setup.py",
-    "**/setup.cfg",
-    "**/pyproject.toml",
-    "**/Pipfile",
-    "**/Pipfile.lock",
-    "**/poetry.lock",
-    "**/uv.lock",
-    "**/pdm.lock",
-    "**/package.json",
-    "**/package-lock.json",
-    "**/npm-shrinkwrap.json",
-    "**/yarn.lock",
-    "**/pnpm-lock.yaml",
-    "**/go.mod",
-    "**/go.sum",
-    "**/Cargo.toml",
-    "**/Cargo.lock",
-    "**/pom.xml",
-    "**/build.gradle",
-    "**/build.gradle.kts",
-    "**/gradle.lockfile",
-    "**/libs.versions.toml",
-    "**/Gemfile",
-    "**/Gemfile.lock",
-    "**/*.gemspec",
-    ".gitmodules",
-)
-
-
 class RiskPolicy(Strict):
     """Globs, thresholds and levels for the automated risk checks (docs/risk.md).
 
@@ -285,17 +83,23 @@ class RiskPolicy(Strict):
     number of directories (none included), ``*`` and ``?`` stay within one path segment.
     """
 
-    sensitive_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_SENSITIVE_PATHS))
-    policy_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_POLICY_PATHS))
-    ci_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_CI_PATHS))
-    test_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_TEST_PATHS))
-    dependency_paths: list[str] = Field(default_factory=lambda: list(DEFAULT_DEPENDENCY_PATHS))
-    scope_slack_lines: int = Field(default=10, ge=0)
-    min_rationale_words: int = Field(default=12, ge=0)
-    large_diff_lines: int = Field(default=400, ge=1)
-    large_diff_files: int = Field(default=20, ge=1)
+    sensitive_paths: list[str] = Field(
+        default_factory=lambda: list(_default().risk.sensitive_paths)
+    )
+    policy_paths: list[str] = Field(default_factory=lambda: list(_default().risk.policy_paths))
+    ci_paths: list[str] = Field(default_factory=lambda: list(_default().risk.ci_paths))
+    test_paths: list[str] = Field(default_factory=lambda: list(_default().risk.test_paths))
+    dependency_paths: list[str] = Field(
+        default_factory=lambda: list(_default().risk.dependency_paths)
+    )
+    scope_slack_lines: int = Field(default_factory=lambda: _default().risk.scope_slack_lines, ge=0)
+    min_rationale_words: int = Field(
+        default_factory=lambda: _default().risk.min_rationale_words, ge=0
+    )
+    large_diff_lines: int = Field(default_factory=lambda: _default().risk.large_diff_lines, ge=1)
+    large_diff_files: int = Field(default_factory=lambda: _default().risk.large_diff_files, ge=1)
     # overrides of the default levels declared with each flag (fixreview.flag_registry)
-    levels: dict[FlagId, RiskLevel] = Field(default_factory=dict)
+    levels: dict[FlagId, RiskLevel] = Field(default_factory=lambda: dict(_default().risk.levels))
 
     @field_validator("levels", mode="before")
     @classmethod
@@ -321,9 +125,9 @@ class RiskPolicy(Strict):
 class Policy(Strict):
     """The whole policy file. Every key is optional; absent keys take the strict defaults."""
 
-    base: str = DEFAULT_BASE
-    fix_branches: list[str] = Field(default_factory=lambda: list(DEFAULT_FIX_BRANCHES))
-    findings: list[str] = Field(default_factory=list)
+    base: str = Field(default_factory=lambda: _default().base)
+    fix_branches: list[str] = Field(default_factory=lambda: list(_default().fix_branches))
+    findings: list[str] = Field(default_factory=lambda: list(_default().findings))
     approvals: ApprovalsPolicy = Field(default_factory=ApprovalsPolicy)
     risk: RiskPolicy = Field(default_factory=RiskPolicy)
 
@@ -360,6 +164,29 @@ def parse_policy(data: bytes, where: str) -> Policy:
         return Policy.model_validate(raw)
     except ValidationError as exc:
         raise InputError(f"{where}: {describe_validation(exc)}") from None
+
+
+def default_policy_text() -> bytes:
+    """The bundled default policy file, as packaged (``fixreview/default_policy.toml``)."""
+    return files("fixreview").joinpath(DEFAULT_POLICY_FILE).read_bytes()
+
+
+def _default() -> Policy:
+    """The bundled defaults, which every model field falls back to.
+
+    The bundled file is validated by these same models, and sets every key, so that validating
+    it never needs a default: were one missing, this is where it would show.
+    """
+    try:
+        return DEFAULT_POLICY
+    except NameError:
+        raise RuntimeError(f"fixreview/{DEFAULT_POLICY_FILE} does not set every key") from None
+
+
+DEFAULT_POLICY: Final[Policy] = parse_policy(
+    default_policy_text(), f"fixreview/{DEFAULT_POLICY_FILE}"
+)
+"""Every key at its default: the bundled file, parsed and validated like a repository's."""
 
 
 def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:

@@ -10,8 +10,9 @@ import pytest
 
 from fixreview.changes import final_diff
 from fixreview.errors import InputError
+from fixreview.flag_registry import DEFAULT_RISK_LEVELS
 from fixreview.models import Finding, Location
-from fixreview.policy import DEFAULT_RISK_LEVELS, Policy, RiskPolicy, parse_policy
+from fixreview.policy import DEFAULT_POLICY, Policy, RiskPolicy, parse_policy
 from fixreview.proposals import propose
 from fixreview.queue import load_queue
 from fixreview.repo.diffs import parse_diff
@@ -46,6 +47,7 @@ PNG = (
 )
 AWS_KEY = "AKIAIOSFODNN7EXAMPLE"
 GITHUB_TOKEN = "ghp_Zx8Q2mL5vN1bR7tY4wK9pC3sD6fH0jG2aE5u"
+DEFAULT_CI_PATHS = tuple(DEFAULT_POLICY.risk.ci_paths)  # from fixreview/default_policy.toml
 
 
 def edit_lines(numbers: dict[int, str], base: str = DB_LINES) -> str:

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from fixreview.policy import DEFAULT_CI_PATHS, DEFAULT_RISK_LEVELS
+from fixreview.flag_registry import DEFAULT_RISK_LEVELS
 from fixreview.risk import FLAG_IDS, RiskFlag
 from fixreview.risk.paths import first_match
 from fixreview.safetext import hidden_characters, visible
 from tests.gitutil import AI, TestRepo
-from tests.test_risk import GITHUB_TOKEN, assess_branch, make_fix
+from tests.test_risk import DEFAULT_CI_PATHS, GITHUB_TOKEN, assess_branch, make_fix
 
 WORKFLOW = """\
 name: deploy
