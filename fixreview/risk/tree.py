@@ -6,7 +6,14 @@ template (``template: pipelines/build.yml``), the scripts beside an ``action.yml
 :func:`tree_facts` reads the CI entry points of the fix's head, its merge-base and its base
 branch's tip, follows those references (a few levels deep, a bounded number of them) and
 returns every file or directory they reach, with why; it also reads ``.gitmodules`` on both
-sides of the final diff, for the submodule evidence of ``dependency-change``.
+sides of the final diff, for the submodule evidence of ``dependency-change``, and every
+dependency manifest or lockfile the final diff changes, whole, at the merge-base and at the
+head (:class:`ManifestSides`), for ``dependency-change`` to parse.
+
+The manifests' sizes are asked first (one ``cat-file --batch-check``); those within
+:data:`~fixreview.risk.bounds.MAX_MANIFEST_BYTES` each and
+:data:`~fixreview.risk.bounds.MAX_MANIFEST_TOTAL` together are read with the CI files' first
+round, the others are named as not read (an attacker can push a 500 MB lockfile).
 
 Everything is read with :meth:`~fixreview.repo.git.Repository.read_objects` (one
 ``cat-file --batch`` per round). YAML is read line by line, not parsed (no YAML parser is a
@@ -24,10 +31,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from fixreview.models import Fix
-from fixreview.repo.diffs import Diff
+from fixreview.repo.diffs import Diff, FileDiff
 from fixreview.repo.git import Repository
-from fixreview.risk.bounds import MAX_FILE_BYTES, cut
-from fixreview.risk.paths import file_paths, first_match, glob_match, normalize
+from fixreview.risk.bounds import MAX_FILE_BYTES, MAX_MANIFEST_BYTES, MAX_MANIFEST_TOTAL, cut
+from fixreview.risk.deps import parser_for
+from fixreview.risk.paths import file_paths, first_match, glob_match, match_file, normalize
 
 MAX_ROUNDS = 5
 """How many times references are followed (a workflow, its action, that action's action…)."""
@@ -67,16 +75,34 @@ class CiReference:
 
 
 @dataclass(frozen=True)
+class ManifestSides:
+    """A dependency file of the final diff, read whole: its text at the merge-base (OLD) and at
+    the head (NEW), None on a side where it does not exist. UNREAD says why it was not read
+    (too large), and then both texts are None."""
+
+    path: str
+    old: str | None = None
+    new: str | None = None
+    unread: str | None = None
+
+
+@dataclass(frozen=True)
 class TreeFacts:
-    """What the checks read from the trees: CI references, and ``.gitmodules`` on both sides."""
+    """What the checks read from the trees: CI references, ``.gitmodules`` on both sides, and
+    the dependency files of the final diff on both sides."""
 
     ci_references: tuple[CiReference, ...] = ()
     gitmodules_old: str | None = None
     gitmodules_new: str | None = None
+    manifests: tuple[ManifestSides, ...] = ()
 
     def ci_reason(self, path: str) -> str | None:
         """Why PATH is CI by reference, or None."""
         return next((ref.why for ref in self.ci_references if ref.covers(path)), None)
+
+    def manifest(self, path: str) -> ManifestSides | None:
+        """The dependency file at PATH (its new name) as read from the trees, or None."""
+        return next((sides for sides in self.manifests if sides.path == path), None)
 
 
 NO_TREE_FACTS = TreeFacts()
@@ -263,13 +289,21 @@ def _text(data: bytes | None) -> str | None:
     return data[:MAX_FILE_BYTES].decode("utf-8", "replace")
 
 
-def tree_facts(repo: Repository, fix: Fix, final: Diff, ci_paths: Sequence[str] = ()) -> TreeFacts:
+def tree_facts(
+    repo: Repository,
+    fix: Fix,
+    final: Diff,
+    ci_paths: Sequence[str] = (),
+    dependency_paths: Sequence[str] | None = None,
+) -> TreeFacts:
     """Read what the checks need from the fix's trees (see the module docstring).
 
     The head, the merge-base and the base branch's tip are read; a reference counts wherever
     it is found (a fix can drop a reference that CI still follows on the base branch). CI_PATHS
     (the policy's ``risk.ci_paths``) name the changed files that are CI definitions already;
-    their own references are followed too.
+    their own references are followed too. The changed dependency files whose kind
+    :mod:`fixreview.risk.deps` parses are read whole on both sides; DEPENDENCY_PATHS (the
+    policy's ``risk.dependency_paths``), when given, narrows them to the files it matches.
     """
     branch = fix.branch
     revisions: list[tuple[str, str]] = [(branch.head, "at the head")]
@@ -291,7 +325,11 @@ def tree_facts(repo: Repository, fix: Fix, final: Diff, ci_paths: Sequence[str] 
                 if len(siblings) < MAX_ANCESTOR_SPECS:
                     siblings.append((f"{oid}:{directory}/{name}", directory, side))
     specs = {oid: side for oid, side in revisions}
-    data = reader.read([*first, *(spec for spec, _, _ in siblings), *_gitmodules_specs(fix)])
+    manifests = _manifest_plan(repo, fix, final, dependency_paths)
+    blobs = [oid for plan in manifests for oid in (plan.old, plan.new) if oid]
+    data = reader.read(
+        [*first, *(spec for spec, _, _ in siblings), *_gitmodules_specs(fix), *blobs]
+    )
 
     # (spec, the file's path, side) still to read and follow
     pending: list[tuple[str, str, str]] = []
@@ -323,7 +361,8 @@ def tree_facts(repo: Repository, fix: Fix, final: Diff, ci_paths: Sequence[str] 
             name = spec.partition(":")[2]
             reader.add(directory, True, f"beside the action definition {name} {side}")
     old, new = _gitmodules(fix, data)
-    return TreeFacts(tuple(reader.refs.values()), old, new)
+    sides = tuple(plan.sides(data) for plan in manifests)
+    return TreeFacts(tuple(reader.refs.values()), old, new, sides)
 
 
 def _follow(
@@ -365,3 +404,90 @@ def _gitmodules(fix: Fix, data: dict[str, bytes | None]) -> tuple[str | None, st
     if fix.branch.merge_base:
         old = _text(data.get(f"{fix.branch.merge_base}:.gitmodules"))
     return old, new
+
+
+# -- dependency files --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Manifest:
+    """A dependency file to read: the blob ids of its two sides, or why it is not read."""
+
+    path: str
+    old: str | None
+    new: str | None
+    unread: str | None = None
+
+    def sides(self, data: dict[str, bytes | None]) -> ManifestSides:
+        if self.unread is not None:
+            return ManifestSides(self.path, unread=self.unread)
+        return ManifestSides(self.path, _blob_text(data, self.old), _blob_text(data, self.new))
+
+
+def _blob_text(data: dict[str, bytes | None], oid: str | None) -> str | None:
+    content = data.get(oid) if oid else None
+    return None if content is None else content.decode("utf-8", "replace")
+
+
+def _is_manifest(item: FileDiff, dependency_paths: Sequence[str] | None) -> bool:
+    if item.binary or not any(parser_for(path) for path in file_paths(item)):
+        return False
+    return dependency_paths is None or match_file(dependency_paths, item) is not None
+
+
+def _sizes(repo: Repository, specs: Sequence[str]) -> dict[str, tuple[str, int]]:
+    """(blob id, size) of each spec naming a blob, from one ``cat-file --batch-check``."""
+    readable = list(dict.fromkeys(s for s in specs if "\n" not in s and "\r" not in s))
+    if not readable:
+        return {}
+    stdin = "".join(f"{spec}\n" for spec in readable).encode("utf-8", "surrogateescape")
+    lines = repo.run("cat-file", "--batch-check", input=stdin).split(b"\n")
+    found: dict[str, tuple[str, int]] = {}
+    for spec, line in zip(readable, lines, strict=False):  # a short answer: the rest missing
+        parts = line.split(b" ")
+        if len(parts) == 3 and parts[1] == b"blob" and parts[2].isdigit():
+            found[spec] = (parts[0].decode("ascii", "replace"), int(parts[2]))
+    return found
+
+
+def _manifest_plan(
+    repo: Repository, fix: Fix, final: Diff, dependency_paths: Sequence[str] | None
+) -> list[_Manifest]:
+    """Which blobs of the changed dependency files to read, within the bounds."""
+    items = [item for item in final.files if _is_manifest(item, dependency_paths)]
+    if not items:
+        return []
+    head, base = fix.branch.head, fix.branch.merge_base
+    wanted: list[tuple[FileDiff, str | None, str | None]] = []
+    for item in items:
+        old = f"{base}:{item.old_path or item.path}" if base and item.status != "added" else None
+        new = f"{head}:{item.path}" if item.status != "deleted" else None
+        wanted.append((item, old, new))
+    sizes = _sizes(repo, [spec for _, old, new in wanted for spec in (old, new) if spec])
+    plan: list[_Manifest] = []
+    total = 0
+    for item, old_spec, new_spec in wanted:
+        before = sizes.get(old_spec) if old_spec else None
+        after = sizes.get(new_spec) if new_spec else None
+        unread = None
+        for found, side in ((after, "head"), (before, "base")):
+            if found is not None and found[1] > MAX_MANIFEST_BYTES:
+                unread = (
+                    f"not parsed: {found[1]} bytes at the {side}, "
+                    f"more than the {MAX_MANIFEST_BYTES} read"
+                )
+                break
+        size = sum(found[1] for found in (before, after) if found is not None)
+        if unread is None and total + size > MAX_MANIFEST_TOTAL:
+            unread = (
+                f"not parsed: past the {MAX_MANIFEST_TOTAL} bytes of dependency files "
+                "read for one fix"
+            )
+        if unread is not None:
+            plan.append(_Manifest(item.path, None, None, unread))
+            continue
+        total += size
+        plan.append(
+            _Manifest(item.path, before[0] if before else None, after[0] if after else None)
+        )
+    return plan
