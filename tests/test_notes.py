@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
-import sys
 from pathlib import Path
 
 from fixreview.models import Finding, Proposal
@@ -18,6 +18,7 @@ from fixreview.notes.store import PROPOSALS_REF, append_record, read_notes
 from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
 from tests.gitutil import AI, TestRepo
+from tests.racing import RACERS, Job, overlapped, race, unreachable_commits
 
 
 def test_line_round_trip_keeps_exact_payload_bytes() -> None:
@@ -79,44 +80,27 @@ def test_append_keeps_existing_lines_and_is_idempotent(repo: TestRepo) -> None:
     assert repo.git("for-each-ref", "refs/notes/fixreview-tmp/") == ""
 
 
-def test_twenty_concurrent_propose_processes_keep_twenty_proposals(
-    repo: TestRepo, tmp_path: Path
-) -> None:
+def test_concurrent_propose_processes_keep_every_proposal(repo: TestRepo, tmp_path: Path) -> None:
     finding = tmp_path / "finding.toml"
     finding.write_text('id = "SEC-9"\ntitle = "t"\nseverity = "high"\n')
-    names = [f"ai-fix/c{i:02d}" for i in range(20)]
+    names = [f"ai-fix/c{i:02d}" for i in range(RACERS)]
     for name in names:
         repo.checkout("-b", name, "main")
         repo.commit(f"fix {name}", {f"{name.replace('/', '_')}.txt": f"{name}\n"}, who=AI)
     repo.checkout("main")
-    procs = [
-        subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "fixreview",
-                "--repo",
-                str(repo.path),
-                "propose",
-                name,
-                "--finding",
-                str(finding),
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-        )
-        for name in names
-    ]
-    results = [(p.wait(timeout=120), p.stderr.read().decode() if p.stderr else "") for p in procs]
-    for p in procs:
-        for stream in (p.stdout, p.stderr):
-            if stream:
-                stream.close()
-    assert [code for code, _ in results] == [0] * 20, results
+    outcomes = race(
+        [
+            Job(["--repo", str(repo.path), "propose", name, "--finding", str(finding)], os.environ)
+            for name in names
+        ]
+    )
+    assert [o.code for o in outcomes] == [0] * RACERS, [o.stderr for o in outcomes]
+    assert overlapped(outcomes)  # every writer was running at one same instant
+    assert unreachable_commits(repo.path) > 0  # some lost the compare-and-swap and retried
     fixes = load_queue(Repository(repo.path)).fixes
     assert sorted(f.branch.name for f in fixes if f.source == "note") == names
     listed = repo.git("notes", f"--ref={PROPOSALS_REF}", "list").splitlines()
-    assert len(listed) == 20
+    assert len(listed) == RACERS
 
 
 def test_docs_recipe_decodes_a_proposal_with_stock_tools(repo: TestRepo, tmp_path: Path) -> None:
