@@ -511,10 +511,22 @@ def test_a_line_of_millions_of_hidden_characters(repo: TestRepo) -> None:
 
 
 def test_a_pathological_dependency_line_is_named_not_parsed(repo: TestRepo) -> None:
-    line = "name = " + " " * 60_000 + "x"
+    invalid = "name = " + " " * 60_000 + "x"  # not TOML: the file is named, not parsed
+    valid = 'name = "' + " " * 60_000 + 'x"'  # TOML: parsed whole, the long line too
     flags = flags_of(
         repo,
-        {"pyproject.toml": f'[project]\ndependencies = ["requests==2.31.0"]\n{line}\n'},
+        {
+            "pyproject.toml": f'[project]\ndependencies = ["requests==2.31.0"]\n{invalid}\n',
+            "app/pyproject.toml": f'[project]\ndependencies = ["requests==2.31.0"]\n{valid}\n',
+        },
     )
     flag = flags["dependency-change"]
-    assert "requests 2.31.0 added" in [e.excerpt for e in flag.evidence]
+    assert [(e.path, e.line, e.excerpt) for e in flag.evidence] == [
+        ("app/pyproject.toml", 2, "requests 2.31.0 added"),
+        (
+            "pyproject.toml",
+            None,
+            "manifest added (+3 \u22120); not read as TOML at the head: Invalid value (at line 3, "
+            "column 60008)",
+        ),
+    ]

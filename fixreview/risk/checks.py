@@ -24,7 +24,7 @@ from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
 from fixreview.repo.diffs import git_unquote as unquote
 from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, cut
-from fixreview.risk.deps import DependencyChange, file_changes, show_spec
+from fixreview.risk.deps import DependencyChange, ManifestError, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
 from fixreview.risk.paths import (
     documentation_only,
@@ -511,14 +511,17 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
             e.path == ".gitmodules" for e in submodules
         ):
             continue  # its URL changes are in the evidence already
-        parsed = file_changes(item)
+        parsed, note = _parsed_changes(ctx, item)
         if not parsed:
             what = (
                 "lockfile"
                 if ".lock" in item.path.lower() or item.path.endswith(("go.sum", ".lockfile"))
                 else "manifest"
             )
-            evidence.append(Evidence(item.path, None, f"{what} {item.status} ({size(item)})"))
+            shown = f"{what} {item.status} ({size(item)})"
+            if note:
+                shown += f"; {ctx.excerpt(note)}"
+            evidence.append(Evidence(item.path, None, shown))
             continue
         changes.extend(parsed)
         evidence.extend(Evidence(c.path, c.line, ctx.excerpt(c.describe())) for c in parsed)
@@ -543,6 +546,7 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
     for kind, word in (
         ("bumped", "bumped"),
         ("downgraded", "downgraded"),
+        ("loosened", "loosened"),
         ("changed", "changed"),
         ("added", "added"),
         ("removed", "removed"),
@@ -561,6 +565,22 @@ def check_dependency_change(ctx: Context) -> RiskFlag | None:
     return ctx.flag(ids.DEPENDENCY_CHANGE, " ".join(sentences), evidence)
 
 
+def _parsed_changes(
+    ctx: Context, item: FileDiff
+) -> tuple[list[DependencyChange] | None, str | None]:
+    """The package changes of one dependency file, parsed whole from both sides as read from
+    the trees; or None, and why it was not parsed when that is worth saying."""
+    sides = ctx.tree.manifest(item.path)
+    if sides is None:
+        return None, None  # not read (no tree facts, or a kind that is only named)
+    if sides.unread is not None:
+        return None, sides.unread
+    try:
+        return file_changes(item, sides.old, sides.new), None
+    except ManifestError as error:
+        return None, str(error)
+
+
 def _is_lockfile(path: str) -> bool:
     lower = path.lower()
     return lower.endswith((".lock", "go.sum", ".lockfile", "-lock.json", "-lock.yaml")) or (
@@ -572,7 +592,8 @@ def _short(change: DependencyChange) -> str:
     if change.kind in ("added", "removed"):
         spec = show_spec(change.new if change.kind == "added" else change.old)
         return f"{change.name} {spec}".strip()
-    return f"{change.name} {show_spec(change.old)} {ARROW} {show_spec(change.new)}"
+    old, new = show_spec(change.old) or "(any)", show_spec(change.new) or "(any)"
+    return f"{change.name} {old} {ARROW} {new}"
 
 
 # -- ci-config-change ----------------------------------------------------------------------------

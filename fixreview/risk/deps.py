@@ -1,33 +1,67 @@
-"""Dependency manifests and lockfiles in a diff: which packages were added, removed or bumped.
+"""Dependency manifests and lockfiles: which packages a fix adds, removes, bumps or loosens.
 
-Only the diff is read (the check is pure), so each parser sees the changed lines and the few
-context lines around them, and keeps track of the section it is in (a TOML table, a JSON
-object, a lockfile entry) as far as those lines show it. That is enough for the usual edits:
-a pinned version changed, a package added or removed, a lockfile entry moved to a new version.
-Where the section cannot be seen, a line counts only when it looks like a dependency beyond
-doubt (a name and a version constraint, a key that is not one of the package's own fields).
+Each changed manifest or lockfile is read whole at the merge-base and at the head (by
+:func:`fixreview.risk.tree.tree_facts`, before the checks run) and parsed on each side into
+the packages it declares, ``{package: [specs]}``; the change set is the difference of the two.
+A line is never judged by the hunk it is in: which table it belongs to is known from the whole
+file.
 
-Versions are compared on their numbers: a *major* jump is a change of the first number, or
-of the second one for ``0.x`` versions (semver's rule for pre-1.0 releases).
+- TOML files (``pyproject.toml``, ``Pipfile``, ``Cargo.toml``, ``libs.versions.toml``,
+  ``poetry.lock``, ``uv.lock``, ``pdm.lock``, ``Cargo.lock``) are parsed with :mod:`tomllib`,
+  JSON files (``package.json``, ``package-lock.json``, ``npm-shrinkwrap.json``,
+  ``Pipfile.lock``) with :mod:`json`; only the tables that declare dependencies are read.
+- Formats with no parser in the standard library (``requirements.txt``, ``setup.py``,
+  ``go.mod``, ``Gemfile``, ``yarn.lock``, ``pom.xml``, Gradle files…) are read line by line,
+  but over the whole file, so a section opened above a change is known; each line is cut to
+  :data:`~fixreview.risk.bounds.MAX_LINE` characters.
+- A file that is not valid TOML or JSON (an attacker writes what they like) raises
+  :class:`ManifestError`, which the check reports as the file changed, not parsed.
+
+Python requirements are PEP 508 strings (:class:`packaging.requirements.Requirement`) and their
+specifiers and versions are compared as PEP 440 says (:mod:`packaging`): ``4.2.0rc1 → 4.2.0``
+is a bump, ``pkg>=1.7 → pkg`` and ``==1.2 → >=1.2`` are *loosened* (they permit more
+versions). Other ecosystems' versions are compared with :mod:`packaging` where both parse as
+PEP 440 versions, and else on their numbers. A *major* jump is a change of the first number,
+or of the second one for ``0.x`` versions (semver's rule for pre-1.0 releases).
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
+import tomllib
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Literal
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
 
 from fixreview.repo.diffs import FileDiff
 from fixreview.risk.bounds import cut
 from fixreview.risk.paths import normalize
 
-ChangeKind = Literal["added", "removed", "bumped", "downgraded", "changed"]
+ChangeKind = Literal["added", "removed", "bumped", "downgraded", "loosened", "changed"]
 Entry = tuple[str, str]  # (name, version spec as written)
 
 _VERSION_NUMBER = re.compile(r"(?<![\w.])v?(\d+(?:\.\d+)*)")
+_VERSION_TEXT = re.compile(
+    r"(?<![\w.])v?(\d+(?:\.\d+)*(?:[-.+]?[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+)*)?)"
+)
 _PEP508 = re.compile(r"^([A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(\[[^\]]*\])?\s*(.*)$")
 _SPEC_START = ("=", "<", ">", "!", "~", "@", "(")
+PEP440_ECOSYSTEMS = frozenset({"pip", "pipenv"})
+"""Ecosystems whose specifiers are PEP 440's (Poetry's ``^1.2`` is not; it falls back)."""
+_ANY = frozenset({"", "*", "x", "latest"})
+_EXACT = re.compile(r"^(?:==?)?\s*v?\d[\w.\-+]*$")
+_RANGE_START = ("^", "~", ">", "~>")
+
+
+class ManifestError(ValueError):
+    """A manifest or lockfile that cannot be read as its format (bad TOML or JSON)."""
 
 
 # -- versions ----------------------------------------------------------------------------------
@@ -86,6 +120,8 @@ class DependencyChange:
             return f"{text} (MAJOR version {direction} {jump})"
         if self.kind == "downgraded":
             return f"{text} (downgrade)"
+        if self.kind == "loosened":
+            return f"{text} (loosened)"
         return text
 
 
@@ -100,19 +136,175 @@ def show_spec(spec: str | None) -> str:
     return spec[2:].strip() if spec.startswith("==") and not spec.startswith("===") else spec
 
 
-def compare(old: str, new: str) -> tuple[ChangeKind, bool]:
-    """How a version spec changed: bumped, downgraded or (not comparable) changed; and major."""
+# PEP 440: a specifier set as an interval of versions ----------------------------------------
+
+Bound = tuple[Version, bool] | None  # (version, inclusive); None: unbounded
+
+
+@dataclass(frozen=True)
+class _Interval:
+    low: Bound
+    high: Bound
+    excluded: frozenset[str]
+
+
+def _specifiers(spec: str) -> SpecifierSet | None:
+    """SPEC as a PEP 440 specifier set: a bare version is ``==`` it; None when it is neither."""
+    text = spec.strip()
+    try:
+        return SpecifierSet(f"=={Version(text)}") if text else SpecifierSet()
+    except InvalidVersion:
+        pass
+    try:
+        return SpecifierSet(text)
+    except InvalidSpecifier:
+        return None
+
+
+def _next_prefix(release: tuple[int, ...]) -> Version:
+    """The first version after every one starting with RELEASE (``1.4`` → ``1.5``)."""
+    return Version(".".join(str(n) for n in (*release[:-1], release[-1] + 1)))
+
+
+def _interval(specifiers: SpecifierSet) -> _Interval | None:
+    """The versions SPECIFIERS permit, as [low, high] minus exclusions; None when unknown."""
+    low: Bound = None
+    high: Bound = None
+    excluded: set[str] = set()
+
+    def raise_low(bound: tuple[Version, bool]) -> None:
+        nonlocal low
+        if low is None or bound[0] > low[0] or (bound[0] == low[0] and not bound[1]):
+            low = bound
+
+    def lower_high(bound: tuple[Version, bool]) -> None:
+        nonlocal high
+        if high is None or bound[0] < high[0] or (bound[0] == high[0] and not bound[1]):
+            high = bound
+
+    try:
+        for item in specifiers:
+            op, text = item.operator, item.version
+            if op == "!=":
+                excluded.add(text)
+            elif op == "==" and text.endswith(".*"):
+                base = Version(text[:-2])
+                raise_low((base, True))
+                lower_high((_next_prefix(base.release), False))
+            elif op == "==":
+                raise_low((Version(text), True))
+                lower_high((Version(text), True))
+            elif op in (">=", ">"):
+                raise_low((Version(text), op == ">="))
+            elif op in ("<=", "<"):
+                lower_high((Version(text), op == "<="))
+            elif op == "~=":
+                version = Version(text)
+                raise_low((version, True))
+                lower_high((_next_prefix(version.release[:-1]), False))
+            else:  # === compares strings
+                return None
+    except (InvalidVersion, IndexError):
+        return None
+    return _Interval(low, high, frozenset(excluded))
+
+
+def _low_covers(a: Bound, b: Bound) -> bool:
+    """Whether lower bound A permits every version lower bound B permits."""
+    if a is None:
+        return True
+    if b is None:
+        return False
+    return a[0] < b[0] or (a[0] == b[0] and (a[1] or not b[1]))
+
+
+def _high_covers(a: Bound, b: Bound) -> bool:
+    if a is None:
+        return True
+    if b is None:
+        return False
+    return a[0] > b[0] or (a[0] == b[0] and (a[1] or not b[1]))
+
+
+def _covers(a: _Interval, b: _Interval) -> bool:
+    """Whether A permits every version B does."""
+    return _low_covers(a.low, b.low) and _high_covers(a.high, b.high) and a.excluded <= b.excluded
+
+
+def _compare_pep440(old: str, new: str) -> tuple[ChangeKind, bool] | None:
+    a, b = _specifiers(old), _specifiers(new)
+    if a is None or b is None:
+        return None
+    before, after = _interval(a), _interval(b)
+    if before is None or after is None:
+        return None
+    if _covers(after, before) and not _covers(before, after):
+        return "loosened", False
+    if before.low is not None and after.low is not None and before.low[0] != after.low[0]:
+        old_v, new_v = before.low[0], after.low[0]
+        kind: ChangeKind = "bumped" if new_v > old_v else "downgraded"
+        major = major_of(_pad(old_v.release, 2)) != major_of(_pad(new_v.release, 2))
+        return kind, major
+    return "changed", False
+
+
+def _version(spec: str) -> Version | None:
+    """The first version written in SPEC, when PEP 440 can read it (``4.2.0-rc.1`` can)."""
+    match = _VERSION_TEXT.search(spec)
+    if match is None:
+        return None
+    try:
+        return Version(match.group(1))
+    except InvalidVersion:
+        return None
+
+
+def compare(old: str, new: str, ecosystem: str = "") -> tuple[ChangeKind, bool]:
+    """How a version spec changed: bumped, downgraded, loosened or (else) changed; and major."""
+    if ecosystem in PEP440_ECOSYSTEMS:
+        judged = _compare_pep440(old, new)
+        if judged is not None:
+            return judged
+    if new.strip().lower() in _ANY and old.strip().lower() not in _ANY:
+        return "loosened", False
     a, b = version_numbers(old), version_numbers(new)
     if a is None or b is None:
         return "changed", False
     size = max(len(a), len(b))
     if _pad(a, size) == _pad(b, size):
+        if _EXACT.match(old.strip()) and new.strip().startswith(_RANGE_START):
+            return "loosened", False  # 1.2.3 → ^1.2.3
+        va, vb = _version(old), _version(new)
+        if va is not None and vb is not None and va != vb:
+            return ("bumped" if vb > va else "downgraded"), False  # 4.2.0-rc.1 → 4.2.0
         return "changed", False
     kind: ChangeKind = "bumped" if _pad(b, size) > _pad(a, size) else "downgraded"
     return kind, major_of(_pad(a, 2)) != major_of(_pad(b, 2))
 
 
-# -- line parsers --------------------------------------------------------------------------------
+def _same(spec: str, ecosystem: str) -> str:
+    """SPEC written one way for all specs that mean the same (``>=1, <2`` and ``<2,>=1``)."""
+    if ecosystem in PEP440_ECOSYSTEMS:
+        specifiers = _specifiers(spec)
+        if specifiers is not None:
+            return ",".join(sorted(str(s) for s in specifiers))
+    return re.sub(r"\s+", "", spec)
+
+
+# -- what one file declares ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Declared:
+    """One package a file declares: its name as written, the spec, and where it is.
+
+    LINE is known for line-based formats; for parsed ones, ANCHOR is the text that names the
+    entry in the file (``node_modules/lodash``), looked up afterwards."""
+
+    name: str
+    spec: str
+    line: int | None = None
+    anchor: str | None = None
 
 
 def pep508(text: str, *, need_spec: bool) -> Entry | None:
@@ -131,12 +323,24 @@ def pep508(text: str, *, need_spec: bool) -> Entry | None:
     return name, rest
 
 
+def requirement(text: str) -> Entry | None:
+    """(name, spec as written) of a PEP 508 string; None when :mod:`packaging` refuses it."""
+    try:
+        parsed = Requirement(text)
+    except InvalidRequirement:
+        return None
+    entry = pep508(text, need_spec=False)
+    if entry is not None:
+        return parsed.name, entry[1]
+    return parsed.name, (f"@ {parsed.url}" if parsed.url else str(parsed.specifier))
+
+
 def _python_key(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+    return canonicalize_name(name)
 
 
 class Parser:
-    """Reads one side (old or new) of a hunk line by line; returns what each line declares."""
+    """Reads a file line by line, from its start; returns what each line declares."""
 
     ecosystem = ""
 
@@ -164,226 +368,31 @@ class Requirements(Parser):
         return [entry] if entry else []
 
 
+_SETTING = re.compile(r"^\s*[\w.\-]+\s*=(?!=)\s*(.*)$")
+
+
 class SetupPy(Requirements):
     """setup.py / setup.cfg: requirement strings, quoted or on their own indented line."""
 
     def feed(self, text: str) -> list[Entry]:
+        quoted = re.findall(r"""["']([^"']+)["']""", text)
+        if not quoted:
+            setting = _SETTING.match(text)  # setup.cfg: ``install_requires = requests>=2``
+            quoted = [setting.group(1) if setting else text.strip()]
         out = []
-        for quoted in re.findall(r"""["']([^"']+)["']""", text) or [text.strip()]:
-            entry = pep508(quoted, need_spec=True)
+        for value in quoted:
+            entry = pep508(value, need_spec=True)
             if entry:
                 out.append(entry)
         return out
 
 
-_TOML_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
-_TOML_KEY = re.compile(r"""^\s*("[^"]+"|'[^']+'|[A-Za-z0-9_.\-]+)\s*=\s*((?:.*\S)?)\s*$""")
-_TOML_STRING = re.compile(r"""^\s*(?:"([^"]*)"|'([^']*)')\s*,?\s*(#.*)?$""")
 _QUOTED = re.compile(r""""([^"]*)"|'([^']*)'""")
 _VERSIONISH = re.compile(r"^\s*(\^|~>?|[<>]=?|==?|!=|\*|v?\d)")
-_NON_DEPENDENCY_KEYS = frozenset(
-    {
-        "name",
-        "version",
-        "description",
-        "readme",
-        "license",
-        "license-file",
-        "requires-python",
-        "python",
-        "python_version",
-        "python_full_version",
-        "edition",
-        "rust-version",
-        "authors",
-        "homepage",
-        "repository",
-        "documentation",
-        "keywords",
-        "categories",
-        "build",
-        "publish",
-        "resolver",
-        "include",
-        "exclude",
-        "workspace",
-        "default-run",
-        "links",
-        "build-backend",
-        "requires",
-        "url",
-        "verify_ssl",
-        "main",
-        "module",
-        "types",
-        "typings",
-        "private",
-        "type",
-        "author",
-        "packagemanager",
-        "node",
-        "npm",
-        "yarn",
-        "pnpm",
-        "go",
-        "toolchain",
-    }
-)
-
-
-def _unquote(text: str) -> str:
-    text = text.strip()
-    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
-        return text[1:-1]
-    return text
-
-
-def _dependency_table(section: str) -> bool:
-    last = section.rsplit(".", 1)[-1]
-    return last.endswith("dependencies") or last in ("packages", "dev-packages")
-
-
-class Toml(Parser):
-    """pyproject.toml (PEP 621 and Poetry), Pipfile, Cargo.toml, libs.versions.toml."""
-
-    def __init__(self, ecosystem: str) -> None:
-        self.ecosystem = ecosystem
-        self.section: str | None = None
-        self.array: str | None = None
-
-    def key(self, name: str) -> str:
-        return _python_key(name) if self.ecosystem in ("pip", "poetry", "pipenv") else name.lower()
-
-    def _requirement_array(self) -> bool | None:
-        """Whether the open array lists requirements: True, False, or None when unknown."""
-        section = self.section or ""
-        if section.endswith(("optional-dependencies", "dependency-groups")):
-            return True
-        if self.array is None:
-            return None
-        return self.array in ("dependencies", "requires", "dev-dependencies")
-
-    def feed(self, text: str) -> list[Entry]:
-        header = _TOML_HEADER.match(text)
-        if header:
-            self.section = header.group(1).replace('"', "").replace("'", "").lower()
-            self.array = None
-            return []
-        if re.match(r"^\s*\]", text):
-            self.array = None
-            return []
-        string = _TOML_STRING.match(text)
-        if string:
-            value = string.group(1) if string.group(1) is not None else string.group(2)
-            listing = self._requirement_array()
-            if listing is False:
-                return []
-            if listing is None and self.section not in (None, "project", "build-system"):
-                return []  # an array of something else, as far as can be seen
-            entry = pep508(value, need_spec=listing is None)
-            return [entry] if entry else []
-        pair = _TOML_KEY.match(text)
-        if pair is None:
-            return []
-        key, value = _unquote(pair.group(1)), pair.group(2).split(" #", 1)[0].strip()
-        if value.startswith("[") and not value.rstrip(",").endswith("]"):
-            self.array = key.lower()
-            return []
-        if value.startswith("["):  # a one-line array
-            self.array = key.lower()
-            listing = self._requirement_array()
-            self.array = None
-            if not listing:
-                return []
-            values = [a or b for a, b in _QUOTED.findall(value)]
-            return [e for e in (pep508(v, need_spec=False) for v in values) if e]
-        return self._pair(key, value)
-
-    def _pair(self, key: str, value: str) -> list[Entry]:
-        section = self.section
-        table = re.search(r"(?:^|\.)(?:dev-|build-)?dependencies\.([^.]+)$", section or "")
-        if table and key == "version":
-            return [(table.group(1), _unquote(value))]
-        if section == "versions":  # gradle version catalog
-            return [(key, _unquote(value))] if _VERSIONISH.match(_unquote(value)) else []
-        if section in ("libraries", "plugins"):
-            return self._catalog(value)
-        if section is not None and not _dependency_table(section):
-            return []
-        if key.lower() in _NON_DEPENDENCY_KEYS:
-            return []
-        spec = self._spec(value)
-        if spec is None:
-            return []
-        if section is None and not _VERSIONISH.match(spec):
-            return []
-        return [(key, spec)]
-
-    @staticmethod
-    def _spec(value: str) -> str | None:
-        if value.startswith("{"):
-            inner = re.search(r"""\bversion\s*=\s*["']([^"']*)["']""", value)
-            if inner:
-                return inner.group(1)
-            other = re.search(r"""\b(tag|rev|branch|path|git)\s*=\s*["']([^"']*)["']""", value)
-            return f"{other.group(1)} {other.group(2)}" if other else None
-        if value[:1] in "\"'":
-            return _unquote(value.rstrip(","))
-        return None
-
-    @staticmethod
-    def _catalog(value: str) -> list[Entry]:
-        text = _unquote(value)
-        if text.count(":") == 2 and not value.startswith("{"):
-            group, artifact, version = text.split(":")
-            return [(f"{group}:{artifact}", version)]
-        module = re.search(r"""\bmodule\s*=\s*["']([^"']+)["']""", value)
-        pinned = re.search(r"""\bversion\s*=\s*["']([^"']+)["']""", value)
-        return [(module.group(1), pinned.group(1))] if module and pinned else []
-
-
-_JSON_OBJECT = re.compile(r'^\s*"([^"]*)"\s*:\s*\{\s*(\}\s*,?\s*)?$')
-_JSON_PAIR = re.compile(r'^\s*"([^"]+)"\s*:\s*"([^"]*)"\s*,?\s*$')
-_NPM_SECTIONS = frozenset(
-    {
-        "dependencies",
-        "devdependencies",
-        "peerdependencies",
-        "optionaldependencies",
-        "overrides",
-        "resolutions",
-    }
-)
-
-
-class PackageJson(Parser):
-    ecosystem = "npm"
-
-    def __init__(self) -> None:
-        self.section: str | None = None
-
-    def feed(self, text: str) -> list[Entry]:
-        opened = _JSON_OBJECT.match(text)
-        if opened:
-            self.section = opened.group(1).lower() if not opened.group(2) else ""
-            return []
-        if re.match(r"^\s*\}", text):
-            self.section = ""
-            return []
-        pair = _JSON_PAIR.match(text)
-        if pair is None:
-            return []
-        name, spec = pair.group(1), pair.group(2)
-        if self.section in _NPM_SECTIONS:
-            return [(name, spec)]
-        if self.section is None and name.lower() not in _NON_DEPENDENCY_KEYS:
-            looks = _VERSIONISH.match(spec) or spec.startswith(("workspace:", "npm:"))
-            return [(name, spec)] if looks else []
-        return []
 
 
 class LockBlocks(Parser):
-    """Lockfiles made of entries whose name comes a line or two before their version."""
+    """Files made of entries whose name comes a line or two before their version."""
 
     def __init__(
         self,
@@ -431,16 +440,33 @@ class Regex(Parser):
 
 
 class GoMod(Parser):
+    """``require`` lines and blocks; ``exclude``, ``replace`` and ``retract`` blocks are not."""
+
     ecosystem = "go"
+
+    def __init__(self) -> None:
+        self.block: str | None = None
 
     def key(self, name: str) -> str:
         return re.sub(r"/v\d+$", "", name)  # example.com/m/v2 is m's next major version
 
     def feed(self, text: str) -> list[Entry]:
         text = text.split("//", 1)[0].strip()
-        text = re.sub(r"^require\s+", "", text).strip("( )")
+        opened = re.match(r"^(\w+)\s*\($", text)
+        if opened:
+            self.block = opened.group(1)
+            return []
+        if text == ")":
+            self.block = None
+            return []
+        if self.block is not None and self.block != "require":
+            return []
+        if self.block is None:
+            if not text.startswith("require "):
+                return []
+            text = text.removeprefix("require ").strip()
         parts = text.split()
-        if len(parts) == 2 and re.match(r"^v\d", parts[1]) and parts[0] not in ("go", "module"):
+        if len(parts) == 2 and re.match(r"^v\d", parts[1]):
             return [(parts[0], parts[1])]
         return []
 
@@ -461,144 +487,433 @@ class Gem(Parser):
         return [(match.group(1), ", ".join(versions))]
 
 
-def _lock_toml(ecosystem: str, key: Callable[[str], str] = str.lower) -> LockBlocks:
-    return LockBlocks(
-        ecosystem,
-        re.compile(r'^name\s*=\s*"([^"]+)"'),
-        re.compile(r'^version\s*=\s*"([^"]+)"'),
-        re.compile(r"^\[\[package\]\]"),
-        key,
-    )
-
-
-def parser_for(path: str) -> Callable[[], Parser] | None:
-    """A factory of parsers for the manifest or lockfile at PATH (None: not parsed, only named)."""
-    name = normalize(path).rsplit("/", 1)[-1]
-    lower = name.lower()
-    parts = normalize(path).lower().split("/")
-    if (lower.startswith(("requirements", "constraints")) and lower.endswith(".txt")) or (
-        len(parts) > 1 and parts[-2] == "requirements" and lower.endswith(".txt")
-    ):
-        return Requirements
-    table: dict[str, Callable[[], Parser]] = {
-        "setup.py": SetupPy,
-        "setup.cfg": SetupPy,
-        "pyproject.toml": lambda: Toml("pip"),
-        "pipfile": lambda: Toml("pipenv"),
-        "cargo.toml": lambda: Toml("cargo"),
-        "libs.versions.toml": lambda: Toml("gradle"),
-        "package.json": PackageJson,
-        "poetry.lock": lambda: _lock_toml("pip", _python_key),
-        "uv.lock": lambda: _lock_toml("pip", _python_key),
-        "pdm.lock": lambda: _lock_toml("pip", _python_key),
-        "cargo.lock": lambda: _lock_toml("cargo"),
-        "package-lock.json": _npm_lock,
-        "npm-shrinkwrap.json": _npm_lock,
-        "yarn.lock": lambda: LockBlocks(
-            "npm",
-            re.compile(r'^"?(@?[^@\s"]+)@'),
-            re.compile(r'^\s+version:?\s+"?([^"\s]+)"?\s*$'),
-        ),
-        "pipfile.lock": lambda: LockBlocks(
-            "pipenv",
-            re.compile(r'^\s{8}"([^"]+)"\s*:\s*\{'),
-            re.compile(r'^\s*"version"\s*:\s*"==([^"]+)"'),
-            key=_python_key,
-        ),
-        "go.mod": GoMod,
-        "go.sum": lambda: Regex("go", re.compile(r"^(\S+)\s+(v[^\s/]+)(?:/go\.mod)?\s+h1:")),
-        "gemfile": Gem,
-        "gemfile.lock": lambda: Regex(
-            "bundler", re.compile(r"^    ([A-Za-z0-9_.\-]+) \(([^)]+)\)\s*$")
-        ),
-        "pom.xml": lambda: LockBlocks(
-            "maven",
-            re.compile(r"^\s*<artifactId>([^<]+)</artifactId>"),
-            re.compile(r"^\s*<version>([^<]+)</version>"),
-            re.compile(r"^\s*</?dependency>"),
-        ),
-        "build.gradle": _gradle,
-        "build.gradle.kts": _gradle,
-        "gradle.lockfile": lambda: Regex("gradle", re.compile(r"^([\w.\-]+:[\w.\-]+):([^=\s]+)=")),
-    }
-    if lower.endswith(".gemspec"):
-        return Gem
-    return table.get(lower)
-
-
-def _npm_lock() -> Parser:
-    return LockBlocks(
-        "npm",
-        re.compile(
-            r'^\s*"(?:[^"]*/)?node_modules/((?:@[^/"]+/)?[^/"]+)"\s*:\s*\{'
-            r'|^\s{4,}"(?!(?:dependencies|requires|packages|engines|bin|funding|peerDependencies'
-            r'|optionalDependencies|devDependencies|peerDependenciesMeta)")(@?[\w.\-/]+)"\s*:\s*\{'
-        ),
-        re.compile(r'^\s*"version"\s*:\s*"([^"]+)"'),
-        re.compile(r'^\s*""\s*:\s*\{'),
-    )
-
-
 def _gradle() -> Parser:
     return Regex("gradle", re.compile(r"""["']([\w.\-]+:[\w.\-]+):([^"'@:$]+)(?:@\w+)?["']"""))
+
+
+_LINE_FORMATS: dict[str, Callable[[], Parser]] = {
+    "setup.py": SetupPy,
+    "setup.cfg": SetupPy,
+    "yarn.lock": lambda: LockBlocks(
+        "npm",
+        re.compile(r'^"?(@?[^@\s"]+)@'),
+        re.compile(r'^\s+version:?\s+"?([^"\s]+)"?\s*$'),
+    ),
+    "go.mod": GoMod,
+    "go.sum": lambda: Regex("go", re.compile(r"^(\S+)\s+(v[^\s/]+)(?:/go\.mod)?\s+h1:")),
+    "gemfile": Gem,
+    "gemfile.lock": lambda: Regex(
+        "bundler", re.compile(r"^    ([A-Za-z0-9_.\-]+) \(([^)]+)\)\s*$")
+    ),
+    "pom.xml": lambda: LockBlocks(
+        "maven",
+        re.compile(r"^\s*<artifactId>([^<]+)</artifactId>"),
+        re.compile(r"^\s*<version>([^<]+)</version>"),
+        re.compile(r"^\s*</?dependency>"),
+    ),
+    "build.gradle": _gradle,
+    "build.gradle.kts": _gradle,
+    "gradle.lockfile": lambda: Regex("gradle", re.compile(r"^([\w.\-]+:[\w.\-]+):([^=\s]+)=")),
+}
+
+
+def _by_lines(factory: Callable[[], Parser]) -> Reader:
+    def read(text: str) -> tuple[str, list[tuple[str, Declared]]]:
+        parser = factory()
+        out = []
+        for number, line in enumerate(text.splitlines(), 1):
+            for name, spec in parser.feed(cut(line)):  # bounded: no parser reads more of a line
+                out.append((parser.key(name), Declared(name, spec.strip(), number)))
+        return parser.ecosystem, out
+
+    return read
+
+
+# -- parsed formats ------------------------------------------------------------------------------
+
+Reader = Callable[[str], tuple[str, list[tuple[str, Declared]]]]
+Found = Iterator[tuple[str, Declared]]
+
+
+def _table(value: object, key: str) -> dict[str, object]:
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, dict) else {}
+
+
+def _tables(value: object) -> Iterable[dict[str, object]]:
+    return (v for v in (value.values() if isinstance(value, dict) else ()) if isinstance(v, dict))
+
+
+def _string(value: object, key: str) -> str | None:
+    found = value.get(key) if isinstance(value, dict) else None
+    return found if isinstance(found, str) else None
+
+
+def _requirements(value: object) -> Found:
+    """The PEP 508 strings of a list (other items are skipped)."""
+    for item in value if isinstance(value, list) else ():
+        if isinstance(item, str):
+            entry = requirement(item) or pep508(item, need_spec=False)
+            if entry is not None:
+                yield _python_key(entry[0]), Declared(entry[0], entry[1])
+
+
+def _spec_of(value: object) -> str | None:
+    """A Poetry, Pipenv or Cargo dependency's spec: a string, or a table's version (or its
+    source: ``git URL``, ``tag v1``, ``path ../x``); a list of tables joins their versions."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        specs = [spec for spec in map(_spec_of, value) if spec]
+        return ", ".join(specs) if specs else None
+    if not isinstance(value, dict):
+        return None
+    version = _string(value, "version")
+    if version is not None:
+        return version
+    for key in ("tag", "rev", "branch", "path", "git", "url", "file"):
+        other = _string(value, key)
+        if other is not None:
+            return f"{key} {other}"
+    return "workspace" if value.get("workspace") is True else ""
+
+
+def _named(table: dict[str, object], key: Callable[[str], str], skip: Iterable[str] = ()) -> Found:
+    for name, value in table.items():
+        spec = _spec_of(value)
+        if spec is not None and name.lower() not in skip:
+            yield key(name), Declared(name, spec)
+
+
+def _pyproject(doc: dict[str, object]) -> Found:
+    project = _table(doc, "project")
+    yield from _requirements(project.get("dependencies"))
+    for group in _table(project, "optional-dependencies").values():
+        yield from _requirements(group)
+    for group in _table(doc, "dependency-groups").values():
+        yield from _requirements(group)
+    yield from _requirements(_table(doc, "build-system").get("requires"))
+    tool = _table(doc, "tool")
+    poetry = _table(tool, "poetry")
+    for table in (_table(poetry, "dependencies"), _table(poetry, "dev-dependencies")):
+        yield from _named(table, _python_key, skip=("python",))
+    for group in _tables(_table(poetry, "group")):
+        yield from _named(_table(group, "dependencies"), _python_key, skip=("python",))
+    uv = _table(tool, "uv")
+    for name in ("dev-dependencies", "constraint-dependencies", "override-dependencies"):
+        yield from _requirements(uv.get(name))
+    for group in _table(_table(tool, "pdm"), "dev-dependencies").values():
+        yield from _requirements(group)
+
+
+def _pipfile(doc: dict[str, object]) -> Found:
+    for name, table in doc.items():
+        if name.endswith("packages") and isinstance(table, dict):
+            yield from _named(table, _python_key)
+
+
+def _cargo(doc: dict[str, object]) -> Found:
+    tables = [doc, _table(doc, "workspace"), *_tables(_table(doc, "target"))]
+    for table in tables:
+        for name in ("dependencies", "dev-dependencies", "build-dependencies"):
+            yield from _named(_table(table, name), str.lower)
+
+
+def _catalog(doc: dict[str, object]) -> Found:
+    """A Gradle version catalog: ``[versions]``, ``[libraries]`` and ``[plugins]``."""
+    for alias, value in _table(doc, "versions").items():
+        spec = value if isinstance(value, str) else _catalog_version(value)
+        if spec is not None:
+            yield alias.lower(), Declared(alias, spec, anchor=alias)
+    for section, field in (("libraries", "module"), ("plugins", "id")):
+        for alias, value in _table(doc, section).items():
+            if isinstance(value, str):
+                name, _, spec = value.rpartition(":") if value.count(":") >= (
+                    2 if section == "libraries" else 1
+                ) else (value, "", "")
+            elif isinstance(value, dict):
+                group, artifact = _string(value, "group"), _string(value, "name")
+                name = _string(value, field) or (f"{group}:{artifact}" if group else "")
+                spec = _catalog_version(value.get("version")) or ""
+            else:
+                continue
+            if name:
+                yield name.lower(), Declared(name, spec, anchor=alias)
+
+
+def _catalog_version(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        for key in ("ref", "strictly", "require", "prefer"):
+            found = _string(value, key)
+            if found is not None:
+                return f"ref {found}" if key == "ref" else found
+    return None
+
+
+def _locked(key: Callable[[str], str]) -> Callable[[dict[str, object]], Found]:
+    """``[[package]]`` entries with a name and a version (poetry, uv, pdm and Cargo locks)."""
+
+    def read(doc: dict[str, object]) -> Found:
+        packages = doc.get("package")
+        for entry in packages if isinstance(packages, list) else ():
+            name = _string(entry, "name")
+            if name is not None:
+                yield key(name), Declared(name, _string(entry, "version") or "")
+
+    return read
+
+
+_NPM_SECTIONS = (
+    "dependencies",
+    "devDependencies",
+    "peerDependencies",
+    "optionalDependencies",
+    "overrides",
+    "resolutions",
+)
+
+
+def _package_json(doc: object) -> Found:
+    for section in _NPM_SECTIONS:
+        stack: list[tuple[str, object, int]] = [("", _table(doc, section), 0)]
+        while stack:  # overrides nest: {"a": {".": "1.0", "b": "2.0"}}
+            parent, table, depth = stack.pop()
+            for name, value in table.items() if isinstance(table, dict) else ():
+                shown = parent if name == "." and parent else name
+                if isinstance(value, str):
+                    yield shown.lower(), Declared(shown, value, anchor=shown)
+                elif isinstance(value, dict) and depth < 4:
+                    stack.append((name, value, depth + 1))
+
+
+def _npm_lock(doc: object) -> Found:
+    packages = _table(doc, "packages")
+    if packages:  # lockfileVersion 2 and 3: {"node_modules/a/node_modules/b": {...}}
+        for path, entry in packages.items():
+            name = path.rpartition("node_modules/")[2] if "node_modules/" in path else None
+            version = _string(entry, "version")
+            if name and version is not None:
+                yield name.lower(), Declared(name, version, anchor=path)
+        return
+    stack = [_table(doc, "dependencies")]  # lockfileVersion 1: nested "dependencies"
+    while stack:
+        for name, entry in stack.pop().items():
+            version = _string(entry, "version")
+            if version is not None:
+                yield name.lower(), Declared(name, version)
+            nested = _table(entry, "dependencies")
+            if nested:
+                stack.append(nested)
+
+
+def _pipfile_lock(doc: object) -> Found:
+    for section in ("default", "develop"):
+        for name, entry in _table(doc, section).items():
+            version = _string(entry, "version")
+            if version is not None:
+                yield _python_key(name), Declared(name, show_spec(version))
+
+
+def _toml(ecosystem: str, read: Callable[[dict[str, object]], Found]) -> Reader:
+    def parse(text: str) -> tuple[str, list[tuple[str, Declared]]]:
+        try:
+            doc = tomllib.loads(text.lstrip("\ufeff"))
+        except tomllib.TOMLDecodeError as error:
+            raise ManifestError(f"not read as TOML: {error}") from None
+        except RecursionError:
+            raise ManifestError("not read as TOML: nested too deeply") from None
+        return ecosystem, _located(text, read(doc))
+
+    return parse
+
+
+def _json(ecosystem: str, read: Callable[[object], Found]) -> Reader:
+    def parse(text: str) -> tuple[str, list[tuple[str, Declared]]]:
+        try:
+            doc = json.loads(text.lstrip("\ufeff"))
+        except ValueError as error:
+            raise ManifestError(f"not read as JSON: {error}") from None
+        except RecursionError:
+            raise ManifestError("not read as JSON: nested too deeply") from None
+        return ecosystem, _located(text, read(doc))
+
+    return parse
+
+
+_PARSED_FORMATS: dict[str, Reader] = {
+    "pyproject.toml": _toml("pip", _pyproject),
+    "pipfile": _toml("pipenv", _pipfile),
+    "cargo.toml": _toml("cargo", _cargo),
+    "libs.versions.toml": _toml("gradle", _catalog),
+    "poetry.lock": _toml("pip", _locked(_python_key)),
+    "uv.lock": _toml("pip", _locked(_python_key)),
+    "pdm.lock": _toml("pip", _locked(_python_key)),
+    "cargo.lock": _toml("cargo", _locked(str.lower)),
+    "package.json": _json("npm", _package_json),
+    "package-lock.json": _json("npm", _npm_lock),
+    "npm-shrinkwrap.json": _json("npm", _npm_lock),
+    "pipfile.lock": _json("pipenv", _pipfile_lock),
+}
+
+
+# where a parsed entry is -------------------------------------------------------------------------
+
+_TOKEN = re.compile(r"[\w@][\w.\-/@+~]*")
+_TOKEN_LINES = 8  # the first lines where a token appears that are kept
+_NEAR = 4  # lines after its name in which an entry's version is looked for
+
+
+def _located(text: str, found: Found) -> list[tuple[str, Declared]]:
+    """FOUND with the line of each entry: where its anchor (or name) is, preferring a place
+    whose version follows within a few lines (a lockfile's ``name`` then ``version``)."""
+    entries = list(found)
+    if not entries:
+        return entries
+    lines = [cut(line) for line in text.splitlines()]
+    index: dict[str, list[int]] = {}
+    for number, text_line in enumerate(lines, 1):
+        for token in _TOKEN.findall(text_line):
+            seen = index.setdefault(token.lower(), [])
+            if len(seen) < _TOKEN_LINES and (not seen or seen[-1] != number):
+                seen.append(number)
+    out = []
+    for key, entry in entries:
+        candidates = index.get((entry.anchor or entry.name).lower(), [])
+        line: int | None = candidates[0] if candidates else None
+        version = entry.spec.strip()
+        if version:
+            line = next(
+                (
+                    n
+                    for c in candidates
+                    for n in range(c, min(c + _NEAR, len(lines)) + 1)
+                    if version in lines[n - 1]
+                ),
+                line,
+            )
+        out.append((key, Declared(entry.name, entry.spec, line, entry.anchor)))
+    return out
 
 
 # -- one file ------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Side:
-    entries: dict[str, tuple[str, str, int | None]] = field(default_factory=dict)
-
-    def add(self, key: str, name: str, spec: str, line: int | None) -> None:
-        self.entries.setdefault(key, (name, spec, line))
+def _file_name(path: str) -> str:
+    return normalize(path).rsplit("/", 1)[-1].lower()
 
 
-def _sides(item: FileDiff, factory: Callable[[], Parser]) -> tuple[_Side, _Side, Parser]:
-    old, new = _Side(), _Side()
-    probe = factory()
-    for hunk in item.hunks:
-        old_parser, new_parser = factory(), factory()
-        for line in hunk.lines:
-            text = cut(line.text)  # bounded: no parser reads more of a line
-            if line.kind in (" ", "-"):
-                for name, spec in old_parser.feed(text):
-                    if line.kind == "-":
-                        old.add(old_parser.key(name), name, spec.strip(), line.old_no)
-            if line.kind in (" ", "+"):
-                for name, spec in new_parser.feed(text):
-                    if line.kind == "+":
-                        new.add(new_parser.key(name), name, spec.strip(), line.new_no)
-    return old, new, probe
+def parser_for(path: str) -> Reader | None:
+    """What reads the manifest or lockfile at PATH (None: its kind is named, not parsed)."""
+    lower = _file_name(path)
+    parts = normalize(path).lower().split("/")
+    if (lower.startswith(("requirements", "constraints")) and lower.endswith(".txt")) or (
+        len(parts) > 1 and parts[-2] == "requirements" and lower.endswith(".txt")
+    ):
+        return _by_lines(Requirements)
+    if lower.endswith(".gemspec"):
+        return _by_lines(Gem)
+    if lower in _PARSED_FORMATS:
+        return _PARSED_FORMATS[lower]
+    factory = _LINE_FORMATS.get(lower)
+    return _by_lines(factory) if factory else None
 
 
-def file_changes(item: FileDiff) -> list[DependencyChange] | None:
-    """What the diff of one manifest or lockfile changes; None when its kind is not parsed."""
-    factory = parser_for(item.path)
-    if factory is None or item.binary:
+def declared(path: str, text: str) -> tuple[str, list[tuple[str, Declared]]]:
+    """(ecosystem, [(package key, what is declared)]) of the file at PATH whose text is TEXT.
+
+    Raises :class:`ManifestError` when TEXT is not valid in the file's format, and
+    ``LookupError`` when PATH is no kind of file that is parsed."""
+    reader = parser_for(path)
+    if reader is None:
+        raise LookupError(path)
+    return reader(text)
+
+
+def _side(path: str, text: str | None, side: str) -> tuple[str, list[tuple[str, Declared]]]:
+    if text is None:
+        return "", []
+    try:
+        return declared(path, text)
+    except ManifestError as error:
+        what, _, why = str(error).partition(": ")
+        raise ManifestError(f"{what} at the {side}: {why}") from None
+
+
+def file_changes(item: FileDiff, old: str | None, new: str | None) -> list[DependencyChange] | None:
+    """What the final diff of one manifest or lockfile changes, from its whole text at the
+    merge-base (OLD) and the head (NEW), None on a side where it does not exist.
+
+    None when the file's kind is not parsed; :class:`ManifestError` when a side is not valid
+    TOML or JSON."""
+    if item.binary or parser_for(item.path) is None:
         return None
-    old, new, probe = _sides(item, factory)
+    old_path = item.old_path or item.path
+    if parser_for(old_path) is None:
+        old_path = item.path
+    eco_old, before = _side(old_path, old, "base")
+    eco, after = _side(item.path, new, "head")
+    return _difference(item.path, eco or eco_old, before, after)
+
+
+def _difference(
+    path: str,
+    eco: str,
+    before: list[tuple[str, Declared]],
+    after: list[tuple[str, Declared]],
+) -> list[DependencyChange]:
+    """The packages whose declarations differ between BEFORE and AFTER.
+
+    A package may be declared more than once (two versions in a lockfile, a dependency and a
+    peer dependency): declarations that mean the same on both sides cancel out; what is left
+    pairs in version order (a change), and the rest is added or removed."""
+    olds: dict[str, list[Declared]] = {}
+    news: dict[str, list[Declared]] = {}
+    for key, entry in before:
+        olds.setdefault(key, []).append(entry)
+    for key, entry in after:
+        news.setdefault(key, []).append(entry)
     changes: list[DependencyChange] = []
-    eco = probe.ecosystem
-    for key in sorted(old.entries.keys() | new.entries.keys()):
-        before, after = old.entries.get(key), new.entries.get(key)
-        if before and after:
-            if before[1] == after[1]:
-                continue  # moved or reformatted, same version
-            kind, major = compare(before[1], after[1])
+    for key in sorted(olds.keys() | news.keys()):
+        left, right = _cancel(olds.get(key, []), news.get(key, []), eco)
+        left.sort(key=lambda e: version_numbers(e.spec) or ())
+        right.sort(key=lambda e: version_numbers(e.spec) or ())
+        for a, b in zip(left, right, strict=False):  # the longer one's rest: below
+            kind, major = compare(a.spec, b.spec, eco)
             changes.append(
-                DependencyChange(
-                    item.path, eco, key, after[0], kind, before[1], after[1], after[2], major
-                )
+                DependencyChange(path, eco, key, b.name, kind, a.spec, b.spec, b.line, major)
             )
-        elif after:
-            name, spec, line = after
+        for a in left[len(right) :]:
             changes.append(
-                DependencyChange(item.path, eco, key, name, "added", None, spec, line, False)
+                DependencyChange(path, eco, key, a.name, "removed", a.spec, None, a.line, False)
             )
-        elif before:
-            name, spec, line = before
+        for b in right[len(left) :]:
             changes.append(
-                DependencyChange(item.path, eco, key, name, "removed", spec, None, line, False)
+                DependencyChange(path, eco, key, b.name, "added", None, b.spec, b.line, False)
             )
     return changes
+
+
+def _cancel(
+    old: list[Declared], new: list[Declared], eco: str
+) -> tuple[list[Declared], list[Declared]]:
+    """OLD and NEW without the declarations that mean the same on both sides."""
+    common = Counter(_same(e.spec, eco) for e in old) & Counter(
+        _same(e.spec, eco) for e in new
+    )
+    if not common:
+        return list(old), list(new)
+
+    def rest(entries: list[Declared]) -> list[Declared]:
+        left = Counter(common)
+        out = []
+        for entry in entries:
+            same = _same(entry.spec, eco)
+            if left[same] > 0:
+                left[same] -= 1
+            else:
+                out.append(entry)
+        return out
+
+    return rest(old), rest(new)
