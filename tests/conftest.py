@@ -13,6 +13,9 @@ from tests.signing_util import Reviewer, allow, make_reviewer
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# every test fails if it reads a file outside the repository and its temporary directories
+pytest_plugins = ["tests.readguard"]
+
 
 @pytest.fixture(autouse=True)
 def isolated_git(
