@@ -1,54 +1,160 @@
-"""The domain is a library a CI script imports: no Textual anywhere in it."""
+"""The domain is a library a CI script imports: no Textual anywhere in it, and no import cycle.
+
+The rules themselves are import-linter contracts in pyproject.toml (run by .ci/run as
+``lint-imports``); these tests show that the contracts, as configured, catch what they claim to,
+and that the commands other than the app never load Textual when they run.
+"""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import tomli_w
 
 from tests.gitutil import TestRepo
 
-DOMAIN = [
-    "fixreview.models",
-    "fixreview.errors",
-    "fixreview.policy",
-    "fixreview.queue",
-    "fixreview.proposals",
-    "fixreview.changes",
-    "fixreview.safetext",
-    "fixreview.repo.git",
-    "fixreview.repo.commits",
-    "fixreview.repo.diffs",
-    "fixreview.notes.records",
-    "fixreview.notes.store",
-    "fixreview.findings.sarif",
-    "fixreview.findings.codetf",
-    "fixreview.findings.toml_file",
-    "fixreview.findings.sources",
-    "fixreview.demo.builder",
-    "fixreview.cli.main",
-    "fixreview.cli.render",
-    "fixreview.cli.jsonout",
-    "fixreview.decisions",
-    "fixreview.gate",
-    "fixreview.audit",
-    "fixreview.sync",
-    "fixreview.signing",
-    "fixreview.signing.ssh",
-    "fixreview.signing.openpgp",
-    "fixreview.risk",
-]
+ROOT = Path(__file__).resolve().parents[1]
+
+# -- the import contracts can fail ---------------------------------------------------------------
+
+# a miniature fixreview shaped like the real one: the app imports Textual and Rich, the CLI
+# imports the app inside the function that opens it, the domain imports neither
+MINIATURE = {
+    "fixreview/__init__.py": '__version__ = "0"\n',
+    "fixreview/models.py": "",
+    "fixreview/queue.py": "from fixreview import models\n",
+    "fixreview/gate.py": "from fixreview import models, queue\n",
+    "fixreview/risk/__init__.py": "",
+    "fixreview/risk/checks.py": "from fixreview.queue import models\n",
+    "fixreview/cli/__init__.py": "",
+    "fixreview/cli/main.py": (
+        "from fixreview import __version__, gate\n\n\n"
+        "def _run_app():\n    from fixreview.app.main import FixreviewApp\n"
+    ),
+    "fixreview/app/__init__.py": "",
+    "fixreview/app/main.py": (
+        "import textual.app\nfrom rich.text import Text\n"
+        "from fixreview import gate\nfrom fixreview.app.screens import queue\n"
+    ),
+    "fixreview/app/screens/__init__.py": "",
+    "fixreview/app/screens/queue.py": (
+        "from textual.screen import Screen\nfrom fixreview import queue\n"
+    ),
+}
+
+DOMAIN_RULE = "Only the app imports Textual, Rich or the app"
+NO_CYCLES = "No import cycle between modules"
+NO_PACKAGE_CYCLES = "No import cycle between the subpackages of a package"
+CONTRACTS = (DOMAIN_RULE, NO_CYCLES, NO_PACKAGE_CYCLES)
 
 
-def test_domain_does_not_import_textual() -> None:
-    code = (
-        "import importlib, sys\n"
-        f"for name in {DOMAIN!r}:\n"
-        "    importlib.import_module(name)\n"
-        "bad = sorted(m for m in sys.modules if m == 'textual' or m.startswith('textual.'))\n"
-        "print(','.join(bad))\n"
+def lint_miniature(tmp_path: Path, changes: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """lint-imports, with exactly the contracts in pyproject.toml, on the miniature plus changes."""
+    for name, text in {**MINIATURE, **changes}.items():
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    (tmp_path / "pyproject.toml").write_text(tomli_w.dumps({"tool": {"importlinter": config}}))
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from importlinter.cli import lint_imports_command; lint_imports_command()",
+            "--no-cache",
+            "--no-logo",
+        ],
+        cwd=tmp_path,
+        # the miniature fixreview, not the real one; the repository for tests.import_contracts
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT)])},
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert proc.stdout.strip() == ""
+
+
+def broken_contracts(proc: subprocess.CompletedProcess[str]) -> set[str]:
+    for name in CONTRACTS:
+        assert f"{name} KEPT" in proc.stdout or f"{name} BROKEN" in proc.stdout, proc.stdout
+    return {name for name in CONTRACTS if f"{name} BROKEN" in proc.stdout}
+
+
+def test_the_contracts_hold_on_the_miniature(tmp_path: Path) -> None:
+    proc = lint_miniature(tmp_path, {})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert broken_contracts(proc) == set()
+    assert "Analyzed 14 files" in proc.stdout  # the miniature's, not the real package
+
+
+@pytest.mark.parametrize(
+    ("changes", "broken", "named"),
+    [
+        pytest.param(
+            {"fixreview/newdomain.py": "from textual.widgets import Static\n"},
+            {DOMAIN_RULE},
+            "fixreview.newdomain -> textual",
+            id="a new domain module imports Textual",
+        ),
+        pytest.param(
+            {"fixreview/risk/checks.py": "from rich.console import Console\n"},
+            {DOMAIN_RULE},
+            "fixreview.risk.checks -> rich",
+            id="a domain module imports Rich",
+        ),
+        pytest.param(
+            {"fixreview/gate.py": "def show():\n    import textual\n"},
+            {DOMAIN_RULE},
+            "fixreview.gate -> textual",
+            id="a domain function imports Textual lazily",
+        ),
+        pytest.param(
+            {"fixreview/risk/checks.py": "from fixreview.app.screens import queue\n"},
+            {DOMAIN_RULE},
+            "fixreview.risk.checks -> fixreview.app.screens.queue",
+            id="a domain module imports the app",
+        ),
+        pytest.param(
+            {"fixreview/cli/render.py": "from fixreview.app import main\n"},
+            {DOMAIN_RULE},
+            "fixreview.cli.render -> fixreview.app.main",
+            id="another CLI module imports the app",
+        ),
+        pytest.param(
+            {"fixreview/models.py": "from fixreview import gate\n"},
+            {NO_CYCLES, NO_PACKAGE_CYCLES},
+            "Import cycle: fixreview.gate -> fixreview.models -> fixreview.gate",
+            id="a cycle between domain modules",
+        ),
+        pytest.param(
+            {"fixreview/app/screens/queue.py": "from fixreview.app.main import Text\n"},
+            {NO_CYCLES, NO_PACKAGE_CYCLES},
+            "No cycles are allowed in fixreview.app.\n",
+            id="a cycle between the app and its screens",
+        ),
+        pytest.param(
+            {
+                "fixreview/risk/__init__.py": "from fixreview.risk.checks import run\n",
+                "fixreview/risk/checks.py": "from fixreview.risk import FLAGS\n",
+            },
+            {NO_CYCLES},  # acyclic_siblings does not see a package's __init__
+            "Import cycle: fixreview.risk -> fixreview.risk.checks -> fixreview.risk",
+            id="a cycle through a package's __init__",
+        ),
+    ],
+)
+def test_the_contracts_catch(
+    tmp_path: Path, changes: dict[str, str], broken: set[str], named: str
+) -> None:
+    proc = lint_miniature(tmp_path, changes)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert broken_contracts(proc) == broken
+    assert named in proc.stdout.split("Broken contracts")[1], proc.stdout
 
 
 def test_commands_other_than_the_app_do_not_import_textual(repo: TestRepo) -> None:
@@ -68,9 +174,7 @@ def test_commands_other_than_the_app_do_not_import_textual(repo: TestRepo) -> No
 
 
 def test_ci_runs_exactly_the_readme_test_command() -> None:
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[1]
+    root = ROOT
     readme = (root / "README.md").read_text()
     command = readme.split("run the whole test suite")[1].split("```sh\n")[1].split("\n```")[0]
     assert command.strip() in (root / ".ci" / "run").read_text()
