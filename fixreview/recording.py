@@ -2,7 +2,8 @@
 
 ``decide`` and the app's review session both record through :func:`record`, so neither can sign
 a decision the rule-book refuses, and both learn, before signing, whether it would count
-(:func:`ruling_for`, which the app shows while the reviewer is still typing).
+(:func:`key_standing` once, then :func:`ruling_for`, which is pure: the app asks it again as the
+reviewer types).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag
 from fixreview.rulebook import Ruling, fix_facts, refusal_line, rule_on, would_be
 from fixreview.signing.base import Signer
+from fixreview.signing.verifier import KeyStanding
 
 
 class DecisionRefused(FixreviewError):
@@ -33,23 +35,26 @@ class Recorded:
     ruling: Ruling  # what the rule-book said: ``not_counting`` names why it will not count
 
 
+def key_standing(
+    repo: Repository, loaded: LoadedPolicy, reviewer: Person, signer: Signer
+) -> KeyStanding:
+    """What the base's allowed keys say of SIGNER's key for REVIEWER (runs the signing program
+    to learn the key's fingerprint)."""
+    return base_verifier(repo, loaded).standing(signer.format, signer.fingerprint(), reviewer.email)
+
+
 def ruling_for(
-    repo: Repository,
     loaded: LoadedPolicy,
     fix: Fix,
     flags: Iterable[RiskFlag],
     verdict: Verdict,
     draft: Draft,
-    *,
     reviewer: Person,
-    signer: Signer,
+    standing: KeyStanding,
 ) -> Ruling:
     """What the rule-book says of VERDICT with DRAFT's checklist, comment and
-    acknowledgements, signed by SIGNER as REVIEWER, on FIX at its head
-    (whose risk flags are FLAGS): may it be recorded, and would it count?"""
-    standing = base_verifier(repo, loaded).standing(
-        signer.format, signer.fingerprint(), reviewer.email
-    )
+    acknowledgements, by REVIEWER with a key of STANDING, on FIX at its head (whose risk flags
+    are FLAGS): may it be recorded, and would it count? Pure: no git, no signing program."""
     candidate = would_be(
         verdict,
         draft.checklist,
@@ -81,7 +86,8 @@ def record(
     why it will not count, for the caller to tell the reviewer.
     """
     flags = list(flags)
-    ruling = ruling_for(repo, loaded, fix, flags, verdict, draft, reviewer=reviewer, signer=signer)
+    standing = key_standing(repo, loaded, reviewer, signer)
+    ruling = ruling_for(loaded, fix, flags, verdict, draft, reviewer, standing)
     if not ruling.recordable:
         raise DecisionRefused(refusal_line(verdict, ruling))
     decision = prepare_decision(
@@ -98,4 +104,4 @@ def record(
     return Recorded(decision, signed.key, ruling)
 
 
-__all__ = ["DecisionRefused", "Recorded", "record", "ruling_for"]
+__all__ = ["DecisionRefused", "Recorded", "key_standing", "record", "ruling_for"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
-from fixreview.decisions import read_decisions
+from fixreview.decisions import diff_sha256, read_decisions
 from fixreview.gate import GateResult, judge_fix, may_have_decisions
 from fixreview.models import Fix
 from fixreview.policy import LoadedPolicy
@@ -21,6 +21,7 @@ class ReviewData:
     suggestion: Diff | None
     human: HumanChanges
     flags: list[RiskFlag]
+    diff_sha256: str  # of the final diff: what a decision on this head binds to
     gate: GateResult | None = None  # every decision on the fix, judged; None when there is none
 
     @property
@@ -44,4 +45,5 @@ def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
     records, _, exists = read_decisions(repo)
     if exists and may_have_decisions(loaded, fix, records):
         gate = judge_fix(repo, loaded, fix, records, [], flags)
-    return ReviewData(fix, final, suggestion, human, flags, gate)
+    digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+    return ReviewData(fix, final, suggestion, human, flags, digest, gate)

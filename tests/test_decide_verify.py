@@ -311,16 +311,12 @@ def test_fix_branch_cannot_allow_its_own_key_or_loosen_the_policy(
     )
     gated.checkout("main")
     gated.commit("strict policy", {".fixreview.toml": "[approvals]\nrequired = 2\n"})
-    assert decide(gated, mallory, *APPROVE).returncode == 0
+    sensitive = ["--ack", "policy-change", "sensitive-path"]
+    assert decide(gated, mallory, *APPROVE, *sensitive).returncode == 0
     proc = verify(gated)
     assert proc.returncode == 1
     assert "signature:" in proc.stdout  # mallory's key is only allowed on the fix branch
-    assert (
-        decide(
-            gated, people["aisha"], *APPROVE, "--ack", "policy-change", "sensitive-path"
-        ).returncode
-        == 0
-    )
+    assert decide(gated, people["aisha"], *APPROVE, *sensitive).returncode == 0
     proc = verify(gated)
     assert proc.returncode == 1  # main asks for 2 (and the fix touches the policy: sensitive)
     assert "1 of 2 required approvals" in proc.stdout

@@ -517,8 +517,10 @@ def test_a_head_with_several_merge_bases_is_refused_even_when_approved(
     code, doc, _ = _verify(repo, "ai-fix/docs")
     assert code == 1
     assert any("2 merge-bases with main" in p for p in doc["problems"])  # type: ignore[attr-defined]
-    # the approval itself is valid and bound: only the history refuses it
-    assert [d["counted"] for d in doc["decisions"]] == [True]  # type: ignore[attr-defined]
+    # the approval itself is validly signed and bound: only the history keeps it from counting
+    [decision] = doc["decisions"]  # type: ignore[misc]
+    assert decision["signature_valid"] and not decision["counted"]
+    assert "2 merge-bases with main" in decision["reason"]
     assert doc["head"] == head
 
 

@@ -17,6 +17,7 @@ from textual.widgets import Input
 from fixreview.app.main import FixreviewApp
 from fixreview.app.screens.summary import SummaryScreen
 from fixreview.repo.git import Repository
+from fixreview.session import Outcome
 
 SIZE = (150, 42)
 
@@ -66,12 +67,12 @@ def test_decision_dialog(snap_compare: Any, demo_repo: Path) -> None:
 
 
 def test_summary(snap_compare: Any, demo_repo: Path) -> None:
-    outcome = {
-        "approved": ["ai-fix/sqli-invoice-search"],
-        "changes": ["ai-fix/hardcoded-signing-secret"],
-        "rejected": ["ai-fix/xss-invoice-notes"],
-        "skipped": ["copilot/tidy-logging"],
-    }
+    outcome = Outcome(
+        approved=["ai-fix/sqli-invoice-search"],
+        changes_requested=["ai-fix/hardcoded-signing-secret"],
+        rejected=["ai-fix/xss-invoice-notes"],
+        skipped=["copilot/tidy-logging"],
+    )
 
     async def run(pilot: Pilot[Any]) -> None:
         await settle(pilot)

@@ -7,8 +7,13 @@ crash. Everything from the repository goes through these helpers instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
+from textual.app import App
 from textual.content import Content
+from textual.notifications import SeverityLevel
+from textual.widget import Widget
 
 from fixreview.safetext import visible, visible_line
 
@@ -25,3 +30,16 @@ def one_line(text: str, style: str = "", width: int | None = None) -> Text:
 def content(text: str) -> Content:
     """Untrusted text as Textual ``Content`` (for notifications and labels)."""
     return Content(visible(text))
+
+
+def say(
+    where: App[Any] | Widget,
+    message: str,
+    *,
+    title: str = "",
+    severity: SeverityLevel = "information",
+    timeout: float | None = None,
+) -> None:
+    """A notification whose untrusted text is shown literally (a plain str would be markup)."""
+    shown = content(message)  # Textual types the message as str; Content renders literally
+    where.notify(shown, title=title, severity=severity, timeout=timeout)  # type: ignore[arg-type]

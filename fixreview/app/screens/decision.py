@@ -1,58 +1,53 @@
 """The decision dialog: shows exactly what will be signed, asks for what is missing, signs.
 
 ``enter`` in the last field signs and records; ``escape`` cancels. Focus starts on the first
-field, never on a button that would sign. A signing failure keeps the dialog (and the draft)
-and says what to do.
+field, never on a button that would sign. While the reviewer types, a line says what the
+rule-book says of the decision: whether it can be recorded, and whether it will count under the
+gate, with every reason. A refusal or a signing failure keeps the dialog (and the draft) and
+says what to do.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical, VerticalScroll
-from textual.content import Content
 from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
-from fixreview.app.plain import content, one_line, plain
-from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Decision, check_decision_input
+from fixreview.app.plain import one_line, plain, say
+from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
 from fixreview.errors import FixreviewError
-from fixreview.models import Fix
+from fixreview.recording import Recorded
 from fixreview.review import ReviewData
-
-if TYPE_CHECKING:
-    from fixreview.app.main import FixreviewApp
+from fixreview.rulebook import Ruling, not_counting_line, refusal_line
+from fixreview.session import ReviewSession, Signing
 
 TITLES = {"approve": "Approve", "request-changes": "Request changes", "reject": "Reject"}
 
 
-class DecisionDialog(ModalScreen[Decision | None]):
+class DecisionDialog(ModalScreen[Recorded | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="decision.cancel")
     ]
 
     def __init__(
-        self, fix: Fix, data: ReviewData, draft: Draft, verdict: str, diff_hash: str
+        self, session: ReviewSession, data: ReviewData, draft: Draft, verdict: Verdict
     ) -> None:
         super().__init__()
-        self.fix = fix
+        self.session = session
+        self.fix = data.fix
         self.data = data
         self.draft = draft
-        self.verdict = verdict
-        self.diff_hash = diff_hash
+        self.verdict: Verdict = verdict
         self.signing = False
-
-    @property
-    def fr(self) -> FixreviewApp:
-        from fixreview.app.main import FixreviewApp
-
-        assert isinstance(self.app, FixreviewApp)
-        return self.app
+        self.signer: Signing | None = None  # who signs and the key's standing, once known
+        self.signer_problem = ""  # why the signer could not be learned
 
     def compose(self) -> ComposeResult:
         with Vertical(id="decision-dialog", classes="dialog"):
@@ -79,6 +74,7 @@ class DecisionDialog(ModalScreen[Decision | None]):
                 placeholder="comment"
                 + (" (optional)" if self.verdict == "approve" else " (required: why?)"),
             )
+            yield Static(Text("will it count? checking your signing key…"), id="decision-counts")
             yield Static(Text(""), id="decision-error")
             yield Static(
                 Text("enter in the last field: sign and record · escape: cancel", style="dim")
@@ -94,7 +90,7 @@ class DecisionDialog(ModalScreen[Decision | None]):
             ("target", fix.branch.base),
             ("head", fix.branch.head),
             ("merge-base", fix.branch.merge_base or "?"),
-            ("diff sha256", self.diff_hash),
+            ("diff sha256", self.data.diff_sha256),
             (
                 "AI",
                 " / ".join(x for x in (fix.suggestion.tool, fix.suggestion.model) if x)
@@ -126,6 +122,51 @@ class DecisionDialog(ModalScreen[Decision | None]):
             unticked[0].focus()
         else:
             self.query(Input).first().focus()
+        self.learn_signer()
+
+    # -- what the rule-book says, as the reviewer types --------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="signer")
+    def learn_signer(self) -> None:
+        try:
+            signer = self.session.signer()
+        except FixreviewError as exc:
+            self.app.call_from_thread(self.signer_failed, exc.message)
+            return
+        self.app.call_from_thread(self.signer_known, signer)
+
+    def signer_known(self, signer: Signing) -> None:
+        self.signer = signer
+        self.show_ruling()
+
+    def signer_failed(self, message: str) -> None:
+        self.signer_problem = message
+        self.show_ruling()
+
+    def ruling(self) -> Ruling | None:
+        """The rule-book's answer for the fields as they are (None until the key is known)."""
+        if self.signer is None:
+            return None
+        return self.session.ruling(self.fix, self.verdict, self.draft, self.signer)
+
+    def show_ruling(self) -> None:
+        line = self.query_one("#decision-counts", Static)
+        ruling = self.ruling()
+        if ruling is None:
+            if self.signer_problem:
+                line.update(plain(f"your signing key: {self.signer_problem}", style="bold red"))
+            return
+        if not ruling.recordable:
+            reasons = "; ".join(map(str, ruling.refusals))
+            line.update(plain(f"to record it: {reasons}", style="yellow"))
+        elif not ruling.counts:
+            line.update(plain(not_counting_line(self.verdict, ruling), style="bold red"))
+        else:
+            line.update(Text(f"this {self.verdict} will count under the gate", style="green"))
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self.collect()
+        self.show_ruling()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
@@ -137,7 +178,14 @@ class DecisionDialog(ModalScreen[Decision | None]):
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
         self.collect()
-        self.fr.save_draft(self.draft)
+        self.save_draft()
+        self.show_ruling()
+
+    def save_draft(self) -> None:
+        try:
+            self.session.save_draft(self.draft)
+        except OSError as exc:
+            say(self, f"could not save the draft: {exc}", severity="error")
 
     def collect(self) -> None:
         """Copy the dialog's fields into the draft (so nothing typed is lost)."""
@@ -158,17 +206,11 @@ class DecisionDialog(ModalScreen[Decision | None]):
         if self.signing:
             return
         self.collect()
-        self.fr.save_draft(self.draft)
-        try:
-            check_decision_input(self.verdict, self.draft.checklist, self.draft.comment)  # type: ignore[arg-type]
-        except FixreviewError as exc:
-            self.show_error(exc.message)
+        self.save_draft()
+        ruling = self.ruling()  # None while the key is looked up: recording asks the rule-book
+        if ruling is not None and not ruling.recordable:
+            self.show_error(refusal_line(self.verdict, ruling))
             return
-        if self.verdict == "approve":
-            missing = [f for f in self.data.blocking if f not in self.draft.acknowledged]
-            if missing:
-                self.show_error(f"acknowledge the blocking risk flags first: {', '.join(missing)}")
-                return
         self.signing = True
         self.show_error("signing…")
         self.run_signing()
@@ -176,29 +218,30 @@ class DecisionDialog(ModalScreen[Decision | None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign")
     def run_signing(self) -> None:
         try:
-            decision, key = self.fr.record(self.fix, self.verdict, self.draft)
+            recorded = self.session.record(self.fix, self.verdict, self.draft)
         except Exception as exc:  # shown in the dialog; the draft stays
             message = (
                 exc.message if isinstance(exc, FixreviewError) else f"{type(exc).__name__}: {exc}"
             )
             self.app.call_from_thread(self.failed, message)
             return
-        self.app.call_from_thread(self.succeeded, decision, key)
+        self.app.call_from_thread(self.succeeded, recorded)
 
     def failed(self, message: str) -> None:
         self.signing = False
         self.show_error(f"not recorded: {message} (your draft is kept)")
-        self.notify(content(message), title="Signing failed", severity="error", timeout=10)  # type: ignore[arg-type]
+        say(self, message, title="Signing failed", severity="error", timeout=10)
 
-    def succeeded(self, decision: Decision, key: str) -> None:
-        self.notify(
-            Content(f"{decision.verdict} recorded and signed with {key}"),  # type: ignore[arg-type]
-            title="Decision recorded",
-        )
-        self.dismiss(decision)
+    def succeeded(self, recorded: Recorded) -> None:
+        decision = recorded.decision
+        say(self, f"{decision.verdict} recorded and signed with {recorded.key}", title="Recorded")
+        if not recorded.ruling.counts:
+            warning = not_counting_line(decision.verdict, recorded.ruling)
+            say(self, warning, title="It will not count", severity="warning", timeout=12)
+        self.dismiss(recorded)
 
     def action_cancel(self) -> None:
         if not self.signing:
             self.collect()
-            self.fr.save_draft(self.draft)
+            self.save_draft()
             self.dismiss(None)

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from fixreview.app.plain import one_line
-from fixreview.models import AWAITING_REVIEW, Fix
+from fixreview.models import Fix
+from fixreview.session import SORTS, ReviewSession
 
-if TYPE_CHECKING:
-    from fixreview.app.main import FixreviewApp
-
-SORTS = ("severity", "age", "branch")
 SEVERITY_STYLE = {
     "critical": "bold white on red",
     "high": "bold red",
@@ -32,15 +31,6 @@ STATUS_STYLE = {
     "pending": "",
 }
 COLUMNS = ("Severity", "Status", "Finding", "Title", "Branch", "Tool", "Files", "+/-", "Flags")
-
-
-def sort_key(mode: str, fix: Fix) -> tuple[object, ...]:
-    if mode == "age":
-        newest = max((c.committed for c in fix.commits), default=None)
-        return (-(newest.timestamp() if newest else 0), fix.branch.name)
-    if mode == "branch":
-        return (fix.branch.name,)
-    return (fix.severity_rank, fix.branch.name)
 
 
 def matches(fix: Fix, needle: str) -> bool:
@@ -70,19 +60,18 @@ class QueueScreen(Screen[None]):
         Binding("escape", "clear_filter", "Clear filter", id="queue.clear-filter", show=False),
     ]
 
-    def __init__(self) -> None:
+    @dataclass
+    class Open(Message):
+        """The reviewer asked to review BRANCH."""
+
+        branch: str
+
+    def __init__(self, session: ReviewSession) -> None:
         super().__init__()
-        self.sort_mode = "severity"
+        self.session = session
         self.show_decided = False
         self.needle = ""
         self.rows: list[Fix] = []
-
-    @property
-    def fr(self) -> FixreviewApp:
-        from fixreview.app.main import FixreviewApp
-
-        assert isinstance(self.app, FixreviewApp)
-        return self.app
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -99,15 +88,9 @@ class QueueScreen(Screen[None]):
         self.refresh_rows()
 
     def visible_fixes(self) -> list[Fix]:
-        queue = self.fr.queue
-        if queue is None:
-            return []
-        fixes = [
-            f
-            for f in queue.fixes
-            if (self.show_decided or f.branch.status in AWAITING_REVIEW) and matches(f, self.needle)
-        ]
-        return sorted(fixes, key=lambda f: sort_key(self.sort_mode, f))
+        return self.session.visible(
+            show_decided=self.show_decided, matches=lambda fix: matches(fix, self.needle)
+        )
 
     def refresh_rows(self, keep: str | None = None) -> None:
         table = self.query_one("#queue", DataTable)
@@ -121,14 +104,14 @@ class QueueScreen(Screen[None]):
         for fix in self.rows:
             table.add_row(*self.cells(fix), key=fix.branch.name)
         state = self.query_one("#queue-state", Static)
-        queue = self.fr.queue
+        queue = self.session.queue
         if queue is None:
             state.update(Text("loading the queue…"))
         else:
             shown = "all fixes" if self.show_decided else "awaiting review"
             text = (
                 f"{len(self.rows)} of {len(queue.fixes)} fixes ({shown}) · "
-                f"sorted by {self.sort_mode}"
+                f"sorted by {self.session.sort_mode}"
             )
             if self.needle:
                 text += " · filter: "
@@ -143,7 +126,7 @@ class QueueScreen(Screen[None]):
     def cells(self, fix: Fix) -> list[Text]:
         finding = fix.finding
         severity = finding.severity if finding else "-"
-        flags = self.fr.flag_counts.get(fix.branch.name)
+        flags = self.session.flag_counts(fix)
         status = str(fix.branch.status)
         title = (
             finding.title
@@ -184,7 +167,7 @@ class QueueScreen(Screen[None]):
     def action_open(self) -> None:
         table = self.query_one("#queue", DataTable)
         if self.rows and 0 <= table.cursor_row < len(self.rows):
-            self.fr.open_review(self.rows[table.cursor_row].branch.name)
+            self.post_message(self.Open(self.rows[table.cursor_row].branch.name))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
@@ -211,7 +194,8 @@ class QueueScreen(Screen[None]):
             self.query_one("#queue", DataTable).focus()
 
     def action_cycle_sort(self) -> None:
-        self.sort_mode = SORTS[(SORTS.index(self.sort_mode) + 1) % len(SORTS)]
+        session = self.session
+        session.sort_mode = SORTS[(SORTS.index(session.sort_mode) + 1) % len(SORTS)]
         self.refresh_rows()
 
     def action_toggle_decided(self) -> None:

@@ -7,29 +7,30 @@ Views, switched by key: the final diff (``d``), the AI's original suggestion wit
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass
+from typing import ClassVar
 
 from rich.text import Text
+from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import ContentSwitcher, Footer, Header, Static
 
-from fixreview.app.plain import content, one_line, plain
+from fixreview.app.plain import one_line, plain, say
 from fixreview.app.screens.note import NoteDialog
 from fixreview.app.widgets.checklist import ChecklistView
 from fixreview.app.widgets.diff_view import DiffView
 from fixreview.app.widgets.risk_bar import FlagChip, RiskBar
-from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS
+from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
 from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.review import ReviewData
 from fixreview.risk import RiskFlag
-
-if TYPE_CHECKING:
-    from fixreview.app.main import FixreviewApp
+from fixreview.session import ReviewSession
 
 VIEWS = {
     "final": "Final diff",
@@ -150,23 +151,37 @@ class ReviewScreen(Screen[None]):
         Binding("escape", "back", "Queue", id="review.back"),
     ]
 
-    def __init__(self, branch: str) -> None:
+    @dataclass
+    class Loaded(Message):
+        """The review of a fix is loaded (its risk flags are known)."""
+
+        data: ReviewData
+
+    @dataclass
+    class Decide(Message):
+        """The reviewer asked to decide BRANCH: open the decision dialog."""
+
+        branch: str
+        verdict: Verdict
+
+    @dataclass
+    class Step(Message):
+        """The reviewer asked for the fix DELTA places away in the queue's order."""
+
+        branch: str
+        delta: int
+
+    def __init__(self, session: ReviewSession, branch: str) -> None:
         super().__init__()
+        self.session = session
         self.branch = branch
         self.data: ReviewData | None = None
         self.draft: Draft | None = None
         self.view_name = "final"
 
     @property
-    def fr(self) -> FixreviewApp:
-        from fixreview.app.main import FixreviewApp
-
-        assert isinstance(self.app, FixreviewApp)
-        return self.app
-
-    @property
     def fix(self) -> Fix:
-        return self.fr.fix(self.branch)
+        return self.session.fix(self.branch)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -200,7 +215,8 @@ class ReviewScreen(Screen[None]):
         """Fill every panel for BRANCH; diffs and flags arrive from a worker."""
         self.branch = branch
         fix = self.fix
-        self.draft = self.fr.draft_for(fix)
+        self.session.opening(branch)
+        self.draft = self.session.draft_for(fix)
         title = Text()
         title.append_text(one_line(fix.branch.name, style="bold"))
         title.append(f"  → {fix.branch.base}   head {fix.branch.head[:12]}   [{fix.branch.status}]")
@@ -216,10 +232,17 @@ class ReviewScreen(Screen[None]):
             view.set_diff(None, empty_message="loading…")
         self.query_one("#human-how", Static).update(Text(""))
         self.action_view(self.view_name)
-        self.fr.load_review(fix)
+        self.load_review(fix)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="loading the fix")
+    def load_review(self, fix: Fix) -> None:
+        self.post_message(self.Loaded(self.session.review(fix)))  # then to the app: flags known
+
+    async def on_review_screen_loaded(self, message: Loaded) -> None:
+        await self.show_review(message.data)
 
     async def show_review(self, data: ReviewData) -> None:
-        """Called by the app when the review worker for this fix is done."""
+        """Fill the panels that need the diffs and flags (when the fix is still shown)."""
         if data.fix.branch.name != self.branch:
             return
         self.data = data
@@ -270,7 +293,7 @@ class ReviewScreen(Screen[None]):
 
     def jump_to(self, flag: RiskFlag) -> None:
         """Show the flag's first evidence in the final diff."""
-        self.notify(content(f"{flag.id}: {flag.detail}"), title=flag.title, timeout=6)  # type: ignore[arg-type]
+        say(self, f"{flag.id}: {flag.detail}", title=flag.title, timeout=6)
         place = next((e for e in flag.evidence if e.path), None)
         if place is None or place.path is None:
             return
@@ -298,21 +321,24 @@ class ReviewScreen(Screen[None]):
     def save_draft(self) -> None:
         if self.draft is not None:
             self.draft.checklist = self.query_one(ChecklistView).checklist
-            self.fr.save_draft(self.draft)
+            try:
+                self.session.save_draft(self.draft)
+            except OSError as exc:
+                say(self, f"could not save the draft: {exc}", severity="error")
 
     # -- decisions and the batch ----------------------------------------------------------
 
-    def action_decide(self, verdict: str) -> None:
+    def action_decide(self, verdict: Verdict) -> None:
         self.save_draft()
-        self.fr.start_decision(self.branch, verdict)
+        self.post_message(self.Decide(self.branch, verdict))
 
-    async def action_next_fix(self) -> None:
+    def action_next_fix(self) -> None:
         self.save_draft()
-        await self.fr.step_review(self.branch, +1)
+        self.post_message(self.Step(self.branch, +1))
 
-    async def action_previous_fix(self) -> None:
+    def action_previous_fix(self) -> None:
         self.save_draft()
-        await self.fr.step_review(self.branch, -1)
+        self.post_message(self.Step(self.branch, -1))
 
     def action_back(self) -> None:
         self.save_draft()

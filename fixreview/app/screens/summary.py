@@ -12,19 +12,13 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from fixreview.app.plain import one_line
-
-SECTIONS = (
-    ("approved", "Approved"),
-    ("changes", "Sent back (changes requested)"),
-    ("rejected", "Rejected"),
-    ("skipped", "Skipped"),
-)
+from fixreview.session import Outcome
 
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Queue", id="summary.back")]
 
-    def __init__(self, outcome: dict[str, list[str]]) -> None:
+    def __init__(self, outcome: Outcome) -> None:
         super().__init__()
         self.outcome = outcome
 
@@ -36,8 +30,13 @@ class SummaryScreen(Screen[None]):
 
     def render_summary(self) -> Text:
         text = Text("No pending fix is left. This run:\n\n", style="bold")
-        for key, title in SECTIONS:
-            names = self.outcome.get(key, [])
+        outcome = self.outcome
+        for title, names in (
+            ("Approved", outcome.approved),
+            ("Sent back (changes requested)", outcome.changes_requested),
+            ("Rejected", outcome.rejected),
+            ("Skipped", outcome.skipped),
+        ):
             text.append(f"{title}: {len(names)}\n", style="bold")
             for name in names:
                 text.append("  ")

@@ -1,0 +1,256 @@
+"""A batch review: the queue, what was opened, decided and skipped this run, and what comes next.
+
+The app presents a :class:`ReviewSession` and drives it; nothing here knows about Textual, so the
+session's rules — the order fixes come in, which fix is next, what counts as skipped, what the
+summary says — are tested on their own (tests/test_review_session.py).
+
+Threads: the app calls :meth:`ReviewSession.load`, :meth:`ReviewSession.review`,
+:meth:`ReviewSession.ruling` and :meth:`ReviewSession.record` from worker threads (they run git
+and signing programs); everything else from the UI thread. The worker methods only fill caches
+keyed by the fix's head, so a result computed for an older head is never mistaken for a newer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
+
+from fixreview.decisions import Verdict
+from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
+from fixreview.gate import fill_statuses
+from fixreview.models import AWAITING_REVIEW, Fix, Person
+from fixreview.queue import Queue, load_queue
+from fixreview.recording import Recorded, key_standing, record, ruling_for
+from fixreview.repo.git import Repository
+from fixreview.review import ReviewData, load_review
+from fixreview.rulebook import Ruling
+from fixreview.signing import signer_from_git
+from fixreview.signing.base import Signer
+from fixreview.signing.config import reviewer_identity
+from fixreview.signing.verifier import KeyStanding
+
+SortMode = Literal["severity", "age", "branch"]
+SORTS: tuple[SortMode, ...] = ("severity", "age", "branch")
+
+
+def sort_key(mode: SortMode, fix: Fix) -> tuple[object, ...]:
+    """Most severe first; newest first; or by branch name (ties always by branch name)."""
+    if mode == "age":
+        newest = max((c.committed for c in fix.commits), default=None)
+        return (-(newest.timestamp() if newest else 0), fix.branch.name)
+    if mode == "branch":
+        return (fix.branch.name,)
+    return (fix.severity_rank, fix.branch.name)
+
+
+@dataclass
+class Outcome:
+    """What this run decided, by verdict, and what it skipped: branch names in decision order."""
+
+    approved: list[str] = field(default_factory=list)
+    changes_requested: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def of(self, verdict: Verdict) -> list[str]:
+        return {
+            "approve": self.approved,
+            "request-changes": self.changes_requested,
+            "reject": self.rejected,
+        }[verdict]
+
+
+@dataclass(frozen=True)
+class Signing:
+    """Who decides this run, the signer git would use, and what the base says of its key."""
+
+    reviewer: Person
+    signer: Signer
+    standing: KeyStanding
+
+
+class ReviewSession:
+    """The state of one batch review of a repository's pending AI fixes."""
+
+    def __init__(self, repo: Repository, base: str | None = None) -> None:
+        self.repo = repo
+        self.base = base
+        self.queue: Queue | None = None
+        self.sort_mode: SortMode = "severity"
+        self.opened: list[str] = []  # every fix opened this run, in the order first opened
+        self.decided: dict[str, Verdict] = {}  # the latest verdict of this run, by branch
+        self.skipped: list[str] = []  # left without a decision by moving on, in that order
+        self._reviews: dict[tuple[str, str], ReviewData] = {}
+        self._signing: Signing | None = None
+
+    # -- loading (worker threads) ------------------------------------------------------------
+
+    def load(self) -> Queue:
+        """Read the queue and every fix's status afresh (the caller installs it with
+        :meth:`use_queue`, on the UI thread)."""
+        queue = load_queue(self.repo, self.base)
+        fill_statuses(self.repo, queue)
+        return queue
+
+    def review(self, fix: Fix) -> ReviewData:
+        """Everything the review screen shows for FIX at its head, computed once per head."""
+        key = (fix.branch.name, fix.branch.head)
+        data = self._reviews.get(key)
+        if data is None:
+            data = load_review(self.repo, fix, self._policy_queue().policy)
+            self._reviews[key] = data
+        return data
+
+    def signer(self) -> Signing:
+        """Who signs, with which signer, and what the base's allowed keys say of that key:
+        learned once a run (runs the signing program: call it from a worker)."""
+        if self._signing is None:
+            loaded = self._policy_queue().policy
+            reviewer = reviewer_identity(self.repo)
+            signer = signer_from_git(self.repo)
+            self._signing = Signing(
+                reviewer, signer, key_standing(self.repo, loaded, reviewer, signer)
+            )
+        return self._signing
+
+    def ruling(self, fix: Fix, verdict: Verdict, draft: Draft, signing: Signing) -> Ruling:
+        """What the rule-book says of this decision before it is signed. Pure (no process):
+        the review of FIX and SIGNING come from :meth:`review` and :meth:`signer`."""
+        data = self.cached_review(fix)
+        if data is None:
+            raise RuntimeError("the fix's review has not been loaded yet")
+        return ruling_for(
+            self._policy_queue().policy,
+            fix,
+            data.flags,
+            verdict,
+            draft,
+            signing.reviewer,
+            signing.standing,
+        )
+
+    def record(self, fix: Fix, verdict: Verdict, draft: Draft) -> Recorded:
+        """Sign and write the decision (the rule-book asked first), then forget the draft.
+        Call it from a worker (signing may wait for a passphrase), then :meth:`decided_on`
+        from the UI thread."""
+        signing = self.signer()
+        recorded = record(
+            self.repo,
+            self._policy_queue().policy,
+            fix,
+            self.review(fix).flags,
+            verdict,
+            draft,
+            reviewer=signing.reviewer,
+            signer=signing.signer,
+        )
+        discard_draft(self.repo, fix.branch.name)
+        return recorded
+
+    # -- the queue (UI thread) ---------------------------------------------------------------
+
+    def use_queue(self, queue: Queue) -> list[str]:
+        """Install a freshly loaded queue; returns its warnings, once."""
+        self.queue = queue
+        warnings = list(queue.warnings)
+        queue.warnings.clear()
+        return warnings
+
+    def fix(self, branch: str) -> Fix:
+        return self._policy_queue().get(branch)
+
+    def cached_review(self, fix: Fix) -> ReviewData | None:
+        """The review of FIX at its current head, if it has been computed."""
+        return self._reviews.get((fix.branch.name, fix.branch.head))
+
+    def flag_counts(self, fix: Fix) -> tuple[int, int] | None:
+        """(blocking, all) risk flags of FIX at its head, or None while they are computed."""
+        data = self.cached_review(fix)
+        if data is None:
+            return None
+        return len(data.blocking), len(data.flags)
+
+    def ordered(self) -> list[Fix]:
+        """Every fix, decided ones too, in the queue's sort order."""
+        if self.queue is None:
+            return []
+        return sorted(self.queue.fixes, key=lambda f: sort_key(self.sort_mode, f))
+
+    def visible(self, *, show_decided: bool, matches: Callable[[Fix], bool]) -> list[Fix]:
+        """The fixes the queue lists: awaiting review (or all), that MATCHES keeps, in order."""
+        return [
+            f
+            for f in self.ordered()
+            if (show_decided or f.branch.status in AWAITING_REVIEW) and matches(f)
+        ]
+
+    def awaiting(self) -> int:
+        if self.queue is None:
+            return 0
+        return sum(1 for f in self.queue.fixes if f.branch.status in AWAITING_REVIEW)
+
+    # -- moving through the batch (UI thread) --------------------------------------------------
+
+    def opening(self, branch: str) -> None:
+        if branch not in self.opened:
+            self.opened.append(branch)
+
+    def step(self, branch: str, delta: int) -> str | None:
+        """The fix DELTA places from BRANCH in the queue's order (wrapping around); moving on
+        from a fix not decided this run skips it. None when there is nowhere to go."""
+        order = [f.branch.name for f in self.ordered()]
+        if branch not in order or len(order) < 2:
+            return None
+        if branch not in self.decided and branch not in self.skipped:
+            self.skipped.append(branch)
+        return order[(order.index(branch) + delta) % len(order)]
+
+    def next_pending(self, after: str) -> str | None:
+        """The next fix after AFTER, in order and wrapping around, that awaits review and was
+        not decided this run; None when the batch is done."""
+        order = self.ordered()
+        names = [f.branch.name for f in order]
+        start = names.index(after) + 1 if after in names else 0
+        for fix in order[start:] + order[:start]:
+            name = fix.branch.name
+            if name != after and name not in self.decided and fix.branch.status in AWAITING_REVIEW:
+                return name
+        return None
+
+    def outcome(self) -> Outcome:
+        """This run's decisions by verdict, and the fixes skipped and still undecided."""
+        result = Outcome()
+        for branch, verdict in self.decided.items():
+            result.of(verdict).append(branch)
+        result.skipped = [b for b in self.skipped if b not in self.decided]
+        return result
+
+    def decided_on(self, fix: Fix, verdict: Verdict) -> None:
+        """FIX was decided this run (after :meth:`record` returned)."""
+        branch = fix.branch.name
+        self.decided.pop(branch, None)  # re-deciding moves the fix to its new verdict, last
+        self.decided[branch] = verdict
+        # its decisions changed: the cached review (which holds the gate's judgement) is stale
+        self._reviews.pop((branch, fix.branch.head), None)
+
+    # -- drafts --------------------------------------------------------------------------------
+
+    def draft_for(self, fix: Fix) -> Draft:
+        """The saved draft of FIX, or a fresh one."""
+        draft = load_draft(self.repo, fix.branch.name)
+        return draft if draft is not None else Draft(branch=fix.branch.name, head=fix.branch.head)
+
+    def save_draft(self, draft: Draft) -> None:
+        """Write DRAFT to disk (OSError when it cannot be: the caller says so)."""
+        save_draft(self.repo, draft)
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _policy_queue(self) -> Queue:
+        if self.queue is None:
+            raise RuntimeError("the queue has not been loaded yet")
+        return self.queue
+
+
+__all__ = ["SORTS", "Outcome", "ReviewSession", "Signing", "SortMode", "sort_key"]

@@ -1,0 +1,148 @@
+"""The batch review session on its own, without Textual: order, next, skipped, decided, summary,
+and recording through the rule-book — on the demo repository, with its real signing key."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fixreview.decisions import ChecklistItem
+from fixreview.drafts import Draft
+from fixreview.models import AWAITING_REVIEW, Fix
+from fixreview.notes.store import DECISIONS_REF
+from fixreview.recording import DecisionRefused
+from fixreview.repo.git import Repository
+from fixreview.session import ReviewSession
+
+
+def loaded(path: Path) -> ReviewSession:
+    session = ReviewSession(Repository(path))
+    session.use_queue(session.load())
+    return session
+
+
+def pending(session: ReviewSession) -> list[str]:
+    return [f.branch.name for f in session.ordered() if f.branch.status in AWAITING_REVIEW]
+
+
+def note_count(path: Path) -> int:
+    listed = Repository(path).run_text("notes", f"--ref={DECISIONS_REF}", "list")
+    return len(listed.splitlines())
+
+
+def confirmed_draft(fix: Fix, *, acknowledged: list[str]) -> Draft:
+    draft = Draft(branch=fix.branch.name, head=fix.branch.head, acknowledged=acknowledged)
+    for name in ("intent", "scope", "blast_radius", "rollback"):
+        setattr(draft.checklist, name, ChecklistItem(status="confirmed", note=f"{name} ok"))
+    return draft
+
+
+def test_the_session_never_imports_textual() -> None:
+    code = "import sys, fixreview.session\nprint('textual' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "False"
+
+
+def test_order_follows_the_sort_mode(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    assert session.queue is not None
+    by_severity = [f.branch.name for f in session.ordered()]
+    assert [f.severity_rank for f in session.ordered()] == sorted(
+        f.severity_rank for f in session.queue.fixes
+    )
+    session.sort_mode = "branch"
+    assert [f.branch.name for f in session.ordered()] == sorted(by_severity)
+    session.sort_mode = "age"
+    newest = [max(c.committed for c in f.commits) for f in session.ordered()]
+    assert newest == sorted(newest, reverse=True)
+
+
+def test_moving_on_skips_and_next_pending_wraps_past_decided_fixes(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    names = [f.branch.name for f in session.ordered()]
+    waiting = pending(session)
+    assert len(waiting) >= 3
+    first, second, third = waiting[:3]
+    # stepping forward from an undecided fix skips it, once
+    assert session.step(first, +1) == names[(names.index(first) + 1) % len(names)]
+    session.step(first, +1)
+    assert session.skipped == [first]
+    # stepping backward from the first wraps to the last
+    assert session.step(names[0], -1) == names[-1]
+    # decided fixes are not next, and the search wraps around to the start
+    session.decided_on(session.fix(second), "approve")
+    assert session.next_pending(first) == third
+    assert session.next_pending(waiting[-1]) == first
+    for name in waiting:
+        session.decided_on(session.fix(name), "reject")
+    assert session.next_pending(first) is None
+    # a fix skipped and then decided is not reported as skipped
+    outcome = session.outcome()
+    assert outcome.skipped == []
+    assert outcome.approved == [] and sorted(outcome.rejected) == sorted(waiting)
+
+
+def test_re_deciding_a_fix_moves_it_to_its_latest_verdict(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    first, second = pending(session)[:2]
+    session.decided_on(session.fix(first), "request-changes")
+    session.decided_on(session.fix(second), "approve")
+    session.decided_on(session.fix(first), "reject")
+    outcome = session.outcome()
+    assert outcome.changes_requested == []
+    assert outcome.rejected == [first] and outcome.approved == [second]
+
+
+def test_a_refused_approval_writes_nothing_and_keeps_the_draft(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    fix = session.fix("ai-fix/ci-pin-actions")
+    data = session.review(fix)
+    assert data.blocking, "the CI fix raises a blocking flag"
+    before = note_count(demo_repo)
+    draft = confirmed_draft(fix, acknowledged=[])
+    session.save_draft(draft)
+    with pytest.raises(DecisionRefused) as refused:
+        session.record(fix, "approve", draft)
+    assert "blocking risk flags not acknowledged" in refused.value.message
+    assert note_count(demo_repo) == before
+    assert session.draft_for(fix).checklist.intent.note == "intent ok"  # the draft is kept
+    assert session.decided == {}
+
+
+def test_the_ruling_before_signing_matches_what_is_recorded(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    fix = session.fix("ai-fix/ci-pin-actions")
+    data = session.review(fix)
+    signing = session.signer()
+    assert signing.standing.problem is None, "the demo reviewer's key is allowed on main"
+    draft = confirmed_draft(fix, acknowledged=[])
+    ruling = session.ruling(fix, "approve", draft, signing)
+    assert not ruling.recordable and not ruling.counts
+    assert {r.code for r in ruling.refusals} == {"acknowledge"}
+    draft.acknowledged = list(data.blocking)
+    ruling = session.ruling(fix, "approve", draft, signing)
+    assert ruling.recordable and ruling.counts, ruling
+    before = note_count(demo_repo)
+    recorded = session.record(fix, "approve", draft)
+    assert recorded.ruling == ruling
+    assert recorded.decision.acknowledged_flags == sorted(data.blocking)
+    assert note_count(demo_repo) == before + 1
+    assert session.draft_for(fix).checklist.intent.status == "open"  # the draft is gone
+    session.decided_on(fix, recorded.decision.verdict)
+    assert session.outcome().approved == [fix.branch.name]
+    assert session.cached_review(fix) is None  # its decisions changed: reviewed afresh
+
+
+def test_a_veto_needs_a_comment_but_no_checklist(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    fix = session.fix("ai-fix/docs-tls-verification")
+    session.review(fix)
+    signing = session.signer()
+    draft = Draft(branch=fix.branch.name, head=fix.branch.head)
+    ruling = session.ruling(fix, "reject", draft, signing)
+    assert [r.code for r in ruling.refusals] == ["comment"] and ruling.counts
+    draft.comment = "this disables verification instead of pinning the CA"
+    assert session.record(fix, "reject", draft).decision.verdict == "reject"

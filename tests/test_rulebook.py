@@ -1,0 +1,127 @@
+"""One rule-book: what ``decide`` refuses or warns about is exactly what the gate then does with
+the record — with real git, real ssh keys and the real command line."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fixreview.notes.store import DECISIONS_REF
+from tests.cliutil import APPROVE, fixreview
+from tests.gitutil import AI, TestRepo
+from tests.signing_util import Reviewer, allow, make_reviewer
+
+CI_FILE = {".github/workflows/ci.yml": "on: push\njobs: {}\n"}
+
+
+@pytest.fixture
+def people(tmp_path: Path) -> dict[str, Reviewer]:
+    keys = tmp_path / "keys"
+    return {
+        "aisha": make_reviewer(keys, "Aisha Okafor", "aisha@example.com"),
+        "tomas": make_reviewer(keys, "Tomás Herrera", "tomas@example.com"),
+        "mallory": make_reviewer(keys, "Mallory", "mallory@example.com"),
+    }
+
+
+def fix_branch(repo: TestRepo, people: dict[str, Reviewer], files: dict[str, str]) -> TestRepo:
+    allow(repo, people["aisha"], people["tomas"])
+    repo.checkout("-b", "ai-fix/sqli")
+    repo.commit("Parameterize\n\nFinding-Id: SEC-1", files, who=AI)
+    repo.checkout("main")
+    return repo
+
+
+def decide(repo: TestRepo, who: Reviewer, *argv: str) -> subprocess.CompletedProcess[str]:
+    return fixreview(repo, "decide", "ai-fix/sqli", *argv, env=who.env())
+
+
+def verify(repo: TestRepo) -> subprocess.CompletedProcess[str]:
+    return fixreview(repo, "verify", "ai-fix/sqli")
+
+
+def test_decide_refuses_an_approval_that_leaves_a_blocking_flag_unacknowledged(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n", **CI_FILE})
+    proc = decide(repo, people["aisha"], *APPROVE)
+    assert proc.returncode == 2, proc.stdout
+    assert "cannot record this approve: blocking risk flags not acknowledged" in proc.stderr
+    assert "ci-config-change" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    assert repo.git("for-each-ref", DECISIONS_REF) == ""  # nothing signed, nothing written
+    # acknowledged, it is recorded and counts (tomas makes the second vote the CI file needs)
+    for who in ("aisha", "tomas"):
+        proc = decide(repo, people[who], *APPROVE, "--ack", "ci-config-change")
+        assert proc.returncode == 0 and "will not count" not in proc.stderr, proc.stderr
+    assert verify(repo).returncode == 0
+
+
+def test_every_refusal_is_named_in_one_line(repo: TestRepo, people: dict[str, Reviewer]) -> None:
+    fix_branch(repo, people, {"app/db.py": "x = 1\n", **CI_FILE})
+    proc = decide(repo, people["aisha"], "--approve", "--intent", "x", "--ack", "no-such-flag")
+    assert proc.returncode == 2
+    [line] = proc.stderr.splitlines()
+    for reason in (
+        "checklist not confirmed: scope, blast radius, rollback",
+        "no rollback criteria written",
+        "blocking risk flags not acknowledged: ci-config-change",
+        "unknown risk flag id(s): no-such-flag",
+    ):
+        assert reason in line, line
+
+
+def test_a_commit_under_the_reviewers_name_makes_decide_warn_and_the_gate_refuse(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    """decide once compared e-mails only; the gate compares names too. Now both do."""
+    fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n"})
+    aisha = people["aisha"]
+    repo.checkout("ai-fix/sqli")
+    repo.commit("tweak from home", {"app/db.py": "x = 2\n"}, who=(aisha.name, "aisha@home.test"))
+    repo.checkout("main")
+    proc = decide(repo, aisha, *APPROVE)
+    assert proc.returncode == 0
+    assert "will not count" in proc.stderr
+    assert "authored or committed a commit of this fix" in proc.stderr
+    gate = verify(repo)
+    assert gate.returncode == 1 and "authored or committed a commit of this fix" in gate.stdout
+
+
+def test_a_key_the_base_does_not_allow_makes_decide_warn_and_the_gate_refuse(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n"})
+    proc = decide(repo, people["mallory"], *APPROVE)
+    assert proc.returncode == 0
+    assert "will not count" in proc.stderr
+    assert "is not in the base's allowed signers for mallory@example.com" in proc.stderr
+    gate = verify(repo)
+    assert gate.returncode == 1 and "is not in the base's allowed signers" in gate.stdout
+
+
+def test_an_ai_identity_is_warned_before_the_gate_refuses_it(
+    repo: TestRepo, people: dict[str, Reviewer], tmp_path: Path
+) -> None:
+    bot = make_reviewer(tmp_path / "bot", "review-bot[bot]", "review-bot[bot]@example.com")
+    people["bot"] = bot
+    fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n"})
+    repo.checkout("main")
+    allow(repo, people["aisha"], bot)
+    repo.checkout("ai-fix/sqli")
+    repo.git("rebase", "-q", "main")
+    repo.checkout("main")
+    proc = decide(repo, bot, *APPROVE)
+    assert proc.returncode == 0 and "is an AI identity" in proc.stderr
+    gate = verify(repo)
+    assert gate.returncode == 1 and "is an AI identity" in gate.stdout
+
+
+def test_a_clean_approval_warns_of_nothing_and_passes(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n"})
+    proc = decide(repo, people["aisha"], *APPROVE)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert verify(repo).returncode == 0
