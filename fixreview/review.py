@@ -11,7 +11,7 @@ from fixreview.models import Fix
 from fixreview.policy import LoadedPolicy
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
-from fixreview.risk import RiskFlag, assess, tree_facts
+from fixreview.risk import RiskFlag, assess_fix
 
 
 @dataclass(frozen=True)
@@ -26,21 +26,14 @@ class ReviewData:
 
     @property
     def blocking(self) -> list[str]:
-        return [flag.id for flag in self.flags if flag.level == "block"]
+        return [flag.id for flag in self.flags if flag.blocking]
 
 
 def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
     final = final_diff(repo, fix)
     suggestion = suggestion_diff(repo, fix)
     human = human_changes(repo, fix)
-    flags = assess(
-        fix,
-        final,
-        suggestion,
-        human.diff,
-        loaded.policy,
-        tree_facts(repo, fix, final, loaded.policy.risk.ci_paths),
-    )
+    flags = assess_fix(repo, fix, loaded.policy, (final, suggestion, human.diff))
     gate = None
     records, _, exists = read_decisions(repo)
     if exists and may_have_decisions(loaded, fix, records):

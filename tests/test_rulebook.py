@@ -48,12 +48,18 @@ def test_decide_refuses_an_approval_that_leaves_a_blocking_flag_unacknowledged(
     fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n", **CI_FILE})
     proc = decide(repo, people["aisha"], *APPROVE)
     assert proc.returncode == 2, proc.stdout
-    assert "cannot record this approve: blocking risk flags not acknowledged" in proc.stderr
-    assert "ci-config-change" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    [line] = proc.stderr.splitlines()
+    assert line.endswith(
+        "cannot record this approve: "
+        "blocking risk flags not acknowledged: ci-config-change, sensitive-path"
+    )
     assert repo.git("for-each-ref", DECISIONS_REF) == ""  # nothing signed, nothing written
-    # acknowledged, it is recorded and counts (tomas makes the second vote the CI file needs)
+    proc = decide(repo, people["aisha"], *APPROVE, "--ack", "ci-config-change")
+    assert proc.returncode == 2 and proc.stderr.endswith("not acknowledged: sensitive-path\n")
+    # acknowledged, it is recorded and counts (tomas makes the second vote a sensitive path needs)
+    acks = ["--ack", "ci-config-change", "sensitive-path"]
     for who in ("aisha", "tomas"):
-        proc = decide(repo, people[who], *APPROVE, "--ack", "ci-config-change")
+        proc = decide(repo, people[who], *APPROVE, *acks)
         assert proc.returncode == 0 and "will not count" not in proc.stderr, proc.stderr
     assert verify(repo).returncode == 0
 
@@ -66,7 +72,7 @@ def test_every_refusal_is_named_in_one_line(repo: TestRepo, people: dict[str, Re
     for reason in (
         "checklist not confirmed: scope, blast radius, rollback",
         "no rollback criteria written",
-        "blocking risk flags not acknowledged: ci-config-change",
+        "blocking risk flags not acknowledged: ci-config-change, sensitive-path",
         "unknown risk flag id(s): no-such-flag",
     ):
         assert reason in line, line

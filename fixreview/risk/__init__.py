@@ -16,6 +16,7 @@ from __future__ import annotations
 from fixreview.changes import final_diff, human_changes, suggestion_diff
 from fixreview.models import Fix
 from fixreview.policy import Policy
+from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.risk.checks import assess
 from fixreview.risk.flags import (
@@ -46,14 +47,19 @@ __all__ = [
 ]
 
 
-def assess_fix(repo: Repository, fix: Fix, policy: Policy) -> list[RiskFlag]:
-    """The risk flags of FIX: its diffs computed and its trees read, then assessed."""
-    final = final_diff(repo, fix)
-    return assess(
-        fix,
-        final,
+def assess_fix(
+    repo: Repository,
+    fix: Fix,
+    policy: Policy,
+    diffs: tuple[Diff, Diff | None, Diff | None] | None = None,
+) -> list[RiskFlag]:
+    """The risk flags of FIX: its trees read, then assessed. DIFFS, the final, suggestion and
+    human diffs when the caller has them already, are not computed again."""
+    final, suggestion, human = diffs or (
+        final_diff(repo, fix),
         suggestion_diff(repo, fix),
         human_changes(repo, fix).diff,
-        policy,
-        tree_facts(repo, fix, final, policy.risk.ci_paths),
     )
+    risk = policy.risk
+    facts = tree_facts(repo, fix, final, risk.ci_paths, risk.dependency_paths)
+    return assess(fix, final, suggestion, human, policy, facts)
