@@ -94,6 +94,17 @@ def aisha(tmp_path: Path) -> Reviewer:
 
 
 @pytest.fixture
+def people(tmp_path: Path) -> dict[str, Reviewer]:
+    """Three reviewers with real ssh keys: aisha and tomas (whom tests allow), and mallory."""
+    keys = tmp_path / "keys"
+    return {
+        "aisha": make_reviewer(keys, "Aisha Okafor", "aisha@example.com"),
+        "tomas": make_reviewer(keys, "Tomás Herrera", "tomas@example.com"),
+        "mallory": make_reviewer(keys, "Mallory", "mallory@example.com"),
+    }
+
+
+@pytest.fixture
 def fixed(repo: TestRepo, aisha: Reviewer) -> TestRepo:
     """main allows aisha; ai-fix/sqli is one AI commit on top."""
     allow(repo, aisha)

@@ -18,16 +18,6 @@ from tests.signing_util import Reviewer, allow, make_reviewer
 
 
 @pytest.fixture
-def people(tmp_path: Path) -> dict[str, Reviewer]:
-    keys = tmp_path / "keys"
-    return {
-        "aisha": make_reviewer(keys, "Aisha Okafor", "aisha@example.com"),
-        "tomas": make_reviewer(keys, "Tomás Herrera", "tomas@example.com"),
-        "mallory": make_reviewer(keys, "Mallory", "mallory@example.com"),
-    }
-
-
-@pytest.fixture
 def gated(repo: TestRepo, people: dict[str, Reviewer]) -> TestRepo:
     """main allows aisha and tomas; ai-fix/sqli is an AI commit on top."""
     allow(repo, people["aisha"], people["tomas"])
