@@ -45,6 +45,16 @@ async def settle(app: FixreviewApp, pilot: object) -> None:
     await pilot.pause()  # type: ignore[attr-defined]
 
 
+async def fill(app: FixreviewApp, pilot: object, text: str, *then: str) -> None:
+    """TEXT into the focused input at its cursor in one go, as typing it would leave it, then
+    the keys THEN. Pilot pays a round trip through the app per key (about 0.1 s), and these
+    tests are about what the text does, not about typing it (the filter test still types)."""
+    box = app.focused
+    assert isinstance(box, Input), box
+    box.insert_text_at_cursor(text)
+    await pilot.press(*then)  # type: ignore[attr-defined]
+
+
 def awaiting(repo: Path) -> list[str]:
     r = Repository(repo)
     queue = load_queue(r)
@@ -78,7 +88,8 @@ async def test_queue_lists_fixes_filters_sorts_and_toggles(demo_repo: Path) -> N
         assert statuses["ai-fix/sqli-invoice-search"] == "approved"
         assert statuses["ai-fix/xss-invoice-notes"] == "rejected"
         assert statuses["ai-fix/docs-tls-verification"] == "stale"
-        await pilot.press("slash", *"sqli", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "sqli", "enter")
         assert rows(app) == ["ai-fix/sqli-invoice-search"]
         await pilot.press("escape", "s")
         assert "sorted by age" in text_of(app.screen.query_one("#queue-state", Static))
@@ -104,7 +115,8 @@ async def test_review_views_and_file_navigation(demo_repo: Path) -> None:
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"command-injection", "enter", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "command-injection", "enter", "enter")
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
@@ -135,7 +147,8 @@ async def test_recorded_decisions_show_as_the_gate_judges_them(demo_repo: Path) 
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("a", "slash", *"docs-tls", "enter", "enter")
+        await pilot.press("a", "slash")
+        await fill(app, pilot, "docs-tls", "enter", "enter")
         await settle(app, pilot)
         await pilot.press("c")
         decisions = text_of(app.screen.query_one("#decision-log", Static))
@@ -148,11 +161,13 @@ async def test_checklist_is_drafted_and_survives_a_killed_app(demo_repo: Path) -
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"timing-safe", "enter", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "timing-safe", "enter", "enter")
         await settle(app, pilot)
         await pilot.press("1", "3", "e")
         assert isinstance(app.screen.query_one(Input), Input)
-        await pilot.press("ctrl+u", *"touches login only", "enter")
+        await pilot.press("ctrl+u")
+        await fill(app, pilot, "touches login only", "enter")
         # the app is "killed": no clean exit path runs
     draft = load_draft(Repository(demo_repo), "ai-fix/timing-safe-password-check")
     assert draft is not None
@@ -163,7 +178,8 @@ async def test_checklist_is_drafted_and_survives_a_killed_app(demo_repo: Path) -
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"timing-safe", "enter", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "timing-safe", "enter", "enter")
         await settle(app, pilot)
         checklist = app.screen.query_one(ChecklistView)
         assert checklist.checklist.blast_radius.note == "touches login only"
@@ -187,8 +203,9 @@ async def review_and_decide(app: FixreviewApp, pilot: object, verdict: str, note
     for _ in dialog.data.blocking:
         await press("space", "tab")
     if verdict == "A":
-        await press("ctrl+u", *note, "enter")
-    await press(*f"{note} (comment)", "enter")
+        await press("ctrl+u")
+        await fill(app, pilot, note, "enter")
+    await fill(app, pilot, f"{note} (comment)", "enter")
     await settle(app, pilot)
 
 
@@ -258,12 +275,13 @@ async def test_signing_failure_keeps_the_draft_and_the_app(demo_repo: Path) -> N
     app = FixreviewApp(repo)
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"docs-tls", "enter", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "docs-tls", "enter", "enter")
         await settle(app, pilot)
         await pilot.press("C")
         await pilot.pause()
         assert isinstance(app.screen, DecisionDialog)
-        await pilot.press(*"please cite the CA fingerprint", "enter")
+        await fill(app, pilot, "please cite the CA fingerprint", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, DecisionDialog)
         error = text_of(app.screen.query_one("#decision-error", Static))
@@ -349,7 +367,8 @@ async def test_selecting_a_risk_flag_jumps_to_its_evidence(demo_repo: Path) -> N
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"ci-pin", "enter", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "ci-pin", "enter", "enter")
         await settle(app, pilot)
         screen = app.screen
         assert isinstance(screen, ReviewScreen) and screen.data is not None
@@ -370,13 +389,15 @@ async def test_a_new_decision_shows_when_the_fix_is_reopened(demo_repo: Path) ->
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
-        await pilot.press("slash", *"pyyaml", "enter", "enter")
+        await pilot.press("slash")
+        await fill(app, pilot, "pyyaml", "enter", "enter")
         await settle(app, pilot)
         await review_and_decide(app, pilot, "C", "pin with hashes")
         await pilot.press("escape")
         await settle(app, pilot)
         assert isinstance(app.screen, QueueScreen)
-        await pilot.press("a", "slash", "ctrl+u", *"pyyaml", "enter", "enter")
+        await pilot.press("a", "slash", "ctrl+u")
+        await fill(app, pilot, "pyyaml", "enter", "enter")
         await settle(app, pilot)
         await pilot.press("c")
         decisions = text_of(app.screen.query_one("#decision-log", Static))
