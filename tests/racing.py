@@ -32,10 +32,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 # How many writers race. Released together, 8 writers already make some of them lose the
-# compare-and-swap on the notes ref (typically 7 to 20 lost attempts in all; the tests assert
-# at least one), and the lost attempts grow about with the square of the writers: 40 writers
-# lose some 380 attempts, each a handful of git processes, which made most of the old tests'
-# time once the interpreter start-ups were gone.
+# compare-and-swap on the notes ref (7 to 22 lost attempts in all in trial runs; the tests assert
+# at least one). The lost attempts grow about with the square of the writers: 40 writers lose
+# some 380, each a handful of git processes, about half the time of the old 40-writer tests (the
+# other half was 40 interpreter start-ups).
 RACERS = 8
 
 
@@ -127,6 +127,9 @@ def _worker(index: int, argv: list[str], env: dict[str, str], gate: int, scratch
     """In a forked child: wait for the start, run the command, record the outcome, exit."""
     os.environ.clear()
     os.environ.update(env)
+    nothing = os.open(os.devnull, os.O_RDONLY)  # the driver's stdin held the jobs, not input
+    os.dup2(nothing, 0)
+    os.close(nothing)
     for fd, name in ((1, "out"), (2, "err")):
         target = os.open(scratch / f"{index}.{name}", os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
         os.dup2(target, fd)
