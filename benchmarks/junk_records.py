@@ -3,7 +3,8 @@
 Builds a repository with one approved fix whose head also carries 20,000 junk decision records
 (a quarter are vetoes embedding the reviewer's real public key with a broken signature, the rest
 malformed or unsigned), and whose diff adds one 5 MB line. Prints `verify`'s wall time next to
-its floor: `git notes show` of that note plus one `ssh-keygen -Y verify`.
+its floor: `git notes show` of that note plus one `ssh-keygen -Y verify`; then how long a 17 MB
+note line above the record cap takes to refuse, next to one pass over its bytes.
 
     python3 benchmarks/junk_records.py [--records N] [--line-mb M]
 """
@@ -175,6 +176,22 @@ def main() -> None:
     print(f"added line              {args.line_mb:>10.1f} MB")
     print(f"verify                  {verify_s:>10.2f} s   exit {code}: {verdict}")
     print(f"floor (notes + 1 verify){floor:>10.2f} s   ratio {verify_s / floor:.0f}x")
+    over_cap()
+
+
+def over_cap() -> None:
+    """A note line above the record cap is refused unread: its cost next to reading its bytes."""
+    from fixreview.notes.records import parse_note
+
+    huge = b"proposal " + b"A" * (17 * 1024 * 1024)
+    start = time.perf_counter()
+    records, bad = parse_note("a" * 40, huge)
+    parse_s = time.perf_counter() - start
+    start = time.perf_counter()
+    huge.count(b"\n")  # the floor: one pass over the bytes
+    floor_s = time.perf_counter() - start
+    assert not records and "too long" in bad[0].reason
+    print(f"17 MB note line refused {parse_s:>10.4f} s   floor (one pass) {floor_s:.4f} s")
 
 
 if __name__ == "__main__":

@@ -293,6 +293,52 @@ async def test_signing_failure_keeps_the_draft_and_the_app(demo_repo: Path) -> N
     assert repo.run_text("notes", f"--ref={DECISIONS_REF}", "list").count("\n") == 3
 
 
+async def test_the_dialog_says_before_signing_whether_the_decision_will_count(
+    demo_repo: Path,
+) -> None:
+    """The rule-book's answer, as the reviewer types: what is missing, then that it counts; and
+    for a key the base does not allow, that it will be recorded but will not count."""
+    repo = Repository(demo_repo)
+    app = FixreviewApp(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await fill(app, pilot, "docs-tls", "enter", "enter")
+        await settle(app, pilot)
+        await pilot.press("C")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DecisionDialog)
+        counts = dialog.query_one("#decision-counts", Static)
+        assert "to record it: a request-changes decision needs a comment" in text_of(counts)
+        await fill(app, pilot, "cite the CA")
+        await pilot.pause()
+        assert text_of(counts) == "this request-changes will count under the gate"
+        await pilot.press("escape")
+    # the same reviewer signing as someone the base's allowed signers do not list
+    repo.run("config", "user.email", "stranger@example.com")
+    app = FixreviewApp(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("slash")
+        await fill(app, pilot, "docs-tls", "enter", "enter")
+        await settle(app, pilot)
+        await pilot.press("C")
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DecisionDialog)
+        counts = dialog.query_one("#decision-counts", Static)
+        assert dialog.draft.comment == "cite the CA"  # the draft kept what was typed
+        said = text_of(counts)
+        assert "will not count under the gate" in said, said
+        assert "not in the base's allowed signers for stranger@example.com" in said, said
+        await pilot.press("enter")  # recorded all the same, and the notification says so
+        await settle(app, pilot)
+        assert not isinstance(app.screen, DecisionDialog)
+        warned = [str(n.message) for n in app._notifications if "will not count" in str(n.message)]
+        assert warned, "a notification repeats that the decision will not count"
+
+
 @pytest.mark.parametrize("verdict", ["C", "X"])
 async def test_send_back_and_reject_need_a_comment(demo_repo: Path, verdict: str) -> None:
     app = FixreviewApp(Repository(demo_repo))

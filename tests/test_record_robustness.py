@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -138,10 +137,8 @@ def test_huge_binary_and_junk_lines_are_warnings(approved: TestRepo) -> None:
 
 def test_a_line_above_the_cap_is_never_parsed() -> None:
     huge = b"proposal " + b"A" * (17 * 1024 * 1024)
-    started = time.monotonic()
-    records, bad = parse_note("a" * 40, huge)
+    records, bad = parse_note("a" * 40, huge)  # its speed: benchmarks/junk_records.py
     assert records == [] and "too long" in bad[0].reason and len(bad[0].text) < 100
-    assert time.monotonic() - started < 2
 
 
 def _bad_patch_proposal(repo: TestRepo, patch: str) -> None:
@@ -218,11 +215,8 @@ def test_twenty_thousand_junk_records_read_in_seconds(approved: TestRepo, tmp_pa
     note = tmp_path / "note"
     note.write_text(existing + "\n".join(junk) + "\n")
     approved.git("notes", f"--ref={DECISIONS_REF}", "add", "-f", "-F", str(note), head)
-    started = time.monotonic()
-    records, warnings, _ = read_decisions(Repository(approved.path))
-    read_seconds = time.monotonic() - started
+    records, warnings, _ = read_decisions(Repository(approved.path))  # speed: benchmarks/
     assert len(records[head]) == 1 + 5000 and len(warnings) == 15_000
-    assert read_seconds < 30, read_seconds
 
 
 # -- --json never prints control or invisible characters raw ------------------------------------

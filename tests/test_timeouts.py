@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -26,12 +25,10 @@ def _hung_program(directory: Path, name: str = "hung") -> Path:
     return program
 
 
-def _fixreview(
-    repo: TestRepo, env: dict[str, str], *argv: str
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    started = time.monotonic()
-    proc = fixreview(repo, *argv, env=env, timeout=120)
-    return proc, time.monotonic() - started
+def _fixreview(repo: TestRepo, env: dict[str, str], *argv: str) -> subprocess.CompletedProcess[str]:
+    """The command, given two minutes: a hang it failed to stop fails the test (TimeoutExpired),
+    and the one-line error it must print says its own timeout fired."""
+    return fixreview(repo, *argv, env=env, timeout=120)
 
 
 def _one_line_error(proc: subprocess.CompletedProcess[str], *words: str) -> None:
@@ -53,9 +50,8 @@ def test_a_hung_ssh_signer_is_stopped(fixed: TestRepo, aisha: Reviewer, tmp_path
     hung = _hung_program(tmp_path / "bin")
     env = aisha.env(**{"gpg.ssh.program": str(hung)})
     env["FIXREVIEW_SIGNER_TIMEOUT"] = "1"
-    proc, took = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
+    proc = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
     _one_line_error(proc, "did not finish within 1 s", "FIXREVIEW_SIGNER_TIMEOUT")
-    assert took < 30
     _no_decision(fixed)
 
 
@@ -65,9 +61,8 @@ def test_a_hung_ssh_agent_default_key_command_is_stopped(
     hung = _hung_program(tmp_path / "bin")
     env = aisha.env(**{"user.signingKey": "", "gpg.ssh.defaultKeyCommand": str(hung)})
     env["FIXREVIEW_SIGNER_TIMEOUT"] = "1"
-    proc, took = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
+    proc = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
     _one_line_error(proc, "did not finish within 1 s")
-    assert took < 30
     _no_decision(fixed)
 
 
@@ -77,14 +72,13 @@ def test_a_hung_gpg_is_stopped(fixed: TestRepo, aisha: Reviewer, tmp_path: Path)
         **{"gpg.format": "openpgp", "gpg.program": str(hung), "user.signingKey": "ABCDEF12"}
     )
     env["FIXREVIEW_SIGNER_TIMEOUT"] = "1"
-    proc, took = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
+    proc = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
     _one_line_error(proc, "did not finish within 1 s")
-    assert took < 30
     _no_decision(fixed)
 
 
 def test_a_hung_verifier_is_stopped(fixed: TestRepo, aisha: Reviewer, tmp_path: Path) -> None:
-    proc, _ = _fixreview(fixed, aisha.env(), "decide", "ai-fix/sqli", *APPROVE)
+    proc = _fixreview(fixed, aisha.env(), "decide", "ai-fix/sqli", *APPROVE)
     assert proc.returncode == 0, proc.stderr
     hung_dir = tmp_path / "hung-bin"
     _hung_program(hung_dir, "ssh-keygen")
@@ -92,8 +86,7 @@ def test_a_hung_verifier_is_stopped(fixed: TestRepo, aisha: Reviewer, tmp_path: 
     env = dict(os.environ)
     env["PATH"] = f"{hung_dir}{os.pathsep}{env['PATH']}"
     env["FIXREVIEW_SIGNER_TIMEOUT"] = "1"
-    proc, took = _fixreview(fixed, env, "verify", "ai-fix/sqli")
-    assert took < 30
+    proc = _fixreview(fixed, env, "verify", "ai-fix/sqli")
     # an environment error, one line: never a pass, never a hang, never a traceback
     _one_line_error(proc, "'ssh-keygen' did not finish within 1 s")
 
@@ -103,18 +96,17 @@ def test_a_hung_git_is_stopped(fixed: TestRepo, aisha: Reviewer) -> None:
     _hung_program(hooks, "reference-transaction")
     env = aisha.env()
     env["FIXREVIEW_GIT_TIMEOUT"] = "2"
-    proc, took = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
+    proc = _fixreview(fixed, env, "decide", "ai-fix/sqli", *APPROVE)
     _one_line_error(proc, "did not finish within 2 s", "FIXREVIEW_GIT_TIMEOUT")
-    assert took < 60
     _no_decision(fixed)
     # the stopped git left nothing that blocks the next writer
     (hooks / "reference-transaction").unlink()
-    proc, _ = _fixreview(fixed, aisha.env(), "decide", "ai-fix/sqli", *APPROVE)
+    proc = _fixreview(fixed, aisha.env(), "decide", "ai-fix/sqli", *APPROVE)
     assert proc.returncode == 0, proc.stderr
 
 
 @pytest.mark.parametrize("value", ["soon", "0", "-3", "nan"])
 def test_a_bad_timeout_setting_is_one_line(fixed: TestRepo, value: str) -> None:
     env = dict(os.environ, FIXREVIEW_GIT_TIMEOUT=value)
-    proc, _ = _fixreview(fixed, env, "list")
+    proc = _fixreview(fixed, env, "list")
     _one_line_error(proc, "FIXREVIEW_GIT_TIMEOUT must be")
