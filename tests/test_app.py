@@ -57,6 +57,20 @@ async def fill(app: FixreviewApp, pilot: object, text: str, *then: str) -> None:
     await pilot.press(*then)  # type: ignore[attr-defined]
 
 
+async def open_dialog(app: FixreviewApp, pilot: object, needle: str, key: str) -> DecisionDialog:
+    """From the queue: filter for NEEDLE, open the fix, press KEY (A, C or X): the dialog,
+    once what the rule-book says is shown."""
+    await settle(app, pilot)
+    await pilot.press("slash")  # type: ignore[attr-defined]
+    await fill(app, pilot, needle, "enter", "enter")
+    await settle(app, pilot)
+    await pilot.press(key)  # type: ignore[attr-defined]
+    await settle(app, pilot)
+    dialog = app.screen
+    assert isinstance(dialog, DecisionDialog), dialog
+    return dialog
+
+
 def awaiting(repo: Path) -> list[str]:
     r = Repository(repo)
     queue = load_queue(r)
@@ -273,13 +287,7 @@ async def test_signing_failure_keeps_the_draft_and_the_app(demo_repo: Path) -> N
     repo.run("config", "user.signingKey", "/nonexistent/key")
     app = FixreviewApp(repo)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("slash")
-        await fill(app, pilot, "docs-tls", "enter", "enter")
-        await settle(app, pilot)
-        await pilot.press("C")
-        await pilot.pause()
-        assert isinstance(app.screen, DecisionDialog)
+        await open_dialog(app, pilot, "docs-tls", "C")
         await fill(app, pilot, "please cite the CA fingerprint", "enter")
         await settle(app, pilot)
         assert isinstance(app.screen, DecisionDialog)
@@ -300,14 +308,7 @@ async def test_the_dialog_says_before_signing_whether_the_decision_will_count(
     repo = Repository(demo_repo)
     app = FixreviewApp(repo)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("slash")
-        await fill(app, pilot, "docs-tls", "enter", "enter")
-        await settle(app, pilot)
-        await pilot.press("C")
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, DecisionDialog)
+        dialog = await open_dialog(app, pilot, "docs-tls", "C")
         counts = dialog.query_one("#decision-counts", Static)
         assert "to record it: a request-changes decision needs a comment" in text_of(counts)
         await fill(app, pilot, "cite the CA")
@@ -318,14 +319,7 @@ async def test_the_dialog_says_before_signing_whether_the_decision_will_count(
     repo.run("config", "user.email", "stranger@example.com")
     app = FixreviewApp(repo)
     async with app.run_test(size=SIZE) as pilot:
-        await settle(app, pilot)
-        await pilot.press("slash")
-        await fill(app, pilot, "docs-tls", "enter", "enter")
-        await settle(app, pilot)
-        await pilot.press("C")
-        await settle(app, pilot)
-        dialog = app.screen
-        assert isinstance(dialog, DecisionDialog)
+        dialog = await open_dialog(app, pilot, "docs-tls", "C")
         counts = dialog.query_one("#decision-counts", Static)
         assert dialog.draft.comment == "cite the CA"  # the draft kept what was typed
         said = text_of(counts)
