@@ -3,20 +3,26 @@
 For each fix it answers the four questions: what changed (final diff, the AI's suggestion and
 what people changed after it), why (the finding and the AI's rationale), who decided what and
 whether each decision is valid (the gate's own judgement), and which finding it maps to.
+
+A finding id is looked up among the fixes' linked findings first, then in the findings sources
+the policy names (TOML by id; SARIF by id, guid or ``RULEID@PATH:LINE``): a finding no branch
+answers yet still has a trail, with no fixes in it.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
+from fixreview.decisions import read_decisions
 from fixreview.errors import NotFoundError
-from fixreview.gate import GateResult, evaluate, fill_statuses
-from fixreview.models import Fix
-from fixreview.notes.store import DECISIONS_REF
+from fixreview.findings.sources import load_findings_index
+from fixreview.gate import GateResult, judge_fix, status_of
+from fixreview.models import Finding, Fix
 from fixreview.queue import Queue, load_queue
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
+from fixreview.risk import RiskFlag, assess_fix
 
 
 @dataclass
@@ -26,6 +32,7 @@ class TrailEntry:
     suggestion: Diff | None
     human: HumanChanges
     gate: GateResult | None
+    flags: list[RiskFlag] = field(default_factory=list)  # the same figures as ``list``'s
 
 
 @dataclass
@@ -33,31 +40,48 @@ class AuditTrail:
     target: str | None
     queue: Queue
     entries: list[TrailEntry]
+    finding: Finding | None = None  # the finding TARGET names, when it names one
 
 
 def audit_trail(repo: Repository, target: str | None, base: str | None = None) -> AuditTrail:
     """The trail of branch TARGET, of every branch answering finding TARGET, or of all fixes."""
     queue = load_queue(repo, base)
-    fill_statuses(repo, queue)
-    if target is None:
-        fixes = queue.fixes
-    else:
-        fixes = [f for f in queue.fixes if target in (f.branch.name, f.branch.ref)]
-        if not fixes:
-            fixes = [f for f in queue.fixes if f.finding is not None and f.finding.id == target]
-        if not fixes:
-            raise NotFoundError(f"no fix branch and no finding named {target!r}")
-    has_decisions = repo.ref_value(DECISIONS_REF) is not None
-    entries = [
-        TrailEntry(
-            fix=fix,
-            final=final_diff(repo, fix),
-            suggestion=suggestion_diff(repo, fix),
-            human=human_changes(repo, fix),
-            gate=evaluate(repo, fix.branch.head, base)
-            if has_decisions and fix.branch.merge_base
-            else None,
+    fixes, finding = _select(repo, queue, target)
+    records, warnings, has_decisions = read_decisions(repo)
+    queue.warnings.extend(warnings)
+    entries = []
+    for fix in fixes:
+        final, suggestion, human = (
+            final_diff(repo, fix),
+            suggestion_diff(repo, fix),
+            human_changes(repo, fix),
         )
-        for fix in fixes
-    ]
-    return AuditTrail(target=target, queue=queue, entries=entries)
+        flags = assess_fix(repo, fix, queue.policy.policy, (final, suggestion, human.diff))
+        gate = None
+        if has_decisions and fix.branch.merge_base:
+            gate = judge_fix(repo, queue.policy, fix, records, [], flags)
+            fix.branch.status = status_of(gate)  # as fill_statuses sets it for list
+        entries.append(TrailEntry(fix, final, suggestion, human, gate, flags))
+    return AuditTrail(target=target, queue=queue, entries=entries, finding=finding)
+
+
+def _select(repo: Repository, queue: Queue, target: str | None) -> tuple[list[Fix], Finding | None]:
+    """The fixes TARGET names (a branch, or a finding id), and the finding when it is one."""
+    if target is None:
+        return list(queue.fixes), None
+    by_branch = [f for f in queue.fixes if target in (f.branch.name, f.branch.ref)]
+    if by_branch:
+        return by_branch, None
+    linked = [f for f in queue.fixes if f.finding is not None and f.finding.id == target]
+    if linked:
+        return linked, linked[0].finding
+    index = load_findings_index(repo, queue.policy)
+    queue.warnings.extend(w for w in index.warnings if w not in queue.warnings)
+    finding = index.get(target)
+    if finding is None:
+        sources = ", ".join(index.sources) or "none named in the policy"
+        raise NotFoundError(
+            f"no fix branch and no finding named {target!r} (findings sources: {sources})"
+        )
+    answering = [f for f in queue.fixes if f.finding is not None and f.finding.id == finding.id]
+    return answering, finding

@@ -93,7 +93,15 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
             f"{DECISIONS_REF} is missing (a clone without notes?): "
             f"git fetch origin '{NOTES_REFSPEC}'"
         )
+    if repo.is_ancestor(head, loaded.base_commit):  # the base's tip, or a commit already in it
+        where = "the tip of" if head == loaded.base_commit else "already in"
+        raise FixreviewError(
+            f"{rev} ({head[:12]}) is not a fix: it is {where} the base branch {loaded.base}; "
+            "verify a fix branch or its head commit"
+        )
     fix, fix_warnings = fix_at(repo, loaded, head)
+    if not fix.branch.ref and fix.proposal_branch is None:
+        fix.branch.name = rev  # no fix branch points here: named as the caller named it
     if fix.branch.merge_base is None:
         if repo.run_text("rev-parse", "--is-shallow-repository").strip() == "true":
             raise FixreviewError(

@@ -1,5 +1,6 @@
-"""The JSON that ``list --json`` and ``show --json`` print: stable shapes, documented in
-docs/json.md. Fields are only ever added, never renamed or removed, within a ``schema``.
+"""The JSON that ``list``, ``show``, ``verify`` and ``log`` print with ``--json``: stable
+shapes, documented in docs/json.md. Fields are only ever added, never renamed or removed,
+within a ``schema``.
 
 Branch names, commit messages, evidence and notes are untrusted. :func:`dumps` writes them as
 UTF-8 but escapes, as ``\\uXXXX``, every character a terminal could act on or that a reader
@@ -15,7 +16,7 @@ import re
 from typing import Any
 
 from fixreview.audit import AuditTrail
-from fixreview.gate import GateResult
+from fixreview.gate import GateResult, Judged
 from fixreview.models import Commit, Fix
 from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
@@ -65,10 +66,18 @@ def fix_row(fix: Fix, flags: list[RiskFlag] | None = None) -> dict[str, Any]:
         "added": fix.stats.added,
         "removed": fix.stats.removed,
         "problems": list(fix.problems),
-        "risk_flags": len(flags) if flags is not None else None,
-        "blocking_flags": [f.id for f in flags if f.level == BLOCKING]
-        if flags is not None
-        else None,
+        **risk_figures(flags),
+    }
+
+
+def risk_figures(flags: list[RiskFlag] | None) -> dict[str, Any]:
+    """``risk_flags`` (how many) and ``blocking_flags`` (their ids): the figures every fix row
+    carries, in ``list --json``, ``show --json`` and ``log --json`` alike (null: not assessed)."""
+    if flags is None:
+        return {"risk_flags": None, "blocking_flags": None}
+    return {
+        "risk_flags": len(flags),
+        "blocking_flags": [f.id for f in flags if f.level == BLOCKING],
     }
 
 
@@ -159,24 +168,39 @@ def gate_document(result: GateResult) -> dict[str, Any]:
         "required": result.required,
         "sensitive": result.sensitive,
         "blocking_flags": result.blocking_flags,
-        "decisions": [
-            {
-                "id": j.record.decision.id,
-                "verdict": j.record.decision.verdict,
-                "reviewer": j.record.decision.reviewer,
-                "reviewer_name": j.record.decision.reviewer_name,
-                "time": j.record.decision.time.isoformat(),
-                "head": j.record.decision.head_commit,
-                "key": j.signature.key if j.signature else j.record.decision.key,
-                "signature_valid": bool(j.signature and j.signature.valid),
-                "counted": j.counted,
-                "reason": j.reason,
-            }
-            for j in result.judged
-        ],
+        "decisions": [judged_json(j) for j in result.judged],
         "problems": result.problems,
         "warnings": result.warnings,
         "tampering": result.tampering,
+    }
+
+
+def judged_json(judged: Judged) -> dict[str, Any]:
+    """One decision as ``verify --json`` lists it: who, what, when, and the gate's judgement."""
+    d = judged.record.decision
+    return {
+        "id": d.id,
+        "verdict": d.verdict,
+        "reviewer": d.reviewer,
+        "reviewer_name": d.reviewer_name,
+        "time": d.time.isoformat(),
+        "head": d.head_commit,
+        "key": judged.signature.key if judged.signature else d.key,
+        "signature_valid": bool(judged.signature and judged.signature.valid),
+        "counted": judged.counted,
+        "reason": judged.reason,
+    }
+
+
+def logged_decision(judged: Judged) -> dict[str, Any]:
+    """One decision as ``log --json`` lists it: ``verify --json``'s fields, where its note is
+    attached, and the whole signed payload (every field, as signed: docs/format.md)."""
+    record = judged.record
+    return {
+        **judged_json(judged),
+        "attached_to": record.target,
+        "removed_in": record.removed_in,
+        "signed": record.decision.model_dump(mode="json", by_alias=True),
     }
 
 
@@ -185,10 +209,10 @@ def audit_document(trail: AuditTrail) -> dict[str, Any]:
     entries = []
     for entry in trail.entries:
         fix = entry.fix
-        gate = gate_document(entry.gate) if entry.gate is not None else None
+        gate = entry.gate
         entries.append(
             {
-                "fix": fix_row(fix),
+                "fix": fix_row(fix, entry.flags),
                 "finding": fix.finding.model_dump(mode="json") if fix.finding else None,
                 "suggestion": (
                     fix.suggestion.model_dump(mode="json", exclude={"patch"})
@@ -198,14 +222,17 @@ def audit_document(trail: AuditTrail) -> dict[str, Any]:
                 "final": diff_summary(entry.final),
                 "suggestion_diff": diff_summary(entry.suggestion),
                 "human_changes": {"how": entry.human.how, "diff": diff_summary(entry.human.diff)},
-                "decisions": gate["decisions"] if gate else [],
-                "approved": gate["approved"] if gate else False,
-                "problems": gate["problems"] if gate else [],
+                "risk_flags": [flag_json(flag) for flag in entry.flags],
+                "decisions": [logged_decision(j) for j in gate.judged] if gate else [],
+                "approved": gate.approved if gate else False,
+                "problems": list(gate.problems) if gate else [],
+                "tampering": list(gate.tampering) if gate else [],
             }
         )
     return {
         "schema": JSON_SCHEMA,
         "target": trail.target,
+        "finding": trail.finding.model_dump(mode="json") if trail.finding else None,
         "entries": entries,
         "warnings": list(trail.queue.warnings),
     }

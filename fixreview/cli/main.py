@@ -28,6 +28,122 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see: {self.prog} --help)")
 
 
+EXIT_CODES = "exit codes: 0 success, 1 a negative answer (not found), 2 usage or environment error"
+
+TOP_DESCRIPTION = """\
+Review AI-proposed security fixes; record signed decisions as git notes.
+
+With no COMMAND, fixreview opens the review app (a terminal is needed) on the
+repository: the queue of fixes awaiting review, each fix's finding, diff and risk
+flags, and the decision dialog. Every COMMAND below works without the app."""
+
+TOP_EPILOG = f"""\
+examples:
+  fixreview                         open the review app here
+  fixreview demo                    build the sample repositories and open the app on them
+  fixreview list                    the fixes awaiting review, most severe first
+  fixreview verify ai-fix/sqli      the CI gate: exit 0 only when approved
+  fixreview COMMAND --help          a command's options and examples (docs/commands/)
+
+{EXIT_CODES}"""
+
+# per command: the one-line help in the command list, the description and the examples
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "list": (
+        "pending fixes (or all, with their status)",
+        "List the fix branches awaiting review (pending or stale), most severe first, with\n"
+        "their finding, AI tool, size, risk flags and status. --all lists every fix branch.",
+        "  fixreview list\n  fixreview list --all\n  fixreview list --json --base origin/main",
+    ),
+    "show": (
+        "finding, suggestion, diff stats and commits of a fix",
+        "Show one fix: its finding, the AI's suggestion and rationale, its risk flags, the\n"
+        "final change, what people changed after the AI, and its commits.",
+        "  fixreview show ai-fix/sqli\n"
+        "  fixreview show alert-autofix-12 --json\n"
+        "  fixreview show origin/ai-fix/sqli --base origin/main",
+    ),
+    "propose": (
+        "attach a finding and the AI's suggestion to a fix branch",
+        "Link a fix branch to the finding it answers and the AI's suggestion, as a proposal\n"
+        "note on the suggestion commit. The finding comes from a TOML file, a SARIF log\n"
+        "(pick the result with --result) or a CodeTF (codemodder) report.",
+        "  fixreview propose ai-fix/sqli --finding finding.toml\n"
+        "  fixreview propose alert-autofix-12 --sarif codeql.sarif \\\n"
+        "      --result 'py/sql-injection@app/db.py:41'\n"
+        "  fixreview propose pixeebot/drip --codetf codemodder.json --result 0",
+    ),
+    "decide": (
+        "record a signed decision without the app",
+        "Record a signed decision on a fix's head commit, as the app's decision dialog does:\n"
+        "approve (every checklist item confirmed with a note, rollback criteria written,\n"
+        "blocking risk flags acknowledged), request changes or reject (with a comment).\n"
+        "It is signed with your git signing setup (ssh or OpenPGP).",
+        "  fixreview decide ai-fix/sqli --approve --intent 'parameterizes both inputs' \\\n"
+        "      --scope 'one function' --blast-radius 'invoice search only' \\\n"
+        "      --rollback 'revert if search results change'\n"
+        "  fixreview decide ai-fix/xss --reject --comment 'over-scoped: resubmit app.js alone'\n"
+        "  fixreview decide ai-fix/ci --request-changes --comment 'pin actions by hash'",
+    ),
+    "verify": (
+        "the CI gate: exit 0 only when REV is approved",
+        "Check that REV (default HEAD), the head of a fix, carries the approvals the base\n"
+        "branch's policy asks for, and print every decision and why it counts or not\n"
+        "(docs/verify.md). REV must be a fix: a commit that is already in the base branch\n"
+        "(its tip or an ancestor) is refused as a usage error (exit 2).",
+        "  fixreview verify\n"
+        "  fixreview verify ai-fix/sqli\n"
+        '  fixreview verify --base origin/main --github "$PR_HEAD_SHA"\n'
+        "  fixreview verify ai-fix/sqli --json",
+    ),
+    "log": (
+        "the audit trail of a branch or a finding",
+        "The audit trail, from the notes alone: per fix, what changed (the AI's suggestion\n"
+        "and people's changes after it), why (the finding and the AI's rationale), who\n"
+        "decided what (every signed decision, judged by the gate) and which finding it\n"
+        "answers. A FINDING-ID is looked up in the fixes and in the policy's findings\n"
+        "sources; with no argument, every fix branch.",
+        "  fixreview log\n  fixreview log ai-fix/sqli\n  fixreview log SEC-101 --json",
+    ),
+    "sync": (
+        "fetch, merge and push the notes refs, losing nothing",
+        "Share the proposals and decisions notes with REMOTE (default origin): fetch them,\n"
+        "merge with git's cat_sort_uniq strategy, restore any record a rewrite dropped, and\n"
+        "push without force.",
+        "  fixreview sync\n  fixreview sync upstream",
+    ),
+    "demo": (
+        "build the sample repositories and open the app on them",
+        "Build the sample repositories (fix branches by several AI tools, proposals, signed\n"
+        "decisions, a reviewer key) and open the review app on the first one.",
+        "  fixreview demo\n  fixreview demo --path /tmp/fr --no-open",
+    ),
+}
+
+
+# where a command's exit codes say more than EXIT_CODES
+COMMAND_EXIT_CODES = {
+    "verify": "exit codes: 0 approved, 1 not approved (or REV shares no history with the base),\n"
+    "2 usage or environment error (REV not a commit or not a fix, notes missing, bad base)",
+    "log": "exit codes: 0 the trail was printed (a finding no branch answers: an empty trail),\n"
+    "1 no fix branch and no finding by that name, 2 usage or environment error",
+}
+
+
+def _command(commands: Any, name: str) -> argparse.ArgumentParser:
+    """The subparser NAME, with its help line, description, examples and exit codes."""
+    summary, description, examples = COMMANDS[name]
+    exits = COMMAND_EXIT_CODES.get(name, EXIT_CODES)
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name,
+        help=summary,
+        description=description,
+        epilog=f"examples:\n{examples}\n\n{exits}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    return parser
+
+
 def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
     default: Any = "." if top else argparse.SUPPRESS
     parser.add_argument(
@@ -47,27 +163,32 @@ def _common(parser: argparse.ArgumentParser, *, top: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog=PROG,
-        description="Review AI-proposed security fixes; record signed decisions as git notes.",
+        description=TOP_DESCRIPTION,
+        epilog=TOP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     _common(parser, top=True)
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command",
+        metavar="COMMAND",
+        parser_class=_Parser,
+        title="commands (none: open the review app)",
+    )
 
-    p = commands.add_parser("list", help="pending fixes (or all, with their status)")
+    p = _command(commands, "list")
     _common(p, top=False)
     p.add_argument("--all", action="store_true", help="include decided fixes")
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
 
-    p = commands.add_parser("show", help="finding, suggestion, diff stats and commits of a fix")
+    p = _command(commands, "show")
     _common(p, top=False)
-    p.add_argument("branch")
+    p.add_argument("branch", metavar="BRANCH", help="the fix branch (or REMOTE/BRANCH)")
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
 
-    p = commands.add_parser(
-        "propose", help="attach a finding and the AI's suggestion to a fix branch"
-    )
+    p = _command(commands, "propose")
     _common(p, top=False)
-    p.add_argument("branch")
+    p.add_argument("branch", metavar="BRANCH", help="the fix branch")
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--finding", metavar="FILE.toml", help="a finding as TOML")
     source.add_argument(
@@ -86,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--commit", metavar="REV", help="the AI's suggestion commit (default: the branch head)"
     )
 
-    p = commands.add_parser("decide", help="record a signed decision without the app")
+    p = _command(commands, "decide")
     _common(p, top=False)
     p.add_argument("branch")
     verdict = p.add_mutually_exclusive_group(required=True)
@@ -115,23 +236,30 @@ def build_parser() -> argparse.ArgumentParser:
         help="acknowledge blocking risk flags by id",
     )
 
-    p = commands.add_parser("verify", help="the CI gate: exit 0 only when REV is approved")
+    p = _command(commands, "verify")
     _common(p, top=False)
-    p.add_argument("rev", nargs="?", default="HEAD")
+    p.add_argument(
+        "rev", nargs="?", default="HEAD", metavar="REV", help="the fix's head (default: HEAD)"
+    )
     style = p.add_mutually_exclusive_group()
     style.add_argument("--json", action="store_true", help="machine-readable output")
     style.add_argument("--github", action="store_true", help="GitHub Actions annotations")
 
-    p = commands.add_parser("log", help="the audit trail of a branch or a finding")
+    p = _command(commands, "log")
     _common(p, top=False)
-    p.add_argument("target", nargs="?", metavar="BRANCH|FINDING-ID")
+    p.add_argument(
+        "target",
+        nargs="?",
+        metavar="BRANCH|FINDING-ID",
+        help="a fix branch, or a finding's id (default: every fix branch)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
-    p = commands.add_parser("sync", help="fetch, merge and push the notes refs, losing nothing")
+    p = _command(commands, "sync")
     _common(p, top=False)
-    p.add_argument("remote", nargs="?", default="origin")
+    p.add_argument("remote", nargs="?", default="origin", metavar="REMOTE", help="default: origin")
 
-    p = commands.add_parser("demo", help="build the sample repositories and open the app on them")
+    p = _command(commands, "demo")
     p.add_argument(
         "--path", metavar="DIR", help="where to build them (default: a new temporary directory)"
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fixreview.audit import AuditTrail
 from fixreview.gate import GateResult
-from fixreview.models import Fix
+from fixreview.models import Finding, Fix
 from fixreview.queue import Queue
 from fixreview.repo.diffs import Diff
 from fixreview.review import ReviewData
@@ -105,6 +105,16 @@ def _block(text: str, indent: str = "    | ") -> list[str]:
     return [f"{indent}{line}" for line in visible(text).splitlines()]
 
 
+def labelled(label: str, text: str) -> list[str]:
+    """LABEL then TEXT made visible with its own line breaks kept, each further line indented
+    under the first; every other control or hidden character is still shown as a stand-in."""
+    lines = visible(text.strip("\n")).split("\n") if text.strip() else ["(none)"]
+    pad = " " * len(label)
+    out = [f"{label}{lines[0]}".rstrip()]
+    out.extend(f"{pad}{line}".rstrip() if line.strip() else "" for line in lines[1:])
+    return out
+
+
 def _diff_lines(diff: Diff | None) -> list[str]:
     if diff is None:
         return ["  (unavailable)"]
@@ -146,7 +156,8 @@ def show_report(queue: Queue, data: ReviewData) -> str:
             f"Finding  {one_line(finding.id)}  {finding.severity}  {one_line(finding.title)}"
         )
         details = finding.details() + ([("reason", finding.reason)] if finding.reason else [])
-        out.extend(f"  {label:<10}{one_line(value)}" for label, value in details)
+        for label, value in details:  # a reason may run over several lines
+            out.extend(labelled(f"  {label:<10}", value))
         out.append("  evidence")
         out.extend(_block(finding.evidence))
     out.extend(f"  ! {one_line(problem)}" for problem in fix.problems)
@@ -238,7 +249,8 @@ def gate_report(result: GateResult) -> str:
     if result.approved:
         out.append(f"APPROVED: {len(result.counted)} of {result.required} approvals")
     else:
-        out.extend(f"NOT APPROVED: {one_line(problem)}" for problem in result.problems)
+        for problem in result.problems:  # a veto's comment keeps its line breaks
+            out.extend(labelled("NOT APPROVED: ", problem))
     return "\n".join(out)
 
 
@@ -270,32 +282,46 @@ def gate_github(result: GateResult) -> str:
     return "\n".join(lines)
 
 
+def _finding_line(finding: Finding) -> str:
+    where = ", ".join(str(loc) for loc in finding.locations)
+    return (
+        f"{one_line(finding.id)} ({finding.severity}) "
+        f"{one_line(finding.title)}{' — ' + one_line(where) if where else ''}"
+    )
+
+
 def audit_report(trail: AuditTrail) -> str:
     """``log``: per fix, what changed, why, who decided, and which finding it answers."""
+    out: list[str] = []
+    if trail.finding is not None and not trail.entries:
+        out.append(f"finding    {_finding_line(trail.finding)}")
+        out.append("fixes      none: no fix branch answers this finding")
+        return "\n".join(out)
     if not trail.entries:
         return "no fix branches"
-    out: list[str] = []
     for entry in trail.entries:
         fix = entry.fix
         b = fix.branch
         out.append(f"{one_line(b.name)} → {one_line(b.base)}   head {b.head[:12]}")
         finding = fix.finding
         if finding is not None:
-            where = ", ".join(str(loc) for loc in finding.locations)
-            out.append(
-                f"  finding    {one_line(finding.id)} ({finding.severity}) "
-                f"{one_line(finding.title)}{' — ' + one_line(where) if where else ''}"
-            )
+            out.append(f"  finding    {_finding_line(finding)}")
         else:
             out.append("  finding    (none linked)")
         s = fix.suggestion
         if s is not None:
             who = " / ".join(one_line(x) for x in (s.tool, s.model) if x) or "unknown tool"
             out.append(f"  suggested  by {who} at {s.commit[:12]} ({fix.source})")
-            out.append(f"  rationale  {one_line(s.rationale, 100) or '(none)'}")
+            out.extend(labelled("  rationale  ", s.rationale))
         out.append(
             f"  changed    {_size(entry.final)}; the AI's suggestion: {_size(entry.suggestion)}; "
             f"people after the AI: {_size(entry.human.diff)}"
+        )
+        blocking = [f.id for f in entry.flags if f.level == BLOCKING]
+        count = len(entry.flags)
+        out.append(
+            f"  risk       {count} flag{'s' if count != 1 else ''}"
+            + (f" ({len(blocking)} blocking: {', '.join(blocking)})" if blocking else "")
         )
         gate = entry.gate
         if gate is None or not gate.judged:
@@ -310,10 +336,14 @@ def audit_report(trail: AuditTrail) -> str:
                     f"on {d.head_commit[:12]}: {one_line(state)}"
                 )
                 if d.comment:
-                    out.append(f"      comment: {one_line(d.comment, 100)}")
+                    out.extend(labelled("      comment: ", d.comment))
         if gate is not None:
             out.extend(f"  ! {one_line(line)}" for line in gate.tampering)
-            verdict = "APPROVED" if gate.approved else "not approved: " + "; ".join(gate.problems)
-            out.append(f"  gate       {one_line(verdict)}")
+            if gate.approved:
+                out.append("  gate       APPROVED")
+            else:
+                out.append("  gate       not approved")
+                for problem in gate.problems:  # a veto's comment keeps its line breaks
+                    out.extend(labelled("    - ", problem))
         out.append("")
     return "\n".join(out).rstrip()
