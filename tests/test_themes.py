@@ -17,6 +17,7 @@ from textual.theme import BUILTIN_THEMES, Theme
 from textual.widgets import Static
 
 from fixreview.app import settings as settings_module
+from fixreview.app.main import FixreviewApp
 from fixreview.app.settings import Settings, load_settings, save_settings, settings_path
 from fixreview.app.themes import (
     DEFAULT_THEME,
@@ -29,10 +30,12 @@ from fixreview.app.themes import (
     load_theme_file,
     notify_theme_errors,
     register_themes,
-    remember_theme_changes,
+    setup_themes,
     theme_variable_defaults,
     user_themes_dir,
 )
+from fixreview.repo.git import Repository
+from tests.test_app import SIZE
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ("fixreview-dark", "fixreview-light", "fixreview-high-contrast")
@@ -114,7 +117,9 @@ def user_dir() -> Path:
 
 
 class ThemedApp(App[None]):
-    """What the real app does with themes, and nothing else."""
+    """What the real app does with themes, and nothing else: a probe widget whose colours are
+    app variables. The tests of what the real app shows (bad files, a failing save) drive
+    FixreviewApp itself on the demo repository."""
 
     CSS = "#probe { background: $diff-added-background; color: $severity-critical; }"
 
@@ -129,12 +134,9 @@ class ThemedApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static("probe", id="probe")
 
-    def on_mount(self) -> None:
-        self.theme_errors = register_themes(self)
-        apply_saved_theme(self)
-        remember_theme_changes(self)
-        for error in self.theme_errors:
-            self.notify(Content(error), title="Theme not loaded", severity="warning")  # type: ignore[arg-type]
+    def on_mount(self) -> None:  # as FixreviewApp.on_mount
+        self.theme_errors = setup_themes(self)
+        notify_theme_errors(self, self.theme_errors)
 
 
 def toast_texts(app: App[Any]) -> list[str]:
@@ -334,38 +336,56 @@ def test_error_lines_show_control_characters_visibly() -> None:
     assert "('\\x1b[31mred')" in error  # the value, quoted
 
 
-@synchronously
-async def test_bad_theme_files_app_starts_with_default_and_notifies() -> None:
-    # The saved choice names a theme whose file is now broken.
+async def test_bad_theme_files_app_starts_with_default_and_notifies(demo_repo: Path) -> None:
+    """The real app, started with three broken theme files, one of them the saved choice: the
+    default theme, and one warning that lists each file's problem literally."""
     save_settings(Settings(theme="my-theme"))
     (user_dir() / "my-theme.toml").write_text('name = "my-theme"\nprimary = "#12"\n')
     (user_dir() / "[b]x.toml").write_text('name = "y"\nprimary = "[/x]"\n')  # markup
     (user_dir() / "typo.toml").write_text('name = "t"\nprimary = "#123456"\nbackgorund = "red"\n')
-    app = ThemedApp()
-    async with app.run_test(notifications=True) as pilot:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
-        assert len(app.theme_errors) == 3
         assert app.theme == DEFAULT_THEME
         assert "my-theme" not in app.available_themes
+        assert set(BUNDLED) <= set(app.available_themes)
         await pilot.pause()
-        shown = "\n".join(toast_texts(app))
+        [shown] = toast_texts(app)  # one notification for the three files
         assert "[b]x.toml: primary: not a colour ('[/x]')" in shown  # literally, not as markup
         assert "typo.toml: backgorund: unknown key" in shown
         assert "my-theme.toml: primary: not a colour" in shown
+        [warning] = [n for n in app._notifications if n.title == "Theme files"]
+        assert warning.severity == "warning"
+        assert app.is_running
     # Falling back did not forget the choice: it comes back once the file is fixed.
     assert load_settings().theme == "my-theme"
 
 
-@synchronously
-async def test_notify_theme_errors_shows_plain_text() -> None:
-    app = ThemedApp()
-    async with app.run_test(notifications=True) as pilot:
-        notify_theme_errors(app, [])
-        notify_theme_errors(app, ["theme file /x/[@click=app.quit]y.toml: boom", "second [/b]"])
+async def test_theme_errors_show_as_plain_text(demo_repo: Path) -> None:
+    """Markup in a theme file's name and an escape in a value reach the real app's notification
+    as text: nothing is parsed, run or sent to the terminal."""
+    (user_dir() / "[@click=app.quit]y.toml").write_text('name = "y"\nprimary = "[/b]"\n')
+    (user_dir() / "esc.toml").write_text('name = "e"\nprimary = "\\u001b[31mred"\n')
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
         [text] = toast_texts(app)
-        assert "theme file /x/[@click=app.quit]y.toml: boom\nsecond [/b]" in text
-        assert app.is_running
+        assert "[@click=app.quit]y.toml: primary: not a colour ('[/b]')" in text
+        assert "esc.toml: primary: not a colour ('\\x1b[31mred')" in text
+        assert "\x1b" not in text
+        lines = text.splitlines()
+        assert sum("theme file " in line for line in lines) == 2  # one line per file
+        await pilot.click("Toast")
+        await pilot.pause()
+        assert app.is_running and app.return_code is None
+
+
+def test_notify_theme_errors_says_nothing_without_errors() -> None:
+    class Recorder(App[None]):
+        def notify(self, *args: Any, **kwargs: Any) -> None:
+            raise AssertionError("notified")
+
+    notify_theme_errors(Recorder(), [])
 
 
 # --- the remembered choice -------------------------------------------------------------------
@@ -450,22 +470,23 @@ def test_saving_keeps_keys_it_does_not_know() -> None:
     assert [p.name for p in path.parent.iterdir()] == ["settings.toml"]  # no temporary left
 
 
-@synchronously
 async def test_a_failing_save_is_a_notification_not_a_crash(
-    monkeypatch: pytest.MonkeyPatch,
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def fail(settings: Settings) -> None:
         raise PermissionError(13, "Permission denied")
 
-    app = ThemedApp()
-    async with app.run_test(notifications=True) as pilot:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await pilot.pause()
+        assert toast_texts(app) == []
         monkeypatch.setattr("fixreview.app.themes.save_settings", fail)
         app.theme = "fixreview-light"
         await pilot.pause()
         await pilot.pause()
-        assert app.is_running
-        assert any("could not be saved" in text for text in toast_texts(app))
+        assert app.is_running and app.theme == "fixreview-light"
+        [text] = toast_texts(app)
+        assert "the theme choice could not be saved: [Errno 13] Permission denied" in text
     assert settings_module.load_settings().theme is None
 
 
