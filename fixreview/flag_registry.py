@@ -45,6 +45,7 @@ class FlagId(StrEnum):
     CI_CONFIG_CHANGE = "ci-config-change"
     SECRET_ADDED = "secret-added"
     HIDDEN_UNICODE = "hidden-unicode"
+    NO_LINKED_FINDING = "no-linked-finding"
     OUT_OF_SCOPE = "out-of-scope"
     DEPENDENCY_CHANGE = "dependency-change"
     BINARY_FILE = "binary-file"
@@ -92,6 +93,12 @@ FLAGS: Final[tuple[FlagSpec, ...]] = (
         cases=MappingProxyType({"unscanned": "Adds lines too long to scan for secrets"}),
     ),
     FlagSpec(FlagId.HIDDEN_UNICODE, "block", "Adds hidden or bidirectional Unicode"),
+    FlagSpec(
+        FlagId.NO_LINKED_FINDING,
+        "block",
+        "No finding is linked",
+        cases=MappingProxyType({"not-found": "The claimed finding was not found"}),
+    ),
     FlagSpec(FlagId.OUT_OF_SCOPE, "warn", "Changes code outside the finding's locations"),
     FlagSpec(FlagId.DEPENDENCY_CHANGE, "warn", "Changes dependencies"),
     FlagSpec(FlagId.BINARY_FILE, "warn", "Adds or changes binary files"),

@@ -63,6 +63,10 @@ def _setup(
     return repo
 
 
+# the fixes' Finding-Id: SEC-1 resolves in no findings source: no-linked-finding blocks too
+SENSITIVE_ACKS = ["sensitive-path", "no-linked-finding"]
+
+
 def _lines(*reviewers: Reviewer) -> str:
     return "".join(r.allowed_line() + "\n" for r in reviewers)
 
@@ -202,11 +206,11 @@ def test_a_sensitive_path_never_lowers_the_approvals_needed(
         fix_files={"app/auth.py": "# one comment line\n"},
     )
     for who in reviewers[:2]:
-        craft(repo, who, acknowledged_flags=["sensitive-path"])
+        craft(repo, who, acknowledged_flags=SENSITIVE_ACKS)
     code, doc, out = _verify(repo)
     assert doc["required"] == 3 and doc["sensitive"] is True
     assert code == 1 and "2 of 3 required approvals" in out
-    craft(repo, reviewers[2], acknowledged_flags=["sensitive-path"])
+    craft(repo, reviewers[2], acknowledged_flags=SENSITIVE_ACKS)
     assert _verify(repo)[0] == 0
 
 
@@ -218,7 +222,7 @@ def test_a_sensitive_path_raises_the_count_to_sensitive(
         _lines(people["aisha"], people["tomas"]),
         fix_files={"app/auth.py": "# one comment line\n"},
     )
-    craft(repo, people["aisha"], acknowledged_flags=["sensitive-path"])
+    craft(repo, people["aisha"], acknowledged_flags=SENSITIVE_ACKS)
     code, doc, out = _verify(repo)
     assert code == 1 and doc["required"] == 2 and "1 of 2 required approvals" in out
 
@@ -513,7 +517,8 @@ def test_a_head_with_several_merge_bases_is_refused_even_when_approved(
 
     repo.commit("reviewers", {".fixreview/allowed_signers": _lines(people["aisha"])})
     _, _, head = _criss_cross(repo)
-    craft(repo, people["aisha"], rev="ai-fix/docs", acknowledged_flags=["merge-commit"])
+    acks = ["merge-commit", "no-linked-finding"]
+    craft(repo, people["aisha"], rev="ai-fix/docs", acknowledged_flags=acks)
     code, doc, _ = _verify(repo, "ai-fix/docs")
     assert code == 1
     assert any("2 merge-bases with main" in p for p in doc["problems"])  # type: ignore[attr-defined]
@@ -587,7 +592,7 @@ def test_one_approval_missing_an_acknowledgement_does_not_hide_the_next(
         fix_files={"app/auth.py": "# one comment line\n"},
     )
     craft(repo, people["tomas"], acknowledged_flags=[])
-    craft(repo, people["aisha"], acknowledged_flags=["sensitive-path"])
+    craft(repo, people["aisha"], acknowledged_flags=SENSITIVE_ACKS)
     code, doc, out = _verify(repo)
     assert code == 0, out
     assert [d["counted"] for d in doc["decisions"]] == [False, True]  # type: ignore[attr-defined]

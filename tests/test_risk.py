@@ -113,13 +113,14 @@ def big(repo: TestRepo) -> TestRepo:
 def test_flag_ids_are_the_documented_set_with_default_levels() -> None:
     assert known_flag_ids() == FLAG_IDS
     assert set(FLAG_IDS) == set(DEFAULT_RISK_LEVELS)
-    assert len(FLAG_IDS) == 13
+    assert len(FLAG_IDS) == 14
     assert {i for i, lvl in DEFAULT_RISK_LEVELS.items() if lvl == BLOCKING} == {
         "sensitive-path",
         "policy-change",
         "ci-config-change",
         "secret-added",
         "hidden-unicode",
+        "no-linked-finding",
     }
     assert DEFAULT_RISK_LEVELS["diverges-from-suggestion"] == "info"
     risk = RiskPolicy()

@@ -806,6 +806,53 @@ def check_no_test_change(ctx: Context) -> RiskFlag | None:
     )
 
 
+# -- no-linked-finding ---------------------------------------------------------------------------
+
+
+def check_no_linked_finding(ctx: Context) -> RiskFlag | None:
+    """Raised whenever the fix has no finding: none was claimed (no proposal note, no
+    ``Finding-Id:`` trailer), or a trailer names one that no findings source holds. Either
+    way there is nothing to judge the fix's scope or purpose against."""
+    fix = ctx.fix
+    if fix.finding is not None:
+        return None
+    claims = [
+        (commit, value) for commit in fix.commits for value in commit.trailer_values("Finding-Id")
+    ]
+    if not claims:
+        return ctx.flag(
+            ids.NO_LINKED_FINDING,
+            "No finding is linked to this branch: there is no proposal note and none of its "
+            f"{plural(len(fix.commits), 'commit')} has a Finding-Id trailer, so nothing says "
+            "what it fixes or how far the change should reach.",
+            (
+                Evidence(
+                    None,
+                    None,
+                    f"{plural(len(fix.commits), 'commit')} read, no proposal note, "
+                    "no Finding-Id trailer",
+                ),
+            ),
+        )
+    claimed = claims[-1][1]  # the oldest claim, the one the queue looks up
+    sources = ", ".join(ctx.policy.findings) or "none named in the policy"
+    return ctx.flag(
+        ids.NO_LINKED_FINDING,
+        f"A Finding-Id trailer names {ctx.excerpt(claimed)}, but no findings source holds it "
+        f"(policy findings: {ctx.excerpt(sources)}): the finding's scope, severity and "
+        "locations are unknown, so nothing shows what the fix should change.",
+        [
+            Evidence(
+                None,
+                None,
+                ctx.excerpt(f"Finding-Id: {value} on {commit.oid[:12]} {commit.subject}"),
+            )
+            for commit, value in claims
+        ],
+        case="not-found",
+    )
+
+
 # -- thin-rationale ------------------------------------------------------------------------------
 
 
@@ -945,6 +992,7 @@ CHECKS: Mapping[FlagId, Check] = MappingProxyType(
         ids.CI_CONFIG_CHANGE: check_ci_config_change,
         ids.SECRET_ADDED: check_secret_added,
         ids.HIDDEN_UNICODE: check_hidden_unicode,
+        ids.NO_LINKED_FINDING: check_no_linked_finding,
         ids.OUT_OF_SCOPE: check_out_of_scope,
         ids.DEPENDENCY_CHANGE: check_dependency_change,
         ids.BINARY_FILE: check_binary_file,
