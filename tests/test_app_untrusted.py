@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from textual.widget import Widget
 from textual.widgets import DataTable, Static
 
 from fixreview.app.main import FixreviewApp
@@ -24,6 +25,21 @@ EVIL = (
     "\x1b[31mred\x1b[0m"
 )
 HIDDEN = "admin\u202e \u200b"
+
+
+def actions(widget: Widget) -> list[str]:
+    """The links and actions (``@click`` meta) in what WIDGET draws on screen: repository text
+    must bring none. Clicking at a few offsets only finds one that happens to be there."""
+    assert widget.size.height > 0, f"{widget} is not shown"
+    found = []
+    for y in range(widget.size.height):
+        for seg in widget.render_line(y):
+            if seg.style is None:
+                continue
+            if seg.style.link:
+                found.append(f"link {seg.style.link}")
+            found.extend(key for key in seg.style.meta if key.startswith("@"))
+    return found
 
 
 def build(repo: TestRepo) -> None:
@@ -96,24 +112,29 @@ async def test_markup_and_escapes_show_literally_everywhere(repo: TestRepo, tmp_
             and "[link=https://evil.example]x[/link]" in finding
         )
         assert "\x1b" not in finding and "␛[31mred" in finding
+        assert actions(screen.query_one("#finding", Static)) == []
         for offset in ((2, 1), (10, 2), (20, 4), (8, 8)):
             await pilot.click("#finding", offset=offset)
         await pilot.press("o")
         rationale = text_of(screen.query_one("#rationale", Static))
         assert "Rationale [@click=app.quit]quit[/]" in rationale and "\x1b" not in rationale
+        assert actions(screen.query_one("#rationale", Static)) == []
         await pilot.press("c")
         decisions = text_of(screen.query_one("#decision-log", Static))
         assert "Comment [@click=app.quit]quit[/]" in decisions and "␛[31mred" in decisions
         assert "\x1b" not in decisions
+        assert actions(screen.query_one("#decision-log", Static)) == []
         await pilot.click("#decision-log", offset=(12, 3))
         log = text_of(screen.query_one("#commit-log", Static))
         assert "Fix [@click=app.quit]quit[/]" in log and "␛[31m" in log
+        assert actions(screen.query_one("#commit-log", Static)) == []
         await pilot.click("#commit-log", offset=(6, 3))
         await pilot.press("d")
         diff = screen.query_one("#final", DiffView)
         shown = "\n".join(diff.render_line(y).text for y in range(diff.size.height))
         assert "[@click=app.quit]quit[/]" in shown and "␛[31mred" in shown
         assert "<U+202E>" in shown and "<U+200B>" in shown
+        assert actions(diff) == []
         await pilot.click("#final", offset=(20, 3))
         await pilot.pause()
         assert app.is_running and isinstance(app.screen, ReviewScreen)
