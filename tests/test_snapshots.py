@@ -56,6 +56,21 @@ def test_queue_with_decided_fixes_sorted_by_branch(snap_compare: Any, demo_repo:
     assert snap_compare(app(demo_repo), terminal_size=SIZE, run_before=keys("a", "s", "s"))
 
 
+# the terminal sizes the layout is drawn for: the queue's columns and the review screen's
+# stacking follow the width (docs/app.md, Layout)
+SIZES = [(80, 24), (120, 40), (200, 50)]
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def test_queue_at_size(snap_compare: Any, demo_repo: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(app(demo_repo), terminal_size=size, run_before=keys())
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda size: f"{size[0]}x{size[1]}")
+def test_review_at_size(snap_compare: Any, demo_repo: Path, size: tuple[int, int]) -> None:
+    assert snap_compare(app(demo_repo), terminal_size=size, run_before=keys("enter"))
+
+
 @pytest.mark.parametrize("view", ["d", "o", "h", "c"])
 def test_review_views(snap_compare: Any, demo_repo: Path, view: str) -> None:
     assert snap_compare(app(demo_repo), terminal_size=SIZE, run_before=keys("enter", view))

@@ -13,6 +13,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
@@ -30,6 +31,29 @@ from fixreview.repo.git import Repository
 from fixreview.review import ReviewData
 from fixreview.rulebook import checklist_problems
 from fixreview.session import ReviewSession
+
+# Textual's own keys, said the way the help says them (they work on every screen)
+TEXTUAL_KEYS = {
+    "app.focus_next": "Focus the next panel",
+    "app.focus_previous": "Focus the previous panel",
+    "screen.copy_text": "Copy the selected text",
+    "command_palette": "Command palette: every action, and the themes",
+    "quit": "Quit",
+}
+# what the help calls each panel a screen can focus (by id)
+PANELS = {
+    "queue": "table",
+    "filter": "filter",
+    "finding-scroll": "finding",
+    "checklist": "checklist",
+    "final": "diff",
+    "suggestion-diff": "diff",
+    "human-diff": "diff",
+    "rationale-scroll": "rationale",
+    "commits": "commits",
+    "flag-panel": "flag panel",
+}
+
 
 
 class FixreviewApp(App[None]):
@@ -155,38 +179,58 @@ class FixreviewApp(App[None]):
 
     # -- help and the command palette ----------------------------------------------------
 
-    def key_list(self, screen: Screen[Any]) -> list[tuple[str, str]]:
-        seen: list[tuple[str, str]] = []
-        for bindings in (screen.BINDINGS, self.BINDINGS):
-            for binding in bindings:
-                if isinstance(binding, Binding) and binding.description:
-                    seen.append(
-                        (
-                            binding.key.replace("question_mark", "?")
-                            .replace("right_square_bracket", "]")
-                            .replace("left_square_bracket", "["),
-                            binding.description,
-                        )
-                    )
-        return seen
+    def key_list(self, screen: Screen[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+        """Every key of SCREEN, of each panel it can focus and of the app, in sections, shown
+        the way Textual shows keys (``/``, ``]``, ``⏎``, ``pgdn``); keys doing the same thing
+        share a line, and a key is listed once, where it first applies."""
+        owners: list[tuple[str, list[DOMNode]]] = [
+            (type(screen).__name__.removesuffix("Screen"), [screen])
+        ]
+        for panel in screen.focus_chain:
+            name = PANELS.get(panel.id or "", type(panel).__name__)
+            owners.append((f"In the {name}, when focused (tab)", [panel]))
+        owners.append(("Everywhere", [self, screen]))  # Textual's own: focus, copy, palette, quit
+        sections: list[tuple[str, list[tuple[str, str]]]] = []
+        on_screen: set[str] = set()
+        for title, nodes in owners:
+            lines: dict[tuple[str, str], list[str]] = {}
+            for node in nodes:
+                for key, bindings in node._bindings.key_to_bindings.items():
+                    for binding in bindings:
+                        what = TEXTUAL_KEYS.get(binding.action, binding.tooltip)
+                        what = what or binding.description
+                        textual = binding.action in TEXTUAL_KEYS
+                        everywhere = node is self or textual
+                        if not what or key in on_screen or everywhere != (title == "Everywhere"):
+                            continue
+                        shown = self.get_key_display(binding)
+                        keys = lines.setdefault((binding.action, what), [])
+                        if shown not in keys:
+                            keys.append(shown)
+                        if node is screen:
+                            on_screen.add(key)  # a panel's binding of it is not reached
+            section = (title, [(" ".join(k), what) for (_, what), k in lines.items()])
+            if lines and section not in sections:
+                sections.append(section)
+        return sections
 
     def action_help(self) -> None:
         if isinstance(self.screen, HelpScreen):
             return
-        self.push_screen(
-            HelpScreen(
-                type(self.screen).__name__.removesuffix("Screen"), self.key_list(self.screen)
-            )
-        )
+        self.push_screen(HelpScreen(self.key_list(self.screen)))
 
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
-        for binding in screen.BINDINGS:
-            if isinstance(binding, Binding) and binding.description and binding.show:
-                action = binding.action
+        keys: dict[tuple[str, str], list[str]] = {}  # the screen's actions, with their keys
+        for binding in Binding.make_bindings(screen.BINDINGS):
+            if binding.description:
+                what = binding.tooltip or binding.description
+                shown = keys.setdefault((binding.action, what), [])
+                shown.append(self.get_key_display(binding))
+        for (action, description), shown in keys.items():
 
-                def run(action: str = action, target: Screen[Any] = screen) -> None:
-                    self.call_later(self.run_action, action, target)
+            def run(action: str = action, target: Screen[Any] = screen) -> None:
+                self.call_later(self.run_action, action, target)
 
-                yield SystemCommand(binding.description, f"key: {binding.key}", run)
+            yield SystemCommand(description, "key: " + " ".join(shown), run)
 

@@ -1,4 +1,4 @@
-"""``?``: every key of the screen below and of the app, with what it does."""
+"""``?``: every key of the screen below, of its panels and of the app, with what it does."""
 
 from __future__ import annotations
 
@@ -17,17 +17,21 @@ class HelpScreen(ModalScreen[None]):
         Binding("escape,question_mark,q", "close", "Close", id="help.close")
     ]
 
-    def __init__(self, title: str, bindings: list[tuple[str, str]]) -> None:
+    def __init__(self, sections: list[tuple[str, list[tuple[str, str]]]]) -> None:
         super().__init__()
-        self.help_title = title
-        self.bindings = bindings
+        self.sections = sections
 
     def compose(self) -> ComposeResult:
-        text = Text(f"{self.help_title}: keys\n\n", style="bold")
-        for key, description in self.bindings:
-            text.append(f"{key:>14}  ", style="bold")
-            text.append(description + "\n")
-        text.append("\nescape closes this help", style="dim")
+        """One section per place a key works: the screen, its panels, everywhere."""
+        text = Text()
+        width = max((len(k) for _, lines in self.sections for k, _ in lines), default=0)
+        for title, lines in self.sections:
+            text.append(f"{title}\n", style="bold underline")
+            for keys, description in lines:
+                text.append(f"{keys:>{width}}  ", style="bold")
+                text.append(description + "\n")
+            text.append("\n")
+        text.append("esc closes this help", style="dim")
         with VerticalScroll(id="help-dialog", classes="dialog"):
             yield Static(text)
 

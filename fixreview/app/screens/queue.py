@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
+from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
@@ -14,6 +16,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from fixreview.app.plain import one_line
 from fixreview.models import Fix
+from fixreview.safetext import visible_line
 from fixreview.session import SORTS, ReviewSession
 
 SEVERITY_STYLE = {
@@ -30,7 +33,82 @@ STATUS_STYLE = {
     "stale": "magenta",
     "pending": "",
 }
-COLUMNS = ("Severity", "Status", "Finding", "Title", "Branch", "Tool", "Files", "+/-", "Flags")
+
+
+@dataclass(frozen=True)
+class Column:
+    """A queue column: its key, its header, and its widest and narrowest width (``flex``: the
+    title and branch share what the others leave)."""
+
+    key: str
+    label: str
+    most: int
+    flex: bool = False
+    least: int = 0
+
+
+COLUMNS = (
+    Column("severity", "Severity", 8),
+    Column("status", "Status", 17),
+    Column("finding", "Finding", 20),
+    Column("title", "Title", 200, flex=True, least=16),
+    Column("branch", "Branch", 200, flex=True, least=16),
+    Column("tool", "Tool", 18),
+    Column("files", "Files", 5),
+    Column("lines", "+/-", 11),
+    Column("flags", "Flags", 7),
+    Column("approvals", "Approvals", 9),
+)
+# which columns show from a terminal width up (the widest tier that fits)
+TIERS: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (200, tuple(c.key for c in COLUMNS)),
+    (160, tuple(c.key for c in COLUMNS if c.key != "tool")),
+    (120, ("severity", "status", "finding", "title", "branch", "flags", "approvals")),
+    (100, ("severity", "status", "title", "branch", "flags")),
+    (0, ("severity", "status", "title", "flags")),
+)
+RIGHT = ("files", "lines", "flags", "approvals")  # right-justified columns
+CELL_PADDING = 2  # DataTable's cell_padding of 1 on each side
+SCROLLBAR = 2  # room kept for the table's vertical scrollbar
+
+
+def tail(text: str, width: int) -> str:
+    """TEXT made visible on one line; when longer than WIDTH, its end with an ellipsis before:
+    branches sharing a long prefix (``pixeebot/drip-2024-05-24-pixee-python/…``) differ at the
+    end."""
+    value = visible_line(text)
+    if len(value) > width:
+        value = "…" + value[len(value) - width + 1 :]
+    return value
+
+
+def plan_columns(width: int, natural: dict[str, int]) -> list[tuple[Column, int]]:
+    """The columns a WIDTH-wide queue shows, each with its width. NATURAL is the widest cell
+    of each column; the title and branch share what the others leave, the branch getting at
+    most three fifths when both do not fit (the finding column is narrower
+    below 160 columns)."""
+    keys = next(keys for least, keys in TIERS if width >= least)
+    shown = [c for c in COLUMNS if c.key in keys]
+    most = {c.key: c.most for c in shown} | ({"finding": 12} if width < 160 else {})
+    sizes = {
+        c.key: min(most[c.key], max(len(c.label), natural.get(c.key, 0)))
+        for c in shown
+        if not c.flex
+    }
+    spare = width - SCROLLBAR - CELL_PADDING * len(shown) - sum(sizes.values())
+    flex = [c for c in shown if c.flex]
+    wants = {c.key: max(c.least, len(c.label), natural.get(c.key, 0)) for c in flex}
+    if "branch" in wants and "title" in wants:
+        if wants["branch"] + wants["title"] <= spare:
+            sizes["branch"] = wants["branch"]
+            sizes["title"] = spare - wants["branch"]
+        else:
+            sizes["branch"] = max(16, min(wants["branch"], spare * 3 // 5))
+            sizes["title"] = max(16, spare - sizes["branch"])
+    else:
+        for c in flex:
+            sizes[c.key] = max(c.least, spare)
+    return [(c, sizes[c.key]) for c in shown]
 
 
 def matches(fix: Fix, needle: str) -> bool:
@@ -45,6 +123,14 @@ def matches(fix: Fix, needle: str) -> bool:
     if finding is not None:
         haystack += [finding.id, finding.title, finding.severity, finding.rule]
     return needle.lower() in "\n".join(haystack).lower()
+
+
+class QueueTable(DataTable[Text]):
+    """The queue's table: ``enter`` opens the highlighted fix, and says so in the footer."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open", id="queue.table-open"),
+    ]
 
 
 class QueueScreen(Screen[None]):
@@ -72,20 +158,31 @@ class QueueScreen(Screen[None]):
         self.show_decided = False
         self.needle = ""
         self.rows: list[Fix] = []
+        self.shown_columns: list[tuple[Column, int]] = []
+        self.width_used = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Input(placeholder="filter: id, title, branch, tool, severity, status", id="filter")
         yield Static(Text("loading the queue…"), id="queue-state")
-        yield DataTable(id="queue", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        table = self.query_one("#queue", DataTable)
-        for column in COLUMNS:
-            table.add_column(column, key=column.lower())
-        table.focus()
+        self.query_one("#queue", DataTable).focus()
         self.refresh_rows()
+
+    def on_resize(self, event: events.Resize) -> None:
+        if event.size.width != self.width_used:
+            self.refresh_rows()
+
+    def plan(self) -> list[tuple[Column, int]]:
+        """The columns for the screen's width and the rows shown (see ``plan_columns``)."""
+        natural: dict[str, int] = {}
+        for fix in self.rows:
+            for key, text in self.texts(fix).items():
+                natural[key] = max(natural.get(key, 0), len(text))
+        return plan_columns(self.width_used, natural)
 
     def visible_fixes(self) -> list[Fix]:
         return self.session.visible(
@@ -100,9 +197,16 @@ class QueueScreen(Screen[None]):
             else None
         )
         self.rows = self.visible_fixes()
-        table.clear()
+        self.width_used = self.size.width or self.app.size.width
+        columns = self.plan()
+        table.clear(columns=columns != self.shown_columns)
+        if columns != self.shown_columns:
+            self.shown_columns = columns
+            for column, width in columns:
+                table.add_column(column.label, width=width, key=column.key)
         for fix in self.rows:
-            table.add_row(*self.cells(fix), key=fix.branch.name)
+            cells = self.cells(fix)
+            table.add_row(*(cells[column.key] for column, _ in columns), key=fix.branch.name)
         state = self.query_one("#queue-state", Static)
         queue = self.session.queue
         if queue is None:
@@ -123,38 +227,63 @@ class QueueScreen(Screen[None]):
         if current in names:
             table.move_cursor(row=names.index(current))
 
-    def cells(self, fix: Fix) -> list[Text]:
+    def texts(self, fix: Fix) -> dict[str, str]:
+        """Each column's text for FIX, before styling and cutting to width."""
         finding = fix.finding
-        severity = finding.severity if finding else "-"
         flags = self.session.flag_counts(fix)
-        status = str(fix.branch.status)
-        title = (
-            finding.title
-            if finding
-            else ("(no linked finding)" if fix.source == "none" else "(finding not found)")
+        approvals: Callable[[Fix], tuple[int, int] | None] | None = getattr(
+            self.session, "approvals", None
         )
-        return [
-            Text(severity, style=SEVERITY_STYLE.get(severity, "")),
-            Text(status, style=STATUS_STYLE.get(status, "")),
-            one_line(fix.finding_id or "-", width=20),
-            one_line(title, width=40),
-            one_line(fix.branch.name, width=40),
-            one_line(fix.suggestion.tool if fix.suggestion else "", width=18),
-            Text(str(fix.stats.files), justify="right"),
-            Text(f"+{fix.stats.added}/-{fix.stats.removed}", justify="right"),
-            Text(
+        counted = approvals(fix) if approvals is not None else None
+        return {
+            "severity": finding.severity if finding else "-",
+            "status": str(fix.branch.status),
+            "finding": fix.finding_id or "-",
+            "title": (
+                finding.title
+                if finding
+                else ("(no linked finding)" if fix.source == "none" else "(finding not found)")
+            ),
+            "branch": fix.branch.name,
+            "tool": fix.suggestion.tool if fix.suggestion else "",
+            "files": str(fix.stats.files),
+            "lines": f"+{fix.stats.added}/-{fix.stats.removed}",
+            "flags": (
                 "…"
                 if flags is None
-                else (f"{flags[0]}■ {flags[1]}" if flags[0] else str(flags[1])),
-                justify="right",
+                else (f"{flags[0]}■ {flags[1]}" if flags[0] else str(flags[1]))
             ),
-        ]
+            "approvals": "…" if counted is None else f"{counted[0]}/{counted[1]}",
+        }
+
+    def cells(self, fix: Fix) -> dict[str, Text]:
+        """Each shown column's cell for FIX, cut to the column's width (the branch keeps its
+        end, everything else its start)."""
+        texts = self.texts(fix)
+        widths = {column.key: width for column, width in self.shown_columns}
+        cells: dict[str, Text] = {}
+        for key, value in texts.items():
+            width = widths.get(key)
+            if key == "severity":
+                cells[key] = Text(value, style=SEVERITY_STYLE.get(value, ""))
+            elif key == "status":
+                cells[key] = Text(value, style=STATUS_STYLE.get(value, ""))
+            elif key == "branch":
+                cells[key] = Text(tail(value, width) if width else visible_line(value))
+            elif key in RIGHT:
+                cells[key] = Text(value, justify="right")
+            else:
+                cells[key] = one_line(value, width=width)
+        return cells
 
     def update_flags(self, branch: str) -> None:
         table = self.query_one("#queue", DataTable)
         fix = next((f for f in self.rows if f.branch.name == branch), None)
         if fix is not None:
-            table.update_cell(branch, "flags", self.cells(fix)[-1])
+            cells = self.cells(fix)
+            for column, _ in self.shown_columns:
+                if column.key in ("flags", "approvals"):
+                    table.update_cell(branch, column.key, cells[column.key])
 
     # -- actions ----------------------------------------------------------------------------
 

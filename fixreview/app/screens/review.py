@@ -59,11 +59,18 @@ def finding_text(fix: Fix) -> Text:
     if finding.reason:
         text.append("\nreason\n", style="dim")
         text.append_text(plain(finding.reason + "\n"))
-    text.append("\nevidence\n", style="dim")
-    text.append_text(plain(finding.evidence or "(none)"))
     for problem in fix.problems:
         text.append_text(plain("\n" + problem, style="italic"))
+    text.append("\nevidence", style="dim")
     return text
+
+
+def evidence_text(fix: Fix) -> Text:
+    """The finding's evidence, code as it is: never soft-wrapped (its panel scrolls sideways)."""
+    finding = fix.finding
+    if finding is None:
+        return Text()
+    return plain(finding.evidence or "(none)")
 
 
 def suggestion_text(fix: Fix) -> Text:
@@ -127,27 +134,53 @@ def commits_text(fix: Fix) -> Text:
     return text or Text("No commits beyond the base.")
 
 
+# footer groups: their keys side by side under one word (help and the palette name each key)
+DECIDE = Binding.Group("decide", compact=True)
+FIX = Binding.Group("fix", compact=True)
+VIEW = Binding.Group("view", compact=True)
+FILE = Binding.Group("file", compact=True)
+
+
 class ReviewScreen(Screen[None]):
     """One fix under review."""
 
+    # below 100 columns the finding stacks above the diff (app.tcss: ReviewScreen.-narrow)
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (100, "-wide")]  # noqa: RUF012 (as Textual types it)
+
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "view('final')", "Final", id="review.view-final"),
-        Binding("o", "view('suggestion')", "Suggestion", id="review.view-suggestion"),
-        Binding("h", "view('human')", "Human changes", id="review.view-human"),
-        Binding("c", "view('commits')", "Commits", id="review.view-commits"),
-        Binding("n", "next_file", "Next file", id="review.next-file"),
-        Binding("p", "previous_file", "Prev file", id="review.previous-file"),
+        # the footer shows these first, in this order, and fits at 80 columns: the decisions,
+        # moving between fixes, the views, the files, then flags and notes (docs/app.md)
+        Binding("A", "decide('approve')", "Approve", id="review.approve", group=DECIDE),
+        Binding(
+            "C",
+            "decide('request-changes')",
+            "Request changes",
+            id="review.request-changes",
+            group=DECIDE,
+        ),
+        Binding("X", "decide('reject')", "Reject", id="review.reject", group=DECIDE),
+        Binding("right_square_bracket", "next_fix", "Next fix", id="review.next-fix", group=FIX),
+        Binding(
+            "left_square_bracket", "previous_fix", "Prev fix", id="review.previous-fix", group=FIX
+        ),
+        Binding("d", "view('final')", "Final", id="review.view-final", group=VIEW),
+        Binding("o", "view('suggestion')", "Suggestion", id="review.view-suggestion", group=VIEW),
+        Binding("h", "view('human')", "Human changes", id="review.view-human", group=VIEW),
+        Binding("c", "view('commits')", "Commits", id="review.view-commits", group=VIEW),
+        Binding("n", "next_file", "Next file", id="review.next-file", group=FILE),
+        Binding("p", "previous_file", "Prev file", id="review.previous-file", group=FILE),
         Binding("f", "next_flag", "Next flag", id="review.next-flag"),
         Binding("1", "toggle_item(0)", "Intent", id="review.toggle-intent", show=False),
         Binding("2", "toggle_item(1)", "Scope", id="review.toggle-scope", show=False),
         Binding("3", "toggle_item(2)", "Blast radius", id="review.toggle-blast-radius", show=False),
         Binding("4", "toggle_item(3)", "Rollback", id="review.toggle-rollback", show=False),
-        Binding("e", "edit_note", "Edit note", id="review.edit-note"),
-        Binding("A", "decide('approve')", "Approve", id="review.approve"),
-        Binding("C", "decide('request-changes')", "Request changes", id="review.request-changes"),
-        Binding("X", "decide('reject')", "Reject", id="review.reject"),
-        Binding("right_square_bracket", "next_fix", "Next fix", id="review.next-fix"),
-        Binding("left_square_bracket", "previous_fix", "Prev fix", id="review.previous-fix"),
+        Binding(
+            "e",
+            "edit_note",
+            "Note",
+            tooltip="Edit the note of the selected checklist item",
+            id="review.edit-note",
+        ),
         Binding("escape", "back", "Queue", id="review.back"),
     ]
 
@@ -191,6 +224,7 @@ class ReviewScreen(Screen[None]):
             with Vertical(id="review-side"):
                 with VerticalScroll(id="finding-scroll"):
                     yield Static(id="finding")
+                    yield Static(id="evidence")  # code, never wrapped: the panel scrolls sideways
                 yield ChecklistView(id="checklist")
             with Vertical(id="review-main"):
                 yield Static(id="view-title")
@@ -206,7 +240,7 @@ class ReviewScreen(Screen[None]):
                     with VerticalScroll(id="commits"):
                         yield Static(id="decision-log")
                         yield Static(id="commit-log")
-        yield Footer()
+        yield Footer(compact=True)
 
     async def on_mount(self) -> None:
         await self.show_fix(self.branch)
@@ -222,6 +256,7 @@ class ReviewScreen(Screen[None]):
         title.append(f"  → {fix.branch.base}   head {fix.branch.head[:12]}   [{fix.branch.status}]")
         self.query_one("#review-title", Static).update(title)
         self.query_one("#finding", Static).update(finding_text(fix))
+        self.query_one("#evidence", Static).update(evidence_text(fix))
         self.query_one("#rationale", Static).update(suggestion_text(fix))
         self.query_one("#commit-log", Static).update(commits_text(fix))
         self.query_one("#decision-log", Static).update(Text("Decisions: loading…\n"))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from rich.text import Text
+from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import Static
 
@@ -10,12 +13,21 @@ from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Checklist, Ch
 from fixreview.safetext import visible
 
 
-class ChecklistView(Static):
-    """Shows the four items; the selected one (last toggled, or moved to) is highlighted."""
+class ChecklistView(Static, can_focus=True):
+    """Shows the four items; the selected one (last toggled, or moved to) is highlighted.
+
+    Focused (tab), ``j``/``k`` or the arrows select an item without toggling it; ``e`` on the
+    review screen edits the selected item's note.
+    """
 
     DEFAULT_CSS = """
     ChecklistView { height: auto; padding: 0 1; border: round $primary 50%; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("j,down", "select(1)", "Next item", id="checklist.next", show=False),
+        Binding("k,up", "select(-1)", "Previous item", id="checklist.previous", show=False),
+    ]
 
     selected: reactive[int] = reactive(0)
 
@@ -23,6 +35,10 @@ class ChecklistView(Static):
         super().__init__("", **kwargs)  # type: ignore[arg-type]
         self.checklist = checklist or Checklist()
         self.border_title = "Checklist  1-4 toggle · e edit note"
+
+    def action_select(self, delta: int) -> None:
+        """Select the item DELTA places away (stopping at the ends), toggling nothing."""
+        self.selected = max(0, min(len(CHECKLIST_ITEMS) - 1, self.selected + delta))
 
     def set_checklist(self, checklist: Checklist) -> None:
         self.checklist = checklist
@@ -55,6 +71,7 @@ class ChecklistView(Static):
             text.append("\n")
             if item.note:
                 text.append("      " + visible(item.note, multiline=False) + "\n", style="italic")
+        text.rstrip()
         self.update(text)
 
     def on_mount(self) -> None:
