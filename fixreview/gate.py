@@ -132,14 +132,12 @@ def judge_fix(
     if flags is None:
         flags = _risk_flags(repo, fix, loaded)
     facts = fix_facts(fix, flags)
-    sensitive = any(f.sensitive for f in flags)  # declared per flag (flag_registry)
-    approvals = loaded.policy.approvals
     result = GateResult(
         fix=fix,
         policy=loaded,
         diff_sha256=current_hash,
-        required=approvals.needed(sensitive),
-        sensitive=sensitive,
+        required=facts.approvals_needed(loaded),
+        sensitive=facts.sensitive,
         blocking_flags=list(facts.blocking),
         warnings=list(warnings),
     )

@@ -19,13 +19,29 @@ from fixreview.models import Fix, Person
 from fixreview.policy import LoadedPolicy
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag
-from fixreview.rulebook import Ruling, fix_facts, refusal_line, rule_on, would_be
+from fixreview.rulebook import (
+    Ruling,
+    fix_facts,
+    not_counting_line,
+    refusal_line,
+    rule_on,
+    would_be,
+)
 from fixreview.signing.base import Signer
 from fixreview.signing.verifier import KeyStanding
 
 
 class DecisionRefused(FixreviewError):
     """The rule-book refuses the decision: nothing was signed or written."""
+
+
+class WouldNotCount(DecisionRefused):
+    """The decision may be recorded but would not count, and recording it anyway was not asked
+    for: nothing was signed or written. RULING says why."""
+
+    def __init__(self, message: str, ruling: Ruling) -> None:
+        super().__init__(message)
+        self.ruling = ruling
 
 
 @dataclass(frozen=True)
@@ -77,19 +93,22 @@ def record(
     *,
     reviewer: Person,
     signer: Signer,
+    record_anyway: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> Recorded:
     """Ask the rule-book, then sign and write VERDICT with DRAFT's fields on FIX's head.
 
     A refusal raises :class:`DecisionRefused` naming every reason, before anything is signed.
-    A decision that may be recorded but would not count is recorded: the returned ruling says
-    why it will not count, for the caller to tell the reviewer.
+    A decision that may be recorded but would not count raises :class:`WouldNotCount`, unless
+    RECORD_ANYWAY: then it is recorded, and the returned ruling says why it will not count.
     """
     flags = list(flags)
     standing = key_standing(repo, loaded, reviewer, signer)
     ruling = ruling_for(loaded, fix, flags, verdict, draft, reviewer, standing)
     if not ruling.recordable:
         raise DecisionRefused(refusal_line(verdict, ruling))
+    if not ruling.counts and not record_anyway:
+        raise WouldNotCount(not_counting_line(verdict, ruling), ruling)
     decision = prepare_decision(
         repo,
         fix,
@@ -104,4 +123,11 @@ def record(
     return Recorded(decision, signed.key, ruling)
 
 
-__all__ = ["DecisionRefused", "Recorded", "key_standing", "record", "ruling_for"]
+__all__ = [
+    "DecisionRefused",
+    "Recorded",
+    "WouldNotCount",
+    "key_standing",
+    "record",
+    "ruling_for",
+]

@@ -12,6 +12,7 @@ from fixreview.policy import LoadedPolicy
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag, assess_fix
+from fixreview.rulebook import fix_facts
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,7 @@ class ReviewData:
     human: HumanChanges
     flags: list[RiskFlag]
     diff_sha256: str  # of the final diff: what a decision on this head binds to
+    approvals: tuple[int, int]  # (counted, needed): voters whose approval counts, and how many
     gate: GateResult | None = None  # every decision on the fix, judged; None when there is none
 
     @property
@@ -39,4 +41,6 @@ def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
     if exists and may_have_decisions(loaded, fix, records):
         gate = judge_fix(repo, loaded, fix, records, [], flags)
     digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
-    return ReviewData(fix, final, suggestion, human, flags, digest, gate)
+    needed = fix_facts(fix, flags).approvals_needed(loaded)
+    approvals = (len(gate.counted) if gate is not None else 0, needed)
+    return ReviewData(fix, final, suggestion, human, flags, digest, approvals, gate)

@@ -47,14 +47,21 @@ class FixFacts:
     people: frozenset[tuple[str, str]]  # (name, email) of every author and committer, lower-cased
     blocking: tuple[str, ...]  # the blocking risk flags at the head, by id
     refused: str | None  # why no approval can count on this head (several merge-bases)
+    sensitive: bool  # a flag declared sensitive is raised: approvals.sensitive applies
+
+    def approvals_needed(self, loaded: LoadedPolicy) -> int:
+        """How many voters' approvals the fix needs: the largest any applicable rule asks."""
+        return loaded.policy.approvals.needed(self.sensitive)
 
 
 def fix_facts(fix: Fix, flags: Iterable[RiskFlag]) -> FixFacts:
     """The facts of FIX (and its risk FLAGS at the head) that decisions are judged against."""
     people = {(c.author.name.lower(), c.author.email.lower()) for c in fix.commits}
     people |= {(c.committer.name.lower(), c.committer.email.lower()) for c in fix.commits}
+    flags = list(flags)
     blocking = tuple(sorted({f.id for f in flags if f.level == BLOCKING}))
-    return FixFacts(frozenset(people), blocking, merge_bases_problem(fix.branch))
+    sensitive = any(f.sensitive for f in flags)
+    return FixFacts(frozenset(people), blocking, merge_bases_problem(fix.branch), sensitive)
 
 
 @dataclass(frozen=True)

@@ -12,19 +12,20 @@ keyed by the fix's head, so a result computed for an older head is never mistake
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fixreview.decisions import Verdict
+from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict
 from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
-from fixreview.gate import fill_statuses
+from fixreview.errors import FixreviewError
+from fixreview.gate import GateResult, fill_statuses
 from fixreview.models import AWAITING_REVIEW, Fix, Person
 from fixreview.queue import Queue, load_queue
 from fixreview.recording import Recorded, key_standing, record, ruling_for
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData, load_review
-from fixreview.rulebook import Ruling
+from fixreview.rulebook import Reason, Ruling
 from fixreview.signing import signer_from_git
 from fixreview.signing.base import Signer
 from fixreview.signing.config import reviewer_identity
@@ -51,7 +52,7 @@ class Outcome:
     approved: list[str] = field(default_factory=list)
     changes_requested: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # opened, left undecided, still awaiting
 
     def of(self, verdict: Verdict) -> list[str]:
         return {
@@ -80,7 +81,6 @@ class ReviewSession:
         self.sort_mode: SortMode = "severity"
         self.opened: list[str] = []  # every fix opened this run, in the order first opened
         self.decided: dict[str, Verdict] = {}  # the latest verdict of this run, by branch
-        self.skipped: list[str] = []  # left without a decision by moving on, in that order
         self._reviews: dict[tuple[str, str], ReviewData] = {}
         self._signing: Signing | None = None
 
@@ -130,7 +130,33 @@ class ReviewSession:
             signing.standing,
         )
 
-    def record(self, fix: Fix, verdict: Verdict, draft: Draft) -> Recorded:
+    def obstacles(self, fix: Fix) -> tuple[Reason, ...]:
+        """Why this reviewer's approval of FIX would not count even with the checklist
+        confirmed and every blocking flag acknowledged: their key, who they are, the fix's
+        history — or that no signing key is set up. Asked before the reviewer starts (runs
+        signing programs once a run: call it from a worker)."""
+        try:
+            signing = self.signer()
+        except FixreviewError as exc:
+            return (Reason("key", f"you cannot sign yet: {exc.message}"),)
+        data = self.review(fix)
+        done = ChecklistItem(status="confirmed", note="(any)")
+        whole = Draft(
+            branch=fix.branch.name,
+            head=fix.branch.head,
+            checklist=Checklist(**dict.fromkeys(CHECKLIST_ITEMS, done)),
+            acknowledged=data.blocking,
+        )
+        return self.ruling(fix, "approve", whole, signing).not_counting
+
+    def approvals(self, fix: Fix) -> tuple[int, int] | None:
+        """(counted, needed) approvals of FIX at its head, or None while they are computed."""
+        data = self.cached_review(fix)
+        return data.approvals if data is not None else None
+
+    def record(
+        self, fix: Fix, verdict: Verdict, draft: Draft, *, record_anyway: bool = False
+    ) -> Recorded:
         """Sign and write the decision (the rule-book asked first), then forget the draft.
         Call it from a worker (signing may wait for a passphrase), then :meth:`decided_on`
         from the UI thread."""
@@ -144,6 +170,7 @@ class ReviewSession:
             draft,
             reviewer=signing.reviewer,
             signer=signing.signer,
+            record_anyway=record_anyway,
         )
         discard_draft(self.repo, fix.branch.name)
         return recorded
@@ -196,15 +223,19 @@ class ReviewSession:
         if branch not in self.opened:
             self.opened.append(branch)
 
-    def step(self, branch: str, delta: int) -> str | None:
-        """The fix DELTA places from BRANCH in the queue's order (wrapping around); moving on
-        from a fix not decided this run skips it. None when there is nowhere to go."""
-        order = [f.branch.name for f in self.ordered()]
-        if branch not in order or len(order) < 2:
+    def step(self, branch: str, delta: int, order: Sequence[str] | None = None) -> str | None:
+        """The fix DELTA places from BRANCH in ORDER (the queue's rows as filtered; every fix
+        when None), wrapping around; None when there is nowhere else to go."""
+        names = list(order) if order is not None else [f.branch.name for f in self.ordered()]
+        if branch in names:
+            if len(names) < 2:
+                return None
+            target = names[(names.index(branch) + delta) % len(names)]
+        elif names:
+            target = names[0] if delta > 0 else names[-1]
+        else:
             return None
-        if branch not in self.decided and branch not in self.skipped:
-            self.skipped.append(branch)
-        return order[(order.index(branch) + delta) % len(order)]
+        return target
 
     def next_pending(self, after: str) -> str | None:
         """The next fix after AFTER, in order and wrapping around, that awaits review and was
@@ -218,12 +249,29 @@ class ReviewSession:
                 return name
         return None
 
+    def gates(self, branches: Sequence[str]) -> dict[str, GateResult | None]:
+        """The gate's judgement of each of BRANCHES now (None: no decision on it, or it left the
+        queue). Call it from a worker: reviews decided on are computed afresh."""
+        found: dict[str, GateResult | None] = {}
+        for branch in branches:
+            try:
+                fix = self.fix(branch)
+            except FixreviewError:
+                found[branch] = None
+                continue
+            found[branch] = self.review(fix).gate
+        return found
+
     def outcome(self) -> Outcome:
-        """This run's decisions by verdict, and the fixes skipped and still undecided."""
+        """This run's decisions by verdict, and the fixes it opened and left undecided while
+        they await review (a fix decided before the run is never "skipped")."""
         result = Outcome()
         for branch, verdict in self.decided.items():
             result.of(verdict).append(branch)
-        result.skipped = [b for b in self.skipped if b not in self.decided]
+        waiting = {
+            f.branch.name for f in self._policy_queue().fixes if f.branch.status in AWAITING_REVIEW
+        }
+        result.skipped = [b for b in self.opened if b not in self.decided and b in waiting]
         return result
 
     def decided_on(self, fix: Fix, verdict: Verdict) -> None:

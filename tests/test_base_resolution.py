@@ -69,7 +69,12 @@ def test_a_tag_named_main_is_never_the_base(
     repo.checkout("main")
     assert (
         fixreview(
-            repo.path, "decide", "ai-fix/sqli", *APPROVE, env=people["mallory"].env()
+            repo.path,
+            "decide",
+            "ai-fix/sqli",
+            *APPROVE,
+            "--record-anyway",  # an attacker records what the gate should not count
+            env=people["mallory"].env(),
         ).returncode
         == 0
     )

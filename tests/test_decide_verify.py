@@ -236,9 +236,14 @@ def test_commit_added_after_approval_makes_it_stale(
 
 def test_key_not_in_allowed_signers(gated: TestRepo, people: dict[str, Reviewer]) -> None:
     proc = decide(gated, people["mallory"], *APPROVE)
+    assert proc.returncode == 2 and "will not count" in proc.stderr  # refused before signing
+    proc = decide(gated, people["mallory"], *APPROVE, "--record-anyway")
     assert proc.returncode == 0
     proc = verify(gated)
-    assert proc.returncode == 1 and "signature:" in proc.stdout
+    assert proc.returncode == 1
+    # in words, never a verifier's raw output
+    assert "signature: key SHA256:" in proc.stdout
+    assert "is not in the base's allowed signers for mallory@example.com" in proc.stdout
 
 
 def test_key_allowed_only_for_another_identity(
@@ -246,12 +251,13 @@ def test_key_allowed_only_for_another_identity(
 ) -> None:
     # mallory signs with her own key but claims to be aisha
     mallory_as_aisha = Reviewer("Aisha Okafor", "aisha@example.com", people["mallory"].key)
-    assert decide(gated, mallory_as_aisha, *APPROVE).returncode == 0
+    assert decide(gated, mallory_as_aisha, *APPROVE, "--record-anyway").returncode == 0
     proc = verify(gated)
-    assert proc.returncode == 1 and "signature:" in proc.stdout
+    assert proc.returncode == 1
+    assert "is not in the base's allowed signers for aisha@example.com" in proc.stdout
     # and aisha's own key cannot sign as tomas
     aisha_as_tomas = Reviewer("Tomás Herrera", "tomas@example.com", people["aisha"].key)
-    assert decide(gated, aisha_as_tomas, *APPROVE).returncode == 0
+    assert decide(gated, aisha_as_tomas, *APPROVE, "--record-anyway").returncode == 0
     assert verify(gated).returncode == 1
 
 
@@ -267,7 +273,7 @@ def test_reviewer_who_authored_or_committed_a_commit_of_the_fix(
         committer=(aisha.name, aisha.email),
     )
     gated.checkout("main")
-    assert decide(gated, aisha, *APPROVE).returncode == 0
+    assert decide(gated, aisha, *APPROVE, "--record-anyway").returncode == 0
     proc = verify(gated)
     assert proc.returncode == 1
     assert "authored or committed a commit of this fix" in proc.stdout
@@ -284,7 +290,7 @@ def test_ai_identity_cannot_be_a_reviewer(
     gated.checkout("ai-fix/sqli")
     gated.git("rebase", "-q", "main")
     gated.checkout("main")
-    assert decide(gated, bot, *APPROVE).returncode == 0
+    assert decide(gated, bot, *APPROVE, "--record-anyway").returncode == 0
     proc = verify(gated)
     assert proc.returncode == 1 and "is an AI identity" in proc.stdout
 
@@ -302,7 +308,7 @@ def test_fix_branch_cannot_allow_its_own_key_or_loosen_the_policy(
     gated.checkout("main")
     gated.commit("strict policy", {".fixreview.toml": "[approvals]\nrequired = 2\n"})
     sensitive = ["--ack", "policy-change", "sensitive-path"]
-    assert decide(gated, mallory, *APPROVE, *sensitive).returncode == 0
+    assert decide(gated, mallory, *APPROVE, *sensitive, "--record-anyway").returncode == 0
     proc = verify(gated)
     assert proc.returncode == 1
     assert "signature:" in proc.stdout  # mallory's key is only allowed on the fix branch
@@ -370,7 +376,10 @@ def test_two_approvals_from_the_same_reviewer_count_once(
 def test_verify_json_and_github_annotations(gated: TestRepo, people: dict[str, Reviewer]) -> None:
     _approved(gated, people)
     assert (
-        decide(gated, people["mallory"], *APPROVE, "--comment", "100% fine\nreally").returncode == 0
+        decide(
+            gated, people["mallory"], *APPROVE, "--comment", "100% fine\nreally", "--record-anyway"
+        ).returncode
+        == 0
     )
     doc = json.loads(verify(gated, "ai-fix/sqli", "--json").stdout)
     assert doc["approved"] is True and doc["required"] == 1
@@ -495,7 +504,7 @@ def test_rebased_approval_counts_only_where_the_policy_allows_it(
     assert verify(gated).returncode == 1  # a different diff is never covered
 
 
-def test_deciding_on_your_own_fix_warns_that_it_will_not_count(
+def test_deciding_on_your_own_fix_is_refused_unless_recorded_anyway(
     gated: TestRepo, people: dict[str, Reviewer]
 ) -> None:
     aisha = people["aisha"]
@@ -503,6 +512,9 @@ def test_deciding_on_your_own_fix_warns_that_it_will_not_count(
     gated.commit("my tweak", {"app/db.py": "x = 1\n"}, who=(aisha.name, aisha.email))
     gated.checkout("main")
     proc = decide(gated, aisha, *APPROVE)
+    assert proc.returncode == 2 and "will not count" in proc.stderr
+    assert gated.git("for-each-ref", DECISIONS_REF) == ""
+    proc = decide(gated, aisha, *APPROVE, "--record-anyway")
     assert proc.returncode == 0
     assert "will not count" in proc.stderr
     assert verify(gated).returncode == 1

@@ -60,29 +60,50 @@ def test_order_follows_the_sort_mode(demo_repo: Path) -> None:
     assert newest == sorted(newest, reverse=True)
 
 
-def test_moving_on_skips_and_next_pending_wraps_past_decided_fixes(demo_repo: Path) -> None:
+def test_stepping_follows_the_given_order_and_wraps(demo_repo: Path) -> None:
     session = loaded(demo_repo)
     names = [f.branch.name for f in session.ordered()]
+    assert session.step(names[0], +1) == names[1]
+    assert session.step(names[0], -1) == names[-1]  # wraps backwards
+    assert session.step(names[-1], +1) == names[0]  # and forwards
+    shown = names[2:5]  # the queue's rows as filtered
+    assert session.step(shown[-1], +1, shown) == shown[0]
+    assert session.step(names[0], +1, shown) == shown[0]  # from a fix the filter hides
+    assert session.step(names[0], -1, shown) == shown[-1]
+    assert session.step(shown[0], +1, shown[:1]) is None  # nowhere else to go
+    assert session.step(names[0], +1, []) is None
+
+
+def test_next_pending_wraps_past_decided_fixes(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
     waiting = pending(session)
     assert len(waiting) >= 3
     first, second, third = waiting[:3]
-    # stepping forward from an undecided fix skips it, once
-    assert session.step(first, +1) == names[(names.index(first) + 1) % len(names)]
-    session.step(first, +1)
-    assert session.skipped == [first]
-    # stepping backward from the first wraps to the last
-    assert session.step(names[0], -1) == names[-1]
-    # decided fixes are not next, and the search wraps around to the start
     session.decided_on(session.fix(second), "approve")
     assert session.next_pending(first) == third
     assert session.next_pending(waiting[-1]) == first
     for name in waiting:
         session.decided_on(session.fix(name), "reject")
     assert session.next_pending(first) is None
-    # a fix skipped and then decided is not reported as skipped
+
+
+def test_skipped_is_what_this_run_opened_and_left_undecided(demo_repo: Path) -> None:
+    session = loaded(demo_repo)
+    assert session.queue is not None
+    waiting = pending(session)
+    decided_before = [
+        f.branch.name for f in session.queue.fixes if f.branch.status not in AWAITING_REVIEW
+    ]
+    assert decided_before, "the demo has fixes decided before any session"
+    first, second, third = waiting[:3]
+    for name in (first, second, decided_before[0], third):
+        session.opening(name)
+    session.decided_on(session.fix(second), "approve")
     outcome = session.outcome()
-    assert outcome.skipped == []
-    assert outcome.approved == [] and sorted(outcome.rejected) == sorted(waiting)
+    assert outcome.skipped == [first, third]  # never a fix decided before the run
+    assert outcome.approved == [second]
+    session.decided_on(session.fix(first), "reject")
+    assert session.outcome().skipped == [third]  # opened, left, then decided: not skipped
 
 
 def test_re_deciding_a_fix_moves_it_to_its_latest_verdict(demo_repo: Path) -> None:

@@ -31,8 +31,15 @@ def verify(repo: TestRepo) -> subprocess.CompletedProcess[str]:
 
 
 def warned_then_refused(repo: TestRepo, who: Reviewer, reason: str) -> None:
-    """WHO's approval is recorded with a warning naming REASON; the gate refuses it for REASON."""
+    """WHO's approval is refused for REASON unless recorded anyway, then with a warning naming
+    REASON; and the gate refuses it for REASON."""
     proc = decide(repo, who, *APPROVE)
+    assert proc.returncode == 2
+    [refusal] = proc.stderr.splitlines()
+    assert "will not count under the gate" in refusal and reason in refusal
+    assert "nothing recorded; --record-anyway records it" in refusal
+    assert repo.git("for-each-ref", DECISIONS_REF) == ""
+    proc = decide(repo, who, *APPROVE, "--record-anyway")
     assert proc.returncode == 0
     [warning] = proc.stderr.splitlines()
     assert "will not count under the gate" in warning and reason in warning
@@ -70,7 +77,7 @@ def test_every_refusal_is_named_in_one_line(repo: TestRepo, people: dict[str, Re
     for reason in (
         "checklist not confirmed: scope, blast radius, rollback",
         "no rollback criteria written",
-        "blocking risk flags not acknowledged: ci-config-change, sensitive-path",
+        "blocking risk flags not acknowledged: ci-config-change, no-linked-finding, sensitive-path",
         "unknown risk flag id(s): no-such-flag",
     ):
         assert reason in line, line
@@ -86,6 +93,19 @@ def test_a_commit_under_the_reviewers_name_makes_decide_warn_and_the_gate_refuse
     repo.commit("tweak from home", {"app/db.py": "x = 2\n"}, who=(aisha.name, "aisha@home.test"))
     repo.checkout("main")
     warned_then_refused(repo, aisha, "authored or committed a commit of this fix")
+
+
+def test_a_key_allowed_for_another_address_is_explained_in_words(
+    repo: TestRepo, people: dict[str, Reviewer]
+) -> None:
+    """aisha's key, used under another e-mail: refused before signing, and — recorded anyway —
+    refused by the gate in words, never as a verifier's raw output."""
+    fix_branch(repo, people, {"app/db.py": "def query(sql, args):\n    pass\n"})
+    aisha = people["aisha"]
+    elsewhere = Reviewer(aisha.name, "aisha@elsewhere.test", aisha.key)
+    reason = "is not in the base's allowed signers for aisha@elsewhere.test"
+    warned_then_refused(repo, elsewhere, reason)
+    assert "no message" not in verify(repo).stdout
 
 
 def test_a_key_the_base_does_not_allow_makes_decide_warn_and_the_gate_refuse(

@@ -235,6 +235,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="acknowledge blocking risk flags by id",
     )
+    p.add_argument(
+        "--record-anyway",
+        action="store_true",
+        help="record a decision the gate will not count (your key is not allowed on the base, "
+        "you committed to the fix…); without it such a decision is refused",
+    )
 
     p = _command(commands, "verify")
     _common(p, top=False)
@@ -442,7 +448,7 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.decisions import Checklist, ChecklistItem
     from fixreview.drafts import Draft
     from fixreview.queue import load_queue
-    from fixreview.recording import record
+    from fixreview.recording import WouldNotCount, record
     from fixreview.risk import assess_fix
     from fixreview.rulebook import not_counting_line
     from fixreview.safetext import visible
@@ -472,16 +478,23 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
         comment=args.comment,
         acknowledged=list(args.ack),
     )
-    recorded = record(
-        repo,
-        queue.policy,
-        fix,
-        assess_fix(repo, fix, queue.policy.policy),
-        args.verdict,
-        draft,
-        reviewer=reviewer_identity(repo),
-        signer=signer_from_git(repo),
-    )
+    try:
+        recorded = record(
+            repo,
+            queue.policy,
+            fix,
+            assess_fix(repo, fix, queue.policy.policy),
+            args.verdict,
+            draft,
+            reviewer=reviewer_identity(repo),
+            signer=signer_from_git(repo),
+            record_anyway=args.record_anyway,
+        )
+    except WouldNotCount as refused:
+        raise WouldNotCount(
+            f"{refused.message} (nothing recorded; --record-anyway records it all the same)",
+            refused.ruling,
+        ) from None
     decision = recorded.decision
     if not recorded.ruling.counts:
         warning = not_counting_line(decision.verdict, recorded.ruling)
