@@ -77,7 +77,10 @@ def run_tool(
         ) from None
 
 
+NO_MESSAGE = "no message"
+
+
 def first_error_line(stderr: bytes) -> str:
     lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
     useful = [ln for ln in lines if not ln.startswith("Signing data on standard input")]
-    return useful[-1] if useful else "no message"
+    return useful[-1] if useful else NO_MESSAGE

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fixreview.signing.base import (
+    NO_MESSAGE,
     SignatureCheck,
     SignatureFormat,
     Signed,
@@ -173,7 +174,12 @@ class OpenPgpVerifier:
         refused = [k for k in _REFUSING if k in keywords]
         valid = [fields for fields in status if fields[0] == "VALIDSIG"]
         if refused or "GOODSIG" not in keywords or not valid or proc.returncode != 0:
-            reason = _REFUSING[refused[0]] if refused else first_error_line(proc.stderr)
+            said = first_error_line(proc.stderr)
+            reason = (
+                _REFUSING[refused[0]]
+                if refused
+                else ("gpg gave no reason" if said == NO_MESSAGE else f"gpg said: {said}")
+            )
             return SignatureCheck(False, "unknown", f"bad OpenPGP signature: {reason}")
         fields = valid[0]
         signing = fields[1]

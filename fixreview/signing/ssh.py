@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from fixreview.signing.base import (
+    NO_MESSAGE,
     SSH_NAMESPACE,
     SignatureCheck,
     SignatureFormat,
@@ -123,9 +124,13 @@ def verify_ssh(
     key = signature_key(signature)
     if proc.returncode == 0:
         return SignatureCheck(True, key, "good signature")
-    reason = first_error_line(proc.stderr)
-    if "no principal matched" in reason.lower() or "not found" in reason.lower():
+    said = first_error_line(proc.stderr)
+    if "no principal matched" in said.lower() or "not found" in said.lower():
         reason = f"key {key} is not allowed for {principal}"
+    elif said == NO_MESSAGE:  # never a verifier's silence as a reason: say what was refused
+        reason = f"ssh-keygen refused the signature by key {key} for {principal} without a reason"
+    else:
+        reason = f"ssh-keygen refused the signature by key {key} for {principal}: {said}"
     return SignatureCheck(False, key, reason)
 
 
