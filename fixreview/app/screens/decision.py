@@ -56,11 +56,19 @@ class DecisionDialog(ModalScreen[Recorded | None]):
             )
             with VerticalScroll(id="decision-summary"):
                 yield Static(self.summary(), id="decision-payload")
+                from fixreview.app.widgets.flag_panel import ack_text
+
+                raised = {str(flag.id): flag for flag in self.data.flags}
                 for flag_id in self.data.blocking:
                     yield Checkbox(
                         f"acknowledge blocking flag {flag_id}",
                         value=flag_id in self.draft.acknowledged,
                         id=f"ack-{flag_id}",
+                    )
+                    yield Static(  # what is acknowledged, in view: detail and evidence
+                        ack_text(raised[flag_id]),
+                        id=f"ack-evidence-{flag_id}",
+                        classes="ack-evidence",
                     )
             if self.verdict == "approve":
                 yield Input(

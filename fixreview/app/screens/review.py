@@ -23,14 +23,17 @@ from fixreview.app.plain import one_line, plain, say
 from fixreview.app.screens.note import NoteDialog
 from fixreview.app.widgets.checklist import ChecklistView
 from fixreview.app.widgets.diff_view import DiffView
+from fixreview.app.widgets.flag_panel import FlagPanel
 from fixreview.app.widgets.risk_bar import FlagChip, RiskBar
 from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
 from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.review import ReviewData
-from fixreview.risk import RiskFlag
+from fixreview.risk import Evidence, RiskFlag
 from fixreview.session import ReviewSession
+
+NO_SUGGESTION = "No AI suggestion is linked to this fix: there is nothing to compare."
 
 VIEWS = {
     "final": "Final diff",
@@ -220,6 +223,7 @@ class ReviewScreen(Screen[None]):
         yield Header()
         yield Static(id="review-title")
         yield RiskBar(id="risk-bar")
+        yield FlagPanel(id="flag-panel")
         with Horizontal(id="review-body"):
             with Vertical(id="review-side"):
                 with VerticalScroll(id="finding-scroll"):
@@ -263,6 +267,7 @@ class ReviewScreen(Screen[None]):
         self.query_one(ChecklistView).set_checklist(self.draft.checklist)
         self.data = None
         await self.query_one(RiskBar).set_flags(None)
+        self.query_one(FlagPanel).set_flags(None)
         for view in self.query(DiffView):
             view.set_diff(None, empty_message="loading…")
         self.query_one("#human-how", Static).update(Text(""))
@@ -282,12 +287,19 @@ class ReviewScreen(Screen[None]):
             return
         self.data = data
         await self.query_one(RiskBar).set_flags(data.flags)
+        self.query_one(FlagPanel).set_flags(data.flags)
         self.query_one("#final", DiffView).set_diff(data.final)
+        nothing = NO_SUGGESTION if data.fix.suggestion is None else None
         self.query_one("#suggestion-diff", DiffView).set_diff(
-            data.suggestion, empty_message="No AI suggestion is linked to this branch."
+            data.suggestion,
+            empty_message=nothing or "The AI's suggested patch could not be found.",
         )
+        if data.human.diff is not None:
+            unchanged = "People did not change the AI's patch."
+        else:  # the how line below says why the human changes are unknown
+            unchanged = nothing or "What people changed after the AI cannot be worked out."
         human = self.query_one("#human-diff", DiffView)
-        human.set_diff(data.human.diff, empty_message="People did not change the AI's patch.")
+        human.set_diff(data.human.diff, empty_message=unchanged)
         self.query_one("#human-how", Static).update(plain(data.human.how, style="italic"))
         self.query_one("#decision-log", Static).update(decisions_text(data.gate))
 
@@ -319,17 +331,24 @@ class ReviewScreen(Screen[None]):
             diff.previous_file()
 
     def action_next_flag(self) -> None:
-        flag = self.query_one(RiskBar).select_next()
-        if flag is not None:
-            self.jump_to(flag)
+        """Open the flag panel (each flag's detail and evidence) on the next flag."""
+        self.query_one(FlagPanel).open_next()
 
     def on_flag_chip_selected(self, event: FlagChip.Selected) -> None:
-        self.jump_to(event.flag)
+        self.query_one(FlagPanel).open_at(event.flag)
 
-    def jump_to(self, flag: RiskFlag) -> None:
-        """Show the flag's first evidence in the final diff."""
-        say(self, f"{flag.id}: {flag.detail}", title=flag.title, timeout=6)
-        place = next((e for e in flag.evidence if e.path), None)
+    def on_flag_panel_jump(self, event: FlagPanel.Jump) -> None:
+        self.jump_to(event.flag, event.evidence)
+
+    def on_flag_panel_closed(self, event: FlagPanel.Closed) -> None:
+        diff = self.current_diff()
+        if diff is not None:
+            diff.focus()
+
+    def jump_to(self, flag: RiskFlag, place: Evidence | None = None) -> None:
+        """Show PLACE (else the flag's first evidence with a path) in the final diff; the
+        panel stays open above it, the flag still highlighted."""
+        place = place or next((e for e in flag.evidence if e.path), None)
         if place is None or place.path is None:
             return
         self.action_view("final")
