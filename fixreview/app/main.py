@@ -25,12 +25,13 @@ from fixreview.app.screens.review import ReviewScreen
 from fixreview.app.screens.summary import SummaryScreen
 from fixreview.app.themes import notify_theme_errors, setup_themes, theme_variable_defaults
 from fixreview.errors import FixreviewError
+from fixreview.gate import GateResult
 from fixreview.queue import Queue
 from fixreview.recording import Recorded
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData
 from fixreview.rulebook import checklist_problems
-from fixreview.session import ReviewSession
+from fixreview.session import Outcome, ReviewSession
 
 # Textual's own keys, said the way the help says them (they work on every screen)
 TEXTUAL_KEYS = {
@@ -53,7 +54,6 @@ PANELS = {
     "commits": "commits",
     "flag-panel": "flag panel",
 }
-
 
 
 class FixreviewApp(App[None]):
@@ -130,7 +130,8 @@ class FixreviewApp(App[None]):
         self.push_screen(ReviewScreen(self.session, message.branch))
 
     async def on_review_screen_step(self, message: ReviewScreen.Step) -> None:
-        target = self.session.step(message.branch, message.delta)
+        rows = [fix.branch.name for fix in self.queue_screen.visible_fixes()]  # as filtered
+        target = self.session.step(message.branch, message.delta, rows)
         if target is not None:
             await self.show_in_review(target)
 
@@ -171,11 +172,20 @@ class FixreviewApp(App[None]):
         self.reload_queue()
         following = session.next_pending(data.fix.branch.name)
         if following is None:
-            while len(self.screen_stack) > 2:
-                self.pop_screen()
-            self.push_screen(SummaryScreen(session.outcome()))
+            self.show_summary(session.outcome())
         else:
             await self.show_in_review(following)
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="summary", name="the summary")
+    def show_summary(self, outcome: Outcome) -> None:
+        """The summary, once the gate has judged each fix approved this run afresh."""
+        gates = self.session.gates(outcome.approved)
+        self.call_from_thread(self._summary_ready, outcome, gates)
+
+    def _summary_ready(self, outcome: Outcome, gates: dict[str, GateResult | None]) -> None:
+        while len(self.screen_stack) > 2:
+            self.pop_screen()
+        self.push_screen(SummaryScreen(outcome, gates))
 
     # -- help and the command palette ----------------------------------------------------
 

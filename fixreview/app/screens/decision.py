@@ -83,6 +83,9 @@ class DecisionDialog(ModalScreen[Recorded | None]):
                 + (" (optional)" if self.verdict == "approve" else " (required: why?)"),
             )
             yield Static(Text("will it count? checking your signing key…"), id="decision-counts")
+            yield Checkbox(
+                "record it anyway, knowing the gate will not count it", id="record-anyway"
+            )
             yield Static(Text(""), id="decision-error")
             yield Static(
                 Text("enter in the last field: sign and record · escape: cancel", style="dim")
@@ -125,11 +128,10 @@ class DecisionDialog(ModalScreen[Recorded | None]):
         return text
 
     def on_mount(self) -> None:
-        unticked = [box for box in self.query(Checkbox) if not box.value]
-        if unticked:
-            unticked[0].focus()
-        else:
-            self.query(Input).first().focus()
+        # the text the verdict needs has the focus: typing never lands on a checkbox, and
+        # enter in a text field never toggles one (acknowledgements are a tab away)
+        self.query_one("#rollback" if self.verdict == "approve" else "#comment", Input).focus()
+        self.query_one("#record-anyway", Checkbox).display = False
         self.learn_signer()
 
     # -- what the rule-book says, as the reviewer types --------------------------------------
@@ -160,6 +162,8 @@ class DecisionDialog(ModalScreen[Recorded | None]):
     def show_ruling(self) -> None:
         line = self.query_one("#decision-counts", Static)
         ruling = self.ruling()
+        anyway = self.query_one("#record-anyway", Checkbox)
+        anyway.display = ruling is not None and ruling.recordable and not ruling.counts
         if ruling is None:
             if self.signer_problem:
                 line.update(plain(f"your signing key: {self.signer_problem}", style="bold red"))
@@ -171,6 +175,11 @@ class DecisionDialog(ModalScreen[Recorded | None]):
             line.update(plain(not_counting_line(self.verdict, ruling), style="bold red"))
         else:
             line.update(Text(f"this {self.verdict} will count under the gate", style="green"))
+
+    @property
+    def record_anyway(self) -> bool:
+        """The reviewer confirmed recording a decision the gate will not count."""
+        return self.query_one("#record-anyway", Checkbox).value
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self.collect()
@@ -185,6 +194,8 @@ class DecisionDialog(ModalScreen[Recorded | None]):
         self.sign()
 
     def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        if event.checkbox.id == "record-anyway":
+            return
         self.collect()
         self.save_draft()
         self.show_ruling()
@@ -219,14 +230,19 @@ class DecisionDialog(ModalScreen[Recorded | None]):
         if ruling is not None and not ruling.recordable:
             self.show_error(refusal_line(self.verdict, ruling))
             return
+        if ruling is not None and not ruling.counts and not self.record_anyway:
+            self.show_error("it will not count: tick 'record it anyway' to record it all the same")
+            return
         self.signing = True
         self.show_error("signing…")
-        self.run_signing()
+        self.run_signing(self.record_anyway)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="sign")
-    def run_signing(self) -> None:
+    def run_signing(self, record_anyway: bool) -> None:
         try:
-            recorded = self.session.record(self.fix, self.verdict, self.draft)
+            recorded = self.session.record(
+                self.fix, self.verdict, self.draft, record_anyway=record_anyway
+            )
         except Exception as exc:  # shown in the dialog; the draft stays
             message = (
                 exc.message if isinstance(exc, FixreviewError) else f"{type(exc).__name__}: {exc}"

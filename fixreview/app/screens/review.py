@@ -31,6 +31,7 @@ from fixreview.gate import GateResult
 from fixreview.models import Fix
 from fixreview.review import ReviewData
 from fixreview.risk import Evidence, RiskFlag
+from fixreview.rulebook import Reason
 from fixreview.session import ReviewSession
 
 NO_SUGGESTION = "No AI suggestion is linked to this fix: there is nothing to compare."
@@ -137,6 +138,16 @@ def commits_text(fix: Fix) -> Text:
     return text or Text("No commits beyond the base.")
 
 
+def standing_text(data: ReviewData, obstacles: tuple[Reason, ...]) -> Text:
+    """How many approvals the fix has and needs, and why this reviewer's would not count."""
+    have, needed = data.approvals
+    text = Text(f"approvals: {have} of {needed}", style="bold")
+    if obstacles:
+        text.append("   your approval would not count: ", style="bold red")
+        text.append_text(one_line("; ".join(map(str, obstacles)), style="red"))
+    return text
+
+
 # footer groups: their keys side by side under one word (help and the palette name each key)
 DECIDE = Binding.Group("decide", compact=True)
 FIX = Binding.Group("fix", compact=True)
@@ -189,9 +200,11 @@ class ReviewScreen(Screen[None]):
 
     @dataclass
     class Loaded(Message):
-        """The review of a fix is loaded (its risk flags are known)."""
+        """The review of a fix is loaded (its risk flags are known), with the reasons this
+        reviewer's approval of it would not count whatever they confirm (OBSTACLES)."""
 
         data: ReviewData
+        obstacles: tuple[Reason, ...] = ()
 
     @dataclass
     class Decide(Message):
@@ -222,6 +235,7 @@ class ReviewScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="review-title")
+        yield Static(id="review-standing")
         yield RiskBar(id="risk-bar")
         yield FlagPanel(id="flag-panel")
         with Horizontal(id="review-body"):
@@ -271,15 +285,23 @@ class ReviewScreen(Screen[None]):
         for view in self.query(DiffView):
             view.set_diff(None, empty_message="loading…")
         self.query_one("#human-how", Static).update(Text(""))
+        self.query_one("#review-standing", Static).update(Text("approvals: …", style="dim"))
+        for panel in self.query(VerticalScroll):
+            panel.scroll_home(animate=False)  # each fix opens at its top
         self.action_view(self.view_name)
         self.load_review(fix)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="loading the fix")
     def load_review(self, fix: Fix) -> None:
-        self.post_message(self.Loaded(self.session.review(fix)))  # then to the app: flags known
+        data = self.session.review(fix)
+        obstacles = self.session.obstacles(fix)
+        self.post_message(self.Loaded(data, obstacles))  # then to the app: flags known
 
     async def on_review_screen_loaded(self, message: Loaded) -> None:
         await self.show_review(message.data)
+        if message.data.fix.branch.name == self.branch:
+            standing = standing_text(message.data, message.obstacles)
+            self.query_one("#review-standing", Static).update(standing)
 
     async def show_review(self, data: ReviewData) -> None:
         """Fill the panels that need the diffs and flags (when the fix is still shown)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import ClassVar
 
 from rich.text import Text
@@ -12,15 +13,28 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from fixreview.app.plain import one_line
+from fixreview.gate import GateResult
 from fixreview.session import Outcome
+
+
+def gate_words(gate: GateResult | None) -> Text:
+    """Whether an approved fix now passes the gate, and what it still lacks."""
+    if gate is None:
+        return Text("  (the gate could not judge it)", style="yellow")
+    if gate.approved:
+        return Text("  passes the gate", style="green")
+    return one_line("  does not pass yet: " + "; ".join(gate.problems), style="yellow")
 
 
 class SummaryScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "back", "Queue", id="summary.back")]
 
-    def __init__(self, outcome: Outcome) -> None:
+    def __init__(
+        self, outcome: Outcome, gates: Mapping[str, GateResult | None] | None = None
+    ) -> None:
         super().__init__()
         self.outcome = outcome
+        self.gates = gates or {}  # the gate's judgement now, of each fix approved this run
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -41,6 +55,8 @@ class SummaryScreen(Screen[None]):
             for name in names:
                 text.append("  ")
                 text.append_text(one_line(name))
+                if names is outcome.approved and name in self.gates:
+                    text.append_text(gate_words(self.gates[name]))
                 text.append("\n")
             text.append("\n")
         return text
