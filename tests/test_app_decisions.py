@@ -213,3 +213,32 @@ async def test_the_summary_says_whether_each_approved_fix_passes_the_gate(
         assert isinstance(app.screen, SummaryScreen)
         summary = text_of(app.screen.query_one("#summary", Static))
         assert f"{ONE_APPROVAL}  passes the gate" in summary, summary
+
+
+@pytest.mark.parametrize(("needle", "keys"), [("report-export", "C"), ("timing-safe", "1234A")])
+async def test_at_80x24_the_dialog_keeps_in_view_what_the_reviewer_works_with(
+    demo_repo: Path, needle: str, keys: str
+) -> None:
+    """What will be signed scrolls; the field being typed in, and what the rule-book says of
+    the decision, stay on screen — also for an approval with a blocking flag to acknowledge,
+    whose checkbox is a tab away and then in view."""
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await open_fix(app, pilot, needle)
+        await pilot.press(*keys)
+        await settle(app, pilot)
+        dialog = app.screen
+        assert isinstance(dialog, DecisionDialog)
+        frame = dialog.query_one("#decision-body").region
+
+        def shown(name: str) -> bool:
+            return frame.contains_region(dialog.query_one(name).region)
+
+        assert dialog.query_one("#decision-counts").region.bottom <= 24
+        focused = app.focused
+        assert focused is not None and focused.id is not None and shown(f"#{focused.id}")
+        if keys.endswith("A"):
+            await pilot.press("shift+tab")
+            await pilot.pause()
+            assert app.focused is dialog.query_one("#ack-sensitive-path", Checkbox)
+            assert shown("#ack-sensitive-path")

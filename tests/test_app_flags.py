@@ -140,7 +140,7 @@ async def test_the_dialog_shows_each_blocking_flags_evidence_under_its_checkbox(
         await settle(app, pilot)
         dialog = app.screen
         assert isinstance(dialog, DecisionDialog)
-        children = list(dialog.query_one("#decision-summary").children)
+        children = list(dialog.query_one("#decision-acks").children)
         for flag_id in blocking:
             box = dialog.query_one(f"#ack-{flag_id}", Checkbox)
             evidence = dialog.query_one(f"#ack-evidence-{flag_id}", Static)

@@ -20,6 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Checkbox, Input, Static
 
 from fixreview.app.plain import one_line, plain, say
+from fixreview.app.widgets.flag_panel import ack_text
 from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
 from fixreview.errors import FixreviewError
@@ -50,43 +51,45 @@ class DecisionDialog(ModalScreen[Recorded | None]):
         self.signer_problem = ""  # why the signer could not be learned
 
     def compose(self) -> ComposeResult:
+        # What the rule-book says, and why signing failed, stay at the top; the rest scrolls
+        # (the field with the focus is scrolled into view), so a short terminal loses nothing.
         with Vertical(id="decision-dialog", classes="dialog"):
             yield Static(
                 Text(f"{TITLES[self.verdict]} — this is what will be signed", style="bold")
             )
-            with VerticalScroll(id="decision-summary"):
-                yield Static(self.summary(), id="decision-payload")
-                from fixreview.app.widgets.flag_panel import ack_text
-
-                raised = {str(flag.id): flag for flag in self.data.flags}
-                for flag_id in self.data.blocking:
-                    yield Checkbox(
-                        f"acknowledge blocking flag {flag_id}",
-                        value=flag_id in self.draft.acknowledged,
-                        id=f"ack-{flag_id}",
-                    )
-                    yield Static(  # what is acknowledged, in view: detail and evidence
-                        ack_text(raised[flag_id]),
-                        id=f"ack-evidence-{flag_id}",
-                        classes="ack-evidence",
-                    )
-            if self.verdict == "approve":
-                yield Input(
-                    value=self.draft.checklist.rollback.note,
-                    id="rollback",
-                    placeholder="rollback criteria: when do we revert this?",
-                )
-            yield Input(
-                value=self.draft.comment,
-                id="comment",
-                placeholder="comment"
-                + (" (optional)" if self.verdict == "approve" else " (required: why?)"),
-            )
             yield Static(Text("will it count? checking your signing key…"), id="decision-counts")
-            yield Checkbox(
-                "record it anyway, knowing the gate will not count it", id="record-anyway"
-            )
             yield Static(Text(""), id="decision-error")
+            with VerticalScroll(id="decision-body"):
+                yield Static(self.summary(), id="decision-payload")
+                if self.data.blocking:  # each with its evidence right under it
+                    raised = {str(flag.id): flag for flag in self.data.flags}
+                    with Vertical(id="decision-acks"):
+                        for flag_id in self.data.blocking:
+                            yield Checkbox(
+                                f"acknowledge blocking flag {flag_id}",
+                                value=flag_id in self.draft.acknowledged,
+                                id=f"ack-{flag_id}",
+                            )
+                            yield Static(
+                                ack_text(raised[flag_id]),
+                                id=f"ack-evidence-{flag_id}",
+                                classes="ack-evidence",
+                            )
+                if self.verdict == "approve":
+                    yield Input(
+                        value=self.draft.checklist.rollback.note,
+                        id="rollback",
+                        placeholder="rollback criteria: when do we revert this?",
+                    )
+                yield Input(
+                    value=self.draft.comment,
+                    id="comment",
+                    placeholder="comment"
+                    + (" (optional)" if self.verdict == "approve" else " (required: why?)"),
+                )
+                yield Checkbox(
+                    "record it anyway, knowing the gate will not count it", id="record-anyway"
+                )
             yield Static(
                 Text("enter in the last field: sign and record · escape: cancel", style="dim")
             )
