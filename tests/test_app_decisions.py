@@ -50,6 +50,13 @@ async def open_fix(app: FixreviewApp, pilot: object, needle: str) -> ReviewScree
     return screen
 
 
+def as_stranger(demo_repo: Path) -> Repository:
+    """The demo, with the reviewer's own key but an e-mail main's allowed signers do not list."""
+    repo = Repository(demo_repo)
+    repo.run("config", "user.email", "stranger@example.com")
+    return repo
+
+
 def standing(screen: ReviewScreen) -> str:
     return text_of(screen.query_one("#review-standing", Static))
 
@@ -76,8 +83,7 @@ async def test_the_review_screen_says_how_many_approvals_a_fix_needs(demo_repo: 
 async def test_before_starting_the_reviewer_learns_their_approval_would_not_count(
     demo_repo: Path,
 ) -> None:
-    repo = Repository(demo_repo)
-    repo.run("config", "user.email", "stranger@example.com")
+    repo = as_stranger(demo_repo)
     app = FixreviewApp(repo)
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_fix(app, pilot, "report-export")
@@ -102,8 +108,7 @@ async def test_with_no_signing_key_the_review_says_so_before_anything_is_typed(
 async def test_a_decision_that_will_not_count_needs_an_explicit_confirmation(
     demo_repo: Path,
 ) -> None:
-    repo = Repository(demo_repo)
-    repo.run("config", "user.email", "stranger@example.com")
+    repo = as_stranger(demo_repo)
     app = FixreviewApp(repo)
     async with app.run_test(size=SIZE) as pilot:
         await open_fix(app, pilot, "report-export")
