@@ -40,7 +40,9 @@ def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
     records, _, exists = read_decisions(repo)
     if exists and may_have_decisions(loaded, fix, records):
         gate = judge_fix(repo, loaded, fix, records, [], flags)
-    digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
-    needed = fix_facts(fix, flags).approvals_needed(loaded)
-    approvals = (len(gate.counted) if gate is not None else 0, needed)
+    if gate is not None:  # the gate hashed the diff and counted the approvals already
+        digest, approvals = gate.diff_sha256, (len(gate.counted), gate.required)
+    else:
+        digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+        approvals = (0, fix_facts(fix, flags).approvals_needed(loaded))
     return ReviewData(fix, final, suggestion, human, flags, digest, approvals, gate)
