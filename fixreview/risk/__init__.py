@@ -5,6 +5,11 @@ computes the three diffs of a fix with :mod:`fixreview.changes` and reads the tr
 (:func:`fixreview.risk.tree.tree_facts`) first. The flag ids, their default levels and the policy
 keys are described in docs/risk.md.
 
+``assess_fix`` and ``assess_fixes`` keep their answers in the repository's result cache
+(:mod:`fixreview.resultcache`, kind ``risk-flags``), keyed by everything the checks read
+(:func:`risk_key`), so a fix whose inputs did not change is never diffed or scanned again; the
+key is computed without any diff.
+
 Each flag is declared once, in :mod:`fixreview.flag_registry`, a leaf module outside this
 package: the policy validates ``[risk.levels]`` against it, and importing anything under
 ``fixreview.risk`` runs this module, which imports the checks and so the policy. Keeping the
@@ -13,11 +18,25 @@ declarations out of here keeps the imports one-way (registry, policy, risk, gate
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import sys
+import unicodedata
+from collections.abc import Iterable, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
 from fixreview.changes import final_diff, human_changes, suggestion_diff
+from fixreview.flag_registry import LEVEL_ORDER
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
+from fixreview.resultcache import ResultCache, cache_key
 from fixreview.risk.checks import assess
 from fixreview.risk.flags import (
     BLOCKING,
@@ -34,6 +53,7 @@ from fixreview.risk.tree import TreeFacts, tree_facts
 __all__ = [
     "BLOCKING",
     "FLAG_IDS",
+    "RISK_CHECKS_VERSION",
     "Evidence",
     "FlagId",
     "Level",
@@ -41,20 +61,211 @@ __all__ = [
     "TreeFacts",
     "assess",
     "assess_fix",
+    "assess_fixes",
     "flag_json",
+    "flags_from_json",
     "known_flag_ids",
+    "risk_key",
     "tree_facts",
 ]
 
+# BUMP THIS whenever a risk check, a flag's text or level rule, or anything `assess_fix` reads
+# changes (a new input must also join `risk_key`): cached flags of the old code are then never
+# used. (The sources of the risk checks are also hashed into every key, below, as a safety net
+# for a forgotten bump; this constant stays the documented rule: docs/development.md.)
+RISK_CHECKS_VERSION = "1"
+CACHE_KIND = "risk-flags"
 
-def assess_fix(
+# The code whose behaviour the cached flags depend on, relative to the fixreview package.
+_SOURCES = (
+    "risk",
+    "changes.py",
+    "flag_registry.py",
+    "policy.py",
+    "default_policy.toml",
+    "models.py",
+    "safetext.py",
+    "repo/diffs.py",
+    "repo/git.py",
+)
+# Libraries the checks call (the secret scan, version parsing): a different install, new key.
+_LIBRARIES = ("detect_secrets", "packaging")
+
+
+def _stat_line(path: str | None) -> str:
+    if not path:
+        return "none"
+    try:
+        real = os.path.realpath(path)
+        info = os.stat(real)
+    except OSError:
+        return f"{path} unreadable"
+    return f"{real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+
+
+@cache
+def _environment() -> str:
+    """What besides the inputs decides the flags: the checks' own code, the libraries they
+    call, the git that computes the diffs, Python's Unicode tables. Read once per process."""
+    package = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for name in _SOURCES:
+        entry = package / name
+        files = sorted(entry.rglob("*.py")) if entry.is_dir() else [entry]
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b"unreadable"
+            rel = str(path.relative_to(package)).encode()
+            digest.update(len(rel).to_bytes(8, "big") + rel)
+            digest.update(len(data).to_bytes(8, "big") + data)
+    libraries = []
+    for name in _LIBRARIES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = spec.origin if spec is not None else None
+        libraries.append(
+            f"{name}: {_stat_line(origin)} {_stat_line(os.path.dirname(origin or ''))}"
+        )
+    return "\n".join(
+        [
+            f"sources {digest.hexdigest()}",
+            *libraries,
+            f"git {_stat_line(shutil.which('git'))}",
+            f"python {sys.version} unicode {unicodedata.unidata_version}",
+        ]
+    )
+
+
+def _canonical(data: Any) -> str:
+    return json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
+
+
+def _history_files(repo: Repository) -> bytes:
+    """``shallow`` and ``info/grafts``: they change what merge-base and ancestry answer."""
+    parts = []
+    for name in ("shallow", "info/grafts"):
+        try:
+            parts.append((repo.common_dir / name).read_bytes())
+        except OSError:
+            parts.append(b"")
+    return len(parts[0]).to_bytes(8, "big") + parts[0] + parts[1]
+
+
+def _needs_presence(fix: Fix) -> bool:
+    suggestion = fix.suggestion
+    return suggestion is not None and suggestion.commit != fix.branch.head
+
+
+def _presence(repo: Repository, fixes: Iterable[Fix]) -> dict[str, str]:
+    """For each suggestion commit the diffs would look up: what it resolves to as a commit
+    here, or ``missing`` (one ``cat-file --batch-check`` for all)."""
+    wanted = list(
+        dict.fromkeys(
+            f"{fix.suggestion.commit}^{{commit}}"
+            for fix in fixes
+            if fix.suggestion is not None and _needs_presence(fix)
+        )
+    )
+    if not wanted:
+        return {}
+    out = repo.run("cat-file", "--batch-check", input="".join(f"{w}\n" for w in wanted).encode())
+    lines = out.decode("utf-8", "replace").split("\n")
+    found: dict[str, str] = {}
+    for spec, line in zip(wanted, lines, strict=False):
+        parts = line.split(" ")
+        resolved = parts[0] if len(parts) == 3 and parts[1] == "commit" else "missing"
+        found[spec.removesuffix("^{commit}")] = resolved
+    return found
+
+
+def _fix_facts(fix: Fix) -> str:
+    """Everything of FIX the checks and the diffs may read, canonical: the branch's commits
+    (head, merge-base, base tip: their ids fix their trees), every commit of the fix with its
+    trailers, the finding and the suggestion (its frozen patch by hash). Left out: the review
+    status, the diff stats and the queue's problems, which no check reads."""
+    data = fix.model_dump(
+        mode="json", by_alias=True, exclude={"branch": {"status"}, "stats": True, "problems": True}
+    )
+    suggestion = data.get("suggestion")
+    if isinstance(suggestion, dict) and fix.suggestion is not None:
+        patch = fix.suggestion.patch.encode("utf-8", "surrogatepass")
+        suggestion["patch"] = f"sha256:{hashlib.sha256(patch).hexdigest()}:{len(patch)}"
+    return _canonical(data)
+
+
+def risk_key(repo: Repository, fix: Fix, policy: Policy, presence: str | None) -> str:
+    """The cache key of FIX's flags under POLICY: every input of :func:`assess_fix`.
+
+    PRESENCE is what the suggestion commit resolves to in this repository (``missing``), None
+    when the diffs never look it up. No diff is computed: the commit ids in the fix name their
+    trees, and the frozen patch is hashed.
+    """
+    return cache_key(
+        CACHE_KIND,
+        RISK_CHECKS_VERSION,
+        _environment(),
+        _canonical(policy.model_dump(mode="json", by_alias=True)),
+        _fix_facts(fix),
+        presence,
+        _history_files(repo),
+    )
+
+
+def flags_body(flags: Sequence[RiskFlag]) -> bytes:
+    return _canonical([flag_json(flag) for flag in flags]).encode("ascii")
+
+
+def flags_from_json(body: bytes) -> list[RiskFlag] | None:
+    """Flags read back from :func:`flags_body`, exactly; None when BODY is not such a list."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, list):
+        return None
+    flags: list[RiskFlag] = []
+    for item in data:
+        flag = _flag(item)
+        if flag is None:
+            return None
+        flags.append(flag)
+    return flags
+
+
+def _flag(item: object) -> RiskFlag | None:
+    if not isinstance(item, dict) or set(item) != {"id", "level", "title", "detail", "evidence"}:
+        return None
+    flag_id, level, title, detail = item["id"], item["level"], item["title"], item["detail"]
+    if flag_id not in FLAG_IDS or level not in LEVEL_ORDER:
+        return None
+    if not isinstance(title, str) or not isinstance(detail, str):
+        return None
+    evidence = item["evidence"]
+    if not isinstance(evidence, list):
+        return None
+    items: list[Evidence] = []
+    for entry in evidence:
+        if not isinstance(entry, dict) or set(entry) != {"path", "line", "excerpt"}:
+            return None
+        path, line, excerpt = entry["path"], entry["line"], entry["excerpt"]
+        if not (path is None or isinstance(path, str)) or not isinstance(excerpt, str):
+            return None
+        if not (line is None or (isinstance(line, int) and not isinstance(line, bool))):
+            return None
+        items.append(Evidence(path, line, excerpt))
+    return RiskFlag(FlagId(flag_id), level, title, detail, tuple(items))
+
+
+def _compute(
     repo: Repository,
     fix: Fix,
     policy: Policy,
-    diffs: tuple[Diff, Diff | None, Diff | None] | None = None,
+    diffs: tuple[Diff, Diff | None, Diff | None] | None,
 ) -> list[RiskFlag]:
-    """The risk flags of FIX: its trees read, then assessed. DIFFS, the final, suggestion and
-    human diffs when the caller has them already, are not computed again."""
     final, suggestion, human = diffs or (
         final_diff(repo, fix),
         suggestion_diff(repo, fix),
@@ -63,3 +274,50 @@ def assess_fix(
     risk = policy.risk
     facts = tree_facts(repo, fix, final, risk.ci_paths, risk.dependency_paths)
     return assess(fix, final, suggestion, human, policy, facts)
+
+
+def _cached(
+    repo: Repository,
+    store: ResultCache,
+    fix: Fix,
+    policy: Policy,
+    presence: dict[str, str],
+    diffs: tuple[Diff, Diff | None, Diff | None] | None = None,
+) -> list[RiskFlag]:
+    looked_up = presence.get(fix.suggestion.commit) if fix.suggestion is not None else None
+    key = risk_key(repo, fix, policy, looked_up if _needs_presence(fix) else None)
+    body = store.get(key)
+    if body is not None:
+        flags = flags_from_json(body)
+        if flags is not None:
+            return flags
+    flags = _compute(repo, fix, policy, diffs)
+    store.put(key, flags_body(flags))
+    return flags
+
+
+def assess_fix(
+    repo: Repository,
+    fix: Fix,
+    policy: Policy,
+    diffs: tuple[Diff, Diff | None, Diff | None] | None = None,
+) -> list[RiskFlag]:
+    """The risk flags of FIX: from the cache when its inputs were assessed before, else its
+    trees read, then assessed. DIFFS, the final, suggestion and human diffs when the caller
+    has them already, are not computed again."""
+    store = ResultCache.under(repo.common_dir, CACHE_KIND)
+    if not store.enabled:
+        return _compute(repo, fix, policy, diffs)
+    return _cached(repo, store, fix, policy, _presence(repo, [fix]), diffs)
+
+
+def assess_fixes(
+    repo: Repository, fixes: Sequence[Fix], policy: Policy
+) -> dict[str, list[RiskFlag]]:
+    """The risk flags of every fix, by branch name: the keys resolved with at most one git
+    process, and only the fixes missing from the cache assessed."""
+    store = ResultCache.under(repo.common_dir, CACHE_KIND)
+    if not store.enabled:
+        return {fix.branch.name: _compute(repo, fix, policy, None) for fix in fixes}
+    presence = _presence(repo, fixes)
+    return {fix.branch.name: _cached(repo, store, fix, policy, presence) for fix in fixes}

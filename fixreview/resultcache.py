@@ -1,0 +1,172 @@
+"""A content-addressed cache of results that depend only on immutable inputs, on disk.
+
+Entries live under the repository's common git dir, ``.git/fixreview/cache/KIND/``, one file
+per key (``KIND/ab/cdef…``). A key is the SHA-256 of an unambiguous encoding of every input
+(:func:`cache_key`: each field typed and length-prefixed, after the kind and a version constant
+of the code that computes the result), so no two different inputs share an entry.
+
+Safe under concurrent processes without locks: a writer writes a temporary file in the entry's
+own directory and renames it over the entry (``os.replace``, atomic on POSIX), so a reader sees
+a whole old entry, a whole new one, or none. Every entry embeds its kind, its key, the length
+and the SHA-256 of its body; a reader that finds anything wrong — a truncated file, garbage,
+another key's entry copied over, a symbolic link, a directory, an unreadable file, one larger
+than :data:`MAX_ENTRY_BYTES` — treats it as missing, and the caller recomputes and overwrites
+it. Nothing is fsync'ed: an entry torn by a crash fails its checksum and is rebuilt.
+
+A missing, read-only or otherwise unusable git dir means "no cache", never an error; so does
+``FIXREVIEW_NO_CACHE=1`` (cold runs for benchmarks, or a CI that wants them). The cache holds
+nothing that cannot be recomputed: deleting ``.git/fixreview/cache`` (whole or any part of it)
+at any time is safe. Only the local user can write there (docs/threat-model.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+
+NO_CACHE_ENV = "FIXREVIEW_NO_CACHE"
+MAX_ENTRY_BYTES = 8 * 1024 * 1024
+"""The largest entry written or read (header included); a larger result is not cached."""
+FORMAT = b"fixreview-cache 1"
+"""The first word of every entry: the layout of this file, not of what callers store."""
+
+Field = bytes | str | int | None
+
+_KIND = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
+_KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+def disabled() -> bool:
+    """Whether ``FIXREVIEW_NO_CACHE`` turns the cache off (any value but empty or ``0``)."""
+    return os.environ.get(NO_CACHE_ENV, "").strip() not in ("", "0")
+
+
+def encode_fields(fields: tuple[Field, ...]) -> bytes:
+    """FIELDS as one unambiguous byte string: each a type tag, then its length, then itself.
+
+    ``None``, ``b""`` and ``""`` differ; so do ``("ab", "c")`` and ``("a", "bc")``.
+    """
+    out = bytearray()
+    for item in fields:
+        if item is None:
+            out += b"N"
+            continue
+        if isinstance(item, bool):
+            raise TypeError("a cache key field is bytes, str, int or None, not bool")
+        if isinstance(item, int):
+            tag, data = b"I", str(item).encode("ascii")
+        elif isinstance(item, str):
+            tag, data = b"S", item.encode("utf-8", "surrogatepass")
+        elif isinstance(item, bytes):
+            tag, data = b"B", item
+        else:
+            raise TypeError(f"a cache key field is bytes, str, int or None, not {type(item)}")
+        out += tag + len(data).to_bytes(8, "big") + data
+    return bytes(out)
+
+
+def cache_key(kind: str, version: str, *fields: Field) -> str:
+    """The key of a result of KIND computed by code at VERSION from FIELDS (hex SHA-256)."""
+    return hashlib.sha256(encode_fields((FORMAT, kind, version, *fields))).hexdigest()
+
+
+def _header(kind: str, key: str, body: bytes) -> bytes:
+    digest = hashlib.sha256(body).hexdigest()
+    return b" ".join([FORMAT, kind.encode(), key.encode(), digest.encode(), b"%d" % len(body)])
+
+
+class ResultCache:
+    """The entries of one KIND under ROOT (``.git/fixreview/cache``); ROOT None: no cache."""
+
+    def __init__(self, root: Path | None, kind: str, max_bytes: int = MAX_ENTRY_BYTES) -> None:
+        if not _KIND.match(kind):
+            raise ValueError(f"not a cache kind: {kind!r}")
+        self.kind = kind
+        self.max_bytes = max_bytes
+        self.directory = None if root is None or disabled() else root / kind
+
+    @classmethod
+    def under(cls, common_dir: Path | None, kind: str) -> ResultCache:
+        """The cache of KIND in the git dir COMMON_DIR (``Repository.common_dir``)."""
+        root = None if common_dir is None else common_dir / "fixreview" / "cache"
+        return cls(root, kind)
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    def path(self, key: str) -> Path | None:
+        if self.directory is None or not _KEY.match(key):
+            return None
+        return self.directory / key[:2] / key[2:]
+
+    def get(self, key: str) -> bytes | None:
+        """The body stored under KEY, or None when there is none or it is not to be trusted."""
+        path = self.path(key)
+        if path is None:
+            return None
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        except OSError:  # missing, a symlink (ELOOP), unreadable, no git dir
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > self.max_bytes:
+                return None
+            chunks = []
+            left = self.max_bytes + 1
+            while left > 0:
+                chunk = os.read(fd, min(left, 1 << 20))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                left -= len(chunk)
+            data = b"".join(chunks)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        return self._body(key, data)
+
+    def _body(self, key: str, data: bytes) -> bytes | None:
+        if len(data) > self.max_bytes:
+            return None
+        header, newline, body = data.partition(b"\n")
+        if not newline or header != _header(self.kind, key, body):
+            return None
+        return body
+
+    def put(self, key: str, body: bytes) -> bool:
+        """Store BODY under KEY, replacing whatever is there, atomically; whether it was
+        stored (never an error: an unwritable cache is no cache)."""
+        path = self.path(key)
+        if path is None:
+            return False
+        data = _header(self.kind, key, body) + b"\n" + body
+        if len(data) > self.max_bytes:
+            return False
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            handle, temp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+        except OSError:
+            return False
+        try:
+            with os.fdopen(handle, "wb") as out:
+                out.write(data)
+            try:
+                os.replace(temp, path)
+            except OSError:  # a directory where the entry should be: clear it, try once more
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                os.replace(temp, path)
+            return True
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+            return False
