@@ -1,6 +1,6 @@
 """The one place fixreview runs git: discovery of the repository and a byte-exact runner.
 
-GitPython finds the repository (walking up from a path, as git does); every command then runs
+``git rev-parse`` finds the repository (walking up from a path); every command then runs
 through :meth:`Repository.run`, which returns git's exact bytes and turns failures into one-line
 :class:`~fixreview.errors.GitError` messages. Objects are read in bulk through a single
 ``git cat-file --batch`` process.
@@ -192,21 +192,15 @@ class Repository:
     """A git repository on disk, addressed by its top-level directory (or git dir when bare)."""
 
     def __init__(self, path: str | os.PathLike[str] = ".") -> None:
-        import git  # GitPython; imported here so `import fixreview` stays cheap
-
         start = Path(path)
-        if not start.exists():
+        if not start.is_dir():
             raise NotARepositoryError(f"no such directory: {start}")
-        try:
-            found = git.Repo(start, search_parent_directories=True)
-        except (git.InvalidGitRepositoryError, git.NoSuchPathError):
-            raise NotARepositoryError(
-                f"not a git repository (or any parent up to /): {start.resolve()}"
-            ) from None
-        self.git_dir = Path(found.git_dir)
-        self.common_dir = Path(found.common_dir)
-        self.workdir: Path | None = Path(found.working_tree_dir) if found.working_tree_dir else None
-        found.close()
+        git_dir, common_dir, workdir = _discover(start)
+        self.git_dir = git_dir
+        self.common_dir = common_dir
+        self.workdir: Path | None = workdir
+        # (old tree-ish, new tree-ish) -> the bound diff's bytes: computed once per process
+        self._diffs: dict[tuple[str, ...], bytes] = {}
 
     @property
     def root(self) -> Path:
@@ -390,24 +384,83 @@ class Repository:
         return proc.stdout.decode().strip()
 
     def diff(self, old: str, new: str, *extra: str) -> bytes:
-        """``git diff --binary --full-index OLD NEW`` in the clean room (exact bytes).
+        """``git diff --binary --full-index OLD NEW`` in the clean room (exact bytes), computed
+        once per process for each pair (objects are immutable: the bytes cannot change).
 
         The bytes are the same in any checkout of any clone, whatever the attributes and the
         configuration: docs/format.md gives the stock-git recipe that reproduces them.
         """
         old_id, new_id = self.object_ids(old, new)
-        return self.clean_run(
+        key = (old_id, new_id, *extra)
+        found = self._diffs.get(key)
+        if found is None:
+            found = self.clean_run(
+                *STABLE_DIFF_CONFIG,
+                "diff",
+                *CLEAN_DIFF_FLAGS,
+                "--binary",
+                "--full-index",
+                *extra,
+                old_id,
+                new_id,
+                "--",
+                object_format=object_format_of(max(old_id, new_id, key=len)),
+            )
+            self._diffs[key] = found
+        return found
+
+    def prefetch_diffs(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Compute the diffs of many (old, new) pairs of full object ids with one
+        ``git diff-tree --stdin``, so that :meth:`diff` finds them computed.
+
+        Its bytes are those of ``git diff`` of each pair (the same machinery, options and clean
+        room; tests/test_bulk_diffs.py compares them). Each diff follows an echo of its pair's
+        trees on a line of its own, which no line of a diff can be (every diff line starts with
+        a keyword, a prefix character or base85 without spaces, and paths are quoted). Output
+        that does not split exactly so is not used: :meth:`diff` then runs git per pair.
+        """
+        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in self._diffs]
+        if not wanted:
+            return
+        ids = list(dict.fromkeys(oid for pair in wanted for oid in pair))
+        if any(not _HEX_OID.match(oid) for oid in ids):
+            raise GitError("prefetch_diffs takes full object ids")
+        object_format = object_format_of(ids[0])
+        tree_of = dict(
+            zip(
+                ids,
+                self.run_text("rev-parse", *(f"{oid}^{{tree}}" for oid in ids)).split(),
+                strict=True,
+            )
+        )
+        headers = [f"{tree_of[old]} {tree_of[new]}\n".encode() for old, new in wanted]
+        out = self.clean_run(
             *STABLE_DIFF_CONFIG,
-            "diff",
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "-p",
             *CLEAN_DIFF_FLAGS,
             "--binary",
             "--full-index",
-            *extra,
-            old_id,
-            new_id,
-            "--",
-            object_format=object_format_of(max(old_id, new_id, key=len)),
+            input=b"".join(headers),
+            object_format=object_format,
         )
+        starts: list[int] = []
+        pos = 0
+        for header in headers:
+            if not starts:
+                at = 0 if out.startswith(header) else -1
+            else:  # from the newline that ends the previous header: an empty diff is nothing
+                found = out.find(b"\n" + header, pos - 1)
+                at = found + 1 if found >= 0 else -1
+            if at < 0:
+                return
+            starts.append(at)
+            pos = at + len(header)
+        ends = [*starts[1:], len(out)]
+        for pair, header, start, end in zip(wanted, headers, starts, ends, strict=True):
+            self._diffs[pair] = out[start + len(header) : end]
 
     # -- bulk object reads ---------------------------------------------------------------------
 
@@ -442,6 +495,31 @@ class Repository:
     def read_blob_at(self, rev: str, path: str) -> bytes | None:
         """The content of PATH in REV's tree (what ``git show REV:PATH`` prints), or None."""
         return self.read_objects([f"{rev}:{path}"])[f"{rev}:{path}"]
+
+
+def _discover(start: Path) -> tuple[Path, Path, Path | None]:
+    """(git dir, common git dir, work tree or None) of the repository holding START, as git
+    finds it (walking up), with one ``git rev-parse``.
+
+    In a bare repository, or inside a git dir, ``--show-toplevel`` fails after printing the
+    rest: the work tree is then the parent of a ``.git`` directory, or none (bare).
+    """
+    env = dict(os.environ, GIT_NO_REPLACE_OBJECTS="1", GIT_TERMINAL_PROMPT="0")
+    args = ["--path-format=absolute", "--git-dir", "--git-common-dir", "--is-bare-repository"]
+    proc = _spawn(["git", "rev-parse", *args, "--show-toplevel"], start, None, env)
+    lines = proc.stdout.decode("utf-8", "surrogateescape").split("\n")
+    if len(lines) < 4 or lines[2] not in ("true", "false"):
+        if b"not a git repository" in proc.stderr:
+            raise NotARepositoryError(
+                f"not a git repository (or any parent up to /): {start.resolve()}"
+            )
+        raise NotARepositoryError(_describe_failure(["rev-parse"], proc))
+    git_dir, common_dir = Path(lines[0]), Path(lines[1])
+    if proc.returncode == 0 and lines[3]:
+        return git_dir, common_dir, Path(lines[3])
+    if lines[2] == "true" or git_dir.name != ".git":
+        return git_dir, common_dir, None
+    return git_dir, common_dir, git_dir.parent
 
 
 def init_repository(path: Path, branch: str = "main") -> Repository:
