@@ -30,6 +30,8 @@ from fixreview.signing.base import (
 )
 
 _EMAIL = re.compile(r"<([^>]+)>")
+FOREVER = datetime.max.replace(tzinfo=UTC)
+"""How long a valid answer holds when nothing about it expires."""
 
 
 class OpenPgpSigner:
@@ -156,12 +158,20 @@ class OpenPgpVerifier:
     def verify(
         self, payload: bytes, signature: bytes, reviewer_email: str, claimed: datetime | None
     ) -> SignatureCheck:
+        return self.verify_until(payload, signature, reviewer_email, claimed)[0]
+
+    def verify_until(
+        self, payload: bytes, signature: bytes, reviewer_email: str, claimed: datetime | None
+    ) -> tuple[SignatureCheck, datetime | None]:
+        """:meth:`verify`, and for a valid signature how long the answer holds: until the
+        first expiry of the signature, its signing key or the primary key (:data:`FOREVER`
+        when none expires); None when that is not known (an answer not to keep)."""
         if not self.imported:
             return SignatureCheck(
                 False, "unknown", "the allowed OpenPGP keys could not be imported"
-            )
+            ), None
         if len(signature) > 64 * 1024 or b"BEGIN PGP SIGNATURE" not in signature:
-            return SignatureCheck(False, "unknown", "not an OpenPGP signature")
+            return SignatureCheck(False, "unknown", "not an OpenPGP signature"), None
         sig = Path(self.home) / "payload.asc"
         sig.write_bytes(signature)
         proc = run_tool([*self.base, "--status-fd=1", "--verify", str(sig), "-"], payload)
@@ -180,15 +190,31 @@ class OpenPgpVerifier:
                 if refused
                 else ("gpg gave no reason" if said == NO_MESSAGE else f"gpg said: {said}")
             )
-            return SignatureCheck(False, "unknown", f"bad OpenPGP signature: {reason}")
+            return SignatureCheck(False, "unknown", f"bad OpenPGP signature: {reason}"), None
         fields = valid[0]
         signing = fields[1]
         primary = fields[-1] if len(fields) >= 11 else signing
         when = claimed if claimed is not None else datetime.now(UTC)
         problem = self._key_refusal(signing, primary, reviewer_email, when)
         if problem is not None:
-            return SignatureCheck(False, primary, problem)
-        return SignatureCheck(True, primary, "good signature")
+            return SignatureCheck(False, primary, problem), None
+        return SignatureCheck(True, primary, "good signature"), self._until(
+            fields, signing, primary
+        )
+
+    def _until(self, validsig: list[str], signing: str, primary: str) -> datetime | None:
+        """The first expiry among the signature (VALIDSIG's expire-timestamp), its signing key
+        and the primary key; FOREVER when none expires, None when one cannot be read."""
+        expiry = validsig[4] if len(validsig) > 4 else ""
+        if expiry not in ("", "0") and not expiry.isdigit():
+            return None
+        moments = [_epoch(expiry)] if expiry not in ("", "0") else []
+        for fingerprint in (signing, primary):
+            key = self.keys.get(fingerprint)
+            if key is None:
+                return None
+            moments.append(key.expires)
+        return min((m for m in moments if m is not None), default=FOREVER)
 
     def key_problem(self, primary: str, reviewer_email: str) -> str | None:
         """Why the key PRIMARY may not sign decisions for REVIEWER_EMAIL now (None: it may),

@@ -11,19 +11,36 @@ attacker pushes by the thousand therefore cost microseconds each, and real signa
 Signatures that only an external verifier can judge (OpenPGP; ssh certificates and security-key
 types) are checked at most :data:`MAX_EXTERNAL_CHECKS` times per verifier; past that they are
 refused with a reason saying so, never counted.
+
+Given the repository's git dir (``cache_dir``), the external verifiers' definitive answers are
+also kept on disk (:mod:`fixreview.resultcache`, kind ``signature-checks``), keyed by every
+input the tool is given and the tool itself: a second ``verify`` runs no ``ssh-keygen`` or
+``gpg`` at all. Only answers that cannot change with the clock are kept: an ssh answer when
+the allowed signers file has no ``valid-after``/``valid-before`` and the key is not a
+certificate (the checks in Python that read the clock still run every time); an OpenPGP
+answer with the moment it stops holding (the first expiry of the signature or its keys), or a
+refusal that no time changes (a bad signature, a key not among the allowed ones). A timeout, a
+missing tool or a refusal for budget is never kept.
 """
 
 from __future__ import annotations
 
 import atexit
 import hashlib
+import json
+import os
+import re
+import shutil
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
 
+from fixreview.resultcache import ResultCache, cache_key
 from fixreview.signing.allowed_signers import AllowedSigners, parse_allowed_signers
 from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
-from fixreview.signing.openpgp import OpenPgpVerifier
+from fixreview.signing.openpgp import FOREVER, OpenPgpVerifier
 from fixreview.signing.ssh import verify_ssh
 from fixreview.signing.sshsig import check as sshsig_check
 from fixreview.signing.sshsig import parse_armored
@@ -41,6 +58,80 @@ def _close_pgp_verifiers() -> None:
 
 
 atexit.register(_close_pgp_verifiers)
+
+# BUMP THIS whenever what is asked of ssh-keygen or gpg, or how their answer is read, changes:
+# signature checks kept on disk by older code are then never used.
+SIGNATURE_CHECKS_VERSION = "1"
+CACHE_KIND = "signature-checks"
+# allowed signers options that make ssh-keygen's answer depend on the clock
+_CLOCK_OPTIONS = re.compile(rb"valid-(after|before)", re.IGNORECASE)
+# OpenPGP refusals that no passing of time undoes (the keyring is part of the key)
+_TIMELESS_PGP_REFUSALS = (
+    "bad OpenPGP signature: the signature does not match the payload",
+    "bad OpenPGP signature: the signing key is not among the allowed keys",
+)
+
+
+@cache
+def _tool(program: str) -> str:
+    """The program that PROGRAM runs, as a cache key field: its path, size and change time
+    (an upgraded ssh-keygen or gpg may judge differently)."""
+    found = shutil.which(program)
+    if found is None:
+        return f"{program}: not found"
+    real = os.path.realpath(found)
+    try:
+        info = os.stat(real)
+    except OSError:
+        return f"{program}: {real} unreadable"
+    return f"{program}: {real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+
+
+def check_body(check: SignatureCheck, checked: datetime, until: datetime | None) -> bytes:
+    """A signature check as a cache entry's body: the answer, when it was given, and until
+    when it holds (None: forever)."""
+    return json.dumps(
+        {
+            "valid": check.valid,
+            "key": check.key,
+            "reason": check.reason,
+            "identities": list(check.identities),
+            "checked": checked.timestamp(),
+            "until": None if until is None or until == FOREVER else until.timestamp(),
+        },
+        sort_keys=True,
+    ).encode("ascii")
+
+
+def check_from_body(body: bytes, now: datetime) -> SignatureCheck | None:
+    """The check stored in BODY if it still holds at NOW; None for anything else."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    if not isinstance(data, dict) or set(data) != {
+        "valid",
+        "key",
+        "reason",
+        "identities",
+        "checked",
+        "until",
+    }:
+        return None
+    valid, key, reason, identities = data["valid"], data["key"], data["reason"], data["identities"]
+    checked, until = data["checked"], data["until"]
+    if not isinstance(valid, bool) or not isinstance(key, str) or not isinstance(reason, str):
+        return None
+    if not isinstance(identities, list) or not all(isinstance(i, str) for i in identities):
+        return None
+    moment = now.timestamp()
+    if not isinstance(checked, int | float) or isinstance(checked, bool) or checked > moment:
+        return None  # the clock went back since: ask again
+    if until is not None and (
+        not isinstance(until, int | float) or isinstance(until, bool) or moment >= until
+    ):
+        return None
+    return SignatureCheck(valid, key, reason, tuple(identities))
 
 
 @dataclass(frozen=True)
@@ -62,7 +153,10 @@ class DecisionVerifier:
         ssh_file: str,
         pgp_file: str,
         base: str,
+        cache_dir: Path | None = None,
     ) -> None:
+        """CACHE_DIR: the repository's common git dir, where answers are kept across
+        processes (None: only in this process)."""
         self.allowed_ssh = allowed_ssh
         self.allowed_pgp = allowed_pgp
         self.ssh_file = ssh_file
@@ -75,6 +169,9 @@ class DecisionVerifier:
             b"ssh\0" + (allowed_ssh or b"") + b"\0pgp\0" + (allowed_pgp or b"")
         ).hexdigest()
         self.external_checks = 0
+        self.store = ResultCache.under(cache_dir, CACHE_KIND)
+        self._allowed_ssh_digest = hashlib.sha256(allowed_ssh or b"").hexdigest()
+        self._allowed_pgp_digest = hashlib.sha256(allowed_pgp or b"").hexdigest()
 
     # -- the one entry point ------------------------------------------------------------------
 
@@ -147,12 +244,48 @@ class DecisionVerifier:
             if verdict == "bad":
                 return SignatureCheck(False, fingerprint, f"bad signature: {why}")
             external = verdict == "unchecked"
-        if external and not self._spend_external():
+        result = self._verify_ssh(payload, signature, principal, sig.key_type, external)
+        if result is None:
             return self._over_budget(fingerprint)
-        result = verify_ssh(payload, signature, principal, self.allowed_ssh)
         if not result.valid and "not allowed for" in result.reason:
             return SignatureCheck(False, result.key, self._not_listed(result.key, principal))
         return result
+
+    def _verify_ssh(
+        self, payload: bytes, signature: bytes, principal: str, key_type: str, external: bool
+    ) -> SignatureCheck | None:
+        """``ssh-keygen -Y verify``'s answer, from the disk cache when it was given before;
+        None when it is not asked (over the budget)."""
+        assert self.allowed_ssh is not None
+        timeless = not key_type.endswith("-cert-v01@openssh.com") and not _CLOCK_OPTIONS.search(
+            self.allowed_ssh
+        )
+        key = None
+        if timeless and self.store.enabled:
+            key = cache_key(
+                CACHE_KIND,
+                SIGNATURE_CHECKS_VERSION,
+                "ssh",
+                _tool("ssh-keygen"),
+                SSH_NAMESPACE,
+                principal,
+                self._allowed_ssh_digest,
+                payload,
+                signature,
+            )
+            kept = self._kept(key)
+            if kept is not None:
+                return kept
+        if external and not self._spend_external():
+            return None
+        result = verify_ssh(payload, signature, principal, self.allowed_ssh)
+        if key is not None:  # ssh-keygen ran and answered (a timeout or no tool raised)
+            self.store.put(key, check_body(result, datetime.now(UTC), None))
+        return result
+
+    def _kept(self, key: str) -> SignatureCheck | None:
+        body = self.store.get(key)
+        return None if body is None else check_from_body(body, datetime.now(UTC))
 
     def _ssh_listing_refusal(
         self, fingerprint: str, principal: str, claimed: datetime
@@ -192,13 +325,34 @@ class DecisionVerifier:
             return SignatureCheck(
                 False, "unknown", f"no allowed OpenPGP keys file {self.pgp_file} on {self.base}"
             )
+        key = None
+        if self.store.enabled:
+            key = cache_key(
+                CACHE_KIND,
+                SIGNATURE_CHECKS_VERSION,
+                "openpgp",
+                _tool("gpg"),
+                principal,
+                claimed.isoformat(),
+                self._allowed_pgp_digest,
+                payload,
+                signature,
+            )
+            kept = self._kept(key)
+            if kept is not None:
+                return kept
         if not self._spend_external():
             return self._over_budget("unknown")
+        now = datetime.now(UTC)
         verifier = self._pgp()
-        result = verifier.verify(payload, signature, principal, claimed)
+        result, until = verifier.verify_until(payload, signature, principal, claimed)
         if result.valid:
             emails = tuple(sorted(verifier.emails_of(result.key)))
-            return SignatureCheck(True, result.key, result.reason, emails)
+            result = SignatureCheck(True, result.key, result.reason, emails)
+        if key is not None and (
+            (result.valid and until is not None) or result.reason in _TIMELESS_PGP_REFUSALS
+        ):
+            self.store.put(key, check_body(result, now, until if result.valid else None))
         return result
 
     def _pgp(self) -> OpenPgpVerifier:
