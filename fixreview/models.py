@@ -28,7 +28,11 @@ OBJECT_ID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 ObjectId = Annotated[str, StringConstraints(pattern=OBJECT_ID.pattern)]
 NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)]
 
-PROPOSAL_SCHEMA: Literal[1] = 1
+# The schema a proposal is written with. Schema 1 carried the frozen patch inside its TOML
+# payload; schema 2 carries it as the record line's own field (fixreview/notes/proposal_codec.py,
+# docs/format.md). Both are read.
+PROPOSAL_SCHEMA: Literal[2] = 2
+PROPOSAL_SCHEMAS: tuple[int, ...] = (1, 2)
 
 
 class Strict(BaseModel):
@@ -85,7 +89,10 @@ class Finding(Strict):
 
 
 class Suggestion(Strict):
-    """What the AI proposed, frozen at proposal time (the patch survives rebases)."""
+    """What the AI proposed, frozen at proposal time (the patch survives rebases).
+
+    In a stored proposal of schema 2, ``patch`` is not in the payload: the payload names its
+    SHA-256 and size and the line carries it (fixreview/notes/proposal_codec.py)."""
 
     tool: str = ""
     model: str = ""
@@ -97,9 +104,12 @@ class Suggestion(Strict):
 
 
 class Proposal(Strict):
-    """A finding and the AI's suggestion, attached to a fix branch (one note record)."""
+    """A finding and the AI's suggestion, attached to a fix branch (one note record; its stored
+    form is ``proposal_codec.proposal_line``'s, read back by ``proposal_from_record``)."""
 
-    schema_version: Literal[1] = Field(default=PROPOSAL_SCHEMA, alias="schema")
+    # the schema of the stored record (a payload without one is schema 1); ``propose`` makes
+    # proposals of PROPOSAL_SCHEMA, which ``proposal_line`` writes whatever this says
+    schema_version: Literal[1, 2] = Field(default=1, alias="schema")
     id: NonEmpty
     branch: NonEmpty
     recorded: AwareDatetime  # offset required: proposals are ordered by it

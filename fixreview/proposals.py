@@ -2,6 +2,7 @@
 
 The proposal is one record on the suggestion commit in ``refs/notes/fixreview/proposals``; the
 suggestion's patch is frozen inside it, so it survives rebases and force-pushes of the branch.
+:func:`proposal_line` is the one way a proposal becomes a note line (docs/format.md).
 
 Proposals are unsigned: anyone who may push notes can add one. The queue, which reads them,
 refuses one whose frozen patch does not parse (``queue.check_proposal``). The proposals ref is
@@ -16,13 +17,16 @@ from datetime import UTC, datetime
 
 from fixreview.changes import decode
 from fixreview.errors import FixreviewError, NotFoundError
-from fixreview.models import Finding, Proposal, Suggestion
-from fixreview.notes.records import MAX_LINE_BYTES, TAG_PROPOSAL, encode_line, model_to_toml
+from fixreview.models import PROPOSAL_SCHEMA, Finding, Proposal, Suggestion
+from fixreview.notes.proposal_codec import proposal_line
+from fixreview.notes.records import MAX_LINE_BYTES
 from fixreview.notes.store import PROPOSALS_REF, append_record
 from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
 from fixreview.repo.git import Repository
+
+__all__ = ["proposal_line", "propose", "resolve_branch"]
 
 
 def resolve_branch(repo: Repository, loaded: LoadedPolicy, name: str) -> tuple[str, str]:
@@ -73,6 +77,7 @@ def propose(
         trailer_tool, trailer_model = parse_assisted_by(carrier.trailer_values("Assisted-by")[0])
     recorded_by = repo.run_text("var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0]
     proposal = Proposal(
+        schema_version=PROPOSAL_SCHEMA,
         id=record_id or str(uuid.uuid4()),
         branch=name,
         recorded=now or datetime.now(UTC).replace(microsecond=0),
@@ -88,7 +93,7 @@ def propose(
             created=carrier.committed,
         ),
     )
-    line = encode_line(TAG_PROPOSAL, model_to_toml(proposal))
+    line = proposal_line(proposal)
     if len(line) > MAX_LINE_BYTES:
         raise FixreviewError(
             f"the suggestion's patch is too large to record ({len(patch)} bytes; a proposal "

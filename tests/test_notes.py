@@ -7,8 +7,10 @@ import subprocess
 from pathlib import Path
 
 from fixreview.models import Finding, Proposal
+from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import (
     TAG_PROPOSAL,
+    RawRecord,
     encode_line,
     model_to_toml,
     parse_note,
@@ -119,5 +121,11 @@ def test_docs_recipe_decodes_a_proposal_with_stock_tools(repo: TestRepo, tmp_pat
     out = subprocess.run(
         ["sh", "-c", recipe], cwd=repo.path, capture_output=True, check=True
     ).stdout
-    assert toml_to_model(out, Proposal) == proposal
+    # the recipe's payload and patch are the record's, byte for byte: with them, the record's
+    # own decoder gives back the proposal that was written
+    patch = (repo.path / "suggestion.patch").read_bytes()
+    assert out == (repo.path / "payload.toml").read_bytes() and b"patch_sha256" in out
+    record = RawRecord(TAG_PROPOSAL, out, None, "", patch=patch)
+    assert proposal_from_record(record) == proposal
+    assert patch.decode() == proposal.suggestion.patch and "diff --git" in patch.decode()
     assert proposal.suggestion.commit == head

@@ -16,16 +16,14 @@ from fixreview.models import Finding
 from fixreview.notes.records import (
     MAX_DECISION_LINE_BYTES,
     TAG_DECISION,
-    TAG_PROPOSAL,
     b64decode,
     b64encode,
     encode_line,
-    model_to_toml,
     parse_note,
     toml_to_model,
 )
 from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF, append_record
-from fixreview.proposals import propose
+from fixreview.proposals import proposal_line, propose
 from fixreview.repo.git import Repository
 from tests.gitutil import AI, TestRepo
 from tests.signing_util import Reviewer, allow
@@ -116,12 +114,13 @@ def test_local_date_time_in_a_proposal_is_a_warning(approved: TestRepo) -> None:
     r = Repository(approved.path)
     head = approved.rev("ai-fix/sqli")
     [line] = approved.git("notes", f"--ref={PROPOSALS_REF}", "show", head).splitlines()
-    payload = b64decode(line.split(" ")[1])
+    fields = line.split(" ")  # proposal PAYLOAD PATCH: the patch field is kept as it is
+    payload = b64decode(fields[1])
     text = b"\n".join(
         b"recorded = 2099-01-01T00:00:00" if item.startswith(b"recorded = ") else item
         for item in payload.split(b"\n")
     )
-    append_record(r, PROPOSALS_REF, head, encode_line(TAG_PROPOSAL, text))
+    append_record(r, PROPOSALS_REF, head, " ".join([fields[0], b64encode(text), *fields[2:]]))
     _every_command_survives(approved, "timezone")
 
 
@@ -156,7 +155,7 @@ def _bad_patch_proposal(repo: TestRepo, patch: str) -> None:
             "suggestion": proposal.suggestion.model_copy(update={"patch": patch}),
         }
     )
-    append_record(r, PROPOSALS_REF, head, encode_line(TAG_PROPOSAL, model_to_toml(broken)))
+    append_record(r, PROPOSALS_REF, head, proposal_line(broken))  # as propose writes it
 
 
 @pytest.mark.parametrize(

@@ -1,9 +1,11 @@
 """The note line format: one self-contained record per line.
 
-A line is ``TAG PAYLOAD[ SIGNATURE]``: a short tag naming the record kind, then the payload
-(TOML bytes) and, for decisions, the signature, each as padded base64url. One record per line
-lets git's ``cat_sort_uniq`` notes merge keep every record from every clone. Readers skip a line
-they cannot parse and report it; such a line never counts for anything.
+A line is ``TAG PAYLOAD[ FIELD]``: a short tag naming the record kind, then the payload
+(TOML bytes) and a third field — for a decision its signature, for a proposal (schema 2 on) its
+frozen patch, which is kept out of the TOML so that no reader parses megabytes of TOML string
+character by character — each as padded base64url. One record per line lets git's
+``cat_sort_uniq`` notes merge keep every record from every clone. Readers skip a line they cannot
+parse and report it; such a line never counts for anything.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ MAX_LINE_BYTES_BY_TAG = {TAG_PROPOSAL: MAX_LINE_BYTES, TAG_DECISION: MAX_DECISIO
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """A well-formed line: its tag, the exact payload bytes and the signature bytes (if any).
+    """A well-formed line: its tag, the exact payload bytes, the signature bytes (decisions) and
+    the patch bytes (a proposal's third field; what they must be, its payload says).
 
     ``removed_in`` is None for a record in the tip of its notes ref; for a record that a later
     notes commit dropped (read from the ref's history), it is that notes commit's id.
@@ -47,6 +50,7 @@ class RawRecord:
     signature: bytes | None
     line: str
     removed_in: str | None = None
+    patch: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +87,21 @@ def b64decode(text: str) -> bytes:
         raise ValueError("not base64url") from None
 
 
-def encode_line(tag: str, payload: bytes, signature: bytes | None = None) -> str:
-    """One record as one line (no newline at the end)."""
+def encode_line(
+    tag: str, payload: bytes, signature: bytes | None = None, *, patch: bytes | None = None
+) -> str:
+    """One record as one line (no newline at the end). SIGNATURE is a decision's third field,
+    PATCH a proposal's (written by ``proposal_codec.proposal_line`` only)."""
     if tag not in KNOWN_TAGS:
         raise ValueError(f"unknown record tag {tag!r}")
-    if not payload or signature == b"":
-        raise ValueError("a record needs a non-empty payload (and signature)")
+    if not payload or signature == b"" or patch == b"":
+        raise ValueError("a record needs a non-empty payload (and signature, or patch)")
+    if patch is not None and (tag != TAG_PROPOSAL or signature is not None):
+        raise ValueError("only a proposal carries a patch field, and no signature")
     parts = [tag, b64encode(payload)]
-    if signature is not None:
-        parts.append(b64encode(signature))
+    third = signature if signature is not None else patch
+    if third is not None:
+        parts.append(b64encode(third))
     return " ".join(parts)
 
 
@@ -112,17 +122,21 @@ def parse_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | No
         return BadLine(target, number, line, "unknown record tag")
     if len(raw) > MAX_LINE_BYTES_BY_TAG[tag]:
         return BadLine(target, number, _excerpt(raw), f"{tag} line too long ({len(raw)} bytes)")
-    expected = 3 if tag == TAG_DECISION else 2
-    if len(parts) != expected:
+    # a decision: payload and signature; a proposal: payload and, from schema 2 on, its patch
+    expected = (3,) if tag == TAG_DECISION else (2, 3)
+    if len(parts) not in expected:
+        count = " or ".join(str(n) for n in expected)
         return BadLine(
-            target, number, line, f"a {tag} record has {expected} fields, not {len(parts)}"
+            target, number, line, f"a {tag} record has {count} fields, not {len(parts)}"
         )
     try:
         payload = b64decode(parts[1])
-        signature = b64decode(parts[2]) if expected == 3 else None
+        third = b64decode(parts[2]) if len(parts) == 3 else None
     except ValueError as exc:
         return BadLine(target, number, line, str(exc))
-    return RawRecord(tag, payload, signature, line)
+    if tag == TAG_DECISION:
+        return RawRecord(tag, payload, third, line)
+    return RawRecord(tag, payload, None, line, patch=third)
 
 
 def parse_note(target: str, content: bytes) -> tuple[list[RawRecord], list[BadLine]]:
@@ -144,18 +158,36 @@ def _excerpt(raw: bytes) -> str:
 
 def model_to_toml(model: BaseModel) -> bytes:
     """Serialise a record model as TOML (by field alias, absent values left out)."""
-    data = model.model_dump(mode="python", by_alias=True, exclude_none=True)
+    return data_to_toml(model_to_data(model))
+
+
+def model_to_data(model: BaseModel) -> dict[str, Any]:
+    """A record model as the plain data its TOML holds (by field alias, absent values left out)."""
+    return model.model_dump(mode="python", by_alias=True, exclude_none=True)
+
+
+def data_to_toml(data: dict[str, Any]) -> bytes:
     return tomli_w.dumps(_plain(data)).encode("utf-8")
 
 
 def toml_to_model(payload: bytes, model: type[ModelT]) -> ModelT:
     """Parse and validate a TOML payload; raises ValueError with one line saying what is wrong."""
+    return validate_data(parse_toml(payload), model)
+
+
+def parse_toml(payload: bytes) -> dict[str, Any]:
+    """A TOML payload as data; ValueError with one line saying what is wrong."""
     try:
-        data = tomllib.loads(payload.decode("utf-8"))
+        return tomllib.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ValueError(f"payload is not TOML: {exc}") from None
     except RecursionError:
         raise ValueError("payload is not TOML: nested too deeply") from None
+
+
+def validate_data(data: dict[str, Any], model: type[ModelT]) -> ModelT:
+    """DATA (parsed from a payload) validated as MODEL; ValueError with one line saying what is
+    wrong."""
     try:
         return model.model_validate(data)
     except ValidationError as exc:

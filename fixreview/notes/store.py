@@ -253,16 +253,21 @@ def read_typed(
     history: bool = False,
     check: Callable[[ModelT], None] | None = None,
     at: str | None = None,
+    decode: Callable[[RawRecord], ModelT] | None = None,
 ) -> TypedRecords[ModelT]:
     """Every TAG record of REF (or of notes commit AT) validated as MODEL (and by CHECK, which
     raises ValueError for a record it refuses); other lines become warnings, never errors. With
     HISTORY, the ref is read as a ledger: records dropped by a later notes commit are included
-    (``removed_in``). Each distinct payload is parsed and validated once."""
+    (``removed_in``). DECODE turns a record into MODEL (ValueError when it cannot) for a kind
+    whose stored form is more than its TOML payload (proposals); without it, a record's payload
+    is MODEL as TOML and a record with a patch field is refused. Each distinct record is parsed
+    and validated once."""
     snapshot = read_ledger(repo, ref, at=at) if history else read_notes(repo, ref, at=at)
     warnings = list(snapshot.warnings)
     warnings += [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
     by_target: dict[str, list[tuple[RawRecord, ModelT]]] = {}
-    seen: dict[bytes, ModelT | str] = {}  # payload -> its model, or why it was refused
+    # (payload, patch) -> its model, or why it was refused
+    seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
     for target, raws in snapshot.records.items():
         for number, raw in enumerate(raws, start=1):
             where = f"{ref}: note on {target[:12]} record {number}"
@@ -271,9 +276,10 @@ def read_typed(
             if raw.tag != tag:
                 warnings.append(f"{where} is a {raw.tag}, not a {tag}; skipped")
                 continue
-            value = seen.get(raw.payload)
+            key = (raw.payload, raw.patch)
+            value = seen.get(key)
             if value is None:
-                value = seen[raw.payload] = _validate(raw.payload, model, check)
+                value = seen[key] = _validate(raw, model, check, decode)
             if isinstance(value, str):
                 warnings.append(f"{where}: {value}; skipped")
                 continue
@@ -282,12 +288,20 @@ def read_typed(
 
 
 def _validate(
-    payload: bytes, model: type[ModelT], check: Callable[[ModelT], None] | None
+    raw: RawRecord,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
 ) -> ModelT | str:
-    """PAYLOAD as MODEL, or one line saying why not. Never raises: one bad record never stops
+    """RAW as MODEL, or one line saying why not. Never raises: one bad record never stops
     the rest (a crafted payload can provoke anything from a validator)."""
     try:
-        value = toml_to_model(payload, model)
+        if decode is not None:
+            value = decode(raw)
+        elif raw.patch is not None:
+            return f"a {raw.tag} record read as {model.__name__} has no patch field"
+        else:
+            value = toml_to_model(raw.payload, model)
         if check is not None:
             check(value)
     except ValueError as exc:
