@@ -17,7 +17,8 @@ also kept on disk (:mod:`fixreview.resultcache`, kind ``signature-checks``), key
 input the tool is given and the tool itself: a second ``verify`` runs no ``ssh-keygen`` or
 ``gpg`` at all. Only answers that cannot change with the clock are kept: an ssh answer when
 the allowed signers file has no ``valid-after``/``valid-before`` and the key is not a
-certificate (the checks in Python that read the clock still run every time); an OpenPGP
+certificate or a security key, and the signature's cryptography checked out in Python first
+(the checks in Python, including those that read the clock, still run every time); an OpenPGP
 answer with the moment it stops holding (the first expiry of the signature or its keys), or a
 refusal that no time changes (a bad signature, a key not among the allowed ones). A timeout, a
 missing tool or a refusal for budget is never kept.
@@ -244,7 +245,7 @@ class DecisionVerifier:
             if verdict == "bad":
                 return SignatureCheck(False, fingerprint, f"bad signature: {why}")
             external = verdict == "unchecked"
-        result = self._verify_ssh(payload, signature, principal, sig.key_type, external)
+        result = self._verify_ssh(payload, signature, principal, external)
         if result is None:
             return self._over_budget(fingerprint)
         if not result.valid and "not allowed for" in result.reason:
@@ -252,16 +253,18 @@ class DecisionVerifier:
         return result
 
     def _verify_ssh(
-        self, payload: bytes, signature: bytes, principal: str, key_type: str, external: bool
+        self, payload: bytes, signature: bytes, principal: str, external: bool
     ) -> SignatureCheck | None:
         """``ssh-keygen -Y verify``'s answer, from the disk cache when it was given before;
-        None when it is not asked (over the budget)."""
+        None when it is not asked (over the budget).
+
+        Only a signature whose cryptography was checked here first (not EXTERNAL: no
+        certificate, no security key) is looked up or kept, and only when the allowed signers
+        set no validity window: the answer then depends on nothing but the key's inputs, and
+        even a forged entry could never make a bad signature count."""
         assert self.allowed_ssh is not None
-        timeless = not key_type.endswith("-cert-v01@openssh.com") and not _CLOCK_OPTIONS.search(
-            self.allowed_ssh
-        )
         key = None
-        if timeless and self.store.enabled:
+        if not external and self.store.enabled and not _CLOCK_OPTIONS.search(self.allowed_ssh):
             key = cache_key(
                 CACHE_KIND,
                 SIGNATURE_CHECKS_VERSION,
