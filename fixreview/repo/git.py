@@ -16,11 +16,13 @@ import subprocess
 import tempfile
 import threading
 import time
+import weakref
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
 
 from fixreview.errors import FixreviewError, GitError, NotARepositoryError
+from fixreview.repo.catfile import BatchReader
 
 # the tree with nothing in it, per object format (git hash-object -t tree /dev/null); use
 # Repository.empty_tree and Repository.zero_oid, which follow the repository's format
@@ -201,6 +203,7 @@ class Repository:
         self.workdir: Path | None = workdir
         # (old tree-ish, new tree-ish) -> the bound diff's bytes: computed once per process
         self._diffs: dict[tuple[str, ...], bytes] = {}
+        self._reader: BatchReader | None = None
 
     @property
     def root(self) -> Path:
@@ -465,9 +468,11 @@ class Repository:
     # -- bulk object reads ---------------------------------------------------------------------
 
     def read_objects(self, specs: Iterable[str]) -> dict[str, bytes | None]:
-        """Read many objects with one ``git cat-file --batch``; missing ones map to None.
+        """Read many objects; missing ones map to None.
 
-        Each spec is anything ``cat-file`` accepts: an object id or ``REV:PATH``.
+        Each spec is anything ``cat-file`` accepts: an object id or ``REV:PATH``. Specs that
+        start with a full object id go to this repository's long-lived ``cat-file --batch``
+        (:mod:`fixreview.repo.catfile`); the others, which name refs, to one of their own.
         """
         wanted = list(dict.fromkeys(specs))
         if not wanted:
@@ -475,6 +480,23 @@ class Repository:
         for spec in wanted:
             if "\n" in spec:
                 raise GitError(f"object name contains a newline: {spec!r}")
+        by_id = [spec for spec in wanted if _HEX_OID.match(spec.split(":", 1)[0])]
+        result = self._batch_reader().read(by_id) if by_id else {}
+        named = [spec for spec in wanted if spec not in result]
+        if named:
+            result.update(self._read_named(named))
+        return {spec: result[spec] for spec in wanted}
+
+    def _batch_reader(self) -> BatchReader:
+        if self._reader is None:
+            env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_NO_REPLACE_OBJECTS="1")
+            env.pop("GIT_NOTES_REF", None)
+            self._reader = BatchReader(self.root, env, git_timeout())
+            weakref.finalize(self, self._reader.close)
+        return self._reader
+
+    def _read_named(self, wanted: list[str]) -> dict[str, bytes | None]:
+        """Objects named through refs, with a ``git cat-file --batch`` of their own."""
         stdin = "".join(f"{spec}\n" for spec in wanted).encode("utf-8", "surrogateescape")
         out = self.run("cat-file", "--batch", input=stdin)
         result: dict[str, bytes | None] = {}

@@ -1,0 +1,130 @@
+"""One long-lived ``git cat-file --batch`` per repository, for objects named by id.
+
+A process reads every object a command (or the app, over a whole session) asks for by id — the
+trees and blobs the risk checks follow, commits, note blobs, the base's policy files — instead of
+one ``cat-file`` per fix. Only specs that start with a full object id are sent to it: an object id
+(and a path inside one) names the same bytes forever, whereas a ref a long-lived process may have
+read before can have moved since. Each answer is read with the git timeout, so a hung git is
+one :class:`~fixreview.errors.GitError`, and the process is then stopped and not reused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import subprocess
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from fixreview.errors import GitError
+
+
+class BatchReader:
+    """A ``git cat-file --batch`` process, started on first use, safe across threads."""
+
+    def __init__(self, cwd: Path, env: Mapping[str, str], timeout: float) -> None:
+        self._cwd = cwd
+        self._env = dict(env)
+        self._timeout = timeout
+        self._lock = threading.Lock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._pending = b""
+
+    def read(self, specs: Sequence[str]) -> dict[str, bytes | None]:
+        """The content of each of SPECS (None: missing or ambiguous), in one round trip each."""
+        with self._lock:
+            try:
+                return {spec: self._one(spec) for spec in specs}
+            except (OSError, ValueError) as exc:
+                self._stop()
+                raise GitError(f"git cat-file failed: {exc}") from None
+            except GitError:
+                self._stop()
+                raise
+
+    def close(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _one(self, spec: str) -> bytes | None:
+        proc = self._process()
+        assert proc.stdin is not None
+        proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
+        proc.stdin.flush()
+        header = self._until_newline().decode("utf-8", "surrogateescape")
+        parts = header.split(" ")
+        if parts[-1].isdigit() and len(parts) == 3:
+            data = self._exactly(int(parts[2]) + 1)  # the content, then a newline
+            return data[:-1]
+        if parts[-1] in ("missing", "ambiguous"):
+            return None
+        raise GitError(f"git cat-file answered {header[:80]!r}")
+
+    def _process(self) -> subprocess.Popen[bytes]:
+        if self._proc is None or self._proc.poll() is not None:
+            try:
+                self._proc = subprocess.Popen(
+                    ["git", "cat-file", "--batch"],
+                    cwd=self._cwd,
+                    env=self._env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+            except FileNotFoundError:
+                raise GitError("git is not installed or not on PATH") from None
+            self._pending = b""
+        return self._proc
+
+    def _fill(self) -> None:
+        """Read what git has written so far (at least one byte) within the timeout."""
+        proc = self._proc
+        assert proc is not None and proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + self._timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise GitError(
+                    f"git cat-file did not answer within {self._timeout:g} s and was stopped"
+                )
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 1 << 20)
+                if not chunk:
+                    raise GitError("git cat-file stopped unexpectedly")
+                self._pending += chunk
+                return
+
+    def _until_newline(self) -> bytes:
+        while (end := self._pending.find(b"\n")) < 0:
+            self._fill()
+        line, self._pending = self._pending[:end], self._pending[end + 1 :]
+        return line
+
+    def _exactly(self, size: int) -> bytes:
+        chunks = [self._pending[:size]]
+        have = len(chunks[0])
+        self._pending = self._pending[size:]
+        while have < size:
+            self._fill()
+            take, self._pending = self._pending[: size - have], self._pending[size - have :]
+            chunks.append(take)
+            have += len(take)
+        return b"".join(chunks)
+
+    def _stop(self) -> None:
+        proc, self._proc = self._proc, None
+        self._pending = b""
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout):
+            if stream is not None:
+                with contextlib.suppress(OSError):
+                    stream.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
