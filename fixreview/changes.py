@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from fixreview.errors import GitError
@@ -62,7 +63,7 @@ def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
     head = fix.branch.head
     if suggestion.commit == head:
         return HumanChanges(EMPTY_DIFF, "the final change is the AI's suggestion, unchanged")
-    if repo.resolve(suggestion.commit) and repo.is_ancestor(suggestion.commit, head):
+    if _in_history(repo, fix, suggestion.commit):
         diff = parse_diff(decode(repo.diff(suggestion.commit, head)))
         return HumanChanges(
             diff, f"commits after the suggestion ({suggestion.commit[:12]}..{head[:12]})"
@@ -79,6 +80,28 @@ def human_changes(repo: Repository, fix: Fix) -> HumanChanges:
         )
     diff = parse_diff(decode(repo.diff(tree, head)))
     return HumanChanges(diff, "the suggestion was rebased: its patch re-applied to the merge-base")
+
+
+def _in_history(repo: Repository, fix: Fix, commit: str) -> bool:
+    """Whether COMMIT is in the history of the fix's head: one of the fix's own commits (no
+    git process), else asked of git."""
+    if commit in fix.commit_ids:
+        return True
+    return repo.resolve(commit) is not None and repo.is_ancestor(commit, fix.branch.head)
+
+
+def prefetch(repo: Repository, fixes: Iterable[Fix]) -> None:
+    """Compute, with one git process, the final diffs of FIXES and the human changes of those
+    whose suggestion commit is one of their own commits: what :func:`final_diff` and
+    :func:`human_changes` then read."""
+    pairs: list[tuple[str, str]] = []
+    for fix in fixes:
+        head = fix.branch.head
+        pairs.append((fix.branch.merge_base or repo.empty_tree, head))
+        commit = fix.suggestion.commit if fix.suggestion is not None else None
+        if commit and commit != head and commit in fix.commit_ids:
+            pairs.append((commit, head))
+    repo.prefetch_diffs(pairs)
 
 
 def _apply_to_tree(repo: Repository, start: str, patch: str, object_format: str) -> str | None:

@@ -194,6 +194,7 @@ def base_verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:
         ssh_file=approvals.allowed_signers,
         pgp_file=approvals.allowed_openpgp_keys,
         base=loaded.base,
+        cache_dir=repo.common_dir,
     )
 
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from unidiff.errors import UnidiffParseError
 from unidiff.patch import PatchSet
 
 from fixreview.errors import InputError, NotFoundError
-from fixreview.findings.sources import FindingsIndex, load_findings_index
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
@@ -28,6 +28,9 @@ from fixreview.repo.git import (
     Repository,
     object_format_of,
 )
+
+if TYPE_CHECKING:
+    from fixreview.findings.sources import FindingsIndex
 
 
 @dataclass(frozen=True)
@@ -165,6 +168,9 @@ def build_fixes(
         finding_ids = [value for c in commits for value in c.trailer_values("Finding-Id")]
         if finding_ids:
             if findings is None:
+                # the findings sources' parsers (SARIF, CodeTF) load only when a trailer asks
+                from fixreview.findings.sources import load_findings_index
+
                 findings = load_findings_index(repo, loaded)
                 warnings.extend(findings.warnings)
             # the oldest claim: what the AI first produced, before any human follow-up

@@ -343,11 +343,11 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.gate import fill_statuses
     from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
-    from fixreview.risk import assess_fix
+    from fixreview.risk import assess_fixes
 
     queue = load_queue(repo, args.base)
     # every fix's flags, once: statuses need them for the fixes with decisions, too
-    flags = {f.branch.name: assess_fix(repo, f, queue.policy.policy) for f in queue.fixes}
+    flags = assess_fixes(repo, queue.fixes, queue.policy.policy)
     fill_statuses(repo, queue, flags)
     fixes = sorted(
         (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
@@ -508,18 +508,18 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
 
 
 def _verify(repo: Any, args: argparse.Namespace) -> int:
-    from fixreview.cli.jsonout import gate_document
-    from fixreview.cli.render import gate_github, gate_report
     from fixreview.errors import EXIT_NEGATIVE
     from fixreview.gate import evaluate
 
     result = evaluate(repo, args.rev, args.base)
     if args.json:
+        from fixreview.cli.jsonout import gate_document
+
         _emit_json(gate_document(result))
-    elif args.github:
-        print(gate_github(result))
     else:
-        print(gate_report(result))
+        from fixreview.cli.render import gate_github, gate_report
+
+        print(gate_github(result) if args.github else gate_report(result))
     return 0 if result.approved else EXIT_NEGATIVE
 
 

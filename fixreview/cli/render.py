@@ -6,14 +6,19 @@ name, title or commit message can send control sequences to the terminal.
 
 from __future__ import annotations
 
-from fixreview.audit import AuditTrail
-from fixreview.gate import GateResult
-from fixreview.models import Finding, Fix
-from fixreview.queue import Queue
-from fixreview.repo.diffs import Diff
-from fixreview.review import ReviewData
-from fixreview.risk import BLOCKING, RiskFlag
+from typing import TYPE_CHECKING
+
+from fixreview.flag_registry import BLOCKING
 from fixreview.safetext import visible, visible_line
+
+if TYPE_CHECKING:  # only named in annotations: `verify` loads no audit, review or diff code
+    from fixreview.audit import AuditTrail
+    from fixreview.gate import GateResult
+    from fixreview.models import Finding, Fix
+    from fixreview.queue import Queue
+    from fixreview.repo.diffs import Diff
+    from fixreview.review import ReviewData
+    from fixreview.risk import RiskFlag
 
 STATUS_MARK = {
     "added": "A",

@@ -12,8 +12,9 @@ key is computed without any diff.
 
 Each flag is declared once, in :mod:`fixreview.flag_registry`, a leaf module outside this
 package: the policy validates ``[risk.levels]`` against it, and importing anything under
-``fixreview.risk`` runs this module, which imports the checks and so the policy. Keeping the
-declarations out of here keeps the imports one-way (registry, policy, risk, gate).
+``fixreview.risk`` runs this module, which imports the policy (the checks themselves load on
+first use). Keeping the declarations out of here keeps the imports one-way (registry, policy,
+risk, gate).
 """
 
 from __future__ import annotations
@@ -28,16 +29,13 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fixreview.changes import final_diff, human_changes, suggestion_diff
 from fixreview.flag_registry import LEVEL_ORDER
 from fixreview.models import Fix
 from fixreview.policy import Policy
-from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.resultcache import ResultCache, cache_key
-from fixreview.risk.checks import assess
 from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
@@ -48,7 +46,27 @@ from fixreview.risk.flags import (
     flag_json,
     known_flag_ids,
 )
-from fixreview.risk.tree import TreeFacts, tree_facts
+
+if TYPE_CHECKING:
+    from fixreview.repo.diffs import Diff
+    from fixreview.risk.checks import assess
+    from fixreview.risk.tree import TreeFacts, tree_facts
+
+
+def __getattr__(name: str) -> Any:
+    """The checks themselves (and the diff parser, the secret scan and the dependency parsers
+    they import) load on first use: a command whose flags all come from the cache never
+    imports them."""
+    if name == "assess":
+        from fixreview.risk.checks import assess
+
+        return assess
+    if name in ("TreeFacts", "tree_facts"):
+        from fixreview.risk import tree
+
+        return getattr(tree, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "BLOCKING",
@@ -266,6 +284,10 @@ def _compute(
     policy: Policy,
     diffs: tuple[Diff, Diff | None, Diff | None] | None,
 ) -> list[RiskFlag]:
+    from fixreview.changes import final_diff, human_changes, suggestion_diff
+    from fixreview.risk.checks import assess
+    from fixreview.risk.tree import tree_facts
+
     final, suggestion, human = diffs or (
         final_diff(repo, fix),
         suggestion_diff(repo, fix),
@@ -276,24 +298,14 @@ def _compute(
     return assess(fix, final, suggestion, human, policy, facts)
 
 
-def _cached(
-    repo: Repository,
-    store: ResultCache,
-    fix: Fix,
-    policy: Policy,
-    presence: dict[str, str],
-    diffs: tuple[Diff, Diff | None, Diff | None] | None = None,
-) -> list[RiskFlag]:
+def _lookup(
+    repo: Repository, store: ResultCache, fix: Fix, policy: Policy, presence: dict[str, str]
+) -> tuple[str, list[RiskFlag] | None]:
+    """FIX's cache key, and its flags when the cache holds a sound entry for it."""
     looked_up = presence.get(fix.suggestion.commit) if fix.suggestion is not None else None
     key = risk_key(repo, fix, policy, looked_up if _needs_presence(fix) else None)
     body = store.get(key)
-    if body is not None:
-        flags = flags_from_json(body)
-        if flags is not None:
-            return flags
-    flags = _compute(repo, fix, policy, diffs)
-    store.put(key, flags_body(flags))
-    return flags
+    return key, flags_from_json(body) if body is not None else None
 
 
 def assess_fix(
@@ -308,16 +320,39 @@ def assess_fix(
     store = ResultCache.under(repo.common_dir, CACHE_KIND)
     if not store.enabled:
         return _compute(repo, fix, policy, diffs)
-    return _cached(repo, store, fix, policy, _presence(repo, [fix]), diffs)
+    key, flags = _lookup(repo, store, fix, policy, _presence(repo, [fix]))
+    if flags is None:
+        flags = _compute(repo, fix, policy, diffs)
+        store.put(key, flags_body(flags))
+    return flags
 
 
 def assess_fixes(
     repo: Repository, fixes: Sequence[Fix], policy: Policy
 ) -> dict[str, list[RiskFlag]]:
     """The risk flags of every fix, by branch name: the keys resolved with at most one git
-    process, and only the fixes missing from the cache assessed."""
+    process, only the fixes missing from the cache assessed, their diffs computed together
+    (:func:`fixreview.changes.prefetch`)."""
     store = ResultCache.under(repo.common_dir, CACHE_KIND)
-    if not store.enabled:
-        return {fix.branch.name: _compute(repo, fix, policy, None) for fix in fixes}
-    presence = _presence(repo, fixes)
-    return {fix.branch.name: _cached(repo, store, fix, policy, presence) for fix in fixes}
+    found: dict[str, list[RiskFlag]] = {}
+    misses: list[tuple[Fix, str | None]] = []
+    if store.enabled:
+        presence = _presence(repo, fixes)
+        for fix in fixes:
+            key, flags = _lookup(repo, store, fix, policy, presence)
+            if flags is None:
+                misses.append((fix, key))
+            else:
+                found[fix.branch.name] = flags
+    else:
+        misses = [(fix, None) for fix in fixes]
+    if misses:
+        from fixreview.changes import prefetch
+
+        prefetch(repo, [fix for fix, _ in misses])
+    for fix, maybe_key in misses:
+        flags = _compute(repo, fix, policy, None)
+        if maybe_key is not None:
+            store.put(maybe_key, flags_body(flags))
+        found[fix.branch.name] = flags
+    return {fix.branch.name: found[fix.branch.name] for fix in fixes}
