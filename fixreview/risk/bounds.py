@@ -10,7 +10,9 @@ characters) turns that into minutes. Every regex-based check reads lines through
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from typing import Final
 
 MAX_LINE: Final = 4096
@@ -45,6 +47,11 @@ MAX_MANIFEST_TOTAL: Final = 16 * 1024 * 1024
 past it are named as changed, not parsed."""
 
 _LONG_WORD = re.compile(rf"\w{{{MAX_WORD_RUN + 1},}}")
+# ASCII word characters to b"w", every other byte to b" "
+_WORD_BYTES = bytes(
+    ord("w") if chr(code).isascii() and (chr(code).isalnum() or chr(code) == "_") else ord(" ")
+    for code in range(256)
+)
 
 
 def cut(text: str, limit: int = MAX_LINE) -> str:
@@ -59,6 +66,29 @@ def is_long(text: str, limit: int = MAX_LINE) -> bool:
 def has_long_word(text: str) -> bool:
     """Whether TEXT holds a run of word characters longer than :data:`MAX_WORD_RUN`."""
     return len(text) > MAX_WORD_RUN and _LONG_WORD.search(text) is not None
+
+
+def long_windows(texts: Iterable[str]) -> list[str]:
+    """Those of TEXTS that hold a run of word characters longer than :data:`MAX_WORD_RUN`
+    (what :func:`has_long_word` says of each), in their order, found in one pass over them all.
+
+    ASCII texts are joined with line feeds, which no word character is, and their word
+    characters (``[A-Za-z0-9_]``: what ``\\w`` is in ASCII) made one byte and the others
+    another, so a long run is a plain substring search; other texts are searched one by one.
+    """
+    candidates = [text for text in texts if len(text) > MAX_WORD_RUN]
+    ascii_texts = [text for text in candidates if text.isascii()]
+    found = {text for text in candidates if not text.isascii() and has_long_word(text)}
+    if ascii_texts:
+        starts = [0, *accumulate(len(text) + 1 for text in ascii_texts)]
+        words = "\n".join(ascii_texts).encode("ascii").translate(_WORD_BYTES)
+        run = b"w" * (MAX_WORD_RUN + 1)
+        at = words.find(run)
+        while at >= 0:
+            index = bisect_right(starts, at) - 1
+            found.add(ascii_texts[index])
+            at = words.find(run, starts[index + 1])
+    return [text for text in candidates if text in found]
 
 
 def short_words(text: str) -> str:

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
+from functools import cached_property
 from types import MappingProxyType
 
 from fixreview.flag_registry import REGISTRY, FlagId
@@ -34,9 +35,9 @@ from fixreview.risk.paths import (
     normalize,
 )
 from fixreview.risk.rationale import rationale_words
-from fixreview.risk.secrets import SecretHit, Unscanned, redact, scan
+from fixreview.risk.secrets import Redactor, SecretHit, Unscanned, scan
 from fixreview.risk.tree import NO_TREE_FACTS, TreeFacts
-from fixreview.safetext import hidden_positions, visible
+from fixreview.safetext import HIDDEN_CLASS, hidden_positions, visible
 
 EXCERPT_CHARS = 120
 LIST_IN_DETAIL = 5
@@ -62,13 +63,18 @@ class Context:
     def risk(self) -> RiskPolicy:
         return self.policy.risk
 
-    @property
+    @cached_property
     def tokens(self) -> tuple[str, ...]:
         return tuple(hit.token for hit in self.secrets if hit.token)
 
+    @cached_property
+    def redact(self) -> Redactor:
+        """Masks every secret found in the diff (:func:`fixreview.risk.secrets.redact`)."""
+        return Redactor(self.tokens)
+
     def excerpt(self, text: str, focus: int = 0) -> str:
         """TEXT shown safely: secrets masked, hidden characters visible, at most ~120 chars."""
-        text = redact(text, self.tokens)
+        text = self.redact(text)
         if len(text) > EXCERPT_CHARS:
             start = max(0, min(focus - EXCERPT_CHARS // 3, len(text) - EXCERPT_CHARS))
             text = ("\u2026" if start else "") + text[start : start + EXCERPT_CHARS] + "\u2026"
@@ -157,6 +163,19 @@ def added_lines(item: FileDiff) -> list[tuple[int, str]]:
         for line in hunk.lines
         if line.kind == "+" and line.new_no is not None
     ]
+
+
+def first_added_line(item: FileDiff) -> int | None:
+    """The new line number of the file's first added line, if it has one."""
+    return next(
+        (
+            line.new_no
+            for hunk in item.hunks
+            for line in hunk.lines
+            if line.kind == "+" and line.new_no is not None
+        ),
+        None,
+    )
 
 
 # -- sensitive-path ------------------------------------------------------------------------------
@@ -335,7 +354,7 @@ def check_out_of_scope(ctx: Context) -> RiskFlag | None:
         if not targets:
             unnamed.append(item)
             outside_lines += item.added + item.removed
-            first = next((n for n, _ in added_lines(item)), None)
+            first = first_added_line(item)
             why = f"not named in the finding ({item.status}, {size(item)})"
             evidence.append(Evidence(item.path, first, why))
             continue
@@ -705,6 +724,16 @@ MAX_HIDDEN_PER_LINE = 10_000
 CODES_SHOWN = 8
 
 
+_HIDDEN = re.compile(f"[{HIDDEN_CLASS}]")
+
+
+def _may_hide(lines: Sequence[tuple[int, str]]) -> bool:
+    """Whether any of LINES holds a hidden character, looked for in all of them at once (each
+    line's :func:`fixreview.safetext.hidden_positions` finds only such characters)."""
+    text = "\n".join([text for _, text in lines])
+    return not text.isascii() and _HIDDEN.search(text) is not None
+
+
 def _hidden_in(text: str, *, first_line: bool) -> list[int]:
     return [
         i
@@ -735,7 +764,10 @@ def check_hidden_unicode(ctx: Context) -> RiskFlag | None:
                 evidence.append(
                     Evidence(item.path, None, f"{codes} in the file name: {_shown_path(path)}")
                 )
-        for number, text in added_lines(item):
+        added = added_lines(item)
+        if not _may_hide(added):
+            continue
+        for number, text in added:
             # a byte order mark that starts a file is an encoding mark, not hidden text
             positions = _hidden_in(text, first_line=number == 1)
             if not positions:
@@ -1005,14 +1037,14 @@ CHECKS: Mapping[FlagId, Check] = MappingProxyType(
 )
 
 
-def _redacted(flag: RiskFlag, tokens: Sequence[str]) -> RiskFlag:
-    if not tokens:
+def _redacted(flag: RiskFlag, redact: Redactor) -> RiskFlag:
+    if not redact.ordered:
         return flag
     return dc_replace(
         flag,
-        title=redact(flag.title, tokens),
-        detail=redact(flag.detail, tokens),
-        evidence=tuple(Evidence(e.path, e.line, redact(e.excerpt, tokens)) for e in flag.evidence),
+        title=redact(flag.title),
+        detail=redact(flag.detail),
+        evidence=tuple(Evidence(e.path, e.line, redact(e.excerpt)) for e in flag.evidence),
     )
 
 
@@ -1035,4 +1067,4 @@ def assess(
     secrets, unscanned = find_secrets(final)
     ctx = Context(fix, final, suggestion, human, policy, secrets, unscanned, tree or NO_TREE_FACTS)
     flags = [flag for check in CHECKS.values() if (flag := check(ctx)) is not None]
-    return sorted((_redacted(flag, ctx.tokens) for flag in flags), key=sort_key)
+    return sorted((_redacted(flag, ctx.redact) for flag in flags), key=sort_key)

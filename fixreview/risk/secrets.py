@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from fixreview.errors import FixreviewError
+from fixreview.risk import secret_prefilter as prefilter
 from fixreview.risk.bounds import (
     MAX_SCAN_LINE,
     MAX_SCAN_TOTAL,
     MAX_WORD_RUN,
     OVERLAP,
     WINDOW,
-    has_long_word,
+    long_windows,
     short_words,
     windows,
 )
@@ -42,6 +43,7 @@ _DELIMITERS = frozenset(" \t\r\n\f\v'\"`,;()<>[]{}=:")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._/-]")
 _LINE_BREAKS = re.compile("[\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
 MIN_REDACTED = 6
+_ELLIPSIS = "\u2026"
 MAX_WORD = 512  # characters a secret's word reaches beyond the secret on either side
 
 
@@ -91,15 +93,45 @@ def _token(line: str, value: str) -> str | None:
     return found
 
 
+class Redactor:
+    """Masks TOKENS in a text: each one present (the longest first) replaced by its mask.
+
+    What :func:`redact` does, in time that grows with the text, not with the number of tokens
+    times the number of texts: the tokens that may be in a text are looked up by their first
+    :data:`MIN_REDACTED` characters, at each position of the text. Masking cannot make a token
+    appear that was not there before, unless it holds the ellipsis a mask ends with: those are
+    tried on every text.
+    """
+
+    def __init__(self, tokens: Iterable[str]) -> None:
+        self.ordered = sorted({t for t in tokens if len(t) >= MIN_REDACTED}, key=len, reverse=True)
+        self._rank = {token: rank for rank, token in enumerate(self.ordered)}
+        self._by_head: dict[str, list[str]] = {}
+        for token in self.ordered:
+            self._by_head.setdefault(token[:MIN_REDACTED], []).append(token)
+        self._always = [token for token in self.ordered if _ELLIPSIS in token]
+
+    def _present(self, text: str) -> list[str]:
+        """The tokens in TEXT (or that masking could make appear there), the longest first."""
+        if len(text) >= len(self.ordered):  # fewer tokens than positions: try each
+            return self.ordered
+        heads = {text[i : i + MIN_REDACTED] for i in range(len(text) - MIN_REDACTED + 1)}
+        found = {t for head in heads & self._by_head.keys() for t in self._by_head[head]}
+        return sorted(found.union(self._always), key=self._rank.__getitem__)
+
+    def __call__(self, text: str) -> str:
+        for token in self._present(text) if self.ordered else ():
+            if token in text:
+                text = text.replace(token, mask(token))
+        return text
+
+
 def redact(text: str, tokens: Iterable[str]) -> str:
     """TEXT with every one of TOKENS (the longest first) replaced by its mask."""
-    for token in sorted({t for t in tokens if len(t) >= MIN_REDACTED}, key=len, reverse=True):
-        if token in text:
-            text = text.replace(token, mask(token))
-    return text
+    return Redactor(tokens)(text)
 
 
-KEYWORD_PLUGIN = "KeywordDetector"
+KEYWORD_PLUGIN = prefilter.KEYWORD_PLUGIN
 
 
 @dataclass(frozen=True)
@@ -113,8 +145,12 @@ class Unscanned:
 
 
 # per file: (path, {window: [line numbers holding it]}, the windows holding a long word)
-Windows = list[tuple[str, dict[str, list[int]], set[str]]]
-Names = dict[str, tuple[str, list[list[int]]]]
+Windows = list[tuple[str, dict[str, list[int]], list[str]]]
+# one line of a synthetic diff: (index of its file in Windows, its text, the lines it stands
+# for, where a full scan would have read it: (scan, position))
+Piece = tuple[int, str, list[int], tuple[int, int]]
+# per file name of a synthetic diff: (the real path, its pieces, numbered from 1)
+Names = dict[str, tuple[str, list[Piece]]]
 
 
 def _distinct_windows(
@@ -133,10 +169,20 @@ def _distinct_windows(
     total = MAX_SCAN_TOTAL
     for path, lines in files:
         where: dict[str, list[int]] = {}
-        long: set[str] = set()
         for line_no, text in lines:
+            if len(text) <= WINDOW:  # the common case: one window, within every budget
+                holders = where.get(text)
+                if holders is None:
+                    if len(text) > total:
+                        unscanned.append(Unscanned(path, line_no, len(text), 0))
+                        continue
+                    total -= len(text)
+                    where[text] = [line_no]
+                elif holders[-1] != line_no:
+                    holders.append(line_no)
+                continue
             budget, read = MAX_SCAN_LINE, 0
-            for window in (text,) if len(text) <= WINDOW else windows(text):
+            for window in windows(text):
                 holders = where.get(window)
                 if holders is None:
                     if len(window) > min(budget, total):
@@ -145,50 +191,105 @@ def _distinct_windows(
                     budget -= len(window)
                     total -= len(window)
                     holders = where[window] = []
-                    if has_long_word(window):
-                        long.add(window)
                 if not holders or holders[-1] != line_no:
                     holders.append(line_no)
                 read += len(window) - (OVERLAP if read else 0)
-        out.append((path, where, long))
+        out.append((path, where, long_windows(where)))
     return out, unscanned
 
 
-def _synthetic_diff(
-    files: Windows, long: bool, transform: Callable[[str], str]
-) -> tuple[str, Names]:
-    """A unified diff of the windows holding a long word (LONG) or not (passed through
-    TRANSFORM), numbered 1..n per file, and which lines each numbered line stands for.
+def _pieces(
+    files: Windows, long: bool, transform: Callable[[str], str] | None, scan: int
+) -> list[Piece]:
+    """The windows holding a long word (LONG) or not, as lines of a synthetic diff: line
+    breaks made spaces, passed through TRANSFORM, each distinct text once per file with every
+    line it stands for; SCAN numbers the scan that reads them."""
+    out: list[Piece] = []
+    for number, (_, where, longs) in enumerate(files):
+        chosen = longs if long else [window for window in where if window not in longs]
+        pieces: dict[str, list[int]] = {}
+        for window in chosen:
+            piece = window if window.isprintable() else _LINE_BREAKS.sub(" ", window)
+            if transform is not None:
+                piece = transform(piece)
+            holders = pieces.get(piece)
+            if holders is None:
+                pieces[piece] = list(where[window])
+            else:
+                holders.extend(where[window])
+        base = len(out)
+        out += [
+            (number, piece, holders, (scan, base + n))
+            for n, (piece, holders) in enumerate(pieces.items())
+        ]
+    return out
+
+
+def _synthetic_diff(files: Windows, pieces: Sequence[Piece]) -> tuple[str, Names]:
+    """A unified diff of PIECES, numbered 1..n per file, and which lines each numbered line
+    stands for.
 
     Numbering the added lines consecutively keeps detect-secrets' context window (the lines
-    around a hit) made of neighbouring added lines. The file name keeps the real one's
-    directories, base name and extension, which is what detect-secrets' filters and plugins
-    look at.
+    around a hit) made of added lines. The file name keeps the real one's directories, base
+    name and extension, which is what detect-secrets' filters and plugins look at.
     """
+    by_file: dict[int, list[Piece]] = {}
+    for piece in pieces:
+        by_file.setdefault(piece[0], []).append(piece)
     chunks: list[str] = []
     names: Names = {}
-    for number, (path, where, long_windows) in enumerate(files):
-        pieces: dict[str, list[int]] = {}
-        for window, holders in where.items():
-            if (window in long_windows) == long:
-                piece = transform(_LINE_BREAKS.sub(" ", window))
-                pieces.setdefault(piece, []).extend(holders)
-        if not pieces:
-            continue
+    for number, group in by_file.items():
+        path = files[number][0]
         name = f"f{number}/{_UNSAFE_NAME.sub('_', normalize(path)) or 'file'}"
-        names[name] = (path, list(pieces.values()))
-        chunks.append(f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(pieces)} @@\n")
-        chunks.append("".join(f"+{piece}\n" for piece in pieces))
+        names[name] = (path, group)
+        chunks.append(f"--- a/{name}\n+++ b/{name}\n@@ -0,0 +1,{len(group)} @@\n")
+        chunks.append("".join(f"+{piece[1]}\n" for piece in group))
     return "".join(chunks), names
 
 
-def _as_is(piece: str) -> str:
-    return piece
+# (the plugins to run, the pieces they read): one scan of detect-secrets each
+Scans = list[tuple[frozenset[str], list[Piece]]]
+
+
+def _to_scan(files: Windows, plugins: frozenset[str], prefiltered: bool = True) -> Scans:
+    """What detect-secrets must read, grouped by the plugins to run on it (PLUGINS, all of
+    detect-secrets'): every window by every plugin, but the windows holding a long word by
+    every plugin but the keyword detector as they are, and by it alone once shortened.
+
+    PREFILTERED, and with a detect-secrets version the prefilter knows, a piece is read only
+    by the plugins that could report it, and not at all when none could
+    (:func:`fixreview.risk.secret_prefilter.candidates`).
+    """
+    keyword = frozenset({KEYWORD_PLUGIN}) & plugins
+    scans: Scans = [
+        (plugins, _pieces(files, False, None, 0)),
+        (plugins - keyword, _pieces(files, True, None, 1)),
+        (keyword, _pieces(files, True, short_words, 2)),
+    ]
+    scans = [(names, pieces) for names, pieces in scans if names and pieces]
+    if not (
+        prefiltered
+        and plugins == prefilter.PLUGINS
+        and prefilter.usable(prefilter.installed_version())
+    ):
+        return scans
+    groups: dict[frozenset[str], list[Piece]] = {}
+    for names, pieces in scans:
+        marks = prefilter.candidates([piece[1] for piece in pieces], names)
+        for index in sorted(marks):
+            groups.setdefault(frozenset(marks[index]), []).append(pieces[index])
+    return sorted(groups.items(), key=lambda group: sorted(group[0]))
 
 
 def unscanned_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[Unscanned]:
     """The added lines of FILES the secret scan reads only in part (over its budget)."""
     return _distinct_windows(files)[1]
+
+
+def candidate_count(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> int:
+    """How many lines of synthetic diffs the scan of FILES hands to detect-secrets."""
+    groups = _distinct_windows(files)[0]
+    return sum(len(pieces) for _, pieces in _to_scan(groups, prefilter.PLUGINS))
 
 
 def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[SecretHit]:
@@ -207,12 +308,13 @@ def scan(
     :data:`~fixreview.risk.bounds.MAX_WORD_RUN` is scanned twice: by every other plugin as it
     is, and by the keyword detector with such runs shortened
     (:func:`fixreview.risk.bounds.short_words`). Every other window is scanned once, by all.
+
+    Fast: only the windows on which some plugin could report a secret are handed to
+    detect-secrets (:func:`_to_scan`), and detect-secrets is imported only when there is one.
     """
     groups, unscanned = _distinct_windows(files)
-    plain, plain_names = _synthetic_diff(groups, False, _as_is)
-    long, long_names = _synthetic_diff(groups, True, _as_is)
-    words, word_names = _synthetic_diff(groups, True, short_words)
-    if not plain and not long:
+    scans = _to_scan(groups, prefilter.PLUGINS)
+    if not scans:
         return [], unscanned
     try:
         from detect_secrets.core.scan import scan_diff
@@ -222,28 +324,31 @@ def scan(
             "the secret check needs detect-secrets: pip install 'detect-secrets>=1.5,<2'"
         ) from None
 
-    texts = {(path, no): line for path, lines in files for no, line in lines}
-    found: list[tuple[Any, Names]] = []
+    found: list[tuple[str, Piece, Any]] = []
     with _LOCK, default_settings() as settings:
         settings.disable_filters(*_DISABLED_FILTERS)
-        if plain:
-            found.extend((secret, plain_names) for secret in scan_diff(plain))
-        keyword = settings.plugins.get(KEYWORD_PLUGIN)
-        if long:
-            settings.disable_plugins(KEYWORD_PLUGIN)
-            found.extend((secret, long_names) for secret in scan_diff(long))
-            if keyword is not None:
-                settings.disable_plugins(*list(settings.plugins))
-                settings.configure_plugins([{"name": KEYWORD_PLUGIN, **keyword}])
-                found.extend((secret, word_names) for secret in scan_diff(words))
+        configured = dict(settings.plugins)
+        if frozenset(configured) != prefilter.PLUGINS:  # not the plugins the prefilter knows
+            scans = _to_scan(groups, frozenset(configured), prefiltered=False)
+        for plugins, pieces in scans:
+            settings.disable_plugins(*list(settings.plugins))
+            settings.configure_plugins(
+                [{"name": name, **config} for name, config in configured.items() if name in plugins]
+            )
+            diff, names = _synthetic_diff(groups, pieces)
+            for secret in scan_diff(diff):
+                where = names.get(secret.filename)
+                if where is not None and 1 <= secret.line_number <= len(where[1]):
+                    found.append((where[0], where[1][secret.line_number - 1], secret))
+    if not found:
+        return [], unscanned
+    # in the order one scan of every piece by every plugin reports them
+    found.sort(key=lambda item: item[1][3])
+    texts = {(path, no): line for path, lines in files for no, line in lines}
     hits: list[SecretHit] = []
     seen: set[tuple[str, int, str, str | None]] = set()
-    for secret, names in found:
-        where = names.get(secret.filename)
-        if where is None or not 1 <= secret.line_number <= len(where[1]):
-            continue
-        path, numbers = where
-        for line_no in numbers[secret.line_number - 1]:
+    for path, piece, secret in found:
+        for line_no in piece[2]:
             line = texts.get((path, line_no), "")
             value = secret.secret_value or ""
             token = _token(line, value)
@@ -252,7 +357,7 @@ def scan(
                 seen.add(key)
                 hits.append(SecretHit(path, line_no, secret.type, token, ""))
     hits.sort(key=lambda hit: (hit.path, hit.line))
-    return _with_excerpts(hits, texts, [v for v in (h.token for h in hits) if v]), unscanned
+    return _with_excerpts(hits, texts, Redactor(h.token for h in hits if h.token)), unscanned
 
 
 def _around(line: str, token: str, before: int = 40, after: int = 160) -> str:
@@ -265,7 +370,7 @@ def _around(line: str, token: str, before: int = 40, after: int = 160) -> str:
 
 
 def _with_excerpts(
-    hits: list[SecretHit], texts: dict[tuple[str, int], str], tokens: list[str]
+    hits: list[SecretHit], texts: dict[tuple[str, int], str], redactor: Redactor
 ) -> list[SecretHit]:
     out = []
     for hit in hits:
@@ -273,7 +378,7 @@ def _with_excerpts(
         if hit.token is None:
             excerpt = "(line not shown: it holds a potential secret)"
         else:
-            excerpt = redact(_around(line, hit.token).replace(hit.token, mask(hit.token)), tokens)
+            excerpt = redactor(_around(line, hit.token).replace(hit.token, mask(hit.token)))
             excerpt = excerpt.strip()
         out.append(SecretHit(hit.path, hit.line, hit.kind, hit.token, excerpt))
     return out
