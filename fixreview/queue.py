@@ -12,9 +12,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from unidiff.errors import UnidiffParseError
-from unidiff.patch import PatchSet
-
 from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
@@ -217,6 +214,10 @@ def check_proposal(proposal: Proposal) -> None:
     patch = proposal.suggestion.patch
     if not patch.strip():
         return
+    # the diff parser loads only when a proposal has a patch
+    from unidiff.errors import UnidiffParseError
+    from unidiff.patch import PatchSet
+
     try:
         # what parse_diff reads of each file, lines apart
         paths = [item.path for item in PatchSet(patch, metadata_only=True)]
