@@ -216,7 +216,7 @@ def module_lines(package: str, module: str) -> list[str]:
             f'    """The {package} {module} rows of item {j}, newest first."""',
             f'    log.debug("fetch_{module}_{j} %s", item_id)',
             f'    rows = db.execute(f"SELECT * FROM {table} WHERE id = {{item_id}} "'
-            ' "LIMIT {limit}")',
+            ' f"LIMIT {limit}")',
             "    return [dict(row) for row in rows]",
             "",
         ]
@@ -1761,14 +1761,23 @@ def measure_batch(demo: Path, tmp: Path, decisions: int = 14) -> list[Figure]:
             "FIXREVIEW_BENCH_LOG": str(log),
         }
         result = run_child("batch", str(work), str(decisions), str(log), env=env)
-        calls = log.read_text().splitlines()[int(result.done["at_start"]) :]
+        calls = log.read_text().splitlines()
+        start = int(result.done["at_start"])
         decided = int(result.done["decided"])
         counts.samples = [float(len(calls))]
         verifies.samples = [float(sum(1 for c in calls if "\x1f-Y\x1fverify" in c))]
         verifies.floor_samples = [float(existing + decided)]
         seconds.samples = [float(result.done["seconds"])]
-        note = f"{decided} decisions recorded; counted from the first Enter to the last worker"
-        counts.note = verifies.note = seconds.note = note
+        during = calls[start:]
+        counts.note = (
+            f"{decided} decisions recorded; from the app's start to its last worker: "
+            f"{start} processes before the first Enter, {len(during)} after"
+        )
+        verifies.note = (
+            f"{sum(1 for c in calls[:start] if chr(31) + '-Y' + chr(31) + 'verify' in c)} "
+            "before the first Enter"
+        )
+        seconds.note = "from the first Enter to the last worker, Pilot's polling included"
 
     measure(counts, body)
     verifies.na = seconds.na = counts.na
@@ -1791,11 +1800,8 @@ def machine() -> dict[str, Any]:
             proc = subprocess.run(list(argv), capture_output=True, text=True, check=False)
         except OSError:
             return "?"
-        return (
-            (proc.stdout or proc.stderr).strip().splitlines()[0]
-            if proc.stdout or proc.stderr
-            else "?"
-        )
+        said = (proc.stdout or proc.stderr).strip().splitlines()
+        return said[0] if said and proc.returncode == 0 else "?"
 
     import textual
 
@@ -1807,7 +1813,7 @@ def machine() -> dict[str, Any]:
         "git": version("git", "--version"),
         "ssh": version("ssh", "-V"),
         "textual": textual.__version__,
-        "fixreview_commit": commit,
+        "fixreview_commit": commit if commit != "?" else f"{ROOT} (not a git checkout)",
         "platform": platform.platform(),
     }
 
@@ -1947,6 +1953,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"unknown --only part(s): {', '.join(sorted(unknown))}")
     if args.diff_lines not in args.big:
         parser.error("--diff-lines must be one of the --big sizes")
+    # every fixreview process measured imports the fixreview beside this script (a checkout
+    # of an older commit measures that commit), whatever is installed
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        part for part in (str(ROOT), os.environ.get("PYTHONPATH", "")) if part
+    )
     cache = (args.cache or default_cache()).expanduser().resolve() / cache_version()
     cache.mkdir(parents=True, exist_ok=True)
     if args.build_only:
