@@ -369,18 +369,32 @@ def may_have_decisions(
     return fix.branch.name in (branches if branches is not None else claimed_branches(records))
 
 
-def fill_statuses(
+def judge_queue(
     repo: Repository, queue: Queue, flags: Mapping[str, list[RiskFlag]] | None = None
-) -> None:
-    """Set every fix's status; only fixes with decisions on their commits cost any work.
-    FLAGS, the risk flags by branch when the caller has them, are not computed again."""
+) -> dict[str, GateResult]:
+    """The gate's judgement of every fix of QUEUE that has decisions, by branch; only those
+    cost any work, and their diffs are computed together. FLAGS, the risk flags by branch when
+    the caller has them, are not computed again. Warnings go to the queue's."""
     records, warnings, exists = read_decisions(repo)
     queue.warnings.extend(warnings)
     if not exists:
-        return
+        return {}
     branches = claimed_branches(records)
+    judged = [f for f in queue.fixes if may_have_decisions(queue.policy, f, records, branches)]
+    repo.prefetch_diffs((f.branch.merge_base, f.branch.head) for f in judged if f.branch.merge_base)
+    return {
+        fix.branch.name: judge_fix(
+            repo, queue.policy, fix, records, [], flags.get(fix.branch.name) if flags else None
+        )
+        for fix in judged
+    }
+
+
+def fill_statuses(
+    repo: Repository, queue: Queue, flags: Mapping[str, list[RiskFlag]] | None = None
+) -> None:
+    """Set every fix's status from :func:`judge_queue` (a fix without decisions is pending)."""
+    judged = judge_queue(repo, queue, flags)
     for fix in queue.fixes:
-        if may_have_decisions(queue.policy, fix, records, branches):
-            known = flags.get(fix.branch.name) if flags else None
-            judged = judge_fix(repo, queue.policy, fix, records, [], known)
-            fix.branch.status = status_of(judged)
+        if fix.branch.name in judged:
+            fix.branch.status = status_of(judged[fix.branch.name])

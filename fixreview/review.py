@@ -31,8 +31,12 @@ class ReviewData:
         return [flag.id for flag in self.flags if flag.blocking]
 
 
-def load_review(repo: Repository, fix: Fix, loaded: LoadedPolicy) -> ReviewData:
-    final = final_diff(repo, fix)
+def load_review(
+    repo: Repository, fix: Fix, loaded: LoadedPolicy, final: Diff | None = None
+) -> ReviewData:
+    """Everything a reviewer sees of FIX (FINAL: its final diff, when parsed already)."""
+    if final is None:
+        final = final_diff(repo, fix)
     suggestion = suggestion_diff(repo, fix)
     human = human_changes(repo, fix)
     flags = assess_fix(repo, fix, loaded.policy, (final, suggestion, human.diff))

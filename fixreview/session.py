@@ -12,20 +12,32 @@ keyed by the fix's head, so a result computed for an older head is never mistake
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict
+from fixreview.changes import final_diff
+from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict, read_decisions
 from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
 from fixreview.errors import FixreviewError
-from fixreview.gate import GateResult, fill_statuses
-from fixreview.models import AWAITING_REVIEW, Fix, Person
+from fixreview.gate import (
+    GateResult,
+    claimed_branches,
+    fill_statuses,
+    judge_queue,
+    may_have_decisions,
+    status_of,
+)
+from fixreview.models import AWAITING_REVIEW, Fix, Person, Status
 from fixreview.queue import Queue, load_queue
 from fixreview.recording import Recorded, key_standing, record, ruling_for
+from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData, load_review
-from fixreview.rulebook import Reason, Ruling
+from fixreview.risk import RiskFlag, assess_fixes
+from fixreview.rulebook import Reason, Ruling, fix_facts
 from fixreview.signing import signer_from_git
 from fixreview.signing.base import Signer
 from fixreview.signing.config import reviewer_identity
@@ -63,6 +75,17 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Standing:
+    """What the queue's columns show of a fix at HEAD: its status, flags and approvals
+    (counted, needed), from :meth:`ReviewSession.judge`."""
+
+    head: str
+    status: Status
+    flags: list[RiskFlag]
+    approvals: tuple[int, int]
+
+
+@dataclass(frozen=True)
 class Signing:
     """Who decides this run, the signer git would use, and what the base says of its key."""
 
@@ -82,6 +105,13 @@ class ReviewSession:
         self.opened: list[str] = []  # every fix opened this run, in the order first opened
         self.decided: dict[str, Verdict] = {}  # the latest verdict of this run, by branch
         self._reviews: dict[tuple[str, str], ReviewData] = {}
+        self._finals: dict[tuple[str, str], Diff] = {}
+        self._standing: dict[str, Standing] = {}
+        self.unknown: set[str] = set()  # branches whose status is still being judged
+        self._foreground = 0
+        self._foreground_lock = threading.Lock()
+        self._idle = threading.Event()
+        self._idle.set()
         self._signing: Signing | None = None
 
     # -- loading (worker threads) ------------------------------------------------------------
@@ -93,12 +123,89 @@ class ReviewSession:
         fill_statuses(self.repo, queue)
         return queue
 
+    def load_rows(self) -> tuple[Queue, set[str]]:
+        """Read the queue without judging anything: what its rows need, fast. With it, the
+        branches whose status is unknown until :meth:`judge` (those with decisions); every
+        other fix is pending."""
+        queue = load_queue(self.repo, self.base)
+        records, _, exists = read_decisions(self.repo)
+        if not exists:
+            return queue, set()
+        branches = claimed_branches(records)
+        unknown = {
+            f.branch.name
+            for f in queue.fixes
+            if may_have_decisions(queue.policy, f, records, branches)
+        }
+        return queue, unknown
+
+    def judge(self, queue: Queue, fixes: Sequence[Fix] | None = None) -> dict[str, Standing]:
+        """The risk flags of FIXES (default: every fix of QUEUE; in bulk, from the result
+        cache when it has them) and the gate's judgement of those with decisions: after a
+        decision, that fix alone, nothing else verified again. Install the result with
+        :meth:`use_standing`. Waits while the reviewer opens a fix (:meth:`foreground`)."""
+        self._idle.wait()
+        fixes = list(queue.fixes if fixes is None else fixes)
+        flags = assess_fixes(self.repo, fixes, queue.policy.policy)
+        scope = Queue(policy=queue.policy, fixes=fixes, warnings=queue.warnings)
+        gates = judge_queue(self.repo, scope, flags)
+        found: dict[str, Standing] = {}
+        for fix in fixes:
+            name = fix.branch.name
+            gate = gates.get(name)
+            if gate is not None:
+                status, approvals = status_of(gate), (len(gate.counted), gate.required)
+            else:
+                needed = fix_facts(fix, flags[name]).approvals_needed(queue.policy)
+                status, approvals = Status.PENDING, (0, needed)
+            found[name] = Standing(fix.branch.head, status, flags[name], approvals)
+        return found
+
+    def use_standing(self, queue: Queue, standing: dict[str, Standing]) -> None:
+        """Install what :meth:`judge` found (UI thread): statuses, flags and approvals."""
+        if queue is not self.queue:
+            return
+        for fix in queue.fixes:
+            found = standing.get(fix.branch.name)
+            if found is not None and found.head == fix.branch.head:
+                fix.branch.status = found.status
+                self._standing[fix.branch.name] = found
+                self.unknown.discard(fix.branch.name)
+
+    def final(self, fix: Fix) -> Diff:
+        """The final diff of FIX at its head, parsed once per head: what the review screen
+        shows first, before the risk checks and the gate (worker thread; background
+        judging waits meanwhile)."""
+        key = (fix.branch.name, fix.branch.head)
+        diff = self._finals.get(key)
+        if diff is None:
+            with self.foreground():
+                diff = final_diff(self.repo, fix)
+            self._finals = {key: diff}  # only the fix being opened: a diff can be large
+        return diff
+
+    @contextmanager
+    def foreground(self) -> Iterator[None]:
+        """While the reviewer waits on this (opening a fix), :meth:`judge` does not start
+        another batch: Python runs one thread at a time, and the reviewer comes first."""
+        with self._foreground_lock:
+            self._foreground += 1
+            self._idle.clear()
+        try:
+            yield
+        finally:
+            with self._foreground_lock:
+                self._foreground -= 1
+                if not self._foreground:
+                    self._idle.set()
+
     def review(self, fix: Fix) -> ReviewData:
         """Everything the review screen shows for FIX at its head, computed once per head."""
         key = (fix.branch.name, fix.branch.head)
         data = self._reviews.get(key)
         if data is None:
-            data = load_review(self.repo, fix, self._policy_queue().policy)
+            final = self._finals.get(key)
+            data = load_review(self.repo, fix, self._policy_queue().policy, final)
             self._reviews[key] = data
         return data
 
@@ -152,7 +259,10 @@ class ReviewSession:
     def approvals(self, fix: Fix) -> tuple[int, int] | None:
         """(counted, needed) approvals of FIX at its head, or None while they are computed."""
         data = self.cached_review(fix)
-        return data.approvals if data is not None else None
+        if data is not None:
+            return data.approvals
+        approvals: tuple[int, int] | None = self._standing_of(fix, "approvals")
+        return approvals
 
     def record(
         self, fix: Fix, verdict: Verdict, draft: Draft, *, record_anyway: bool = False
@@ -177,11 +287,21 @@ class ReviewSession:
 
     # -- the queue (UI thread) ---------------------------------------------------------------
 
-    def use_queue(self, queue: Queue) -> list[str]:
-        """Install a freshly loaded queue; returns its warnings, once."""
+    def use_queue(self, queue: Queue, unknown: set[str] | None = None) -> list[str]:
+        """Install a freshly loaded queue (UNKNOWN: the branches whose status is still to be
+        judged); returns its warnings, once."""
         self.queue = queue
+        self.unknown = set(unknown or ())
         warnings = list(queue.warnings)
         queue.warnings.clear()
+        return warnings
+
+    def take_warnings(self) -> list[str]:
+        """What judging the queue found to warn about (bad records), once."""
+        if self.queue is None:
+            return []
+        warnings = list(self.queue.warnings)
+        self.queue.warnings.clear()
         return warnings
 
     def fix(self, branch: str) -> Fix:
@@ -194,9 +314,20 @@ class ReviewSession:
     def flag_counts(self, fix: Fix) -> tuple[int, int] | None:
         """(blocking, all) risk flags of FIX at its head, or None while they are computed."""
         data = self.cached_review(fix)
-        if data is None:
+        flags = data.flags if data is not None else self._standing_of(fix, "flags")
+        if flags is None:
             return None
-        return len(data.blocking), len(data.flags)
+        return sum(1 for flag in flags if flag.blocking), len(flags)
+
+    def status_known(self, fix: Fix) -> bool:
+        """False while FIX's status is being judged (it has decisions not yet verified)."""
+        return fix.branch.name not in self.unknown
+
+    def _standing_of(self, fix: Fix, field_name: str) -> Any:
+        found = self._standing.get(fix.branch.name)
+        if found is None or found.head != fix.branch.head:
+            return None
+        return getattr(found, field_name)
 
     def ordered(self) -> list[Fix]:
         """Every fix, decided ones too, in the queue's sort order."""
@@ -281,6 +412,8 @@ class ReviewSession:
         self.decided[branch] = verdict
         # its decisions changed: the cached review (which holds the gate's judgement) is stale
         self._reviews.pop((branch, fix.branch.head), None)
+        self._standing.pop(branch, None)
+        self.unknown.add(branch)  # until judge(queue, only=fix) says where it stands now
 
     # -- drafts --------------------------------------------------------------------------------
 
@@ -301,4 +434,12 @@ class ReviewSession:
         return self.queue
 
 
-__all__ = ["SORTS", "Outcome", "ReviewSession", "Signing", "SortMode", "sort_key"]
+__all__ = [
+    "SORTS",
+    "Outcome",
+    "ReviewSession",
+    "Signing",
+    "SortMode",
+    "Standing",
+    "sort_key",
+]

@@ -26,12 +26,13 @@ from fixreview.app.screens.summary import SummaryScreen
 from fixreview.app.themes import notify_theme_errors, setup_themes, theme_variable_defaults
 from fixreview.errors import FixreviewError
 from fixreview.gate import GateResult
+from fixreview.models import Fix
 from fixreview.queue import Queue
 from fixreview.recording import Recorded
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData
 from fixreview.rulebook import checklist_problems
-from fixreview.session import Outcome, ReviewSession
+from fixreview.session import Outcome, ReviewSession, Standing
 
 # Textual's own keys, said the way the help says them (they work on every screen)
 TEXTUAL_KEYS = {
@@ -54,6 +55,9 @@ PANELS = {
     "commits": "commits",
     "flag-panel": "flag panel",
 }
+
+
+JUDGE_BATCH = 100  # fixes whose flags and status are worked out between two screen updates
 
 
 class FixreviewApp(App[None]):
@@ -97,19 +101,38 @@ class FixreviewApp(App[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue", name="loading the queue")
     def reload_queue(self) -> None:
-        queue = self.session.load()
-        self.call_from_thread(self.queue_loaded, queue)
-        for fix in queue.fixes:
+        """The rows first (refs, commits, notes: no diff, no signature), then every fix's
+        flags, status and approvals, which fill their columns when known."""
+        queue, unknown = self.session.load_rows()
+        self.call_from_thread(self.queue_loaded, queue, unknown)
+        # in batches, the rows filling in as they go; a fix the reviewer opens comes first
+        for start in range(0, len(queue.fixes), JUDGE_BATCH):
             if self.session.queue is not queue:  # a newer load took over
                 return
-            data = self.session.review(fix)
-            self.call_from_thread(self.queue_screen.update_flags, data.fix.branch.name)
+            standing = self.session.judge(queue, queue.fixes[start : start + JUDGE_BATCH])
+            self.call_from_thread(self.queue_judged, queue, standing)
 
-    def queue_loaded(self, queue: Queue) -> None:
-        for warning in self.session.use_queue(queue):
+    def queue_loaded(self, queue: Queue, unknown: set[str]) -> None:
+        for warning in self.session.use_queue(queue, unknown):
             say(self, warning, title="Skipped", severity="warning", timeout=8)
         self.update_subtitle()
         self.queue_screen.refresh_rows()
+
+    def queue_judged(self, queue: Queue, standing: dict[str, Standing]) -> None:
+        self.session.use_standing(queue, standing)
+        for warning in self.session.take_warnings():
+            say(self, warning, title="Skipped", severity="warning", timeout=8)
+        self.update_subtitle()
+        self.queue_screen.refresh_rows()
+
+    @work(thread=True, exit_on_error=False, group="decided", name="checking the decision")
+    def rejudge(self, fix: Fix) -> None:
+        """After a decision on FIX: its status and approvals again, and nothing else."""
+        queue = self.session.queue
+        if queue is None:
+            return
+        standing = self.session.judge(queue, [fix])
+        self.call_from_thread(self.queue_judged, queue, standing)
 
     def on_review_screen_loaded(self, message: ReviewScreen.Loaded) -> None:
         self.queue_screen.update_flags(message.data.fix.branch.name)
@@ -169,7 +192,7 @@ class FixreviewApp(App[None]):
         session = self.session
         session.decided_on(data.fix, recorded.decision.verdict)
         self.update_subtitle()
-        self.reload_queue()
+        self.rejudge(data.fix)
         following = session.next_pending(data.fix.branch.name)
         if following is None:
             self.show_summary(session.outcome())

@@ -237,7 +237,7 @@ class QueueScreen(Screen[None]):
         counted = approvals(fix) if approvals is not None else None
         return {
             "severity": finding.severity if finding else "-",
-            "status": str(fix.branch.status),
+            "status": str(fix.branch.status) if self.session.status_known(fix) else "…",
             "finding": fix.finding_id or "-",
             "title": (
                 finding.title

@@ -29,6 +29,7 @@ from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
 from fixreview.gate import GateResult
 from fixreview.models import Fix
+from fixreview.repo.diffs import Diff
 from fixreview.review import ReviewData
 from fixreview.risk import Evidence, RiskFlag
 from fixreview.rulebook import Reason
@@ -207,6 +208,13 @@ class ReviewScreen(Screen[None]):
         obstacles: tuple[Reason, ...] = ()
 
     @dataclass
+    class FinalDiff(Message):
+        """The final diff of BRANCH is parsed: shown before anything else is known."""
+
+        branch: str
+        diff: Diff
+
+    @dataclass
     class Decide(Message):
         """The reviewer asked to decide BRANCH: open the decision dialog."""
 
@@ -293,9 +301,17 @@ class ReviewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="loading the fix")
     def load_review(self, fix: Fix) -> None:
+        """The final diff first (what the reviewer reads), then the other views, the risk
+        checks and the gate's judgement."""
+        if self.session.cached_review(fix) is None:
+            self.post_message(self.FinalDiff(fix.branch.name, self.session.final(fix)))
         data = self.session.review(fix)
         obstacles = self.session.obstacles(fix)
         self.post_message(self.Loaded(data, obstacles))  # then to the app: flags known
+
+    def on_review_screen_final_diff(self, message: FinalDiff) -> None:
+        if message.branch == self.branch and self.data is None:
+            self.query_one("#final", DiffView).set_diff(message.diff)
 
     async def on_review_screen_loaded(self, message: Loaded) -> None:
         await self.show_review(message.data)
@@ -310,7 +326,9 @@ class ReviewScreen(Screen[None]):
         self.data = data
         await self.query_one(RiskBar).set_flags(data.flags)
         self.query_one(FlagPanel).set_flags(data.flags)
-        self.query_one("#final", DiffView).set_diff(data.final)
+        final = self.query_one("#final", DiffView)
+        if final.diff is not data.final:  # shown already: the reviewer may be reading it
+            final.set_diff(data.final)
         nothing = NO_SUGGESTION if data.fix.suggestion is None else None
         self.query_one("#suggestion-diff", DiffView).set_diff(
             data.suggestion,

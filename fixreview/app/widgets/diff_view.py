@@ -305,6 +305,14 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
         """Jump to the bottom without animating."""
         self.scroll_end(animate=False, x_axis=self.is_vertical_scroll_end)
 
+    def action_page_down(self) -> None:
+        """One page down in one frame (an animated scroll draws, and lexes, every row between)."""
+        self.scroll_page_down(animate=False)
+
+    def action_page_up(self) -> None:
+        """One page up in one frame."""
+        self.scroll_page_up(animate=False)
+
     def watch_scroll_y(self, old_value: float, new_value: float) -> None:
         super().watch_scroll_y(old_value, new_value)
         self._report_file()
