@@ -178,3 +178,52 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     readme = (root / "README.md").read_text()
     command = readme.split("run the whole test suite")[1].split("```sh\n")[1].split("\n```")[0]
     assert command.strip() in (root / ".ci" / "run").read_text()
+
+
+# What `verify` never needs once the fix's risk flags are in the result cache (as they are after
+# any earlier run on the same inputs): the app, the JSON writers for text output, the audit and
+# review code, the risk checks and what they import (detect-secrets, the dependency parsers), the
+# findings importers, and GitPython.
+NOT_FOR_VERIFY = (
+    "textual",
+    "rich",
+    "detect_secrets",
+    "git",
+    "fixreview.app",
+    "fixreview.cli.jsonout",
+    "fixreview.audit",
+    "fixreview.review",
+    "fixreview.risk.checks",
+    "fixreview.risk.secrets",
+    "fixreview.risk.deps",
+    "fixreview.findings.sarif",
+    "fixreview.findings.codetf",
+)
+
+LOADED = (
+    "import sys\n"
+    "from fixreview.cli.main import main\n"
+    "code = main(sys.argv[1:])\n"
+    "print(code, ' '.join(sorted(sys.modules)))\n"
+)
+
+
+def _loaded_by(*argv: str) -> tuple[int, set[str]]:
+    proc = subprocess.run(
+        [sys.executable, "-c", LOADED, *argv], capture_output=True, text=True, check=False
+    )
+    code, _, modules = proc.stdout.strip().splitlines()[-1].partition(" ")
+    return int(code), set(modules.split())
+
+
+def test_verify_loads_only_what_it_needs(demo_repo: Path) -> None:
+    approved = "ai-fix/sqli-invoice-search"
+    cold_code, cold = _loaded_by("--repo", str(demo_repo), "verify", approved)
+    assert cold_code == 0
+    assert "fixreview.risk.checks" in cold  # the first run assessed the fix: the check can fail
+    code, warm = _loaded_by("--repo", str(demo_repo), "verify", approved)
+    assert code == 0
+    loaded = {m for m in warm for name in NOT_FOR_VERIFY if m == name or m.startswith(name + ".")}
+    assert loaded == set()
+    json_code, as_json = _loaded_by("--repo", str(demo_repo), "verify", "--json", approved)
+    assert json_code == 0 and "fixreview.cli.jsonout" in as_json and "textual" not in as_json
