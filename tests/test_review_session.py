@@ -167,3 +167,69 @@ def test_a_veto_needs_a_comment_but_no_checklist(demo_repo: Path) -> None:
     assert [r.code for r in ruling.refusals] == ["comment"] and ruling.counts
     draft.comment = "this disables verification instead of pinning the CA"
     assert session.record(fix, "reject", draft).decision.verdict == "reject"
+
+
+@pytest.fixture
+def tool_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """ssh-keygen wrapped so that each run is logged (the real program still runs)."""
+    import os
+    import shutil
+
+    from fixreview.signing import verifier
+
+    log = tmp_path / "ssh-keygen-runs.log"
+    log.write_text("")
+    wrappers = tmp_path / "wrappers"
+    wrappers.mkdir()
+    real = shutil.which("ssh-keygen")
+    assert real is not None
+    script = wrappers / "ssh-keygen"
+    script.write_text(f'#!/bin/sh\necho "$1 $2" >> "{log}"\nexec "{real}" "$@"\n')
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("FIXREVIEW_NO_CACHE", "1")  # nothing from disk: every check is this run's
+    verifier._tool.cache_clear()
+    verifier._cache.clear()
+    return log
+
+
+def test_a_batch_of_decisions_verifies_each_signature_about_once(
+    demo_repo: Path, tool_runs: Path
+) -> None:
+    """What the app does for a batch: the rows, every fix judged once, then for each decision
+    the fix's review, the recording, and that fix alone judged again — never the whole queue."""
+    session = ReviewSession(Repository(demo_repo))
+    queue, unknown = session.load_rows()
+    session.use_queue(queue, unknown)
+    assert unknown  # the demo's fixes with decisions: their status waits for judge()
+    assert all(session.status_known(f) != (f.branch.name in unknown) for f in queue.fixes)
+    session.use_standing(queue, session.judge(queue))
+    assert not session.unknown
+    before = tool_runs.read_text().count("-Y verify")
+    decided = 0
+    for fix in list(session.ordered()):
+        if fix.branch.status not in AWAITING_REVIEW:
+            continue
+        data = session.review(fix)
+        draft = confirmed_draft(fix, acknowledged=list(data.blocking))
+        verdict = "approve"
+        try:
+            session.record(fix, verdict, draft)
+        except DecisionRefused:  # e.g. the reviewer authored it: send it back instead
+            verdict, draft.comment = "request-changes", "please split this change"
+            session.record(fix, verdict, draft)
+        session.decided_on(fix, verdict)
+        assert not session.status_known(fix)
+        others = {f.branch.name: f.branch.status for f in queue.fixes if f is not fix}
+        standing = session.judge(queue, [fix])
+        assert set(standing) == {fix.branch.name}  # that fix alone is judged again
+        session.use_standing(queue, standing)
+        assert session.status_known(fix)
+        assert {f.branch.name: f.branch.status for f in queue.fixes if f is not fix} == others
+        decided += 1
+    assert decided >= 12
+    checks = tool_runs.read_text().count("-Y verify") - before
+    # each new decision is verified when its fix is judged again (signature checks are kept in
+    # the process), and nothing else is verified again
+    assert checks <= decided, (checks, decided)
+    print(f"{decided} decisions: {checks} ssh-keygen -Y verify")
