@@ -298,7 +298,7 @@ def scan_added_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> 
 
 
 def scan(
-    files: Sequence[tuple[str, Sequence[tuple[int, str]]]],
+    files: Sequence[tuple[str, Sequence[tuple[int, str]]]], *, prefiltered: bool = True
 ) -> tuple[list[SecretHit], list[Unscanned]]:
     """Potential secrets in FILES, and the lines that were not scanned whole.
 
@@ -310,10 +310,12 @@ def scan(
     (:func:`fixreview.risk.bounds.short_words`). Every other window is scanned once, by all.
 
     Fast: only the windows on which some plugin could report a secret are handed to
-    detect-secrets (:func:`_to_scan`), and detect-secrets is imported only when there is one.
+    detect-secrets, each to the plugins that could (:func:`_to_scan`), and detect-secrets is
+    imported only when there is one. Not PREFILTERED, every window is read by every plugin
+    (what the prefilter's tests compare it with).
     """
     groups, unscanned = _distinct_windows(files)
-    scans = _to_scan(groups, prefilter.PLUGINS)
+    scans = _to_scan(groups, prefilter.PLUGINS, prefiltered)
     if not scans:
         return [], unscanned
     try:
