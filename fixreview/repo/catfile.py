@@ -34,10 +34,26 @@ class BatchReader:
         self._pending = b""
 
     def read(self, specs: Sequence[str]) -> dict[str, bytes | None]:
-        """The content of each of SPECS (None: missing or ambiguous), in one round trip each."""
+        """The content of each of SPECS (None: missing or ambiguous). The names are written by
+        a thread of their own while the answers are read, so neither pipe can fill up and
+        stall the other, whatever the number of specs."""
+        if not specs:
+            return {}
         with self._lock:
             try:
-                return {spec: self._one(spec) for spec in specs}
+                proc = self._process()
+                stdin = b"".join(s.encode("utf-8", "surrogateescape") + b"\n" for s in specs)
+                errors: list[OSError] = []
+                writer = threading.Thread(target=self._write, args=(proc, stdin, errors))
+                writer.start()
+                try:
+                    return {spec: self._answer() for spec in specs}
+                finally:
+                    if writer.is_alive():  # the answers failed: stop git, and so the writer
+                        self._stop()
+                    writer.join()
+                    if errors:
+                        raise errors[0]
             except (OSError, ValueError) as exc:
                 self._stop()
                 raise GitError(f"git cat-file failed: {exc}") from None
@@ -45,15 +61,20 @@ class BatchReader:
                 self._stop()
                 raise
 
+    @staticmethod
+    def _write(proc: subprocess.Popen[bytes], data: bytes, errors: list[OSError]) -> None:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except OSError as exc:
+            errors.append(exc)
+
     def close(self) -> None:
         with self._lock:
             self._stop()
 
-    def _one(self, spec: str) -> bytes | None:
-        proc = self._process()
-        assert proc.stdin is not None
-        proc.stdin.write(spec.encode("utf-8", "surrogateescape") + b"\n")
-        proc.stdin.flush()
+    def _answer(self) -> bytes | None:
         header = self._until_newline().decode("utf-8", "surrogateescape")
         parts = header.split(" ")
         if parts[-1].isdigit() and len(parts) == 3:
