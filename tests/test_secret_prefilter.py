@@ -272,6 +272,10 @@ def test_the_installed_detect_secrets_is_the_one_the_conditions_were_read_from()
     assert (base64.entropy_limit, hexa.entropy_limit) == (4.5, 3.0)
     assert base64.charset == string.ascii_letters + string.digits + "+/\\-_="
     assert hexa.charset == string.hexdigits
+    assert [(name, e.pattern, limit) for name, e, limit in prefilter._entropy_expressions()] == [
+        ("Base64HighEntropyString", base64.regex.pattern, base64.entropy_limit),
+        ("HexHighEntropyString", hexa.regex.pattern, hexa.entropy_limit),
+    ]
     # every plugin but the two entropy ones has a condition of its own
     assert {c.plugin for c in prefilter.CONDITIONS} == prefilter.PLUGINS - {
         "Base64HighEntropyString",

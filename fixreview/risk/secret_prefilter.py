@@ -211,11 +211,22 @@ CONDITIONS: Final[tuple[Condition, ...]] = (
 ENTROPY_RUN: Final = rf"""['"](?:[{_HEX}]{{8,}}|[{_B64}]{{23,}})['"]"""
 """A quoted run long enough for an entropy plugin to report it (see :func:`_high_entropy`)."""
 
-# (plugin, its own expression, its limit): the entropy plugins, as detect-secrets builds them
+# (plugin, its own expression's character set, its limit): the entropy plugins
 _ENTROPY_PLUGINS: Final = (
-    ("Base64HighEntropyString", re.compile(rf"""(['"])([{_B64}]+)(\1)"""), 4.5),
-    ("HexHighEntropyString", re.compile(rf"""(['"])([{_HEX}]+)(\1)"""), 3.0),
+    ("Base64HighEntropyString", _B64, 4.5),
+    ("HexHighEntropyString", _HEX, 3.0),
 )
+
+
+@cache
+def _entropy_expressions() -> tuple[tuple[str, re.Pattern[str], float], ...]:
+    """The entropy plugins' own expressions, as detect-secrets builds them."""
+    return tuple(
+        (plugin, re.compile(rf"""([\'"])([{charset}]+)(\1)"""), limit)
+        for plugin, charset, limit in _ENTROPY_PLUGINS
+    )
+
+
 _MARGIN: Final = 1e-6  # entropy rounding: a run this close to the limit counts as over it
 
 
@@ -267,7 +278,7 @@ def high_entropy(line: str, plugins: Collection[str] = PLUGINS) -> set[str]:
     """The entropy plugins among PLUGINS whose own expression finds in LINE a run they could
     report: one whose entropy is over the plugin's limit, or within a rounding margin of it."""
     found: set[str] = set()
-    for plugin, expression, limit in _ENTROPY_PLUGINS:
+    for plugin, expression, limit in _entropy_expressions():
         if plugin not in plugins:
             continue
         for _, run, _ in expression.findall(line):
