@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -19,7 +19,7 @@ from pydantic import AwareDatetime, Field
 
 from fixreview.errors import FixreviewError, GitError
 from fixreview.models import Fix, ObjectId, Person, Strict
-from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml
+from fixreview.notes.records import TAG_DECISION, RawRecord, encode_line, model_to_toml
 from fixreview.notes.store import DECISIONS_REF, append_record, read_typed
 from fixreview.repo.git import Repository
 from fixreview.signing.base import Signed, Signer
@@ -192,17 +192,22 @@ _READ_CACHE: dict[tuple[str, str], tuple[dict[str, list[DecisionRecord]], list[s
 _READ_CACHE_SIZE = 4
 
 
-def read_decisions(repo: Repository) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
+def read_decisions(
+    repo: Repository, *, select: Callable[[str, RawRecord], bool] | None = None
+) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
     """Every decision record ever in the decisions ref's history, by the commit it is attached
     to (records a later notes commit dropped carry ``removed_in``), the unreadable lines as
-    warnings, and whether the decisions ref exists at all."""
+    warnings, and whether the decisions ref exists at all. SELECT: only the records it selects
+    are parsed (see :func:`fixreview.notes.store.read_typed`; :func:`bearing_on` for one fix)."""
     tip = repo.ref_value(DECISIONS_REF)
     if tip is None:
         return {}, [], False
     key = (str(repo.common_dir), tip)
     cached = _READ_CACHE.get(key)
     if cached is None:
-        typed = read_typed(repo, DECISIONS_REF, TAG_DECISION, Decision, history=True, at=tip)
+        typed = read_typed(
+            repo, DECISIONS_REF, TAG_DECISION, Decision, history=True, at=tip, select=select
+        )
         records = {
             target: [
                 DecisionRecord(target, raw.payload, raw.signature, decision, raw.removed_in)
@@ -212,11 +217,26 @@ def read_decisions(repo: Repository) -> tuple[dict[str, list[DecisionRecord]], l
             for target, items in typed.by_target.items()
         }
         cached = (records, typed.warnings)
+        if select is not None:  # a partial read is this caller's alone
+            return records, typed.warnings, True
         while len(_READ_CACHE) >= _READ_CACHE_SIZE:
             del _READ_CACHE[next(iter(_READ_CACHE))]
         _READ_CACHE[key] = cached
     records, warnings = cached
     return {target: list(items) for target, items in records.items()}, list(warnings), True
+
+
+def bearing_on(commits: Collection[str], diff_hash: str) -> Callable[[str, RawRecord], bool]:
+    """Which records can bear on a fix with COMMITS and final diff DIFF_HASH (the gate's
+    ``_relevant``): those on its commits, and any whose payload may name DIFF_HASH. A payload
+    names it only if the hex digits are in it verbatim, or it holds an escape (a backslash):
+    a TOML string without one is its bytes as written. Every other record is left unparsed."""
+    needle = diff_hash.lower().encode("ascii")
+
+    def select(target: str, raw: RawRecord) -> bool:
+        return target in commits or b"\\" in raw.payload or needle in raw.payload.lower()
+
+    return select
 
 
 __all__ = [
@@ -227,6 +247,7 @@ __all__ = [
     "Decision",
     "DecisionRecord",
     "Verdict",
+    "bearing_on",
     "diff_sha256",
     "prepare_decision",
     "read_decisions",

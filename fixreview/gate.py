@@ -30,7 +30,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from fixreview.decisions import DecisionRecord, diff_sha256, read_decisions, trees
+from fixreview.decisions import (
+    DecisionRecord,
+    bearing_on,
+    diff_sha256,
+    read_decisions,
+    trees,
+)
 from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.models import Fix, Status
 from fixreview.notes.store import DECISIONS_REF
@@ -87,8 +93,7 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
     head = repo.resolve(rev)
     if head is None:
         raise FixreviewError(f"{rev!r} is not a commit in this repository")
-    records, warnings, ref_exists = read_decisions(repo)
-    if not ref_exists:
+    if repo.ref_value(DECISIONS_REF) is None:
         raise FixreviewError(
             f"{DECISIONS_REF} is missing (a clone without notes?): "
             f"git fetch origin '{NOTES_REFSPEC}'"
@@ -110,6 +115,11 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
                 "fetch-depth: 0)"
             )
         raise NotFoundError(f"{rev} shares no history with {loaded.base}")
+    # only the records that can bear on this fix are parsed: its own, and any naming its diff
+    current_hash = diff_sha256(repo, fix.branch.merge_base, head)
+    records, warnings, _ = read_decisions(
+        repo, select=bearing_on(fix.commit_ids, current_hash)
+    )
     return judge_fix(repo, loaded, fix, records, warnings + fix_warnings)
 
 

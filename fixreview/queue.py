@@ -9,6 +9,7 @@ the sizes, and one ``cat-file --batch`` for the findings sources when trailers n
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,14 +65,19 @@ def is_fix_branch(policy: Policy, name: str) -> bool:
     return matches_any(name, policy.fix_branches)
 
 
-def list_fix_branches(repo: Repository, loaded: LoadedPolicy) -> list[BranchRef]:
-    """Fix branches among local and remote-tracking branches, with one ``for-each-ref``.
+def list_fix_branches(
+    repo: Repository, loaded: LoadedPolicy, points_at: str | None = None
+) -> list[BranchRef]:
+    """Fix branches among local and remote-tracking branches, with one ``for-each-ref``
+    (only those whose head is POINTS_AT, when given: git filters them).
 
     A local branch wins over a remote-tracking branch of the same name.
     """
+    only = ("--points-at", points_at) if points_at is not None else ()
     out = repo.run_text(
         "for-each-ref",
         "--format=%(objectname) %(objecttype) %(refname)",
+        *only,
         "refs/heads",
         "refs/remotes",
     )
@@ -118,7 +124,7 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
 def fix_at(repo: Repository, loaded: LoadedPolicy, head: str) -> tuple[Fix, list[str]]:
     """The fix whose head is HEAD, whether or not a branch points there (CI checks out
     detached commits): named after a fix branch at HEAD when there is one."""
-    at_head = [b for b in list_fix_branches(repo, loaded) if b.head == head]
+    at_head = [b for b in list_fix_branches(repo, loaded, head) if b.head == head]
     branch = at_head[0] if at_head else BranchRef(name="", ref="", head=head)
     fixes, warnings = build_fixes(repo, loaded, [branch])
     fix = fixes[0]
@@ -132,7 +138,7 @@ def build_fixes(
 ) -> tuple[list[Fix], list[str]]:
     """The fixes of BRANCHES: commits, merge-bases, proposals, trailers and sizes, in bulk."""
     graph = load_graph(repo, loaded.base_commit, (b.head for b in branches))
-    proposals, warnings = _read_proposals(repo)
+    proposals, warnings = _proposals_for(repo, branches, graph)
     findings: FindingsIndex | None = None
     fixes: list[Fix] = []
     merge_bases = _merge_bases(repo, loaded.base_commit, branches, graph)
@@ -234,16 +240,39 @@ def check_proposal(proposal: Proposal) -> None:
         raise ValueError(f"suggestion.patch is not a diff: bad hunk header {line[:40]!r}")
 
 
-def _read_proposals(repo: Repository) -> tuple[dict[str, list[Proposal]], list[str]]:
-    """Every proposal in the tip of the proposals ref, by the commit it is attached to; records
-    that do not parse, or whose frozen patch does not, become warnings (proposals are unsigned:
-    anyone who may push notes can add one, and it must not break the queue)."""
+def _read_proposals(
+    repo: Repository, targets: Collection[str] | None = None
+) -> tuple[dict[str, list[Proposal]], list[str]]:
+    """Every proposal in the tip of the proposals ref (only those on TARGETS, when given), by
+    the commit it is attached to; records that do not parse, or whose frozen patch does not,
+    become warnings (proposals are unsigned: anyone who may push notes can add one, and it
+    must not break the queue)."""
     typed = read_typed(
-        repo, PROPOSALS_REF, TAG_PROPOSAL, Proposal, check=check_proposal,
+        repo,
+        PROPOSALS_REF,
+        TAG_PROPOSAL,
+        Proposal,
+        check=check_proposal,
         decode=proposal_from_record,
+        targets=targets,
     )
     by_commit = {target: [p for _, p in items] for target, items in typed.by_target.items()}
     return by_commit, typed.warnings
+
+
+def _proposals_for(
+    repo: Repository, branches: list[BranchRef], graph: CommitGraph
+) -> tuple[dict[str, list[Proposal]], list[str]]:
+    """The proposals BRANCHES can pick. For one branch (``verify``, ``decide``), only the notes
+    on its own commits are read — unless none of them holds a proposal, when one naming the
+    branch may be anywhere (after a rebase), and every note is read. A whole queue reads all."""
+    if len(branches) != 1:
+        return _read_proposals(repo)
+    own = graph.branch_commits(branches[0].head)
+    proposals, warnings = _read_proposals(repo, set(own))
+    if any(proposals.get(oid) for oid in own):
+        return proposals, warnings
+    return _read_proposals(repo)
 
 
 def _pick_proposal(

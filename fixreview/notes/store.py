@@ -22,7 +22,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from typing import Generic, TypeVar
@@ -61,17 +61,24 @@ class NotesSnapshot:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_notes(repo: Repository, ref: str, *, at: str | None = None) -> NotesSnapshot:
+def read_notes(
+    repo: Repository,
+    ref: str,
+    *,
+    at: str | None = None,
+    targets: Collection[str] | None = None,
+) -> NotesSnapshot:
     """The notes in the tip of REF (or in the notes commit AT), read with ``ls-tree`` and one
-    ``cat-file --batch``."""
-    snapshot, _ = _read_tip(repo, ref, at)
+    ``cat-file --batch``; only the notes on TARGETS when given (the others are not read)."""
+    snapshot, _ = _read_tip(repo, ref, at, targets)
     return snapshot
 
 
 def _read_tip(
-    repo: Repository, ref: str, at: str | None
+    repo: Repository, ref: str, at: str | None, targets: Collection[str] | None = None
 ) -> tuple[NotesSnapshot, set[tuple[str, bytes]]]:
-    """The tip's snapshot, and the (target, line) pairs it holds."""
+    """The tip's snapshot (of the notes on TARGETS, when given), and the (target, line) pairs
+    it holds."""
     tip = at if at is not None else repo.ref_value(ref)
     snapshot = NotesSnapshot(ref=ref, tip=tip)
     present: set[tuple[str, bytes]] = set()
@@ -87,7 +94,8 @@ def _read_tip(
         meta, _, path = entry.partition("\t")
         parts = meta.split(" ")
         target = path.replace("/", "")
-        if len(parts) == 3 and parts[1] == "blob" and _OID.match(target):
+        wanted = targets is None or target in targets
+        if wanted and len(parts) == 3 and parts[1] == "blob" and _OID.match(target):
             pairs.append((parts[2], target))
     blobs = repo.read_objects(blob for blob, _ in pairs)
     for blob, target in pairs:
@@ -254,6 +262,8 @@ def read_typed(
     check: Callable[[ModelT], None] | None = None,
     at: str | None = None,
     decode: Callable[[RawRecord], ModelT] | None = None,
+    targets: Collection[str] | None = None,
+    select: Callable[[str, RawRecord], bool] | None = None,
 ) -> TypedRecords[ModelT]:
     """Every TAG record of REF (or of notes commit AT) validated as MODEL (and by CHECK, which
     raises ValueError for a record it refuses); other lines become warnings, never errors. With
@@ -261,8 +271,16 @@ def read_typed(
     (``removed_in``). DECODE turns a record into MODEL (ValueError when it cannot) for a kind
     whose stored form is more than its TOML payload (proposals); without it, a record's payload
     is MODEL as TOML and a record with a patch field is refused. Each distinct record is parsed
-    and validated once."""
-    snapshot = read_ledger(repo, ref, at=at) if history else read_notes(repo, ref, at=at)
+    and validated once.
+
+    A reader that needs only some records says which: TARGETS, the objects whose notes are
+    read at all (tip only); SELECT, whether a record is parsed (one it does not select is
+    skipped silently, as out of scope — it must select every record that could matter).
+    """
+    if history:
+        snapshot = read_ledger(repo, ref, at=at)
+    else:
+        snapshot = read_notes(repo, ref, at=at, targets=targets)
     warnings = list(snapshot.warnings)
     warnings += [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
     by_target: dict[str, list[tuple[RawRecord, ModelT]]] = {}
@@ -273,6 +291,8 @@ def read_typed(
             where = f"{ref}: note on {target[:12]} record {number}"
             if raw.removed_in is not None:
                 where += f" (dropped by notes commit {raw.removed_in[:12]})"
+            if select is not None and not select(target, raw):
+                continue
             if raw.tag != tag:
                 warnings.append(f"{where} is a {raw.tag}, not a {tag}; skipped")
                 continue
