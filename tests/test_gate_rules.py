@@ -779,3 +779,38 @@ def test_a_fix_with_unrelated_history_is_listed_beside_decided_fixes(
     assert listed.returncode == 0, listed.stderr
     statuses = {row["branch"]: row["status"] for row in json.loads(listed.stdout)["fixes"]}
     assert statuses == {"ai-fix/orphan": "pending", "ai-fix/sqli": "approved"}
+
+
+@pytest.mark.parametrize("escaped", [False, True], ids=["plain", "hash-written-with-escapes"])
+def test_verify_reads_a_veto_naming_the_diff_however_its_hash_is_written(
+    repo: TestRepo, people: dict[str, Reviewer], escaped: bool
+) -> None:
+    """verify parses only the records that can bear on the fix (fixreview.decisions.bearing_on):
+    a veto left on the commit before a rebase names the fix only by its diff hash, and TOML can
+    spell that hash with escapes (\\u0061 for a): it must still be read, and still block."""
+    from fixreview.decisions import Decision
+    from fixreview.models import Person
+    from fixreview.notes.records import TAG_DECISION, encode_line, model_to_toml
+    from fixreview.notes.store import append_record
+    from tests.gate_util import draft, ssh_signer
+
+    _setup(repo, _lines(people["aisha"], people["tomas"]))
+    aisha = people["aisha"]
+    signer = ssh_signer(aisha)
+    veto: Decision = draft(repo, "ai-fix/sqli", Person(name=aisha.name, email=aisha.email), signer,
+                           "reject")
+    payload = model_to_toml(veto)
+    digest = veto.diff_sha256
+    if escaped:
+        spelled = "".join(f"\\u{ord(c):04x}" if c.isalpha() else c for c in digest)
+        payload = payload.replace(f'"{digest}"'.encode(), f'"{spelled}"'.encode())
+        assert digest.encode() not in payload
+    line = encode_line(TAG_DECISION, payload, signer.sign(payload).signature)
+    append_record(Repository(repo.path), DECISIONS_REF, veto.head_commit, line)
+    repo.commit("main moves on", {"docs/other.md": "unrelated\n"})
+    repo.checkout("ai-fix/sqli")
+    repo.git("rebase", "-q", "main")  # the veto's commit is no longer the fix's
+    repo.checkout("main")
+    craft(repo, people["tomas"])
+    code, _doc, out = _verify(repo)
+    assert code == 1 and "reject by Aisha Okafor" in out, out

@@ -210,8 +210,9 @@ def test_history_read_is_linear_in_the_change(
     commits.append({t: "\n".join(v[1:]) + "\n" for t, v in notes.items()})
     last = _fast_import(path, DECISIONS_REF, commits)
     trace = tmp_path / "trace2.json"
+    opened = Repository(path)  # finding the repository is one git process, before the read
     monkeypatch.setenv("GIT_TRACE2_EVENT", str(trace))
-    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    ledger = read_ledger(opened, DECISIONS_REF)
     monkeypatch.delenv("GIT_TRACE2_EVENT")
     removed = [r for rs in ledger.records.values() for r in rs if r.removed_in]
     assert len(removed) == 40 and {r.removed_in for r in removed} == {last}
