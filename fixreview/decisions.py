@@ -17,7 +17,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from fixreview.errors import FixreviewError, GitError
+from fixreview.errors import FixreviewError
 from fixreview.models import Fix, ObjectId, Person, Strict
 from fixreview.notes.records import TAG_DECISION, RawRecord, encode_line, model_to_toml
 from fixreview.notes.store import DECISIONS_REF, append_record, read_typed
@@ -113,16 +113,8 @@ def diff_sha256(repo: Repository, base: str | None, head: str) -> str:
 
 def trees(repo: Repository, *commits: str) -> list[str]:
     """The tree ids of COMMITS (full commit ids), read from the commit objects."""
-    found = repo.read_objects(commits)
-    result = []
-    for commit in commits:
-        data = found.get(commit)
-        first = data.split(b"\n", 1)[0].decode("ascii", "replace") if data else ""
-        kind, _, tree = first.partition(" ")
-        if kind != "tree" or not tree:
-            raise GitError(f"{commit[:12]} is not a commit here")
-        result.append(tree)
-    return result
+    found = repo.commit_trees(commits)
+    return [found[commit] for commit in commits]
 
 
 def prepare_decision(

@@ -130,9 +130,10 @@ def judge_fix(
     records: dict[str, list[DecisionRecord]],
     warnings: list[str],
     flags: list[RiskFlag] | None = None,
+    verifier: DecisionVerifier | None = None,
 ) -> GateResult:
     """Apply the gate to FIX, given every decision record of the repository (and the fix's
-    risk flags, when the caller has them already)."""
+    risk flags, and the base's :func:`base_verifier`, when the caller has them already)."""
     head = fix.branch.head
     merge_base = fix.branch.merge_base
     if merge_base is None:
@@ -153,8 +154,11 @@ def judge_fix(
     )
     if facts.refused is not None:  # several merge-bases: the diff is not what merging does
         result.problems.append(facts.refused)
-    verifier = base_verifier(repo, loaded)
-    binding = _Binding(repo, head, head_tree, merge_base, base_tree, current_hash)
+    if verifier is None:
+        verifier = base_verifier(repo, loaded)
+    binding = _Binding(
+        repo, head, head_tree, merge_base, base_tree, current_hash, frozenset(fix.commit_ids)
+    )
     for record in _relevant(fix, records, current_hash):
         judged = _judge(record, loaded, verifier, binding, facts)
         result.judged.append(judged)
@@ -256,6 +260,7 @@ class _Binding:
     merge_base: str
     base_tree: str
     current_hash: str
+    commits: frozenset[str]  # the fix's own commits: each is an ancestor of its head
 
     def why_not(self, record: DecisionRecord, allow_rebased: bool) -> tuple[str | None, bool]:
         """Why a validly signed decision does not bind to this fix (None when it does), and
@@ -269,7 +274,7 @@ class _Binding:
         if d.head_commit != self.head:
             if d.diff_sha256 == self.current_hash and (allow_rebased or d.verdict != "approve"):
                 return None, False  # the same final diff: an approval if allowed, a veto always
-            if self.repo.is_ancestor(d.head_commit, self.head):
+            if d.head_commit in self.commits or self.repo.is_ancestor(d.head_commit, self.head):
                 return (
                     f"stale: decided on {d.head_commit[:12]}; commits were added after it",
                     True,
@@ -392,9 +397,17 @@ def judge_queue(
     branches = claimed_branches(records)
     judged = [f for f in queue.fixes if may_have_decisions(queue.policy, f, records, branches)]
     repo.prefetch_diffs((f.branch.merge_base, f.branch.head) for f in judged if f.branch.merge_base)
+    repo.commit_trees(c for f in judged for c in (f.branch.head, f.branch.merge_base) if c)
+    verifier = base_verifier(repo, queue.policy) if judged else None
     return {
         fix.branch.name: judge_fix(
-            repo, queue.policy, fix, records, [], flags.get(fix.branch.name) if flags else None
+            repo,
+            queue.policy,
+            fix,
+            records,
+            [],
+            flags.get(fix.branch.name) if flags else None,
+            verifier,
         )
         for fix in judged
     }

@@ -22,6 +22,7 @@ at any time is safe. Only the local user can write there (docs/threat-model.md).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import re
@@ -74,6 +75,28 @@ def encode_fields(fields: tuple[Field, ...]) -> bytes:
 def cache_key(kind: str, version: str, *fields: Field) -> str:
     """The key of a result of KIND computed by code at VERSION from FIELDS (hex SHA-256)."""
     return hashlib.sha256(encode_fields((FORMAT, kind, version, *fields))).hexdigest()
+
+
+@functools.cache
+def code_digest(names: tuple[str, ...]) -> str:
+    """SHA-256 of fixreview's own source files NAMES (paths relative to the package; a
+    directory stands for every ``.py`` file under it), read once per process: a key field
+    that changes whenever the code computing a result does, as a safety net for a version
+    constant nobody remembered to bump."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for name in names:
+        entry = package / name
+        files = sorted(entry.rglob("*.py")) if entry.is_dir() else [entry]
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError:
+                data = b"unreadable"
+            relative = str(path.relative_to(package)).encode()
+            digest.update(len(relative).to_bytes(8, "big") + relative)
+            digest.update(len(data).to_bytes(8, "big") + data)
+    return digest.hexdigest()
 
 
 def _header(kind: str, key: str, body: bytes) -> bytes:

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fixreview.audit import AuditTrail
-from fixreview.gate import GateResult, Judged
-from fixreview.models import Commit, Fix
-from fixreview.queue import Queue
-from fixreview.repo.diffs import Diff
-from fixreview.review import ReviewData
-from fixreview.risk import BLOCKING, RiskFlag, flag_json
+from fixreview.flag_registry import BLOCKING
+from fixreview.risk.flags import flag_json
 from fixreview.safetext import HIDDEN_CLASS
+
+if TYPE_CHECKING:  # only named in annotations: `list --json` loads no audit or review code
+    from fixreview.audit import AuditTrail
+    from fixreview.gate import GateResult, Judged
+    from fixreview.models import Commit, Fix
+    from fixreview.queue import Queue
+    from fixreview.repo.diffs import Diff
+    from fixreview.review import ReviewData
+    from fixreview.risk import RiskFlag
 
 JSON_SCHEMA = 1
 

@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from fixreview.errors import GitError
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
+from fixreview.resultcache import ResultCache, cache_key, code_digest
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -284,6 +285,7 @@ def read_typed(
     warnings = list(snapshot.warnings)
     warnings += [f"{ref}: {bad.describe()}" for bad in snapshot.bad_lines]
     by_target: dict[str, list[tuple[RawRecord, ModelT]]] = {}
+    store = ResultCache.under(repo.common_dir, RECORDS_CACHE_KIND)
     # (payload, patch) -> its model, or why it was refused
     seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
     for target, raws in snapshot.records.items():
@@ -299,12 +301,63 @@ def read_typed(
             key = (raw.payload, raw.patch)
             value = seen.get(key)
             if value is None:
-                value = seen[key] = _validate(raw, model, check, decode)
+                value = seen[key] = _parsed(store, raw, model, check, decode)
             if isinstance(value, str):
                 warnings.append(f"{where}: {value}; skipped")
                 continue
             by_target.setdefault(target, []).append((raw, value))
     return TypedRecords(by_target, warnings, snapshot.tip is not None)
+
+
+# BUMP THIS whenever what a record parses into, or what refuses one, changes: parsed records
+# kept on disk by older code are then never used (the sources below are hashed in too).
+RECORDS_VERSION = "1"
+RECORDS_CACHE_KIND = "records"
+_RECORD_SOURCES = ("models.py", "decisions.py", "queue.py", "notes")
+_OK, _REFUSED, _CHECKED = b"ok\n", b"refused\n", b"checked\n"
+
+
+def _parsed(
+    store: ResultCache,
+    raw: RawRecord,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> ModelT | str:
+    """:func:`_validate`, kept in the result cache by the record's exact bytes: parsing a
+    record's TOML is most of reading a notes ref, and the same bytes always parse the same.
+    An entry that does not read back as MODEL is a miss."""
+    if not store.enabled:
+        return _validate(raw, model, check, decode)
+    key = cache_key(
+        RECORDS_CACHE_KIND,
+        RECORDS_VERSION,
+        code_digest(_RECORD_SOURCES),
+        f"{model.__module__}.{model.__qualname__}",
+        raw.tag,
+        getattr(check, "__qualname__", None),
+        getattr(decode, "__qualname__", None),
+        raw.payload,
+        raw.patch,
+    )
+    body = store.get(key)
+    if body is not None:
+        if body.startswith(_REFUSED):
+            return body[len(_REFUSED) :].decode("utf-8", "replace")
+        if body.startswith(_OK):
+            try:
+                cached: ModelT = model.model_validate_json(body[len(_OK) :])
+                return cached
+            except ValueError:  # pydantic's ValidationError too: recomputed below
+                pass
+        if body == _CHECKED:  # too large to keep whole: decoded again, its check not redone
+            return _validate(raw, model, None, decode)
+    value = _validate(raw, model, check, decode)
+    if isinstance(value, str):
+        store.put(key, _REFUSED + value.encode("utf-8", "replace"))
+    elif not store.put(key, _OK + value.model_dump_json(by_alias=True).encode()):
+        store.put(key, _CHECKED)
+    return value
 
 
 def _validate(

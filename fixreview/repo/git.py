@@ -204,6 +204,7 @@ class Repository:
         # (old tree-ish, new tree-ish) -> the bound diff's bytes: computed once per process
         self._diffs: dict[tuple[str, ...], bytes] = {}
         self._reader: BatchReader | None = None
+        self._trees: dict[str, str] = {}  # commit id -> its tree id
 
     @property
     def root(self) -> Path:
@@ -513,6 +514,21 @@ class Repository:
             else:  # "<spec> missing" or "<spec> ambiguous"
                 result[spec] = None
         return result
+
+    def commit_trees(self, commits: Iterable[str]) -> dict[str, str]:
+        """The tree id of each commit (full ids), read from the commit objects in one batch
+        and remembered (a commit's tree never changes). GitError for one that is not here."""
+        wanted = [c for c in dict.fromkeys(commits) if c not in self._trees]
+        if wanted:
+            found = self.read_objects(wanted)
+            for commit in wanted:
+                data = found.get(commit)
+                first = data.split(b"\n", 1)[0].decode("ascii", "replace") if data else ""
+                kind, _, tree = first.partition(" ")
+                if kind != "tree" or not _HEX_OID.match(tree):
+                    raise GitError(f"{commit[:12]} is not a commit here")
+                self._trees[commit] = tree
+        return self._trees
 
     def read_blob_at(self, rev: str, path: str) -> bytes | None:
         """The content of PATH in REV's tree (what ``git show REV:PATH`` prints), or None."""

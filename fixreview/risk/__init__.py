@@ -28,14 +28,13 @@ import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
 from functools import cache
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fixreview.flag_registry import LEVEL_ORDER
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
-from fixreview.resultcache import ResultCache, cache_key
+from fixreview.resultcache import ResultCache, cache_key, code_digest
 from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
@@ -125,19 +124,6 @@ def _stat_line(path: str | None) -> str:
 def _environment() -> str:
     """What besides the inputs decides the flags: the checks' own code, the libraries they
     call, the git that computes the diffs, Python's Unicode tables. Read once per process."""
-    package = Path(__file__).resolve().parents[1]
-    digest = hashlib.sha256()
-    for name in _SOURCES:
-        entry = package / name
-        files = sorted(entry.rglob("*.py")) if entry.is_dir() else [entry]
-        for path in files:
-            try:
-                data = path.read_bytes()
-            except OSError:
-                data = b"unreadable"
-            rel = str(path.relative_to(package)).encode()
-            digest.update(len(rel).to_bytes(8, "big") + rel)
-            digest.update(len(data).to_bytes(8, "big") + data)
     libraries = []
     for name in _LIBRARIES:
         try:
@@ -150,7 +136,7 @@ def _environment() -> str:
         )
     return "\n".join(
         [
-            f"sources {digest.hexdigest()}",
+            f"sources {code_digest(_SOURCES)}",
             *libraries,
             f"git {_stat_line(shutil.which('git'))}",
             f"python {sys.version} unicode {unicodedata.unidata_version}",
