@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import compileall
 import contextlib
 import hashlib
 import inspect
@@ -1958,6 +1959,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ["PYTHONPATH"] = os.pathsep.join(
         part for part in (str(ROOT), os.environ.get("PYTHONPATH", "")) if part
     )
+    # as installed: bytecode compiled once (pip does it for an install; a sandbox that sets
+    # PYTHONDONTWRITEBYTECODE would otherwise compile every module in every process measured)
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    compileall.compile_dir(str(ROOT / "fixreview"), quiet=1)
     cache = (args.cache or default_cache()).expanduser().resolve() / cache_version()
     cache.mkdir(parents=True, exist_ok=True)
     if args.build_only:
