@@ -49,15 +49,20 @@ class Queue:
     def get(self, name: str) -> Fix:
         """The fix on branch NAME (or a remote-tracking ``REMOTE/NAME``)."""
         for fix in self.fixes:
-            if name in (
-                fix.branch.name,
-                fix.branch.ref,
-                fix.branch.ref.removeprefix("refs/remotes/"),
-            ):
+            if _names(name, fix.branch.name, fix.branch.ref):
                 return fix
-        close = [f.branch.name for f in self.fixes if name.lower() in f.branch.name.lower()]
-        hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
-        raise NotFoundError(f"no fix branch named {name!r}{hint} (see: fixreview list --all)")
+        raise _no_such_branch(name, [f.branch.name for f in self.fixes])
+
+
+def _names(name: str, branch: str, ref: str) -> bool:
+    """Whether NAME names the fix branch BRANCH (full ref REF)."""
+    return name in (branch, ref, ref.removeprefix("refs/remotes/"))
+
+
+def _no_such_branch(name: str, branches: list[str]) -> NotFoundError:
+    close = [b for b in branches if name.lower() in b.lower()]
+    hint = f"; did you mean {', '.join(close[:3])}?" if close else ""
+    return NotFoundError(f"no fix branch named {name!r}{hint} (see: fixreview list --all)")
 
 
 def is_fix_branch(policy: Policy, name: str) -> bool:
@@ -111,14 +116,31 @@ def load_queue(repo: Repository, base: str | None = None) -> Queue:
     loaded = load_policy(repo, base)
     branches = list_fix_branches(repo, loaded)
     fixes, warnings = build_fixes(repo, loaded, branches)
+    return Queue(policy=loaded, fixes=fixes, warnings=warnings + _shallow(repo, loaded, fixes))
+
+
+def _shallow(repo: Repository, loaded: LoadedPolicy, fixes: list[Fix]) -> list[str]:
+    """The warning of a shallow clone where fixes have no merge-base (else nothing)."""
     unrelated = sum(1 for f in fixes if f.branch.merge_base is None)
-    if unrelated and (repo.common_dir / "shallow").exists():
-        warnings.append(
-            f"shallow clone: {unrelated} fix(es) have no merge-base with {loaded.base} here, so "
-            "their diffs are against the empty tree (fetch the history: git fetch --unshallow, "
-            "or actions/checkout with fetch-depth: 0)"
-        )
-    return Queue(policy=loaded, fixes=fixes, warnings=warnings)
+    if not unrelated or not (repo.common_dir / "shallow").exists():
+        return []
+    return [
+        f"shallow clone: {unrelated} fix(es) have no merge-base with {loaded.base} here, so "
+        "their diffs are against the empty tree (fetch the history: git fetch --unshallow, "
+        "or actions/checkout with fetch-depth: 0)"
+    ]
+
+
+def load_one(repo: Repository, name: str, base: str | None = None) -> Queue:
+    """The queue of the one fix on branch NAME (as :meth:`Queue.get` names it): what ``show``
+    and ``decide`` need, without reading the other fixes' proposals or judging them."""
+    loaded = load_policy(repo, base)
+    branches = list_fix_branches(repo, loaded)
+    chosen = [b for b in branches if _names(name, b.name, b.ref)]
+    if not chosen:
+        raise _no_such_branch(name, [b.name for b in branches])
+    fixes, warnings = build_fixes(repo, loaded, chosen[:1])
+    return Queue(policy=loaded, fixes=fixes, warnings=warnings + _shallow(repo, loaded, fixes))
 
 
 def fix_at(repo: Repository, loaded: LoadedPolicy, head: str) -> tuple[Fix, list[str]]:

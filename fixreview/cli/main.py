@@ -365,18 +365,22 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
 
 
 def _show(repo: Any, args: argparse.Namespace) -> int:
-    from fixreview.cli.jsonout import show_document
-    from fixreview.cli.render import show_report
-    from fixreview.gate import fill_statuses
-    from fixreview.queue import load_queue
+    from fixreview.gate import status_of
+    from fixreview.queue import load_one
     from fixreview.review import load_review
 
-    queue = load_queue(repo, args.base)
-    fill_statuses(repo, queue)
-    data = load_review(repo, queue.get(args.branch), queue.policy)
+    queue = load_one(repo, args.branch, args.base)  # that fix alone: nothing else is judged
+    fix = queue.fixes[0]
+    data = load_review(repo, fix, queue.policy)
+    if data.gate is not None:
+        fix.branch.status = status_of(data.gate)
     if args.json:
+        from fixreview.cli.jsonout import show_document
+
         _emit_json(show_document(queue, data))
     else:
+        from fixreview.cli.render import show_report
+
         print(show_report(queue, data))
     return 0
 
@@ -432,12 +436,12 @@ def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[s
         return select_result(results, args.result, args.sarif).finding, {}
     from fixreview.changes import final_diff
     from fixreview.findings.codetf import parse_codetf, select_change
-    from fixreview.queue import load_queue
+    from fixreview.queue import load_one
 
     changes = parse_codetf(_read_input(args.codetf), args.codetf)
     changed: set[str] = set()
     if args.result is None:
-        fix = load_queue(repo, args.base).get(args.branch)
+        fix = load_one(repo, args.branch, args.base).fixes[0]
         changed = set(final_diff(repo, fix).paths())
     change = select_change(changes, args.result, changed, args.codetf)
     given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
@@ -447,7 +451,7 @@ def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[s
 def _decide(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.decisions import Checklist, ChecklistItem
     from fixreview.drafts import Draft
-    from fixreview.queue import load_queue
+    from fixreview.queue import load_one
     from fixreview.recording import WouldNotCount, record
     from fixreview.risk import assess_fix
     from fixreview.rulebook import not_counting_line
@@ -469,8 +473,8 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
             for name, note in items.items()
         }
     )
-    queue = load_queue(repo, args.base)
-    fix = queue.get(args.branch)
+    queue = load_one(repo, args.branch, args.base)
+    fix = queue.fixes[0]
     draft = Draft(
         branch=fix.branch.name,
         head=fix.branch.head,
