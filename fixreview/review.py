@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
-from fixreview.decisions import diff_sha256, read_decisions
+from fixreview.decisions import bearing_on, diff_sha256, read_decisions
 from fixreview.gate import GateResult, judge_fix, may_have_decisions
 from fixreview.models import Fix
 from fixreview.policy import LoadedPolicy
@@ -32,17 +32,31 @@ class ReviewData:
 
 
 def load_review(
-    repo: Repository, fix: Fix, loaded: LoadedPolicy, final: Diff | None = None
+    repo: Repository,
+    fix: Fix,
+    loaded: LoadedPolicy,
+    final: Diff | None = None,
+    *,
+    alone: bool = False,
 ) -> ReviewData:
-    """Everything a reviewer sees of FIX (FINAL: its final diff, when parsed already)."""
+    """Everything a reviewer sees of FIX (FINAL: its final diff, when parsed already).
+    ALONE: the only fix this process looks at (``show``): of the decisions, only those that
+    can bear on it are parsed."""
     if final is None:
         final = final_diff(repo, fix)
     suggestion = suggestion_diff(repo, fix)
     human = human_changes(repo, fix)
     flags = assess_fix(repo, fix, loaded.policy, (final, suggestion, human.diff))
     gate = None
-    records, _, exists = read_decisions(repo)
-    if exists and may_have_decisions(loaded, fix, records):
+    if alone and fix.branch.merge_base is not None:
+        digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+        select = bearing_on(fix.commit_ids, digest)
+        records, _, exists = read_decisions(repo, select=select)
+        bears = exists and bool(records)
+    else:
+        records, _, exists = read_decisions(repo)
+        bears = exists and may_have_decisions(loaded, fix, records)
+    if bears:
         gate = judge_fix(repo, loaded, fix, records, [], flags)
     if gate is not None:  # the gate hashed the diff and counted the approvals already
         digest, approvals = gate.diff_sha256, (len(gate.counted), gate.required)

@@ -371,7 +371,7 @@ def _show(repo: Any, args: argparse.Namespace) -> int:
 
     queue = load_one(repo, args.branch, args.base)  # that fix alone: nothing else is judged
     fix = queue.fixes[0]
-    data = load_review(repo, fix, queue.policy)
+    data = load_review(repo, fix, queue.policy, alone=True)
     if data.gate is not None:
         fix.branch.status = status_of(data.gate)
     if args.json:

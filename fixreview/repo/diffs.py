@@ -7,6 +7,7 @@ dataclasses, so that a 20,000-line diff stays cheap to hold.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -89,9 +90,15 @@ EMPTY_DIFF = Diff(files=(), raw="")
 
 
 def parse_diff(text: str) -> Diff:
-    """Parse git's diff output (``--binary`` patches included)."""
+    """Parse git's diff output (``--binary`` patches included). The same text is parsed once
+    per process (a Diff never changes): a suggestion nobody changed is the final diff's text."""
     if not text.strip():
         return EMPTY_DIFF
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4)
+def _parse(text: str) -> Diff:
     try:
         patch = PatchSet(text)
     except UnidiffParseError as exc:
