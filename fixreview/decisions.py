@@ -9,6 +9,7 @@ which are never re-serialised before verification.
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from fixreview.models import Fix, ObjectId, Person, Strict
 from fixreview.notes.records import TAG_DECISION, RawRecord, encode_line, model_to_toml
 from fixreview.notes.store import DECISIONS_REF, append_record, read_typed
 from fixreview.repo.git import Repository
+from fixreview.resultcache import ResultCache, cache_key, code_digest, program_identity
 from fixreview.signing.base import Signed, Signer
 
 Verdict = Literal["approve", "request-changes", "reject"]
@@ -106,9 +108,43 @@ class DecisionRecord:
     removed_in: str | None = None  # the notes commit that dropped it (None: in the tip)
 
 
+# BUMP THIS whenever how the bound diff is computed changes (repo/git.py is hashed in too)
+DIFF_HASH_VERSION = "1"
+DIFF_HASH_CACHE_KIND = "diff-sha256"
+
+
 def diff_sha256(repo: Repository, base: str | None, head: str) -> str:
-    """SHA-256 of ``git diff --binary --full-index BASE HEAD`` (configuration pinned)."""
-    return hashlib.sha256(repo.diff(base or repo.empty_tree, head)).hexdigest()
+    """SHA-256 of ``git diff --binary --full-index BASE HEAD`` (configuration pinned), kept
+    in the result cache by the two object ids and the git that computes the diff: the status
+    of a fix with decisions never needs its diff again (a 100,000-line fix included)."""
+    store, key, old, new = _diff_hash_entry(repo, base, head)
+    found = store.get(key)
+    if found is not None and re.fullmatch(rb"[0-9a-f]{64}", found):
+        return found.decode("ascii")
+    digest = hashlib.sha256(repo.diff(old, new)).hexdigest()
+    store.put(key, digest.encode("ascii"))
+    return digest
+
+
+def diff_sha256_known(repo: Repository, base: str | None, head: str) -> bool:
+    """Whether :func:`diff_sha256` of the pair is in the result cache (no diff needed)."""
+    store, key, _, _ = _diff_hash_entry(repo, base, head)
+    return store.get(key) is not None
+
+
+def _diff_hash_entry(
+    repo: Repository, base: str | None, head: str
+) -> tuple[ResultCache, str, str, str]:
+    old, new = repo.object_ids(base or repo.empty_tree, head)
+    key = cache_key(
+        DIFF_HASH_CACHE_KIND,
+        DIFF_HASH_VERSION,
+        code_digest(("repo/git.py",)),
+        program_identity("git"),
+        old,
+        new,
+    )
+    return ResultCache.under(repo.common_dir, DIFF_HASH_CACHE_KIND), key, old, new
 
 
 def trees(repo: Repository, *commits: str) -> list[str]:

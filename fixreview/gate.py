@@ -34,6 +34,7 @@ from fixreview.decisions import (
     DecisionRecord,
     bearing_on,
     diff_sha256,
+    diff_sha256_known,
     read_decisions,
     trees,
 )
@@ -396,7 +397,11 @@ def judge_queue(
         return {}
     branches = claimed_branches(records)
     judged = [f for f in queue.fixes if may_have_decisions(queue.policy, f, records, branches)]
-    repo.prefetch_diffs((f.branch.merge_base, f.branch.head) for f in judged if f.branch.merge_base)
+    repo.prefetch_diffs(
+        (f.branch.merge_base, f.branch.head)
+        for f in judged
+        if f.branch.merge_base and not diff_sha256_known(repo, f.branch.merge_base, f.branch.head)
+    )
     repo.commit_trees(c for f in judged for c in (f.branch.head, f.branch.merge_base) if c)
     verifier = base_verifier(repo, queue.policy) if judged else None
     return {

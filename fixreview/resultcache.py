@@ -99,6 +99,21 @@ def code_digest(names: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
+@functools.cache
+def program_identity(program: str) -> str:
+    """The program that PROGRAM runs, as a key field: its path, size, change time and inode
+    (an upgraded git, ssh-keygen or gpg may answer differently). Read once per process."""
+    found = shutil.which(program)
+    if found is None:
+        return f"{program}: not found"
+    real = os.path.realpath(found)
+    try:
+        info = os.stat(real)
+    except OSError:
+        return f"{program}: {real} unreadable"
+    return f"{program}: {real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+
+
 def _header(kind: str, key: str, body: bytes) -> bytes:
     digest = hashlib.sha256(body).hexdigest()
     return b" ".join([FORMAT, kind.encode(), key.encode(), digest.encode(), b"%d" % len(body)])

@@ -23,7 +23,6 @@ import hashlib
 import importlib.util
 import json
 import os
-import shutil
 import sys
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -34,7 +33,7 @@ from fixreview.flag_registry import LEVEL_ORDER
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
-from fixreview.resultcache import ResultCache, cache_key, code_digest
+from fixreview.resultcache import ResultCache, cache_key, code_digest, program_identity
 from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
@@ -138,7 +137,7 @@ def _environment() -> str:
         [
             f"sources {code_digest(_SOURCES)}",
             *libraries,
-            f"git {_stat_line(shutil.which('git'))}",
+            f"git {program_identity('git')}",
             f"python {sys.version} unicode {unicodedata.unidata_version}",
         ]
     )

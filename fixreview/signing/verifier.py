@@ -29,16 +29,13 @@ from __future__ import annotations
 import atexit
 import hashlib
 import json
-import os
 import re
-import shutil
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 
-from fixreview.resultcache import ResultCache, cache_key
+from fixreview.resultcache import ResultCache, cache_key, program_identity
 from fixreview.signing.allowed_signers import AllowedSigners, parse_allowed_signers
 from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
 from fixreview.signing.openpgp import FOREVER, OpenPgpVerifier
@@ -73,19 +70,7 @@ _TIMELESS_PGP_REFUSALS = (
 )
 
 
-@cache
-def _tool(program: str) -> str:
-    """The program that PROGRAM runs, as a cache key field: its path, size and change time
-    (an upgraded ssh-keygen or gpg may judge differently)."""
-    found = shutil.which(program)
-    if found is None:
-        return f"{program}: not found"
-    real = os.path.realpath(found)
-    try:
-        info = os.stat(real)
-    except OSError:
-        return f"{program}: {real} unreadable"
-    return f"{program}: {real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+_tool = program_identity  # the signing programs' identity in the signature checks' keys
 
 
 def check_body(check: SignatureCheck, checked: datetime, until: datetime | None) -> bytes:
