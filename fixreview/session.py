@@ -174,13 +174,11 @@ class ReviewSession:
 
     def final(self, fix: Fix) -> Diff:
         """The final diff of FIX at its head, parsed once per head: what the review screen
-        shows first, before the risk checks and the gate (worker thread; background
-        judging waits meanwhile)."""
+        shows first, before the risk checks and the gate (worker thread)."""
         key = (fix.branch.name, fix.branch.head)
         diff = self._finals.get(key)
         if diff is None:
-            with self.foreground():
-                diff = final_diff(self.repo, fix)
+            diff = final_diff(self.repo, fix)
             self._finals = {key: diff}  # only the fix being opened: a diff can be large
         return diff
 

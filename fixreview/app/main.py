@@ -7,6 +7,7 @@ as a notification in one place (``on_worker_state_changed``) and never ends the 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
@@ -57,7 +58,8 @@ PANELS = {
 }
 
 
-JUDGE_BATCH = 100  # fixes whose flags and status are worked out between two screen updates
+JUDGE_BATCH = 5  # fixes judged between two looks at whether the reviewer is waiting
+SHOW_EVERY = 0.25  # seconds between two updates of the queue's rows while judging
 
 
 class FixreviewApp(App[None]):
@@ -105,12 +107,17 @@ class FixreviewApp(App[None]):
         flags, status and approvals, which fill their columns when known."""
         queue, unknown = self.session.load_rows()
         self.call_from_thread(self.queue_loaded, queue, unknown)
-        # in batches, the rows filling in as they go; a fix the reviewer opens comes first
+        # in small batches, so that a fix the reviewer opens waits for one batch at most (the
+        # session pauses between batches meanwhile); the rows fill in a few times a second
+        found: dict[str, Standing] = {}
+        shown = time.monotonic()
         for start in range(0, len(queue.fixes), JUDGE_BATCH):
             if self.session.queue is not queue:  # a newer load took over
                 return
-            standing = self.session.judge(queue, queue.fixes[start : start + JUDGE_BATCH])
-            self.call_from_thread(self.queue_judged, queue, standing)
+            found.update(self.session.judge(queue, queue.fixes[start : start + JUDGE_BATCH]))
+            if time.monotonic() - shown >= SHOW_EVERY or start + JUDGE_BATCH >= len(queue.fixes):
+                self.call_from_thread(self.queue_judged, queue, found)
+                found, shown = {}, time.monotonic()
 
     def queue_loaded(self, queue: Queue, unknown: set[str]) -> None:
         for warning in self.session.use_queue(queue, unknown):
@@ -123,7 +130,7 @@ class FixreviewApp(App[None]):
         for warning in self.session.take_warnings():
             say(self, warning, title="Skipped", severity="warning", timeout=8)
         self.update_subtitle()
-        self.queue_screen.refresh_rows()
+        self.queue_screen.rows_changed(standing.keys())
 
     @work(thread=True, exit_on_error=False, group="decided", name="checking the decision")
     def rejudge(self, fix: Fix) -> None:

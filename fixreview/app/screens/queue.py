@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -160,6 +160,7 @@ class QueueScreen(Screen[None]):
         self.rows: list[Fix] = []
         self.shown_columns: list[tuple[Column, int]] = []
         self.width_used = 0
+        self._stale = False  # changed while another screen was shown: redraw when resumed
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -207,6 +208,13 @@ class QueueScreen(Screen[None]):
         for fix in self.rows:
             cells = self.cells(fix)
             table.add_row(*(cells[column.key] for column, _ in columns), key=fix.branch.name)
+        self._show_state()
+        names = [f.branch.name for f in self.rows]
+        if current in names:
+            table.move_cursor(row=names.index(current))
+
+    def _show_state(self) -> None:
+        """The line above the table: how many fixes are shown of how many, and how."""
         state = self.query_one("#queue-state", Static)
         queue = self.session.queue
         if queue is None:
@@ -223,9 +231,6 @@ class QueueScreen(Screen[None]):
             if self.needle:
                 line.append_text(one_line(self.needle))
             state.update(line)
-        names = [f.branch.name for f in self.rows]
-        if current in names:
-            table.move_cursor(row=names.index(current))
 
     def texts(self, fix: Fix) -> dict[str, str]:
         """Each column's text for FIX, before styling and cutting to width."""
@@ -277,13 +282,45 @@ class QueueScreen(Screen[None]):
         return cells
 
     def update_flags(self, branch: str) -> None:
+        self._update_cells([branch], ("flags", "approvals"))
+
+    def rows_changed(self, branches: Collection[str]) -> None:
+        """BRANCHES' status, flags or approvals are now known. On screen: their cells are
+        updated in place (the whole table is redrawn only when rows come or go, as a status
+        moves a fix out of the default view); behind another screen: redrawn when shown."""
+        if not self.is_active:  # under the review screen: nothing to draw until it is back
+            self._stale = True
+            return
+        visible = self.visible_fixes()
+        now = [f.branch.name for f in visible]
+        before = [f.branch.name for f in self.rows]
+        if now != before:
+            kept = set(now)
+            if [name for name in before if name in kept] != now:  # rows come, or move
+                self.refresh_rows()
+                return
+            table = self.query_one("#queue", DataTable)
+            for name in before:  # rows only go (decided fixes leave the default view)
+                if name not in kept:
+                    table.remove_row(name)
+            self.rows = visible
+        self._update_cells(branches, ("status", "flags", "approvals"))
+        self._show_state()
+
+    def on_screen_resume(self) -> None:
+        if self._stale:
+            self._stale = False
+            self.refresh_rows()
+
+    def _update_cells(self, branches: Collection[str], keys: tuple[str, ...]) -> None:
         table = self.query_one("#queue", DataTable)
-        fix = next((f for f in self.rows if f.branch.name == branch), None)
-        if fix is not None:
-            cells = self.cells(fix)
-            for column, _ in self.shown_columns:
-                if column.key in ("flags", "approvals"):
-                    table.update_cell(branch, column.key, cells[column.key])
+        wanted = set(branches)
+        shown = [column.key for column, _ in self.shown_columns if column.key in keys]
+        for fix in self.rows:
+            if fix.branch.name in wanted:
+                cells = self.cells(fix)
+                for key in shown:
+                    table.update_cell(fix.branch.name, key, cells[key])
 
     # -- actions ----------------------------------------------------------------------------
 

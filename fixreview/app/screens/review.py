@@ -303,10 +303,11 @@ class ReviewScreen(Screen[None]):
     def load_review(self, fix: Fix) -> None:
         """The final diff first (what the reviewer reads), then the other views, the risk
         checks and the gate's judgement."""
-        if self.session.cached_review(fix) is None:
-            self.post_message(self.FinalDiff(fix.branch.name, self.session.final(fix)))
-        data = self.session.review(fix)
-        obstacles = self.session.obstacles(fix)
+        with self.session.foreground():  # the queue's background judging waits meanwhile
+            if self.session.cached_review(fix) is None:
+                self.post_message(self.FinalDiff(fix.branch.name, self.session.final(fix)))
+            data = self.session.review(fix)
+            obstacles = self.session.obstacles(fix)
         self.post_message(self.Loaded(data, obstacles))  # then to the app: flags known
 
     def on_review_screen_final_diff(self, message: FinalDiff) -> None:
