@@ -483,3 +483,39 @@ async def test_a_new_decision_shows_when_the_fix_is_reopened(demo_repo: Path) ->
         decisions = text_of(app.screen.query_one("#decision-log", Static))
         assert "request-changes  Demo Reviewer" in decisions
         assert "pin with hashes (comment)" in decisions
+
+
+async def test_the_queue_fills_in_place_and_waits_behind_the_review(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows come first, every fix listed (statuses being judged show …); as statuses are
+    known, decided fixes leave the table row by row — it is built once, not per batch — and
+    nothing is redrawn behind the review screen until the queue is shown again."""
+    builds: list[int] = []
+    real = QueueScreen.refresh_rows
+
+    def counting(self: QueueScreen, keep: str | None = None) -> None:
+        real(self, keep)
+        builds.append(len(self.rows))
+
+    monkeypatch.setattr(QueueScreen, "refresh_rows", counting)
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert rows(app) == DEMO_AWAITING
+        # once empty (mounted before the queue is read), once with every fix: then in place
+        assert app.session.queue is not None
+        assert builds == [0, len(app.session.queue.fixes)], builds
+        table = app.screen.query_one("#queue", DataTable)
+        statuses = [str(table.get_row_at(i)[1]) for i in range(len(DEMO_AWAITING))]
+        assert "…" not in statuses and set(statuses) <= {"pending", "stale"}
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        builds.clear()
+        app.queue_screen.rows_changed([DEMO_AWAITING[0]])  # behind the review: not drawn
+        assert builds == []
+        await pilot.press("escape")
+        await settle(app, pilot)
+        assert builds == [len(DEMO_AWAITING)]  # drawn once, when shown again
+        assert rows(app) == DEMO_AWAITING
