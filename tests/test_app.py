@@ -519,3 +519,25 @@ async def test_the_queue_fills_in_place_and_waits_behind_the_review(
         await settle(app, pilot)
         assert builds == [len(DEMO_AWAITING)]  # drawn once, when shown again
         assert rows(app) == DEMO_AWAITING
+
+
+async def test_the_cursor_stays_on_its_fix_while_rows_above_it_leave(demo_repo: Path) -> None:
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        await pilot.press("a")  # every fix, decided ones too
+        await settle(app, pilot)
+        screen = app.queue_screen
+        table = screen.query_one("#queue", DataTable)
+        names = [f.branch.name for f in screen.rows]
+        first_decided = min(names.index(n) for n in DEMO_DECIDED)
+        # an awaiting fix below a decided one, not the last row (where a cursor would stay anyway)
+        last = next(n for n in names[first_decided + 1 : -1] if n in DEMO_AWAITING)
+        table.move_cursor(row=names.index(last))
+        await pilot.pause()
+        # statuses now hide the decided fixes, as when judging finds them: they leave in place
+        screen.show_decided = False
+        screen.rows_changed([])
+        await pilot.pause()
+        assert rows(app) == [n for n in names if n not in DEMO_DECIDED and n in DEMO_AWAITING]
+        assert screen.rows[table.cursor_row].branch.name == last

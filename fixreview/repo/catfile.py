@@ -21,6 +21,10 @@ from pathlib import Path
 
 from fixreview.errors import GitError
 
+INLINE_WRITE = 16 * 1024
+"""Names up to this many bytes are written before the answers are read, without a thread: a
+pipe holds at least 64 KiB, so the write completes whatever git is doing."""
+
 
 class BatchReader:
     """A ``git cat-file --batch`` process, started on first use, safe across threads."""
@@ -43,6 +47,11 @@ class BatchReader:
             try:
                 proc = self._process()
                 stdin = b"".join(s.encode("utf-8", "surrogateescape") + b"\n" for s in specs)
+                if len(stdin) <= INLINE_WRITE:  # fits in the pipe: git never waits on us
+                    assert proc.stdin is not None
+                    proc.stdin.write(stdin)
+                    proc.stdin.flush()
+                    return {spec: self._answer() for spec in specs}
                 errors: list[OSError] = []
                 writer = threading.Thread(target=self._write, args=(proc, stdin, errors))
                 writer.start()

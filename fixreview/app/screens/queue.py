@@ -300,10 +300,13 @@ class QueueScreen(Screen[None]):
                 self.refresh_rows()
                 return
             table = self.query_one("#queue", DataTable)
+            at = before[table.cursor_row] if 0 <= table.cursor_row < len(before) else None
             for name in before:  # rows only go (decided fixes leave the default view)
                 if name not in kept:
                     table.remove_row(name)
             self.rows = visible
+            if at in kept:  # the cursor stays on its fix while rows above it leave
+                table.move_cursor(row=now.index(at), animate=False)
         self._update_cells(branches, ("status", "flags", "approvals"))
         self._show_state()
 
