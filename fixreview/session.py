@@ -108,6 +108,7 @@ class ReviewSession:
         self._finals: dict[tuple[str, str], Diff] = {}
         self._standing: dict[str, Standing] = {}
         self.unknown: set[str] = set()  # branches whose status is still being judged
+        self._warned: set[str] = set()  # what judging warned about already
         self._foreground = 0
         self._foreground_lock = threading.Lock()
         self._idle = threading.Event()
@@ -147,8 +148,12 @@ class ReviewSession:
         self._idle.wait()
         fixes = list(queue.fixes if fixes is None else fixes)
         flags = assess_fixes(self.repo, fixes, queue.policy.policy)
-        scope = Queue(policy=queue.policy, fixes=fixes, warnings=queue.warnings)
+        scope = Queue(policy=queue.policy, fixes=fixes)
         gates = judge_queue(self.repo, scope, flags)
+        for warning in scope.warnings:  # the same ledger is read for every batch: say it once
+            if warning not in self._warned:
+                self._warned.add(warning)
+                queue.warnings.append(warning)
         found: dict[str, Standing] = {}
         for fix in fixes:
             name = fix.branch.name

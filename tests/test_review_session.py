@@ -233,3 +233,21 @@ def test_a_batch_of_decisions_verifies_each_signature_about_once(
     # the process), and nothing else is verified again
     assert checks <= decided, (checks, decided)
     print(f"{decided} decisions: {checks} ssh-keygen -Y verify")
+
+
+def test_judging_in_batches_warns_about_a_bad_record_once(demo_repo: Path) -> None:
+    from fixreview.notes.store import append_record
+
+    repo = Repository(demo_repo)
+    head = repo.resolve("ai-fix/sqli-invoice-search")
+    assert head is not None
+    append_record(repo, DECISIONS_REF, head, "decision bm90IGEgcmVjb3Jk c2ln")
+    session = ReviewSession(Repository(demo_repo))
+    queue, unknown = session.load_rows()
+    session.use_queue(queue, unknown)
+    for start in range(0, len(queue.fixes), 3):  # as the app judges: a few fixes at a time
+        session.use_standing(queue, session.judge(queue, queue.fixes[start : start + 3]))
+    warnings = session.take_warnings()
+    bad = [w for w in warnings if head[:12] in w]
+    assert len(bad) == 1, warnings
+    assert session.take_warnings() == []
