@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
+from fixreview.changes import HumanChanges, final_diff, human_changes, prefetch, suggestion_diff
 from fixreview.decisions import read_decisions
 from fixreview.errors import NotFoundError
 from fixreview.findings.sources import load_findings_index
-from fixreview.gate import GateResult, judge_fix, status_of
+from fixreview.gate import GateResult, base_verifier, judge_fix, status_of
 from fixreview.models import Finding, Fix
 from fixreview.queue import Queue, load_queue
 from fixreview.repo.diffs import Diff
@@ -49,6 +49,8 @@ def audit_trail(repo: Repository, target: str | None, base: str | None = None) -
     fixes, finding = _select(repo, queue, target)
     records, warnings, has_decisions = read_decisions(repo)
     queue.warnings.extend(warnings)
+    prefetch(repo, fixes)  # every fix's final and human diffs with one git process
+    verifier = base_verifier(repo, queue.policy) if has_decisions else None
     entries = []
     for fix in fixes:
         final, suggestion, human = (
@@ -59,7 +61,7 @@ def audit_trail(repo: Repository, target: str | None, base: str | None = None) -
         flags = assess_fix(repo, fix, queue.policy.policy, (final, suggestion, human.diff))
         gate = None
         if has_decisions and fix.branch.merge_base:
-            gate = judge_fix(repo, queue.policy, fix, records, [], flags)
+            gate = judge_fix(repo, queue.policy, fix, records, [], flags, verifier)
             fix.branch.status = status_of(gate)  # as fill_statuses sets it for list
         entries.append(TrailEntry(fix, final, suggestion, human, gate, flags))
     return AuditTrail(target=target, queue=queue, entries=entries, finding=finding)
