@@ -200,22 +200,35 @@ def _fix_facts(fix: Fix) -> str:
     return _canonical(data)
 
 
-def risk_key(repo: Repository, fix: Fix, policy: Policy, presence: str | None) -> str:
+def risk_key(
+    repo: Repository,
+    fix: Fix,
+    policy: Policy,
+    presence: str | None,
+    shared: tuple[str, bytes] | None = None,
+) -> str:
     """The cache key of FIX's flags under POLICY: every input of :func:`assess_fix`.
 
     PRESENCE is what the suggestion commit resolves to in this repository (``missing``), None
     when the diffs never look it up. No diff is computed: the commit ids in the fix name their
-    trees, and the frozen patch is hashed.
+    trees, and the frozen patch is hashed. SHARED: :func:`_shared` of REPO and POLICY, when
+    the caller keys many fixes.
     """
+    policy_text, history = shared or _shared(repo, policy)
     return cache_key(
         CACHE_KIND,
         RISK_CHECKS_VERSION,
         _environment(),
-        _canonical(policy.model_dump(mode="json", by_alias=True)),
+        policy_text,
         _fix_facts(fix),
         presence,
-        _history_files(repo),
+        history,
     )
+
+
+def _shared(repo: Repository, policy: Policy) -> tuple[str, bytes]:
+    """The key fields every fix of a repository shares under POLICY (read once for many)."""
+    return _canonical(policy.model_dump(mode="json", by_alias=True)), _history_files(repo)
 
 
 def flags_body(flags: Sequence[RiskFlag]) -> bytes:
@@ -284,11 +297,16 @@ def _compute(
 
 
 def _lookup(
-    repo: Repository, store: ResultCache, fix: Fix, policy: Policy, presence: dict[str, str]
+    repo: Repository,
+    store: ResultCache,
+    fix: Fix,
+    policy: Policy,
+    presence: dict[str, str],
+    shared: tuple[str, bytes] | None = None,
 ) -> tuple[str, list[RiskFlag] | None]:
     """FIX's cache key, and its flags when the cache holds a sound entry for it."""
     looked_up = presence.get(fix.suggestion.commit) if fix.suggestion is not None else None
-    key = risk_key(repo, fix, policy, looked_up if _needs_presence(fix) else None)
+    key = risk_key(repo, fix, policy, looked_up if _needs_presence(fix) else None, shared)
     body = store.get(key)
     return key, flags_from_json(body) if body is not None else None
 
@@ -323,8 +341,9 @@ def assess_fixes(
     misses: list[tuple[Fix, str | None]] = []
     if store.enabled:
         presence = _presence(repo, fixes)
+        shared = _shared(repo, policy)
         for fix in fixes:
-            key, flags = _lookup(repo, store, fix, policy, presence)
+            key, flags = _lookup(repo, store, fix, policy, presence, shared)
             if flags is None:
                 misses.append((fix, key))
             else:
