@@ -66,7 +66,7 @@ from fixreview.notes.records import (  # noqa: E402
 )
 from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF  # noqa: E402
 from fixreview.queue import load_queue  # noqa: E402
-from fixreview.repo.git import CLEAN_DIFF_FLAGS, STABLE_DIFF_CONFIG, Repository  # noqa: E402
+from fixreview.repo.git import Repository  # noqa: E402
 from fixreview.signing.base import SSH_NAMESPACE  # noqa: E402
 from fixreview.signing.ssh import SshSigner  # noqa: E402
 
@@ -751,35 +751,11 @@ class Builder:
         return {p.path: text(self.fixed_module(p, human=True))}
 
     def patches(self, pairs: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """``git diff --binary --full-index A B`` of every (A, B) commit pair, in one
-        ``diff-tree --stdin`` with the project's diff configuration (the same bytes)."""
-        revs = sorted({rev for pair in pairs for rev in pair})
-        out = git(
-            self.repo_dir, "cat-file", "--batch-check", data=text(f"{r}^{{tree}}" for r in revs)
-        )
-        trees = dict(
-            zip(revs, (line.split()[0] for line in out.decode().splitlines()), strict=True)
-        )
+        """``git diff --binary --full-index A B`` of every (A, B) commit pair, computed together
+        by the project's own bulk diff (one ``diff-tree --stdin``, the same bytes)."""
         repo = Repository(self.repo_dir)
-        stdin = text(f"{trees[a]} {trees[b]}" for a, b in pairs)
-        raw = repo.clean_run(
-            *STABLE_DIFF_CONFIG,
-            "diff-tree",
-            "--stdin",
-            "-r",
-            "-p",
-            *CLEAN_DIFF_FLAGS,
-            "--binary",
-            "--full-index",
-            input=stdin,
-        ).decode("utf-8", "replace")
-        found: dict[tuple[str, str], str] = {}
-        header = re.compile(r"^([0-9a-f]{40}) ([0-9a-f]{40})\n", re.MULTILINE)
-        marks = list(header.finditer(raw))
-        for n, match in enumerate(marks):
-            end = marks[n + 1].start() if n + 1 < len(marks) else len(raw)
-            found[(match.group(1), match.group(2))] = raw[match.end() : end]
-        return {(a, b): found.get((trees[a], trees[b]), "") for a, b in pairs}
+        repo.prefetch_diffs(pairs)
+        return {(a, b): repo.diff(a, b).decode("utf-8", "replace") for a, b in pairs}
 
     def write_proposals(self, mains: dict[int, str]) -> None:
         """One proposal per fix on its AI commit, one notes commit each (as ``propose`` does),
