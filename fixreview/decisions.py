@@ -254,6 +254,15 @@ def read_decisions(
     return {target: list(items) for target, items in records.items()}, list(warnings), True
 
 
+def read_decisions_on(
+    repo: Repository, fix: Fix
+) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
+    """:func:`read_decisions` of only the records that can bear on FIX (a fix with a
+    merge-base): those on its commits or naming its final diff's hash (:func:`bearing_on`)."""
+    digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+    return read_decisions(repo, select=bearing_on(fix.commit_ids, digest))
+
+
 def bearing_on(commits: Collection[str], diff_hash: str) -> Callable[[str, RawRecord], bool]:
     """Which records can bear on a fix with COMMITS and final diff DIFF_HASH (the gate's
     ``_relevant``): those on its commits, and any whose payload may name DIFF_HASH. A payload
@@ -279,5 +288,6 @@ __all__ = [
     "diff_sha256",
     "prepare_decision",
     "read_decisions",
+    "read_decisions_on",
     "record_decision",
 ]

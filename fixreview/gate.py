@@ -32,10 +32,10 @@ from dataclasses import dataclass, field
 
 from fixreview.decisions import (
     DecisionRecord,
-    bearing_on,
     diff_sha256,
     diff_sha256_known,
     read_decisions,
+    read_decisions_on,
     trees,
 )
 from fixreview.errors import FixreviewError, NotFoundError
@@ -117,10 +117,7 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
             )
         raise NotFoundError(f"{rev} shares no history with {loaded.base}")
     # only the records that can bear on this fix are parsed: its own, and any naming its diff
-    current_hash = diff_sha256(repo, fix.branch.merge_base, head)
-    records, warnings, _ = read_decisions(
-        repo, select=bearing_on(fix.commit_ids, current_hash)
-    )
+    records, warnings, _ = read_decisions_on(repo, fix)
     return judge_fix(repo, loaded, fix, records, warnings + fix_warnings)
 
 
@@ -363,6 +360,16 @@ def status_of(result: GateResult) -> Status:
     return Status.PENDING
 
 
+def approvals_of(
+    loaded: LoadedPolicy, fix: Fix, flags: list[RiskFlag], gate: GateResult | None
+) -> tuple[int, int]:
+    """(counted, needed) approvals of FIX: the gate's count when it judged the fix, else none
+    of the number the rule-book asks of it."""
+    if gate is not None:
+        return len(gate.counted), gate.required
+    return 0, fix_facts(fix, flags).approvals_needed(loaded)
+
+
 def claimed_branches(records: dict[str, list[DecisionRecord]]) -> set[str]:
     """Every branch name a decision record claims (read once for a whole queue)."""
     return {r.decision.branch for items in records.values() for r in items}
@@ -385,6 +392,12 @@ def may_have_decisions(
     return fix.branch.name in (branches if branches is not None else claimed_branches(records))
 
 
+def fixes_with_decisions(queue: Queue, records: dict[str, list[DecisionRecord]]) -> list[Fix]:
+    """The fixes of QUEUE that judging can find anything for (:func:`may_have_decisions`)."""
+    branches = claimed_branches(records)
+    return [f for f in queue.fixes if may_have_decisions(queue.policy, f, records, branches)]
+
+
 def judge_queue(
     repo: Repository, queue: Queue, flags: Mapping[str, list[RiskFlag]] | None = None
 ) -> dict[str, GateResult]:
@@ -395,8 +408,7 @@ def judge_queue(
     queue.warnings.extend(warnings)
     if not exists:
         return {}
-    branches = claimed_branches(records)
-    judged = [f for f in queue.fixes if may_have_decisions(queue.policy, f, records, branches)]
+    judged = fixes_with_decisions(queue, records)
     repo.prefetch_diffs(
         (f.branch.merge_base, f.branch.head)
         for f in judged

@@ -99,19 +99,25 @@ def code_digest(names: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-@functools.cache
-def program_identity(program: str) -> str:
-    """The program that PROGRAM runs, as a key field: its path, size, change time and inode
-    (an upgraded git, ssh-keygen or gpg may answer differently). Read once per process."""
-    found = shutil.which(program)
-    if found is None:
-        return f"{program}: not found"
-    real = os.path.realpath(found)
+def file_identity(path: str | None) -> str:
+    """A file as a key field: its real path, size, change time and inode ("none" for no path,
+    "… unreadable" when it cannot be looked at)."""
+    if not path:
+        return "none"
     try:
+        real = os.path.realpath(path)
         info = os.stat(real)
     except OSError:
-        return f"{program}: {real} unreadable"
-    return f"{program}: {real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+        return f"{path} unreadable"
+    return f"{real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
+
+
+@functools.cache
+def program_identity(program: str) -> str:
+    """The program that PROGRAM runs, as a key field (:func:`file_identity`): an upgraded git,
+    ssh-keygen or gpg may answer differently. Read once per process."""
+    found = shutil.which(program)
+    return f"{program}: {file_identity(found) if found else 'not found'}"
 
 
 def _header(kind: str, key: str, body: bytes) -> bytes:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, suggestion_diff
-from fixreview.decisions import bearing_on, diff_sha256, read_decisions
-from fixreview.gate import GateResult, judge_fix, may_have_decisions
+from fixreview.decisions import diff_sha256, read_decisions, read_decisions_on
+from fixreview.gate import GateResult, approvals_of, judge_fix, may_have_decisions
 from fixreview.models import Fix
 from fixreview.policy import LoadedPolicy
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag, assess_fix
-from fixreview.rulebook import fix_facts
 
 
 @dataclass(frozen=True)
@@ -49,18 +48,16 @@ def load_review(
     flags = assess_fix(repo, fix, loaded.policy, (final, suggestion, human.diff))
     gate = None
     if alone and fix.branch.merge_base is not None:
-        digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
-        select = bearing_on(fix.commit_ids, digest)
-        records, _, exists = read_decisions(repo, select=select)
+        records, _, exists = read_decisions_on(repo, fix)
         bears = exists and bool(records)
     else:
         records, _, exists = read_decisions(repo)
         bears = exists and may_have_decisions(loaded, fix, records)
     if bears:
         gate = judge_fix(repo, loaded, fix, records, [], flags)
-    if gate is not None:  # the gate hashed the diff and counted the approvals already
-        digest, approvals = gate.diff_sha256, (len(gate.counted), gate.required)
+    if gate is not None:  # the gate hashed the diff already
+        digest = gate.diff_sha256
     else:
         digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
-        approvals = (0, fix_facts(fix, flags).approvals_needed(loaded))
+    approvals = approvals_of(loaded, fix, flags, gate)
     return ReviewData(fix, final, suggestion, human, flags, digest, approvals, gate)

@@ -24,10 +24,10 @@ from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
 from fixreview.errors import FixreviewError
 from fixreview.gate import (
     GateResult,
-    claimed_branches,
+    approvals_of,
     fill_statuses,
+    fixes_with_decisions,
     judge_queue,
-    may_have_decisions,
     status_of,
 )
 from fixreview.models import AWAITING_REVIEW, Fix, Person, Status
@@ -37,7 +37,7 @@ from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData, load_review
 from fixreview.risk import RiskFlag, assess_fixes
-from fixreview.rulebook import Reason, Ruling, fix_facts
+from fixreview.rulebook import Reason, Ruling
 from fixreview.signing import signer_from_git
 from fixreview.signing.base import Signer
 from fixreview.signing.config import reviewer_identity
@@ -132,13 +132,7 @@ class ReviewSession:
         records, _, exists = read_decisions(self.repo)
         if not exists:
             return queue, set()
-        branches = claimed_branches(records)
-        unknown = {
-            f.branch.name
-            for f in queue.fixes
-            if may_have_decisions(queue.policy, f, records, branches)
-        }
-        return queue, unknown
+        return queue, {f.branch.name for f in fixes_with_decisions(queue, records)}
 
     def judge(self, queue: Queue, fixes: Sequence[Fix] | None = None) -> dict[str, Standing]:
         """The risk flags of FIXES (default: every fix of QUEUE; in bulk, from the result
@@ -158,11 +152,8 @@ class ReviewSession:
         for fix in fixes:
             name = fix.branch.name
             gate = gates.get(name)
-            if gate is not None:
-                status, approvals = status_of(gate), (len(gate.counted), gate.required)
-            else:
-                needed = fix_facts(fix, flags[name]).approvals_needed(queue.policy)
-                status, approvals = Status.PENDING, (0, needed)
+            status = status_of(gate) if gate is not None else Status.PENDING
+            approvals = approvals_of(queue.policy, fix, flags[name], gate)
             found[name] = Standing(fix.branch.head, status, flags[name], approvals)
         return found
 

@@ -33,7 +33,13 @@ from fixreview.flag_registry import LEVEL_ORDER
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
-from fixreview.resultcache import ResultCache, cache_key, code_digest, program_identity
+from fixreview.resultcache import (
+    ResultCache,
+    cache_key,
+    code_digest,
+    file_identity,
+    program_identity,
+)
 from fixreview.risk.flags import (
     BLOCKING,
     FLAG_IDS,
@@ -108,17 +114,6 @@ _SOURCES = (
 _LIBRARIES = ("detect_secrets", "packaging")
 
 
-def _stat_line(path: str | None) -> str:
-    if not path:
-        return "none"
-    try:
-        real = os.path.realpath(path)
-        info = os.stat(real)
-    except OSError:
-        return f"{path} unreadable"
-    return f"{real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
-
-
 @cache
 def _environment() -> str:
     """What besides the inputs decides the flags: the checks' own code, the libraries they
@@ -131,7 +126,7 @@ def _environment() -> str:
             spec = None
         origin = spec.origin if spec is not None else None
         libraries.append(
-            f"{name}: {_stat_line(origin)} {_stat_line(os.path.dirname(origin or ''))}"
+            f"{name}: {file_identity(origin)} {file_identity(os.path.dirname(origin or ''))}"
         )
     return "\n".join(
         [
