@@ -7,7 +7,6 @@ number of git processes it ran, peak Python memory, and `fixreview list --json` 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import tempfile
@@ -18,24 +17,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from botgit import git  # noqa: E402 (beside this script)
+
 from fixreview.models import Finding  # noqa: E402
 from fixreview.proposals import propose  # noqa: E402
 from fixreview.queue import load_queue  # noqa: E402
 from fixreview.repo.git import Repository  # noqa: E402
-
-ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "bot[bot]",
-    "GIT_AUTHOR_EMAIL": "bot@example.com",
-    "GIT_COMMITTER_NAME": "bot[bot]",
-    "GIT_COMMITTER_EMAIL": "bot@example.com",
-}
-
-
-def git(cwd: Path, *args: str, data: bytes | None = None) -> str:
-    return subprocess.run(
-        ["git", *args], cwd=cwd, env=ENV, input=data, check=True, capture_output=True
-    ).stdout.decode()
 
 
 def build(path: Path, branches: int) -> None:
