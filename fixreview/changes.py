@@ -34,8 +34,13 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def final_text(repo: Repository, fix: Fix) -> str:
+    """The final diff of FIX as git writes it (merge-base, or the empty tree, to head)."""
+    return decode(repo.diff(fix.branch.merge_base or repo.empty_tree, fix.branch.head))
+
+
 def final_diff(repo: Repository, fix: Fix) -> Diff:
-    return parse_diff(decode(repo.diff(fix.branch.merge_base or repo.empty_tree, fix.branch.head)))
+    return parse_diff(final_text(repo, fix))
 
 
 def suggestion_patch(repo: Repository, fix: Fix) -> str | None:

@@ -8,6 +8,7 @@ dataclasses, so that a 20,000-line diff stays cheap to hold.
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -70,6 +71,13 @@ class FileDiff:
 class Diff:
     files: tuple[FileDiff, ...]
     raw: str = field(repr=False)
+    total_lines: int | None = None
+    """Set on a preview (:func:`diff_preview`): the line count of the whole diff text, of which
+    this is the beginning. None: this is the whole diff."""
+
+    @property
+    def partial(self) -> bool:
+        return self.total_lines is not None
 
     @property
     def added(self) -> int:
@@ -104,6 +112,52 @@ def _parse(text: str) -> Diff:
     except UnidiffParseError as exc:
         raise InputError(f"cannot parse diff: {exc}") from None
     return Diff(files=tuple(_file(item) for item in patch), raw=text)
+
+
+# a hunk header as git writes it: the counts may be left out when they are 1
+_HUNK_HEADER = re.compile(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)", re.DOTALL)
+
+
+def diff_preview(text: str, max_lines: int) -> Diff | None:
+    """The first MAX_LINES lines of the diff TEXT as a diff of their own, or None when TEXT is
+    no longer than that (parse the whole, it is cheap) or its beginning has no hunk to show.
+
+    What a reviewer sees while a huge diff is parsed: the files and hunks up to the cut, the
+    hunk cut in two ending where the preview ends (its header's counts are those of the lines
+    kept, so the preview parses like any diff). A file whose header the cut splits is left out.
+    Never a decision's input: only the whole diff is hashed, checked or judged."""
+    lines = text.split("\n", max_lines)
+    if len(lines) <= max_lines or not lines[-1]:
+        return None
+    total = max_lines + lines[-1].count("\n") + (not lines[-1].endswith("\n"))
+    kept = lines[:max_lines]
+    last = next(
+        (i for i in range(len(kept) - 1, -1, -1) if kept[i].startswith(("@@ ", "diff --git "))),
+        None,
+    )
+    if last is None:
+        return None
+    if kept[last].startswith("diff --git "):
+        kept = kept[:last]  # the cut falls in this file's header: leave the file out
+    else:
+        header = _HUNK_HEADER.fullmatch(kept[last])
+        if header is None:
+            return None
+        body = kept[last + 1 :]
+        kinds = [line[:1] for line in body]
+        old = kinds.count(" ") + kinds.count("-")
+        new = kinds.count(" ") + kinds.count("+")
+        if not body:
+            kept = kept[:last]
+        else:
+            kept[last] = f"@@ -{header[1]},{old} +{header[2]},{new} @@{header[3]}"
+    if not any(line.startswith("@@ ") for line in kept):
+        return None
+    try:
+        whole = parse_diff("\n".join(kept) + "\n")
+    except InputError:
+        return None
+    return Diff(files=whole.files, raw=whole.raw, total_lines=total)
 
 
 _ESCAPES = {"a": 7, "b": 8, "t": 9, "n": 10, "v": 11, "f": 12, "r": 13, '"': 34, "\\": 92}
