@@ -47,7 +47,7 @@ from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag
 from fixreview.rulebook import FixFacts, as_signed, fix_facts, rule_on
 from fixreview.signing.base import SignatureCheck
-from fixreview.signing.verifier import DecisionVerifier
+from fixreview.signing.verifier import DecisionVerifier, SignatureRequest
 
 NOTES_REFSPEC = "refs/notes/fixreview/*:refs/notes/fixreview/*"
 
@@ -129,14 +129,17 @@ def judge_fix(
     warnings: list[str],
     flags: list[RiskFlag] | None = None,
     verifier: DecisionVerifier | None = None,
+    current_hash: str | None = None,
 ) -> GateResult:
     """Apply the gate to FIX, given every decision record of the repository (and the fix's
-    risk flags, and the base's :func:`base_verifier`, when the caller has them already)."""
+    risk flags, the base's :func:`base_verifier` and the hash of its diff, when the caller has
+    them already)."""
     head = fix.branch.head
     merge_base = fix.branch.merge_base
     if merge_base is None:
         raise NotFoundError(f"{fix.branch.name} shares no history with {loaded.base}")
-    current_hash = diff_sha256(repo, merge_base, head)
+    if current_hash is None:
+        current_hash = diff_sha256(repo, merge_base, head)
     head_tree, base_tree = trees(repo, head, merge_base)
     if flags is None:
         flags = _risk_flags(repo, fix, loaded)
@@ -235,7 +238,7 @@ def _judge(
     then what the rule-book says of it: a bound approval with any reason against it does not
     count (a bound veto always stands)."""
     d = record.decision
-    check = verifier.check(d.signing_format, record.payload, record.signature, d.reviewer, d.time)
+    check = verifier.check(*_signature_request(record))
     judged = Judged(record, check, None if check.valid else f"signature: {check.reason}")
     if not check.valid:
         return judged
@@ -415,7 +418,22 @@ def judge_queue(
         if f.branch.merge_base and not diff_sha256_known(repo, f.branch.merge_base, f.branch.head)
     )
     repo.commit_trees(c for f in judged for c in (f.branch.head, f.branch.merge_base) if c)
-    verifier = base_verifier(repo, queue.policy) if judged else None
+    if not judged:
+        return {}
+    verifier = base_verifier(repo, queue.policy)
+    hashes = {
+        fix.branch.name: diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+        for fix in judged
+        if fix.branch.merge_base
+    }
+    # every signature the judging below asks about, in the order it asks: the ssh-keygen runs
+    # go several at a time, and each check below is then answered from memory
+    verifier.prefetch(
+        _signature_request(record)
+        for fix in judged
+        if fix.branch.name in hashes
+        for record in _relevant(fix, records, hashes[fix.branch.name])
+    )
     return {
         fix.branch.name: judge_fix(
             repo,
@@ -425,9 +443,16 @@ def judge_queue(
             [],
             flags.get(fix.branch.name) if flags else None,
             verifier,
+            hashes.get(fix.branch.name),
         )
         for fix in judged
     }
+
+
+def _signature_request(record: DecisionRecord) -> SignatureRequest:
+    """What :func:`_judge` asks the verifier about RECORD."""
+    d = record.decision
+    return (d.signing_format, record.payload, record.signature, d.reviewer, d.time)
 
 
 def fill_statuses(

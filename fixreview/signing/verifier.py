@@ -22,19 +22,35 @@ certificate or a security key, and the signature's cryptography checked out in P
 answer with the moment it stops holding (the first expiry of the signature or its keys), or a
 refusal that no time changes (a bad signature, a key not among the allowed ones). A timeout, a
 missing tool or a refusal for budget is never kept.
+
+:meth:`DecisionVerifier.prefetch` checks many ssh signatures at once (a whole queue's): the
+checks in Python, the disk cache and the budget are done first, one signature after the other in
+the order given (so the same signatures get the budget as when :meth:`~DecisionVerifier.check`
+is called in that order); only the ``ssh-keygen -Y verify`` runs that remain go to a bounded pool
+of threads (:func:`fixreview.jobs.jobs_from_env`, at most :data:`MAX_VERIFY_WORKERS`), and
+:meth:`~DecisionVerifier.check` then answers them from memory. The threads run nothing but the
+tool and the cache's atomic writes: no repository read. OpenPGP signatures are checked one at a
+time, in the calling thread: :class:`~fixreview.signing.openpgp.OpenPgpVerifier` writes each
+signature to the same file of its one GnuPG home, so two ``gpg --verify`` at once could read
+each other's signature.
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import hashlib
 import json
 import re
+import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from fixreview.jobs import jobs_from_env, usable_cpus
 from fixreview.resultcache import ResultCache, cache_key, program_identity
 from fixreview.signing.allowed_signers import AllowedSigners, parse_allowed_signers
 from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
@@ -44,15 +60,40 @@ from fixreview.signing.sshsig import check as sshsig_check
 from fixreview.signing.sshsig import parse_armored
 
 MAX_EXTERNAL_CHECKS = 64
+MAX_VERIFY_WORKERS = 8
+"""The most ``ssh-keygen -Y verify`` processes :meth:`DecisionVerifier.prefetch` runs at once."""
 _CACHE_SIZE = 4096
 _cache: OrderedDict[tuple[object, ...], SignatureCheck] = OrderedDict()
+_cache_lock = threading.Lock()  # guards _cache (an LRU: even a lookup reorders it)
 _pgp_verifiers: dict[str, OpenPgpVerifier] = {}
+_pgp_lock = threading.Lock()  # guards _pgp_verifiers
 
 
 def _close_pgp_verifiers() -> None:
-    for verifier in _pgp_verifiers.values():
-        verifier.close()
-    _pgp_verifiers.clear()
+    with _pgp_lock:
+        for verifier in _pgp_verifiers.values():
+            verifier.close()
+        _pgp_verifiers.clear()
+
+
+def verify_workers() -> int:
+    """How many signature checks :meth:`DecisionVerifier.prefetch` runs at once: the usable
+    CPUs, or ``FIXREVIEW_JOBS`` when set, at most :data:`MAX_VERIFY_WORKERS`."""
+    return max(1, min(MAX_VERIFY_WORKERS, jobs_from_env(usable_cpus())))
+
+
+SignatureRequest = tuple[str, bytes, bytes, str, datetime]
+"""What :meth:`DecisionVerifier.check` is asked: format, payload, signature, principal, time."""
+
+
+@dataclass(frozen=True)
+class _SshRun:
+    """An ``ssh-keygen -Y verify`` still to run for one signature, all else checked."""
+
+    payload: bytes
+    signature: bytes
+    principal: str
+    disk_key: str | None  # where its answer is kept on disk (None: not to be kept)
 
 
 atexit.register(_close_pgp_verifiers)
@@ -155,6 +196,11 @@ class DecisionVerifier:
             b"ssh\0" + (allowed_ssh or b"") + b"\0pgp\0" + (allowed_pgp or b"")
         ).hexdigest()
         self.external_checks = 0
+        self._budget_lock = threading.Lock()  # guards external_checks
+        # answers of prefetch (or the error its run raised), until check asks for them; an
+        # answer is then kept in _cache like any other
+        self._prefetched: dict[tuple[object, ...], SignatureCheck | Exception] = {}
+        self._prefetched_lock = threading.Lock()
         self.store = ResultCache.under(cache_dir, CACHE_KIND)
         self._allowed_ssh_digest = hashlib.sha256(allowed_ssh or b"").hexdigest()
         self._allowed_pgp_digest = hashlib.sha256(allowed_pgp or b"").hexdigest()
@@ -171,20 +217,104 @@ class DecisionVerifier:
     ) -> SignatureCheck:
         """Whether SIGNATURE over PAYLOAD is a valid signature by a key the base allows for
         PRINCIPAL, at the CLAIMED time and now. Cached by its exact inputs."""
-        key = (self._digest, signing_format, payload, signature, principal, claimed.isoformat())
-        cached = _cache.get(key)
+        key = self._memory_key(signing_format, payload, signature, principal, claimed)
+        cached = self._remembered(key)
         if cached is not None:
-            _cache.move_to_end(key)
             return cached
         if signing_format == "ssh":
             result = self._check_ssh(payload, signature, principal, claimed)
         else:
             result = self._check_openpgp(payload, signature, principal, claimed)
-        if "too many" not in result.reason:  # a refusal for budget is not an answer to keep
-            _cache[key] = result
-            if len(_cache) > _CACHE_SIZE:
-                _cache.popitem(last=False)
+        _remember(key, result)
         return result
+
+    def prefetch(self, requests: Iterable[SignatureRequest]) -> None:
+        """Check the signatures of REQUESTS (each what :meth:`check` is given) so that
+        :meth:`check` then answers them from memory, the ``ssh-keygen -Y verify`` runs several
+        at a time; each gets exactly the answer :meth:`check` alone would give it.
+
+        Everything but the ssh-keygen runs is done here, one request after the other in the
+        order given, so the budget for external checks goes to the same signatures as when
+        :meth:`check` is called in that order; the runs go to :func:`verify_workers` threads as
+        they are found. OpenPGP requests are checked here, one at a time (their GnuPG home is
+        shared: see the module's docstring), while the ssh runs go on."""
+        workers = verify_workers()
+        pool = ThreadPoolExecutor(workers, "fixreview-verify") if workers > 1 else None
+        pending: dict[tuple[object, ...], tuple[_SshRun, Future[SignatureCheck]]] = {}
+        try:
+            for signing_format, payload, signature, principal, claimed in requests:
+                key = self._memory_key(signing_format, payload, signature, principal, claimed)
+                if key in pending or self._peek(key):
+                    continue
+                if signing_format != "ssh":
+                    self._settle(
+                        key,
+                        functools.partial(
+                            self._check_openpgp, payload, signature, principal, claimed
+                        ),
+                    )
+                    continue
+                step = self._ssh_before_run(payload, signature, principal, claimed)
+                if isinstance(step, SignatureCheck):
+                    self._keep_prefetched(key, step)
+                elif pool is None:
+                    self._settle(key, functools.partial(self._ssh_run_answer, step))
+                else:
+                    pending[key] = (step, pool.submit(self._ssh_run_answer, step))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True)  # no thread outlives the call
+        for key, (_, future) in pending.items():
+            self._settle(key, future.result)
+
+    def _settle(self, key: tuple[object, ...], answer: Callable[[], SignatureCheck]) -> None:
+        """Keep what ANSWER gives for :meth:`check`: the answer, or the error it raised (a
+        timeout, no tool), which :meth:`check` raises where it would have raised it."""
+        try:
+            result = answer()
+        except Exception as error:
+            with self._prefetched_lock:
+                self._prefetched[key] = error
+            return
+        self._keep_prefetched(key, result)
+
+    def _memory_key(
+        self,
+        signing_format: str,
+        payload: bytes,
+        signature: bytes,
+        principal: str,
+        claimed: datetime,
+    ) -> tuple[object, ...]:
+        return (self._digest, signing_format, payload, signature, principal, claimed.isoformat())
+
+    def _remembered(self, key: tuple[object, ...]) -> SignatureCheck | None:
+        """The answer prefetched or given before for KEY (None: none in memory)."""
+        with self._prefetched_lock:
+            prefetched = self._prefetched.pop(key, None)
+        if isinstance(prefetched, Exception):
+            raise prefetched
+        if prefetched is not None:
+            _remember(key, prefetched)
+            return prefetched
+        with _cache_lock:
+            cached = _cache.get(key)
+            if cached is not None:
+                _cache.move_to_end(key)
+            return cached
+
+    def _peek(self, key: tuple[object, ...]) -> bool:
+        """Whether an answer for KEY is in memory (without reordering the LRU)."""
+        with self._prefetched_lock:
+            if key in self._prefetched:
+                return True
+        with _cache_lock:
+            return key in _cache
+
+    def _keep_prefetched(self, key: tuple[object, ...], result: SignatureCheck) -> None:
+        if _keepable(result):
+            with self._prefetched_lock:
+                self._prefetched[key] = result
 
     def standing(self, signing_format: str, key: str, principal: str) -> KeyStanding:
         """Whether the key KEY (a fingerprint) may sign decisions for PRINCIPAL now, and every
@@ -213,6 +343,22 @@ class DecisionVerifier:
     def _check_ssh(
         self, payload: bytes, signature: bytes, principal: str, claimed: datetime
     ) -> SignatureCheck:
+        step = self._ssh_before_run(payload, signature, principal, claimed)
+        if isinstance(step, SignatureCheck):
+            return step
+        return self._ssh_run_answer(step)
+
+    def _ssh_before_run(
+        self, payload: bytes, signature: bytes, principal: str, claimed: datetime
+    ) -> SignatureCheck | _SshRun:
+        """Everything of an ssh check before ``ssh-keygen -Y verify``: the answer when that
+        settles it (a refusal here, an answer kept on disk, a refusal for budget), else the
+        run to make (its budget spent).
+
+        Only a signature whose cryptography was checked here first (no certificate, no
+        security key) is looked up or kept on disk, and only when the allowed signers set no
+        validity window: the answer then depends on nothing but the key's inputs, and even a
+        forged entry could never make a bad signature count."""
         if self.signers is None or self.allowed_ssh is None:
             return SignatureCheck(
                 False, "unknown", f"no allowed signers file {self.ssh_file} on {self.base}"
@@ -230,27 +376,9 @@ class DecisionVerifier:
             if verdict == "bad":
                 return SignatureCheck(False, fingerprint, f"bad signature: {why}")
             external = verdict == "unchecked"
-        result = self._verify_ssh(payload, signature, principal, external)
-        if result is None:
-            return self._over_budget(fingerprint)
-        if not result.valid and "not allowed for" in result.reason:
-            return SignatureCheck(False, result.key, self._not_listed(result.key, principal))
-        return result
-
-    def _verify_ssh(
-        self, payload: bytes, signature: bytes, principal: str, external: bool
-    ) -> SignatureCheck | None:
-        """``ssh-keygen -Y verify``'s answer, from the disk cache when it was given before;
-        None when it is not asked (over the budget).
-
-        Only a signature whose cryptography was checked here first (not EXTERNAL: no
-        certificate, no security key) is looked up or kept, and only when the allowed signers
-        set no validity window: the answer then depends on nothing but the key's inputs, and
-        even a forged entry could never make a bad signature count."""
-        assert self.allowed_ssh is not None
-        key = None
+        disk_key = None
         if not external and self.store.enabled and not _CLOCK_OPTIONS.search(self.allowed_ssh):
-            key = cache_key(
+            disk_key = cache_key(
                 CACHE_KIND,
                 SIGNATURE_CHECKS_VERSION,
                 "ssh",
@@ -261,14 +389,31 @@ class DecisionVerifier:
                 payload,
                 signature,
             )
-            kept = self._kept(key)
+            kept = self._kept(disk_key)
             if kept is not None:
-                return kept
+                return self._ssh_answer(kept, principal)
         if external and not self._spend_external():
-            return None
-        result = verify_ssh(payload, signature, principal, self.allowed_ssh)
-        if key is not None:  # ssh-keygen ran and answered (a timeout or no tool raised)
-            self.store.put(key, check_body(result, datetime.now(UTC), None))
+            return self._over_budget(fingerprint)
+        return _SshRun(payload, signature, principal, disk_key)
+
+    def _run_ssh(self, run: _SshRun) -> SignatureCheck:
+        """``ssh-keygen -Y verify``'s answer, kept on disk where RUN says (safe in a thread:
+        a private temporary directory, one process, an atomic cache write; a timeout or no
+        tool raises SigningError)."""
+        assert self.allowed_ssh is not None
+        result = verify_ssh(run.payload, run.signature, run.principal, self.allowed_ssh)
+        if run.disk_key is not None:  # ssh-keygen ran and answered
+            self.store.put(run.disk_key, check_body(result, datetime.now(UTC), None))
+        return result
+
+    def _ssh_run_answer(self, run: _SshRun) -> SignatureCheck:
+        """RUN made (in any thread), its answer in fixreview's words."""
+        return self._ssh_answer(self._run_ssh(run), run.principal)
+
+    def _ssh_answer(self, result: SignatureCheck, principal: str) -> SignatureCheck:
+        """ssh-keygen's answer in fixreview's words."""
+        if not result.valid and "not allowed for" in result.reason:
+            return SignatureCheck(False, result.key, self._not_listed(result.key, principal))
         return result
 
     def _kept(self, key: str) -> SignatureCheck | None:
@@ -346,18 +491,22 @@ class DecisionVerifier:
     def _pgp(self) -> OpenPgpVerifier:
         """The allowed OpenPGP keys imported once per process (one private GnuPG home)."""
         assert self.allowed_pgp is not None
-        verifier = _pgp_verifiers.get(self._digest)
-        if verifier is None:
-            verifier = _pgp_verifiers[self._digest] = OpenPgpVerifier(self.allowed_pgp)
-        return verifier
+        with _pgp_lock:
+            verifier = _pgp_verifiers.get(self._digest)
+            if verifier is None:
+                verifier = _pgp_verifiers[self._digest] = OpenPgpVerifier(self.allowed_pgp)
+            return verifier
 
     # -- the budget for external verifiers -----------------------------------------------------
 
     def _spend_external(self) -> bool:
-        if self.external_checks >= MAX_EXTERNAL_CHECKS:
-            return False
-        self.external_checks += 1
-        return True
+        """Count one external check; False (nothing counted) past the budget. A hard bound
+        under threads: counted under a lock."""
+        with self._budget_lock:
+            if self.external_checks >= MAX_EXTERNAL_CHECKS:
+                return False
+            self.external_checks += 1
+            return True
 
     def _over_budget(self, key: str) -> SignatureCheck:
         return SignatureCheck(
@@ -366,3 +515,18 @@ class DecisionVerifier:
             f"not checked: too many signatures that only an external verifier can judge "
             f"(more than {MAX_EXTERNAL_CHECKS}); junk records? see docs/threat-model.md",
         )
+
+
+def _keepable(result: SignatureCheck) -> bool:
+    """Whether RESULT is an answer to keep in memory (a refusal for budget is not)."""
+    return "too many" not in result.reason
+
+
+def _remember(key: tuple[object, ...], result: SignatureCheck) -> None:
+    if not _keepable(result):
+        return
+    with _cache_lock:
+        _cache[key] = result
+        _cache.move_to_end(key)
+        if len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
