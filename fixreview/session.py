@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fixreview.changes import final_diff
+from fixreview.changes import final_diff, final_text
 from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict, read_decisions
 from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
 from fixreview.errors import FixreviewError
@@ -33,7 +33,7 @@ from fixreview.gate import (
 from fixreview.models import AWAITING_REVIEW, Fix, Person, Status
 from fixreview.queue import Queue, load_queue
 from fixreview.recording import Recorded, key_standing, record, ruling_for
-from fixreview.repo.diffs import Diff
+from fixreview.repo.diffs import Diff, diff_preview
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData, load_review
 from fixreview.risk import RiskFlag, assess_fixes
@@ -42,6 +42,9 @@ from fixreview.signing import signer_from_git
 from fixreview.signing.base import Signer
 from fixreview.signing.config import reviewer_identity
 from fixreview.signing.verifier import KeyStanding
+
+PREVIEW_AFTER = 4_000  # diff lines beyond which the review screen shows a preview first
+PREVIEW_LINES = 400  # the preview's lines: more than a screen, parsed in a few milliseconds
 
 SortMode = Literal["severity", "age", "branch"]
 SORTS: tuple[SortMode, ...] = ("severity", "age", "branch")
@@ -177,6 +180,17 @@ class ReviewSession:
             diff = final_diff(self.repo, fix)
             self._finals = {key: diff}  # only the fix being opened: a diff can be large
         return diff
+
+    def final_preview(self, fix: Fix) -> Diff | None:
+        """The first lines of FIX's final diff when it is long and not parsed yet (what the
+        review screen shows while :meth:`final` parses the whole: unidiff reads about 100,000
+        lines a second), else None (worker thread)."""
+        if (fix.branch.name, fix.branch.head) in self._finals:
+            return None
+        text = final_text(self.repo, fix)
+        if text.count("\n") <= PREVIEW_AFTER:
+            return None
+        return diff_preview(text, PREVIEW_LINES)
 
     @contextmanager
     def foreground(self) -> Iterator[None]:

@@ -45,6 +45,17 @@ VIEWS = {
 }
 
 
+def view_title(name: str, diff: Diff | None = None) -> Text:
+    """The title over view NAME; over a preview of a long diff (DIFF), how much it shows."""
+    title = Text(VIEWS[name], style="bold")
+    if diff is not None and diff.total_lines is not None:
+        shown = diff.raw.count("\n")
+        title.append(
+            f"  the first {shown:,} of {diff.total_lines:,} lines; reading the rest…", style="dim"
+        )
+    return title
+
+
 def finding_text(fix: Fix) -> Text:
     """The finding panel, built from plain text only."""
     text = Text()
@@ -305,6 +316,9 @@ class ReviewScreen(Screen[None]):
         checks and the gate's judgement."""
         with self.session.foreground():  # the queue's background judging waits meanwhile
             if self.session.cached_review(fix) is None:
+                preview = self.session.final_preview(fix)
+                if preview is not None:  # a long diff: its first lines while the rest is read
+                    self.post_message(self.FinalDiff(fix.branch.name, preview))
                 self.post_message(self.FinalDiff(fix.branch.name, self.session.final(fix)))
             data = self.session.review(fix)
             obstacles = self.session.obstacles(fix)
@@ -312,7 +326,16 @@ class ReviewScreen(Screen[None]):
 
     def on_review_screen_final_diff(self, message: FinalDiff) -> None:
         if message.branch == self.branch and self.data is None:
-            self.query_one("#final", DiffView).set_diff(message.diff)
+            self._show_final(message.diff)
+
+    def _show_final(self, diff: Diff) -> None:
+        """Show DIFF in the final view; where it completes a preview, from where the reviewer
+        has scrolled to (the preview's rows are the whole diff's first rows)."""
+        final = self.query_one("#final", DiffView)
+        shown = final.diff
+        final.set_diff(diff, keep_position=shown is not None and shown.partial)
+        if self.view_name == "final":
+            self.query_one("#view-title", Static).update(view_title("final", diff))
 
     async def on_review_screen_loaded(self, message: Loaded) -> None:
         await self.show_review(message.data)
@@ -327,9 +350,8 @@ class ReviewScreen(Screen[None]):
         self.data = data
         await self.query_one(RiskBar).set_flags(data.flags)
         self.query_one(FlagPanel).set_flags(data.flags)
-        final = self.query_one("#final", DiffView)
-        if final.diff is not data.final:  # shown already: the reviewer may be reading it
-            final.set_diff(data.final)
+        if self.query_one("#final", DiffView).diff is not data.final:
+            self._show_final(data.final)  # (shown already: the reviewer may be reading it)
         nothing = NO_SUGGESTION if data.fix.suggestion is None else None
         self.query_one("#suggestion-diff", DiffView).set_diff(
             data.suggestion,
@@ -349,7 +371,8 @@ class ReviewScreen(Screen[None]):
     def action_view(self, name: str) -> None:
         self.view_name = name
         self.query_one("#views", ContentSwitcher).current = name
-        self.query_one("#view-title", Static).update(Text(VIEWS[name], style="bold"))
+        shown = self.query_one("#final", DiffView).diff if name == "final" else None
+        self.query_one("#view-title", Static).update(view_title(name, shown))
         diff = self.current_diff()
         if diff is not None:
             diff.focus()

@@ -143,14 +143,17 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
 
     # -- content ---------------------------------------------------------------------------------
 
-    def set_diff(self, diff: Diff | None, *, empty_message: str = "(no changes)") -> None:
-        """Show DIFF (None or an empty diff shows EMPTY_MESSAGE) from the top."""
+    def set_diff(
+        self, diff: Diff | None, *, empty_message: str = "(no changes)", keep_position: bool = False
+    ) -> None:
+        """Show DIFF (None or an empty diff shows EMPTY_MESSAGE) from the top, or where the view
+        is scrolled to when KEEP_POSITION (the whole of a diff whose beginning is shown)."""
         self._renderer = DiffRenderer(diff, empty_message=empty_message, tab_size=self.tab_size)
         self._strip_cache.clear()
         self._marked_row = None
         self._nav = None
         self._update_virtual_size()
-        if self.is_mounted:
+        if self.is_mounted and not keep_position:
             self.scroll_to(0, 0, animate=False, force=True)
         self._start_lexers()
         self.refresh()

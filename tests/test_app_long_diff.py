@@ -1,0 +1,97 @@
+"""A fix with a long final diff: the review screen shows its first lines at once, says so, and
+completes them where the reviewer has scrolled to once the whole is parsed."""
+
+from __future__ import annotations
+
+from textual.message import Message
+from textual.widgets import Static
+
+from fixreview.app.main import FixreviewApp
+from fixreview.app.screens.review import ReviewScreen
+from fixreview.app.widgets.diff_view import DiffView
+from fixreview.changes import final_text
+from fixreview.queue import load_queue
+from fixreview.repo.diffs import Diff
+from fixreview.repo.git import Repository
+from fixreview.session import PREVIEW_AFTER, PREVIEW_LINES, ReviewSession
+from tests.gitutil import AI, TestRepo
+from tests.test_app_layout import open_fix
+
+LINES = 3_000  # every line replaced: a diff of 6,000 lines and more, past PREVIEW_AFTER
+BRANCH = "ai-fix/regenerate-models"
+
+
+def _long_fix(repo: TestRepo) -> None:
+    repo.commit("generated models", {"gen/models.py": "".join(f"old {i}\n" for i in range(LINES))})
+    repo.checkout("-b", BRANCH)
+    repo.commit(
+        "regenerate the models",
+        {"gen/models.py": "".join(f"new {i}\n" for i in range(LINES))},
+        who=AI,
+    )
+    repo.checkout("main")
+
+
+def test_the_session_previews_a_long_final_diff_until_it_is_parsed(repo: TestRepo) -> None:
+    _long_fix(repo)
+    session = ReviewSession(Repository(repo.path))
+    session.queue = load_queue(session.repo)
+    fix = session.fix(BRANCH)
+    text = final_text(session.repo, fix)
+    assert text.count("\n") > PREVIEW_AFTER
+    preview = session.final_preview(fix)
+    assert preview is not None and preview.partial
+    assert preview.total_lines == text.count("\n")
+    assert preview.raw.count("\n") <= PREVIEW_LINES
+    whole = session.final(fix)
+    assert not whole.partial and whole.raw == text
+    assert session.final_preview(fix) is None  # parsed: nothing to preview any more
+
+
+def test_a_short_final_diff_has_no_preview(repo: TestRepo) -> None:
+    repo.checkout("-b", "ai-fix/short")
+    repo.commit("fix", {"app/db.py": "def query(sql, args):\n    return sql, args\n"}, who=AI)
+    repo.checkout("main")
+    session = ReviewSession(Repository(repo.path))
+    session.queue = load_queue(session.repo)
+    assert session.final_preview(session.fix("ai-fix/short")) is None
+
+
+async def test_opening_a_long_fix_shows_its_beginning_first_then_the_whole(
+    repo: TestRepo,
+) -> None:
+    _long_fix(repo)
+    finals: list[Diff] = []
+    seen: list[Message] = []
+
+    def hook(message: Message) -> None:  # each message once, though it bubbles to the app
+        if isinstance(message, ReviewScreen.FinalDiff) and not any(m is message for m in seen):
+            seen.append(message)
+            finals.append(message.diff)
+
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=(160, 45), message_hook=hook) as pilot:
+        screen = await open_fix(app, pilot, "regenerate")
+        # the worker sent the preview, then the whole diff
+        assert [d.partial for d in finals] == [True, False]
+        preview, whole = finals
+        assert whole.raw == final_text(app.session.repo, screen.fix)
+        view = screen.query_one("#final", DiffView)
+        title = screen.query_one("#view-title", Static)
+        assert view.diff is whole
+        assert str(title.render()) == "Final diff"
+        # the preview as the reviewer sees it, scrolled, then completed where they are
+        screen._show_final(preview)
+        await pilot.pause()
+        assert f"the first {preview.raw.count(chr(10)):,} of {whole.raw.count(chr(10)):,}" in str(
+            title.render()
+        )
+        await pilot.press("pagedown", "pagedown")
+        await pilot.pause()
+        scrolled = view.scroll_offset.y
+        assert scrolled > 0
+        screen._show_final(whole)
+        await pilot.pause()
+        assert view.diff is whole and view.scroll_offset.y == scrolled
+        assert str(title.render()) == "Final diff"
+        assert view.row_count > 2 * LINES
