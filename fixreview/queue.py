@@ -17,7 +17,7 @@ from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
-from fixreview.notes.store import PROPOSALS_REF, read_typed
+from fixreview.notes.store import PROPOSALS_REF, read_models
 from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import (
@@ -269,7 +269,7 @@ def _read_proposals(
     the commit it is attached to; records that do not parse, or whose frozen patch does not,
     become warnings (proposals are unsigned: anyone who may push notes can add one, and it
     must not break the queue)."""
-    typed = read_typed(
+    typed = read_models(
         repo,
         PROPOSALS_REF,
         TAG_PROPOSAL,
@@ -278,8 +278,7 @@ def _read_proposals(
         decode=proposal_from_record,
         targets=targets,
     )
-    by_commit = {target: [p for _, p in items] for target, items in typed.by_target.items()}
-    return by_commit, typed.warnings
+    return typed.by_target, typed.warnings
 
 
 def _proposals_for(

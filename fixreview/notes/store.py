@@ -18,6 +18,7 @@ cost follows the amount of change, not the number of note versions times their s
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -76,15 +77,39 @@ def read_notes(
 
 
 def _read_tip(
-    repo: Repository, ref: str, at: str | None, targets: Collection[str] | None = None
+    repo: Repository,
+    ref: str,
+    at: str | None,
+    targets: Collection[str] | None = None,
+    *,
+    lines: bool = False,
 ) -> tuple[NotesSnapshot, set[tuple[str, bytes]]]:
-    """The tip's snapshot (of the notes on TARGETS, when given), and the (target, line) pairs
-    it holds."""
+    """The tip's snapshot (of the notes on TARGETS, when given), and (with LINES) the
+    (target, line) pairs it holds."""
     tip = at if at is not None else repo.ref_value(ref)
     snapshot = NotesSnapshot(ref=ref, tip=tip)
     present: set[tuple[str, bytes]] = set()
     if tip is None:
         return snapshot, present
+    pairs = _note_blobs(repo, tip, targets)
+    blobs = repo.read_objects(blob for blob, _ in pairs)
+    for blob, target in pairs:
+        content = blobs.get(blob)
+        if content is None:
+            continue
+        if lines:
+            present.update((target, line.strip()) for line in content.split(b"\n"))
+        records, bad = parse_note(target, content)
+        if records:
+            snapshot.records.setdefault(target, []).extend(records)
+        snapshot.bad_lines.extend(bad)
+    return snapshot, present
+
+
+def _note_blobs(
+    repo: Repository, tip: str, targets: Collection[str] | None
+) -> list[tuple[str, str]]:
+    """(blob, target) of every note in the notes commit TIP (on TARGETS, when given)."""
     # ls-tree of the tip (not `git notes list`) reads one consistent commit even while
     # other writers move the ref; fan-out paths (ab/cdef...) join back into object ids.
     listing = repo.run_text("ls-tree", "-r", "-z", tip)
@@ -98,17 +123,7 @@ def _read_tip(
         wanted = targets is None or target in targets
         if wanted and len(parts) == 3 and parts[1] == "blob" and _OID.match(target):
             pairs.append((parts[2], target))
-    blobs = repo.read_objects(blob for blob, _ in pairs)
-    for blob, target in pairs:
-        content = blobs.get(blob)
-        if content is None:
-            continue
-        present.update((target, line.strip()) for line in content.split(b"\n"))
-        records, bad = parse_note(target, content)
-        if records:
-            snapshot.records.setdefault(target, []).extend(records)
-        snapshot.bad_lines.extend(bad)
-    return snapshot, present
+    return pairs
 
 
 def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSnapshot:
@@ -120,7 +135,7 @@ def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSn
     of their parents. GitError when the history cannot be read: the tip alone could hide a
     dropped record. (A shallow notes fetch reads as if its oldest commit were the first.)
     """
-    snapshot, present = _read_tip(repo, ref, at)
+    snapshot, present = _read_tip(repo, ref, at, lines=True)
     if snapshot.tip is None:
         return snapshot
     try:
@@ -309,10 +324,207 @@ def read_typed(
     return TypedRecords(by_target, warnings, snapshot.tip is not None)
 
 
+@dataclass
+class NoteModels(Generic[ModelT]):
+    """The records of one kind in the tip of a notes ref, validated (their lines not kept),
+    with what could not be used: what :func:`read_typed` gives, less the raw records."""
+
+    by_target: dict[str, list[ModelT]]
+    warnings: list[str]
+    exists: bool
+
+
+# what one record of a note came to: its model, or (``tag``, its other tag) or
+# (``refused``, why)
+_Outcome = BaseModel | tuple[str, str]
+_NOTES_BATCH = 64  # note blobs read at a time on a miss: one large note is never one of many
+
+
+def read_models(
+    repo: Repository,
+    ref: str,
+    tag: str,
+    model: type[ModelT],
+    *,
+    check: Callable[[ModelT], None] | None = None,
+    decode: Callable[[RawRecord], ModelT] | None = None,
+    targets: Collection[str] | None = None,
+) -> NoteModels[ModelT]:
+    """:func:`read_typed` of the tip of REF for a reader that needs the models only (the
+    same models and the same warnings, in the same order), with one result-cache entry per
+    note: the blob's id names its bytes, so a warm read runs ``ls-tree`` and reads the
+    entries, and neither reads nor parses a note. Notes missing from the cache are read in
+    batches, parsed and validated like :func:`read_typed`'s (a note too large for an entry
+    keeps its records' own entries instead)."""
+    store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
+    if not store.enabled:
+        typed = read_typed(repo, ref, tag, model, check=check, decode=decode, targets=targets)
+        found = {t: [value for _, value in items] for t, items in typed.by_target.items()}
+        return NoteModels(found, typed.warnings, typed.exists)
+    tip = repo.ref_value(ref)
+    if tip is None:
+        return NoteModels({}, [], False)
+    pairs = _note_blobs(repo, tip, targets)
+    keys = [_note_key(blob, target, tag, model, check, decode) for blob, target in pairs]
+    notes: list[tuple[list[str], list[_Outcome]] | None] = [
+        _cached_note(store.get(key), model) for key in keys
+    ]
+    missing = [n for n, note in enumerate(notes) if note is None]
+    records_store = ResultCache.under(repo.common_dir, RECORDS_CACHE_KIND)
+    seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
+    for start in range(0, len(missing), _NOTES_BATCH):
+        batch = missing[start : start + _NOTES_BATCH]
+        blobs = repo.read_objects(pairs[n][0] for n in batch)
+        for n in batch:
+            content = blobs.pop(pairs[n][0], None)
+            if content is None:
+                continue
+            notes[n] = _parse_note(
+                store, keys[n], records_store, pairs[n][1], content, tag, model, check, decode,
+                seen,
+            )
+    warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
+    by_target: dict[str, list[ModelT]] = {}
+    outcomes: dict[str, list[_Outcome]] = {}
+    for (_, target), note in zip(pairs, notes, strict=True):
+        if note is not None and note[1]:
+            outcomes.setdefault(target, []).extend(note[1])
+    for target, came_to in outcomes.items():
+        for number, outcome in enumerate(came_to, start=1):
+            where = f"{ref}: note on {target[:12]} record {number}"
+            if isinstance(outcome, tuple):
+                kind, text = outcome
+                if kind == "tag":
+                    warnings.append(f"{where} is a {text}, not a {tag}; skipped")
+                else:
+                    warnings.append(f"{where}: {text}; skipped")
+                continue
+            assert isinstance(outcome, model)
+            by_target.setdefault(target, []).append(outcome)
+    return NoteModels(by_target, warnings, True)
+
+
+def _note_key(
+    blob: str,
+    target: str,
+    tag: str,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> str:
+    """The key of what the note BLOB on TARGET comes to: a blob's id names its exact bytes
+    (git reads it with replace objects off), the target names its warnings."""
+    return cache_key(
+        NOTES_CACHE_KIND,
+        RECORDS_VERSION,
+        code_digest(_RECORD_SOURCES),
+        f"{model.__module__}.{model.__qualname__}",
+        tag,
+        getattr(check, "__qualname__", None),
+        getattr(decode, "__qualname__", None),
+        target,
+        blob,
+    )
+
+
+def _parse_note(
+    store: ResultCache,
+    key: str,
+    records_store: ResultCache,
+    target: str,
+    content: bytes,
+    tag: str,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+    seen: dict[tuple[bytes, bytes | None], ModelT | str],
+) -> tuple[list[str], list[_Outcome]]:
+    """What the note CONTENT on TARGET comes to (as :func:`read_typed` parses and validates
+    it), kept under KEY; a record already in the records cache is not validated again."""
+    records, bad_lines = parse_note(target, content)
+    del content
+    bad = [line.describe() for line in bad_lines]
+    outcomes: list[_Outcome] = []
+    fresh: list[tuple[str, ModelT | str]] = []
+    for raw in records:
+        if raw.tag != tag:
+            outcomes.append(("tag", raw.tag))
+            continue
+        seen_key = (raw.payload, raw.patch)
+        value = seen.get(seen_key)
+        if value is None:
+            record_key = _record_key(raw, model, check, decode)
+            value = _cached_record(records_store, record_key, raw, model, decode)
+            if value is None:
+                value = _validate(raw, model, check, decode)
+                fresh.append((record_key, value))
+            seen[seen_key] = value
+        outcomes.append(("refused", value) if isinstance(value, str) else value)
+    del records
+    if not store.put(key, _note_body(bad, outcomes)):
+        for record_key, value in fresh:  # too large for one entry: each record its own
+            _keep_record(records_store, record_key, value)
+    return bad, outcomes
+
+
+def _note_body(bad: list[str], outcomes: list[_Outcome]) -> bytes:
+    """A note's entry: a JSON line of its warnings and outcomes, then one line of JSON per
+    model (JSON strings hold no raw newline)."""
+    head = {
+        "bad": bad,
+        "records": [list(item) if isinstance(item, tuple) else ["model"] for item in outcomes],
+    }
+    parts = [json.dumps(head).encode("ascii")]
+    parts += [
+        item.model_dump_json(by_alias=True).encode("utf-8")
+        for item in outcomes
+        if not isinstance(item, tuple)
+    ]
+    return b"\n".join(parts)
+
+
+def _cached_note(
+    body: bytes | None, model: type[ModelT]
+) -> tuple[list[str], list[_Outcome]] | None:
+    """A note's entry read back (every model validated again as MODEL); None when there is
+    none or anything in it does not read back."""
+    if body is None:
+        return None
+    lines = body.split(b"\n")
+    try:
+        head = json.loads(lines[0])
+        bad = head["bad"]
+        items = head["records"]
+        if not isinstance(bad, list) or not all(isinstance(b, str) for b in bad):
+            return None
+        if not isinstance(items, list):
+            return None
+        models = iter(lines[1:])
+        outcomes: list[_Outcome] = []
+        for item in items:
+            if item == ["model"]:
+                outcomes.append(model.model_validate_json(next(models)))
+            elif (
+                isinstance(item, list)
+                and len(item) == 2
+                and item[0] in ("tag", "refused")
+                and isinstance(item[1], str)
+            ):
+                outcomes.append((item[0], item[1]))
+            else:
+                return None
+        if next(models, None) is not None:
+            return None
+    except (ValueError, KeyError, TypeError, StopIteration, RecursionError):
+        return None  # pydantic's ValidationError is a ValueError
+    return bad, outcomes
+
+
 # BUMP THIS whenever what a record parses into, or what refuses one, changes: parsed records
 # kept on disk by older code are then never used (the sources below are hashed in too).
 RECORDS_VERSION = "1"
 RECORDS_CACHE_KIND = "records"
+NOTES_CACHE_KIND = "notes"
 _RECORD_SOURCES = ("models.py", "decisions.py", "queue.py", "notes")
 _OK, _REFUSED, _CHECKED = b"ok\n", b"refused\n", b"checked\n"
 
@@ -329,7 +541,21 @@ def _parsed(
     An entry that does not read back as MODEL is a miss."""
     if not store.enabled:
         return _validate(raw, model, check, decode)
-    key = cache_key(
+    key = _record_key(raw, model, check, decode)
+    value = _cached_record(store, key, raw, model, decode)
+    if value is None:
+        value = _validate(raw, model, check, decode)
+        _keep_record(store, key, value)
+    return value
+
+
+def _record_key(
+    raw: RawRecord,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> str:
+    return cache_key(
         RECORDS_CACHE_KIND,
         RECORDS_VERSION,
         code_digest(_RECORD_SOURCES),
@@ -340,24 +566,37 @@ def _parsed(
         raw.payload,
         raw.patch,
     )
+
+
+def _cached_record(
+    store: ResultCache,
+    key: str,
+    raw: RawRecord,
+    model: type[ModelT],
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> ModelT | str | None:
+    """The record's entry (KEY) read back: its model or its refusal; None for a miss."""
     body = store.get(key)
-    if body is not None:
-        if body.startswith(_REFUSED):
-            return body[len(_REFUSED) :].decode("utf-8", "replace")
-        if body.startswith(_OK):
-            try:
-                cached: ModelT = model.model_validate_json(body[len(_OK) :])
-                return cached
-            except ValueError:  # pydantic's ValidationError too: recomputed below
-                pass
-        if body == _CHECKED:  # too large to keep whole: decoded again, its check not redone
-            return _validate(raw, model, None, decode)
-    value = _validate(raw, model, check, decode)
+    if body is None:
+        return None
+    if body.startswith(_REFUSED):
+        return body[len(_REFUSED) :].decode("utf-8", "replace")
+    if body.startswith(_OK):
+        try:
+            cached: ModelT = model.model_validate_json(body[len(_OK) :])
+            return cached
+        except ValueError:  # pydantic's ValidationError too: recomputed
+            return None
+    if body == _CHECKED:  # too large to keep whole: decoded again, its check not redone
+        return _validate(raw, model, None, decode)
+    return None
+
+
+def _keep_record(store: ResultCache, key: str, value: BaseModel | str) -> None:
     if isinstance(value, str):
         store.put(key, _REFUSED + value.encode("utf-8", "replace"))
     elif not store.put(key, _OK + value.model_dump_json(by_alias=True).encode()):
         store.put(key, _CHECKED)
-    return value
 
 
 def _validate(
