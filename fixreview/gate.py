@@ -130,10 +130,11 @@ def judge_fix(
     flags: list[RiskFlag] | None = None,
     verifier: DecisionVerifier | None = None,
     current_hash: str | None = None,
+    relevant: list[DecisionRecord] | None = None,
 ) -> GateResult:
     """Apply the gate to FIX, given every decision record of the repository (and the fix's
-    risk flags, the base's :func:`base_verifier` and the hash of its diff, when the caller has
-    them already)."""
+    risk flags, the base's :func:`base_verifier`, the hash of its diff and the records that bear
+    on it, ``_relevant(fix, records, current_hash)``, when the caller has them already)."""
     head = fix.branch.head
     merge_base = fix.branch.merge_base
     if merge_base is None:
@@ -160,7 +161,9 @@ def judge_fix(
     binding = _Binding(
         repo, head, head_tree, merge_base, base_tree, current_hash, frozenset(fix.commit_ids)
     )
-    for record in _relevant(fix, records, current_hash):
+    if relevant is None:
+        relevant = _relevant(fix, records, current_hash)
+    for record in relevant:
         judged = _judge(record, loaded, verifier, binding, facts)
         result.judged.append(judged)
         if record.removed_in is not None:
@@ -426,14 +429,14 @@ def judge_queue(
         for fix in judged
         if fix.branch.merge_base
     }
+    bearing = {
+        name: _relevant(fix, records, hashes[name])
+        for fix in judged
+        if (name := fix.branch.name) in hashes
+    }
     # every signature the judging below asks about, in the order it asks: the ssh-keygen runs
     # go several at a time, and each check below is then answered from memory
-    verifier.prefetch(
-        _signature_request(record)
-        for fix in judged
-        if fix.branch.name in hashes
-        for record in _relevant(fix, records, hashes[fix.branch.name])
-    )
+    verifier.prefetch(_signature_request(r) for found in bearing.values() for r in found)
     return {
         fix.branch.name: judge_fix(
             repo,
@@ -444,6 +447,7 @@ def judge_queue(
             flags.get(fix.branch.name) if flags else None,
             verifier,
             hashes.get(fix.branch.name),
+            bearing.get(fix.branch.name),
         )
         for fix in judged
     }
