@@ -137,3 +137,25 @@ def test_a_tampered_note_is_refused_though_its_good_copy_is_cached(demo_repo: Pa
     refused = [w for w in after.warnings if other[:12] in w]
     assert refused and "does not match suggestion.patch_sha256" in refused[-1]
     assert _dumped(after) == _typed(repo)
+
+
+def test_a_note_too_large_for_an_entry_keeps_its_records_entries(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A note whose entry cannot be stored is read again on a warm run, but its records come
+    from their own entries: decoded, not checked again; and the result is the same."""
+    from fixreview.notes import store
+
+    monkeypatch.setattr(ResultCache.__init__, "__defaults__", (600,))  # entries of 600 bytes
+    expected = _dumped(_models(Repository(demo_repo)))
+    assert expected[0]
+    checks: list[object] = []
+    real = store._validate
+
+    def watching(raw, model, check, decode):  # type: ignore[no-untyped-def]
+        checks.append(check)
+        return real(raw, model, check, decode)
+
+    monkeypatch.setattr(store, "_validate", watching)
+    assert _dumped(_models(Repository(demo_repo))) == expected
+    assert checks and all(check is None for check in checks)

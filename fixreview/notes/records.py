@@ -91,8 +91,13 @@ def b64decode(text: str) -> bytes:
         data = text.encode("ascii")
     except UnicodeEncodeError:
         raise ValueError("not base64url") from None
-    if not data or len(data) % 4 or b"+" in data or b"/" in data:  # "+/": standard base64's
-        raise ValueError("not base64url")
+    return _b64decode_field(data)
+
+
+def _b64decode_field(data: bytes) -> bytes:
+    """:func:`b64decode` of a field as the line's bytes."""
+    if not data or len(data) % 4 or not data.isascii() or b"+" in data or b"/" in data:
+        raise ValueError("not base64url")  # "+" and "/": standard base64's, not base64url's
     try:
         decoded = binascii.a2b_base64(data.translate(_TO_STANDARD), strict_mode=True)
     except binascii.Error:
@@ -133,11 +138,12 @@ def parse_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | No
         return None
     if len(raw) > MAX_LINE_BYTES:
         return BadLine(target, number, _excerpt(raw), f"line too long ({len(raw)} bytes)")
-    line = raw.decode("utf-8", "replace")
-    parts = line.split(" ")
-    tag = parts[0]
+    # split as bytes: a space is one byte in UTF-8, and the fields are decoded from the bytes
+    # (a proposal's patch field can be megabytes: no text copy of it is made)
+    parts = raw.split(b" ")
+    tag = parts[0].decode("utf-8", "replace")
     if tag not in KNOWN_TAGS:
-        return BadLine(target, number, line, "unknown record tag")
+        return BadLine(target, number, raw.decode("utf-8", "replace"), "unknown record tag")
     if len(raw) > MAX_LINE_BYTES_BY_TAG[tag]:
         return BadLine(target, number, _excerpt(raw), f"{tag} line too long ({len(raw)} bytes)")
     # a decision: payload and signature; a proposal: payload and, from schema 2 on, its patch
@@ -145,13 +151,18 @@ def parse_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | No
     if len(parts) not in expected:
         count = " or ".join(str(n) for n in expected)
         return BadLine(
-            target, number, line, f"a {tag} record has {count} fields, not {len(parts)}"
+            target,
+            number,
+            raw.decode("utf-8", "replace"),
+            f"a {tag} record has {count} fields, not {len(parts)}",
         )
     try:
-        payload = b64decode(parts[1])
-        third = b64decode(parts[2]) if len(parts) == 3 else None
+        payload = _b64decode_field(parts[1])
+        third = _b64decode_field(parts[2]) if len(parts) == 3 else None
     except ValueError as exc:
-        return BadLine(target, number, line, str(exc))
+        return BadLine(target, number, raw.decode("utf-8", "replace"), str(exc))
+    del parts
+    line = raw.decode("utf-8", "replace")
     if tag == TAG_DECISION:
         return RawRecord(tag, payload, third, line)
     return RawRecord(tag, payload, None, line, patch=third)

@@ -460,8 +460,10 @@ def _parse_note(
                 fresh.append((record_key, value))
             seen[seen_key] = value
         outcomes.append(("refused", value) if isinstance(value, str) else value)
+    # the models hold the patches: a note whose patches alone overflow an entry is not dumped
+    fits = sum(len(raw.patch or b"") for raw in records) < store.max_bytes
     del records
-    if not store.put(key, _note_body(bad, outcomes)):
+    if not fits or not store.put(key, _note_body(bad, outcomes)):
         for record_key, value in fresh:  # too large for one entry: each record its own
             _keep_record(records_store, record_key, value)
     return bad, outcomes

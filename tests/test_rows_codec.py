@@ -1,6 +1,7 @@
 """The strict base64url decoder of note fields (fixreview.notes.records.b64decode) accepts
 exactly what decoding and encoding back accepts: one spelling per bytes, checked without the
-second encoding (it cost a second pass over megabytes of a proposal's patch field)."""
+second encoding (it cost a second pass over megabytes of a proposal's patch field); and a note
+line split and decoded as bytes parses exactly as it did when split as text."""
 
 from __future__ import annotations
 
@@ -12,7 +13,18 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from fixreview.notes.records import b64decode, b64encode
+from fixreview.notes.records import (
+    KNOWN_TAGS,
+    MAX_LINE_BYTES,
+    MAX_LINE_BYTES_BY_TAG,
+    TAG_DECISION,
+    BadLine,
+    RawRecord,
+    _excerpt,
+    b64decode,
+    b64encode,
+    parse_line,
+)
 
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 
@@ -83,3 +95,54 @@ def test_stray_bits_are_refused() -> None:
     for spelling in ("_x==", "_-==", "YWJ=", "YWL="):
         with pytest.raises(ValueError):
             b64decode(spelling)
+
+
+def _reference_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | None:
+    """parse_line as it was: the line decoded to text, split, each field encoded back."""
+    raw = raw.strip()
+    if not raw:
+        return None
+    if len(raw) > MAX_LINE_BYTES:
+        return BadLine(target, number, _excerpt(raw), f"line too long ({len(raw)} bytes)")
+    line = raw.decode("utf-8", "replace")
+    parts = line.split(" ")
+    tag = parts[0]
+    if tag not in KNOWN_TAGS:
+        return BadLine(target, number, line, "unknown record tag")
+    if len(raw) > MAX_LINE_BYTES_BY_TAG[tag]:
+        return BadLine(target, number, _excerpt(raw), f"{tag} line too long ({len(raw)} bytes)")
+    expected = (3,) if tag == TAG_DECISION else (2, 3)
+    if len(parts) not in expected:
+        count = " or ".join(str(n) for n in expected)
+        return BadLine(
+            target, number, line, f"a {tag} record has {count} fields, not {len(parts)}"
+        )
+    try:
+        payload = _reference(parts[1])
+        third = _reference(parts[2]) if len(parts) == 3 else None
+    except ValueError as exc:
+        return BadLine(target, number, line, str(exc))
+    if tag == TAG_DECISION:
+        return RawRecord(tag, payload, third, line)
+    return RawRecord(tag, payload, None, line, patch=third)
+
+
+_FIELD = st.one_of(
+    st.binary(min_size=1, max_size=12).map(lambda b: b64encode(b).encode()),
+    st.binary(max_size=12),
+    st.sampled_from([b"", b"=", b"\xe2", b"\xc3\xa9", b"\xff\xfe", b"YWI=\xe2\x80", b"+/=="]),
+)
+
+
+@settings(max_examples=600, deadline=None, database=None)
+@given(
+    st.sampled_from([b"proposal", b"decision", b"propos\xc3\xa9", b"\xe2", b""]),
+    st.lists(_FIELD, max_size=4),
+    st.sampled_from([b"", b" ", b"\t", b"\r"]),
+)
+@example(b"decision", [b"YWI=", b"\xe2 ", b"YWI="], b"")
+def test_a_line_parses_as_it_did_when_it_was_split_as_text(
+    tag: bytes, fields: list[bytes], edge: bytes
+) -> None:
+    raw = edge + b" ".join([tag, *fields]) + edge
+    assert parse_line("c" * 40, 3, raw) == _reference_line("c" * 40, 3, raw)
