@@ -25,7 +25,7 @@ import json
 import os
 import sys
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -325,33 +325,77 @@ def assess_fix(
     return flags
 
 
+def _compute_body(repo: Repository, fix: Fix, policy: Policy) -> bytes:
+    """FIX's flags computed and encoded (:func:`flags_body`): what a worker of
+    :mod:`fixreview.risk.pool` runs, pickled by name."""
+    return flags_body(_compute(repo, fix, policy, None))
+
+
 def assess_fixes(
-    repo: Repository, fixes: Sequence[Fix], policy: Policy
+    repo: Repository,
+    fixes: Sequence[Fix],
+    policy: Policy,
+    jobs: int | None = None,
+    on_flags: Callable[[dict[str, list[RiskFlag]]], None] | None = None,
 ) -> dict[str, list[RiskFlag]]:
     """The risk flags of every fix, by branch name: the keys resolved with at most one git
     process, only the fixes missing from the cache assessed, their diffs computed together
-    (:func:`fixreview.changes.prefetch`)."""
+    (:func:`fixreview.changes.prefetch`).
+
+    When the misses are many or large enough to pay for starting processes
+    (:func:`fixreview.risk.pool.worth_pool`), they are checked in worker processes, at most
+    JOBS of them (default and upper bound: ``FIXREVIEW_JOBS``, else the processor count; 1:
+    never a pool); else, or for whatever the pool did not finish, here. ON_FLAGS, when given,
+    is called in the calling thread with the flags found so far: the cache hits first, in one
+    call, then each batch of fixes as it is checked."""
+    from fixreview.risk import pool
+
     store = ResultCache.under(repo.common_dir, CACHE_KIND)
     found: dict[str, list[RiskFlag]] = {}
-    misses: list[tuple[Fix, str | None]] = []
+    misses: list[pool.Miss] = []
     if store.enabled:
         presence = _presence(repo, fixes)
         shared = _shared(repo, policy)
-        for fix in fixes:
+        for index, fix in enumerate(fixes):
             key, flags = _lookup(repo, store, fix, policy, presence, shared)
             if flags is None:
-                misses.append((fix, key))
+                misses.append(pool.Miss(index, fix, key))
             else:
                 found[fix.branch.name] = flags
     else:
-        misses = [(fix, None) for fix in fixes]
-    if misses:
+        misses = [pool.Miss(index, fix, None) for index, fix in enumerate(fixes)]
+    if found and on_flags is not None:
+        on_flags(dict(found))
+    done: set[int] = set()
+
+    def deliver(answers: list[tuple[int, bytes]]) -> None:
+        batch: dict[str, list[RiskFlag]] = {}
+        for index, body in answers:
+            flags = flags_from_json(body)
+            if flags is None:  # cannot happen (flags_body output); computed here instead
+                continue
+            done.add(index)
+            batch[fixes[index].branch.name] = flags
+        found.update(batch)
+        if batch and on_flags is not None:
+            on_flags(batch)
+
+    workers = pool.pool_jobs(jobs)
+    if pool.worth_pool(misses, workers):
+        pool.assess_in_pool(repo, policy, misses, workers, _compute_body, CACHE_KIND, deliver)
+    rest = [miss for miss in misses if miss.index not in done]
+    if rest:
         from fixreview.changes import prefetch
 
-        prefetch(repo, [fix for fix, _ in misses])
-    for fix, maybe_key in misses:
-        flags = _compute(repo, fix, policy, None)
-        if maybe_key is not None:
-            store.put(maybe_key, flags_body(flags))
-        found[fix.branch.name] = flags
+        prefetch(repo, [miss.fix for miss in rest])
+    for chunk in pool.batches_in_order(rest) if on_flags is not None else [rest]:
+        batch = {}
+        for miss in chunk:
+            flags = _compute(repo, miss.fix, policy, None)
+            if miss.key is not None:
+                store.put(miss.key, flags_body(flags))
+            batch[miss.fix.branch.name] = flags
+        found.update(batch)
+        if batch and on_flags is not None:
+            on_flags(batch)
     return {fix.branch.name: found[fix.branch.name] for fix in fixes}

@@ -1,0 +1,369 @@
+"""The risk checks of many fixes, computed in worker processes.
+
+Python runs one thread at a time: checking a thousand fixes in the process that also draws the
+app would starve its UI thread, and would use one core of many. :func:`assess_in_pool` hands
+the fixes missing from the result cache to a :class:`~concurrent.futures.ProcessPoolExecutor`
+of *spawned* workers (never forked: the caller may have threads, and a fork copies their locks
+in whatever state they are in). Each worker opens its own :class:`Repository` on the same
+repository, computes the diffs of its share with one git process
+(:func:`fixreview.changes.prefetch`), computes every fix's flags with the function it is given,
+writes each answer into the result cache itself (safe under concurrent writers) and sends the
+encoded flags back; they reach the caller chunk by chunk, as chunks finish.
+
+Nothing here decides what a flag is: the caller passes the function that computes one fix's
+encoded flags (by reference: a module-level function, pickled by name) and decodes what comes
+back. A fix the pool did not finish — a worker's exception for it, a worker killed, a pool that
+could not start — is simply not delivered: the caller computes it in its own process, where
+its usual error handling applies. The pool is shut down before :func:`assess_in_pool` returns.
+
+How many workers (:func:`pool_jobs`) and whether a pool pays at all (:func:`worth_pool`) are
+decided here too; the measured numbers behind the threshold are in docs/risk.md.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fixreview.models import Fix
+from fixreview.policy import Policy
+from fixreview.repo.git import Repository
+from fixreview.resultcache import ResultCache
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future, ProcessPoolExecutor
+
+JOBS_ENV = "FIXREVIEW_JOBS"
+"""How many worker processes check fixes (an integer, at least 1; 1: never a pool)."""
+
+START_METHOD = "spawn"
+"""A fresh interpreter per worker: safe from a process with threads (unlike fork), and, unlike
+forkserver, it leaves no server process behind once the pool is shut down."""
+
+# The cost model, in "line units" (measured on the 1,000-fix benchmark repository, see
+# docs/risk.md): checking a fix costs about 4 ms plus about 25 µs per changed line (added +
+# removed) in-process, so a fix weighs its changed lines plus FIX_WEIGHT.
+FIX_WEIGHT = 160
+# Starting a spawned worker and importing what the checks need (the diff parser, the secret
+# scan) measured 0.5-0.7 s of wall time on the 2-core benchmark machine (workers start in
+# parallel), and a 2-worker pool over nothing took 0.6-0.9 s end to end. Two workers halve the
+# work W: the pool wins once W > 2 x start cost (about 1.4 s); asking for about 3 s of work
+# (120,000 line units: e.g. 750 small fixes, or one 100,000-line fix with a few others) keeps it
+# a clear win on a busy machine and leaves small queues, and the app's after-a-decision batch of
+# one fix, in-process.
+POOL_MIN_WEIGHT = 120_000
+POOL_MIN_FIXES = 2
+"""Never a pool for fewer misses than this: one fix cannot be split."""
+CHUNKS_PER_WORKER = 4
+"""Chunks of about equal weight per worker: the last chunks to finish are small, so both cores
+stay busy to the end, and results come back several times per worker, not once."""
+MAX_CHUNK_FIXES = 200
+"""At most this many fixes per chunk (one prefetch each): results keep streaming back."""
+BATCH_WEIGHT = 10_000
+"""Checked in-process, the flags found are reported about this often (about 0.25 s of work)."""
+
+
+@dataclass(frozen=True)
+class Miss:
+    """One fix to check: its place in the caller's list, and its cache key (None: no cache)."""
+
+    index: int
+    fix: Fix
+    key: str | None
+
+
+ComputeBody = Callable[[Repository, Fix, Policy], bytes]
+"""Computes one fix's encoded flags; must be a module-level function (pickled by name)."""
+
+
+def default_jobs() -> int:
+    """The processor count this process may run on (its affinity, where the system says)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def jobs_from_env() -> int | None:
+    """``FIXREVIEW_JOBS`` as a worker count, or None when unset or not an integer >= 1 (a bad
+    value is ignored: the default applies)."""
+    value = os.environ.get(JOBS_ENV, "").strip()
+    if not value.isascii() or not value.isdigit():
+        return None
+    jobs = int(value)
+    return jobs if jobs >= 1 else None
+
+
+def pool_jobs(requested: int | None = None) -> int:
+    """How many workers to use: ``FIXREVIEW_JOBS``, else the processor count; never more than
+    REQUESTED (a caller asking for fewer) when given. 1 means no pool."""
+    jobs = jobs_from_env() or default_jobs()
+    if requested is not None:
+        jobs = min(jobs, max(1, requested))
+    return jobs
+
+
+MAX_MAIN_BYTES = 1024 * 1024
+"""A main script larger than this is not read: no pool (see :func:`main_safe_to_import`)."""
+
+
+def main_safe_to_import() -> bool:
+    """Whether a spawned worker may import this process's main module: a spawned (or
+    forkserver) child runs the main script again, as ``__mp_main__``, before it does any work.
+    Safe: no main file (``python -c``, an embedding), or ``python -m package`` (never run again),
+    or a script whose top level only imports, defines, assigns literals and runs the rest
+    under ``if __name__ == "__main__":`` (pip's console scripts, ``fixreview`` itself). Any
+    other script — one that would check the queue, print or write again in every worker — gets
+    no pool (the caller checks in-process, as a script without the guard expects)."""
+    main = sys.modules.get("__main__")
+    if main is None:
+        return True
+    spec_name = getattr(getattr(main, "__spec__", None), "name", None)
+    if isinstance(spec_name, str):
+        return spec_name == "__main__" or spec_name.endswith(".__main__")
+    path = getattr(main, "__file__", None)
+    if not isinstance(path, str):
+        return True
+    try:
+        with open(path, "rb") as handle:
+            source = handle.read(MAX_MAIN_BYTES + 1)
+        if len(source) > MAX_MAIN_BYTES:
+            return False
+        tree = ast.parse(source)
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return all(_inert(statement) for statement in tree.body)
+
+
+_INERT_NODES = (
+    ast.Assign,
+    ast.AnnAssign,
+    ast.Constant,
+    ast.Name,
+    ast.Attribute,
+    ast.Tuple,
+    ast.List,
+    ast.expr_context,
+)
+
+
+def _inert(statement: ast.stmt) -> bool:
+    """Whether STATEMENT at a module's top level does nothing but bind names when imported."""
+    if isinstance(
+        statement,
+        ast.Import | ast.ImportFrom | ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef,
+    ):
+        return True
+    if isinstance(statement, ast.Expr):  # a docstring
+        return isinstance(statement.value, ast.Constant)
+    if isinstance(statement, ast.Assign | ast.AnnAssign):  # NAME = a literal or a name
+        targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+        return all(isinstance(target, ast.Name) for target in targets) and all(
+            isinstance(node, _INERT_NODES) for node in ast.walk(statement)
+        )
+    if isinstance(statement, ast.If):
+        test = statement.test
+        return (
+            not statement.orelse
+            and isinstance(test, ast.Compare)
+            and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__"
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)
+            and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__"
+        )
+    return False
+
+
+def weight(fix: Fix) -> int:
+    """What checking FIX costs, in line units: its changed lines plus a fixed part. The queue
+    fills the line counts (``Fix.stats``) when it loads."""
+    return max(0, fix.stats.added) + max(0, fix.stats.removed) + FIX_WEIGHT
+
+
+def worth_pool(misses: Sequence[Miss], jobs: int) -> bool:
+    """Whether checking MISSES with JOBS workers beats checking them here, start cost paid."""
+    if jobs < 2 or len(misses) < POOL_MIN_FIXES:
+        return False
+    if sum(weight(miss.fix) for miss in misses) < POOL_MIN_WEIGHT:
+        return False
+    return main_safe_to_import()
+
+
+def plan_chunks(misses: Sequence[Miss], jobs: int) -> list[list[Miss]]:
+    """MISSES cut into chunks of about equal weight, heaviest first (the order to hand them
+    out: the longest jobs start first, the small ones fill the gaps at the end). A fix heavier
+    than a chunk's share is a chunk of its own; the others keep their order within a chunk."""
+    if not misses:
+        return []
+    total = sum(weight(miss.fix) for miss in misses)
+    target = max(1, total // max(1, jobs * CHUNKS_PER_WORKER))
+    chunks: list[list[Miss]] = []
+    current: list[Miss] = []
+    current_weight = 0
+    for miss in misses:
+        heft = weight(miss.fix)
+        if heft >= target:
+            chunks.append([miss])
+            continue
+        current.append(miss)
+        current_weight += heft
+        if current_weight >= target or len(current) >= MAX_CHUNK_FIXES:
+            chunks.append(current)
+            current, current_weight = [], 0
+    if current:
+        chunks.append(current)
+    chunks.sort(key=lambda chunk: sum(weight(miss.fix) for miss in chunk), reverse=True)
+    return chunks
+
+
+def batches_in_order(misses: Sequence[Miss], max_weight: int = BATCH_WEIGHT) -> list[list[Miss]]:
+    """MISSES in their order, cut into batches of about MAX_WEIGHT (a fix heavier than that
+    alone): what is checked in-process between two reports of the flags found."""
+    batches: list[list[Miss]] = []
+    current: list[Miss] = []
+    current_weight = 0
+    for miss in misses:
+        current.append(miss)
+        current_weight += weight(miss.fix)
+        if current_weight >= max_weight:
+            batches.append(current)
+            current, current_weight = [], 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+# -- in the worker ----------------------------------------------------------------------------
+
+
+@dataclass
+class _WorkerState:
+    repo: Repository
+    policy: Policy
+    store: ResultCache
+    compute: ComputeBody
+
+
+_state: _WorkerState | None = None
+
+
+def _start_worker(
+    root: str, git_dir: str, policy: Policy, cache_kind: str, compute: ComputeBody
+) -> None:
+    """A worker's setup: the parent handles Ctrl-C (it stops the pool), so the worker ignores
+    it; the repository is opened again here and must be the parent's (else the worker fails
+    and the parent computes everything itself)."""
+    global _state
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    repo = Repository(root)
+    if repo.git_dir != Path(git_dir):
+        raise RuntimeError(f"{root} is no longer the repository {git_dir}")
+    store = ResultCache.under(repo.common_dir, cache_kind)
+    _state = _WorkerState(repo, policy, store, compute)
+
+
+def _assess_chunk(chunk: list[tuple[int, Fix, str | None]]) -> list[tuple[int, bytes]]:
+    """The encoded flags of every fix of CHUNK that could be computed, each written into the
+    result cache under its key; a fix whose computation raised is left out (the parent
+    computes it)."""
+    from fixreview.changes import prefetch
+
+    state = _state
+    if state is None:
+        raise RuntimeError("the worker was not started")
+    prefetch(state.repo, [fix for _, fix, _ in chunk])
+    done: list[tuple[int, bytes]] = []
+    for index, fix, key in chunk:
+        try:
+            body = state.compute(state.repo, fix, state.policy)
+        except Exception:  # the parent computes it again, where its errors are reported
+            continue
+        if key is not None:
+            state.store.put(key, body)
+        done.append((index, body))
+    return done
+
+
+# -- in the parent ----------------------------------------------------------------------------
+
+
+def assess_in_pool(
+    repo: Repository,
+    policy: Policy,
+    misses: Sequence[Miss],
+    jobs: int,
+    compute: ComputeBody,
+    cache_kind: str,
+    deliver: Callable[[list[tuple[int, bytes]]], None],
+) -> None:
+    """Compute the encoded flags of MISSES in up to JOBS spawned workers with COMPUTE, each
+    worker writing its answers into the result cache of CACHE_KIND; DELIVER gets each chunk's
+    answers, ``(index, body)``, in the calling thread as the chunk finishes.
+
+    Whatever goes wrong with the pool (it cannot start, a worker dies, an argument cannot be
+    pickled) only means some misses are never delivered: the caller computes those itself.
+    The pool is shut down, its workers gone, before this returns or raises; an exception from
+    DELIVER or a KeyboardInterrupt stops the workers at once and is raised again."""
+    # loaded only when a pool is used: a warm run never pays for them
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    chunks = plan_chunks(misses, jobs)
+    if not chunks:
+        return
+    workers = max(1, min(jobs, len(chunks)))
+    try:
+        executor = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context(START_METHOD),
+            initializer=_start_worker,
+            initargs=(str(repo.root), str(repo.git_dir), policy, cache_kind, compute),
+        )
+    except Exception:  # no such start method, no semaphores in this sandbox, ...
+        return
+    finished = False
+    try:
+        pending: set[Future[list[tuple[int, bytes]]]] = set()
+        for chunk in chunks:
+            payload = [(miss.index, miss.fix, miss.key) for miss in chunk]
+            try:
+                pending.add(executor.submit(_assess_chunk, payload))
+            except Exception:  # a worker could not be started, or the pool broke
+                break
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                try:
+                    answers = future.result()
+                except Exception:  # BrokenProcessPool, a pickling error, the chunk's prefetch
+                    continue
+                deliver(answers)
+        finished = True
+    finally:
+        if finished:
+            executor.shutdown(wait=True)
+        else:
+            _stop(executor)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """Cancel what has not started, end the workers now (not after their current chunk) and
+    wait for them: no process is left behind. (The executor has no public way to end its
+    workers before Python 3.14; without its process table, shutting down waits for the chunks
+    being computed, which are bounded.)"""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    executor.shutdown(wait=True, cancel_futures=True)
+    for process in processes:
+        process.join()

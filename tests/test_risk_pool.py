@@ -1,0 +1,432 @@
+"""Risk checks spread over worker processes (fixreview/risk/pool.py) give exactly the flags of the
+in-process path, leave their answers in the result cache for a later run, lose nothing when a
+worker fails or dies, leave no process behind, and FIXREVIEW_JOBS=1 starts none. Real git and
+real spawned processes throughout; the pool's size threshold is lowered so small test
+repositories use it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import fixreview.risk
+from fixreview.models import Fix
+from fixreview.policy import Policy
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+from fixreview.risk import CACHE_KIND, RiskFlag, assess_fixes, pool
+from fixreview.risk.pool import JOBS_ENV, Miss
+from tests.gitutil import TestRepo
+from tests.test_risk import AWS_KEY, DB_LINES, GITHUB_TOKEN, PNG, edit_lines, make_fix
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def forced_pool(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any two misses are worth a pool (the real threshold wants seconds of work)."""
+    monkeypatch.setattr(pool, "POOL_MIN_WEIGHT", 0)
+
+
+@pytest.fixture
+def computed_here(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The branch of every fix whose flags this process computes (the real ``_compute`` runs;
+    a worker, a fresh interpreter, is not affected)."""
+    calls: list[str] = []
+    real = fixreview.risk._compute
+
+    def counting(repo: Repository, fix: Fix, policy: Policy, diffs: Any) -> list[RiskFlag]:
+        calls.append(fix.branch.name)
+        return real(repo, fix, policy, diffs)
+
+    monkeypatch.setattr(fixreview.risk, "_compute", counting)
+    return calls
+
+
+def children() -> set[int]:
+    """The live child processes of this process (every thread's)."""
+    found: set[int] = set()
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            found.update(int(pid) for pid in (task / "children").read_text().split())
+        except OSError:
+            continue
+    return found
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return (Path(f"/proc/{pid}/cmdline").read_bytes()).replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def state(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def workers() -> set[int]:
+    """Our live or unreaped worker processes (a pool's spawned interpreters; not the git
+    processes a Repository keeps open, nor multiprocessing's resource tracker, which is started
+    once for the process's semaphores, holds nothing of ours and ends with us)."""
+    return {pid for pid in children() if state(pid) == "Z" or "spawn_main" in cmdline(pid)}
+
+
+def cache_files(path: Path) -> dict[str, bytes]:
+    root = path / ".git" / "fixreview" / "cache" / CACHE_KIND
+    if not root.exists():
+        return {}
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def clear_cache(path: Path) -> None:
+    shutil.rmtree(path / ".git" / "fixreview" / "cache" / CACHE_KIND, ignore_errors=True)
+
+
+def assess(path: Path, jobs: str, **options: Any) -> dict[str, list[RiskFlag]]:
+    old = os.environ.get(JOBS_ENV)
+    os.environ[JOBS_ENV] = jobs
+    try:
+        repo = Repository(path)
+        queue = load_queue(repo)
+        return assess_fixes(repo, queue.fixes, queue.policy.policy, **options)
+    finally:
+        if old is None:
+            os.environ.pop(JOBS_ENV, None)
+        else:
+            os.environ[JOBS_ENV] = old
+
+
+@pytest.fixture
+def many(repo: TestRepo) -> TestRepo:
+    """About 30 fix branches: secrets, CI and dependency files, binaries, big-ish diffs, human
+    edits after the AI, docs only, renames, deletions."""
+    repo.commit(
+        "base",
+        {
+            "app/db.py": DB_LINES,
+            "requirements.txt": "requests==2.31.0\nPyYAML==5.3\n",
+            "package.json": '{"dependencies": {"left-pad": "1.0.0"}}\n',
+            ".github/workflows/ci.yml": "on: push\njobs:\n  t:\n    steps:\n      - uses: ./ci\n",
+            "ci/action.yml": "runs:\n  using: composite\n",
+            "docs/guide.md": "# Guide\n",
+            "tests/test_db.py": "def test(): pass\n",
+        },
+    )
+    variants: list[tuple[dict[str, str | bytes | None], dict[str, str | bytes | None] | None]] = [
+        ({"app/db.py": edit_lines({42: "line 42 fixed"})}, None),
+        ({"app/db.py": edit_lines({41: f"token = '{GITHUB_TOKEN}'"})}, None),
+        ({"app/config.py": f"AWS_ACCESS_KEY_ID = '{AWS_KEY}'\n"}, None),
+        ({".github/workflows/ci.yml": "on: [push, pull_request]\njobs: {}\n"}, None),
+        ({"ci/action.yml": "runs:\n  using: node20\n"}, None),
+        ({"requirements.txt": "requests==2.32.0\nPyYAML==5.4\nnewdep==1.0\n"}, None),
+        ({"package.json": '{"dependencies": {"left-pad": "1.3.0"}}\n'}, None),
+        ({"app/logo.png": PNG}, None),
+        ({"docs/guide.md": "# Guide\n\nMore words.\n"}, None),
+        ({"app/db.py": edit_lines({43: "line 43 \u202eevil"})}, None),
+        ({"app/db.py": None}, None),
+        (
+            {"app/db.py": edit_lines({44: "line 44 ai"})},
+            {"app/db.py": edit_lines({44: "line 44 human"}), "tests/test_db.py": "ok = 1\n"},
+        ),
+        ({"app/big.py": "".join(f"value_{n} = compute({n})\n" for n in range(3000))}, None),
+        ({"app/wide.py": "x = '" + "a" * 5000 + "'\n" + "y = 2\n" * 500}, None),
+    ]
+    for number in range(30):
+        files, human = variants[number % len(variants)]
+        if number >= len(variants):  # the same kinds again, each a different change
+            files = {**files, f"app/extra_{number}.py": f"n = {number}\n" * (number * 7)}
+        make_fix(repo, files, branch=f"ai-fix/b{number:02d}", human=human)
+    return repo
+
+
+def test_pool_gives_the_in_process_flags_on_the_demo_repository(
+    demo_repo: Path, forced_pool: None, computed_here: list[str]
+) -> None:
+    alone = assess(demo_repo, "1")
+    written_here = cache_files(demo_repo)
+    assert len(computed_here) == len(alone) > 1
+    clear_cache(demo_repo)
+    computed_here.clear()
+
+    pooled = assess(demo_repo, "2")
+    assert computed_here == [], "the workers computed every fix"
+    assert pooled == alone
+    assert list(pooled) == list(alone)
+    assert cache_files(demo_repo) == written_here, "the workers wrote the same entries"
+
+    again = assess(demo_repo, "1")  # in-process, reading what the workers wrote
+    assert again == alone
+    assert computed_here == [], "every entry a worker wrote is a hit"
+
+
+def test_pool_gives_the_in_process_flags_on_thirty_varied_fixes(
+    many: TestRepo, forced_pool: None, computed_here: list[str]
+) -> None:
+    alone = assess(many.path, "1")
+    assert len(alone) == 30
+    raised = {flag.id for flags in alone.values() for flag in flags}
+    assert {"secret-added", "ci-config-change", "dependency-change", "binary-file"} <= raised
+    assert {"hidden-unicode", "diverges-from-suggestion"} <= raised
+    written_here = cache_files(many.path)
+    clear_cache(many.path)
+    computed_here.clear()
+
+    reported: list[dict[str, list[RiskFlag]]] = []
+    pooled = assess(many.path, "2", on_flags=reported.append)
+    assert computed_here == []
+    assert pooled == alone
+    assert len(reported) > 1, "flags arrive chunk by chunk"
+    merged = {name: flags for batch in reported for name, flags in batch.items()}
+    assert merged == alone and sum(len(batch) for batch in reported) == 30
+    assert cache_files(many.path) == written_here
+
+    again = assess(many.path, "2", on_flags=reported.append)
+    assert again == alone and computed_here == []
+
+
+def test_cache_hits_are_reported_first_in_one_call(
+    many: TestRepo, forced_pool: None, computed_here: list[str]
+) -> None:
+    repo = Repository(many.path)
+    queue = load_queue(repo)
+    policy = queue.policy.policy
+    assess_fixes(repo, queue.fixes[:10], policy)
+    computed_here.clear()
+    reported: list[dict[str, list[RiskFlag]]] = []
+    os.environ[JOBS_ENV] = "2"
+    try:
+        flags = assess_fixes(repo, queue.fixes, policy, on_flags=reported.append)
+    finally:
+        del os.environ[JOBS_ENV]
+    assert set(reported[0]) == {fix.branch.name for fix in queue.fixes[:10]}
+    assert all(not set(batch) & set(reported[0]) for batch in reported[1:])
+    assert {name for batch in reported for name in batch} == set(flags)
+
+
+def test_a_chunk_the_pool_cannot_take_is_computed_here(
+    many: TestRepo, forced_pool: None, computed_here: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = assess(many.path, "1")
+    clear_cache(many.path)
+    computed_here.clear()
+
+    class LocalFix(Fix):  # defined in a function: it cannot be pickled for a worker
+        pass
+
+    repo = Repository(many.path)
+    queue = load_queue(repo)
+    odd = LocalFix.model_validate(queue.fixes[3].model_dump())
+    fixes = [*queue.fixes[:3], odd, *queue.fixes[4:]]
+    monkeypatch.setattr(pool, "MAX_CHUNK_FIXES", 1)  # one fix per chunk
+    monkeypatch.setenv(JOBS_ENV, "2")
+    pooled = assess_fixes(repo, fixes, queue.policy.policy)
+    assert pooled == alone
+    assert computed_here == [odd.branch.name], "only the fix the pool could not take"
+
+
+def test_workers_killed_midway_lose_nothing_and_leave_no_process(
+    many: TestRepo, forced_pool: None, computed_here: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = assess(many.path, "1")
+    clear_cache(many.path)
+    computed_here.clear()
+    before = workers()
+    killed: list[int] = []
+
+    def kill_workers(batch: dict[str, list[RiskFlag]]) -> None:
+        if not killed:
+            for pid in workers() - before:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    monkeypatch.setattr(pool, "MAX_CHUNK_FIXES", 1)
+    pooled = assess(many.path, "2", on_flags=kill_workers)
+    assert killed, "the workers were running when the first chunk came back"
+    assert pooled == alone
+    assert workers() == before, "no worker outlives assess_fixes"
+
+
+def test_an_interrupt_stops_the_pool_and_leaves_no_process(
+    many: TestRepo, forced_pool: None
+) -> None:
+    before = workers()
+
+    def interrupt(batch: dict[str, list[RiskFlag]]) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        assess(many.path, "2", on_flags=interrupt)
+    assert workers() == before
+
+
+def test_a_fix_nobody_can_check_fails_as_in_process(
+    many: TestRepo, forced_pool: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A fix whose head is not in the repository: its worker's chunk fails, the parent tries
+    it again and raises what the in-process path raises; no worker is left behind."""
+    repo = Repository(many.path)
+    queue = load_queue(repo)
+    gone = "0123456789abcdef0123456789abcdef01234567"
+    broken = queue.fixes[5].model_copy(
+        update={"branch": queue.fixes[5].branch.model_copy(update={"head": gone})}
+    )
+    fixes = [*queue.fixes[:5], broken, *queue.fixes[6:]]
+    before = workers()
+    errors = []
+    for jobs in ("1", "2"):
+        clear_cache(many.path)
+        monkeypatch.setenv(JOBS_ENV, jobs)
+        with pytest.raises(Exception) as caught:
+            assess_fixes(repo, fixes, queue.policy.policy)
+        errors.append((type(caught.value), str(caught.value)))
+    assert errors[0] == errors[1]
+    assert workers() == before
+
+
+def test_jobs_one_starts_no_process(many: TestRepo) -> None:
+    """In a fresh interpreter: with a pool, multiprocessing's resource tracker stays a child
+    of the process until it exits; with FIXREVIEW_JOBS=1 (or jobs=1) no process but git's is
+    started."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from fixreview.queue import load_queue
+        from fixreview.repo.git import Repository
+        from fixreview.risk import assess_fixes, pool
+        pool.POOL_MIN_WEIGHT = 0
+        repo = Repository(sys.argv[1])
+        queue = load_queue(repo)
+        jobs = int(sys.argv[2]) if len(sys.argv) > 2 else None
+        flags = assess_fixes(repo, queue.fixes, queue.policy.policy, jobs=jobs)
+        assert len(flags) == 30
+        kids = [
+            pid for task in Path("/proc/self/task").iterdir()
+            for pid in (task / "children").read_text().split()
+        ]
+        # a Repository keeps one `git cat-file --batch` open: that is not a pool's
+        commands = []
+        for pid in kids:
+            try:
+                commands.append(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")[0])
+            except OSError:  # ended since
+                pass
+        print(sum(1 for command in commands if not command.endswith(b"git")))
+        """
+    )
+
+    def started(jobs_env: str, *jobs: str) -> int:
+        env = dict(os.environ, FIXREVIEW_JOBS=jobs_env, FIXREVIEW_NO_CACHE="1")
+        out = subprocess.run(
+            [sys.executable, "-c", script, str(many.path), *jobs],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert out.returncode == 0, out.stderr
+        return int(out.stdout.split()[-1])
+
+    assert started("1") == 0
+    assert started("2", "1") == 0, "a caller asking for one worker gets no pool"
+    assert started("2") > 0, "(the test sees a pool that was used)"
+
+
+def test_a_script_without_a_main_guard_is_not_run_again(many: TestRepo, tmp_path: Path) -> None:
+    """A spawned worker imports the main script again: one that would check the queue (or
+    print, or write) again at its top level gets no pool, and runs once."""
+    body = textwrap.dedent(
+        """
+        import sys
+        from fixreview.queue import load_queue
+        from fixreview.repo.git import Repository
+        from fixreview.risk import assess_fixes, pool
+        pool.POOL_MIN_WEIGHT = 0
+        {call}
+        """
+    )
+    call = textwrap.dedent(
+        """
+        repo = Repository(sys.argv[1])
+        queue = load_queue(repo)
+        flags = assess_fixes(repo, queue.fixes, queue.policy.policy)
+        print("ran", len(flags))
+        """
+    )
+    unguarded = tmp_path / "unguarded.py"
+    unguarded.write_text(body.replace("{call}", call))
+    guarded = tmp_path / "guarded.py"
+    guarded.write_text(
+        body.replace("{call}", "def main():\n" + textwrap.indent(call, "    "))
+        + "\nif __name__ == '__main__':\n    main()\n"
+    )
+    env = dict(os.environ, FIXREVIEW_JOBS="2", FIXREVIEW_NO_CACHE="1", PYTHONPATH=str(ROOT))
+    for script in (unguarded, guarded):
+        out = subprocess.run(
+            [sys.executable, str(script), str(many.path)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert out.stdout.split("\n").count("ran 30") == 1, (script.name, out.stdout)
+
+
+def test_jobs_come_from_the_environment_and_never_exceed_what_is_asked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    default = pool.default_jobs()
+    assert default >= 1
+    for bad in ("", "0", "-2", "two", "1.5", "\u0663", " "):
+        monkeypatch.setenv(JOBS_ENV, bad)
+        assert pool.pool_jobs() == default, bad
+    monkeypatch.setenv(JOBS_ENV, "7")
+    assert pool.pool_jobs() == 7
+    assert pool.pool_jobs(3) == 3
+    assert pool.pool_jobs(0) == 1
+    monkeypatch.setenv(JOBS_ENV, "1")
+    assert pool.pool_jobs(4) == 1
+
+
+def test_chunks_hold_every_fix_once_heaviest_first_a_huge_fix_alone(
+    many: TestRepo,
+) -> None:
+    queue = load_queue(Repository(many.path))
+    misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
+    huge = max(queue.fixes, key=pool.weight)
+    assert huge.stats.added >= 3000
+    chunks = pool.plan_chunks(misses, 2)
+    assert sorted(m.index for chunk in chunks for m in chunk) == list(range(len(misses)))
+    assert [m.fix for m in chunks[0]] == [huge]
+    weights = [sum(pool.weight(m.fix) for m in chunk) for chunk in chunks]
+    assert weights == sorted(weights, reverse=True)
+    assert len(chunks) >= 4
+    assert not pool.worth_pool(misses, 2), "thirty small fixes are not worth a pool"
+    assert not pool.worth_pool(misses, 1)
+
+
+def _iter_batches(batches: list[list[Miss]]) -> Iterator[int]:
+    for batch in batches:
+        yield from (miss.index for miss in batch)
+
+
+def test_in_process_batches_keep_the_order(many: TestRepo) -> None:
+    queue = load_queue(Repository(many.path))
+    misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
+    batches = pool.batches_in_order(misses, 1000)
+    assert list(_iter_batches(batches)) == list(range(len(misses)))
+    assert len(batches) > 1
