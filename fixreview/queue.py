@@ -2,8 +2,10 @@
 
 Loading the whole queue costs a fixed number of git processes whatever the number of branches:
 one ``for-each-ref``, one ``rev-list`` and one ``cat-file --batch`` for the commits, one
-``ls-tree`` and one ``cat-file --batch`` for the proposal notes, one ``diff-tree --stdin`` for
-the sizes, and one ``cat-file --batch`` for the findings sources when trailers need them.
+``ls-tree`` and one ``cat-file --batch`` for the proposal notes, one ``rev-parse`` and one
+``diff-tree --stdin`` for the sizes, and one ``cat-file --batch`` for the findings sources when
+trailers need them. Warm, the result cache holds each proposal note's records (by the note's
+blob id) and the whole queue's sizes: only the first three processes and an ``ls-tree`` run.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from fixreview.repo.git import (
     Repository,
     object_format_of,
 )
+from fixreview.resultcache import ResultCache, cache_key, code_digest, program_identity
 
 if TYPE_CHECKING:
     from fixreview.findings.sources import FindingsIndex
@@ -378,10 +381,54 @@ def _merge_bases(
     return result
 
 
+# BUMP THIS whenever what the queue's sizes count changes (queue.py and repo/git.py are hashed
+# in too, as a safety net)
+STATS_VERSION = "1"
+STATS_CACHE_KIND = "diff-stats"
+
+
 def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
-    """Files and lines changed by every fix, with one ``git diff-tree --stdin``."""
+    """Files and lines changed by every fix: the whole queue's sizes from one result-cache
+    entry (keyed by every fix's merge-base and head, whose ids fix their trees), else with one
+    ``git diff-tree --stdin``."""
     if not fixes:
         return
+    store = ResultCache.under(repo.common_dir, STATS_CACHE_KIND)
+    key = cache_key(
+        STATS_CACHE_KIND,
+        STATS_VERSION,
+        code_digest(("queue.py", "repo/git.py")),
+        program_identity("git"),
+        "".join(f"{fix.branch.merge_base or '-'} {fix.branch.head}\n" for fix in fixes),
+    )
+    found = _stats_from_entry(store.get(key), len(fixes))
+    if found is None:
+        found = _diff_stats(repo, fixes)
+        store.put(key, "".join(f"{s.files} {s.added} {s.removed}\n" for s in found).encode())
+    for fix, stats in zip(fixes, found, strict=True):
+        fix.stats = stats
+
+
+def _stats_from_entry(body: bytes | None, count: int) -> list[DiffStats] | None:
+    """The sizes an entry holds, one line of three counts per fix; None unless it is exactly
+    that, for COUNT fixes."""
+    if body is None:
+        return None
+    lines = body.split(b"\n")
+    if len(lines) != count + 1 or lines[-1]:
+        return None
+    found: list[DiffStats] = []
+    for line in lines[:-1]:
+        numbers = line.split(b" ")
+        if len(numbers) != 3 or not all(n.isdigit() and len(n) < 19 for n in numbers):
+            return None
+        files, added, removed = (int(n) for n in numbers)
+        found.append(DiffStats(files=files, added=added, removed=removed))
+    return found
+
+
+def _diff_stats(repo: Repository, fixes: list[Fix]) -> list[DiffStats]:
+    """Files and lines changed by every fix, with one ``git diff-tree --stdin``."""
     # diff-tree reads "A B" of two commits as a commit and its parents: give it trees.
     revs = [rev for fix in fixes for rev in (fix.branch.merge_base, fix.branch.head) if rev]
     trees = dict(
@@ -420,5 +467,4 @@ def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
         current.files += 1
         current.added += int(added) if added.isdigit() else 0
         current.removed += int(removed) if removed.isdigit() else 0
-    for fix, pair in zip(fixes, pairs, strict=True):
-        fix.stats = stats.get(pair, DiffStats())
+    return [stats.get(pair, DiffStats()).model_copy() for pair in pairs]

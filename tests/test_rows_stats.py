@@ -1,0 +1,75 @@
+"""The queue's diff sizes (files, lines added and removed) kept in one result-cache entry for
+the whole queue (fixreview.queue._fill_stats): cached, warm and uncached reads agree; the entry
+never outlives a moved branch; a damaged entry is computed again."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixreview.queue import STATS_CACHE_KIND, load_queue
+from fixreview.repo.git import Repository
+from fixreview.resultcache import ResultCache
+from tests.gitutil import TestRepo
+
+
+def _sizes(path: Path) -> dict[str, tuple[int, int, int]]:
+    queue = load_queue(Repository(path))
+    return {f.branch.name: (f.stats.files, f.stats.added, f.stats.removed) for f in queue.fixes}
+
+
+def _queue_repo(repo: TestRepo) -> TestRepo:
+    base = repo.rev("HEAD")
+    for n, lines in enumerate((1, 3, 7)):
+        repo.git("checkout", "-q", "-b", f"ai-fix/f{n}", base)
+        repo.commit(f"fix {n}", {f"app/f{n}.py": "x = 1\n" * lines, "README.md": None})
+    repo.git("checkout", "-q", "main")
+    return repo
+
+
+def _entries(path: Path) -> list[Path]:
+    directory = ResultCache.under(Repository(path).common_dir, STATS_CACHE_KIND).directory
+    assert directory is not None
+    return sorted(p for p in directory.rglob("*") if p.is_file())
+
+
+def test_cached_warm_and_uncached_sizes_agree(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _queue_repo(repo)
+    monkeypatch.setenv("FIXREVIEW_NO_CACHE", "1")
+    expected = _sizes(repo.path)
+    assert expected == {
+        "ai-fix/f0": (2, 1, 1),
+        "ai-fix/f1": (2, 3, 1),
+        "ai-fix/f2": (2, 7, 1),
+    }
+    monkeypatch.delenv("FIXREVIEW_NO_CACHE")
+    assert _sizes(repo.path) == expected
+    assert len(_entries(repo.path)) == 1
+    assert _sizes(repo.path) == expected  # warm
+
+
+def test_a_moved_branch_is_sized_again(repo: TestRepo) -> None:
+    _queue_repo(repo)
+    before = _sizes(repo.path)
+    repo.git("checkout", "-q", "ai-fix/f1")
+    repo.commit("more", {"app/f1.py": "x = 1\n" * 10})
+    repo.git("checkout", "-q", "main")
+    after = _sizes(repo.path)
+    assert after["ai-fix/f1"] == (2, 10, 1) != before["ai-fix/f1"]
+    assert after["ai-fix/f0"] == before["ai-fix/f0"]
+
+
+@pytest.mark.parametrize("damage", [b"", b"junk", b"1 2 3\n", b"1 2 3\n" * 3 + b"x"])
+def test_a_damaged_entry_is_computed_again(repo: TestRepo, damage: bytes) -> None:
+    """Whatever a (locally forged) entry holds that is not three counts per fix is a miss;
+    each damage is written with a valid header, so only the body's own checks catch it."""
+    _queue_repo(repo)
+    expected = _sizes(repo.path)
+    (entry,) = _entries(repo.path)
+    store = ResultCache.under(Repository(repo.path).common_dir, STATS_CACHE_KIND)
+    key = entry.parent.name + entry.name
+    assert store.put(key, damage)
+    assert _sizes(repo.path) == expected
