@@ -51,12 +51,11 @@ forkserver, it leaves no server process behind once the pool is shut down."""
 # removed) in-process, so a fix weighs its changed lines plus FIX_WEIGHT.
 FIX_WEIGHT = 160
 # Starting a spawned worker and importing what the checks need (the diff parser, the secret
-# scan) measured 0.5-0.7 s of wall time on the 2-core benchmark machine (workers start in
-# parallel), and a 2-worker pool over nothing took 0.6-0.9 s end to end. Two workers halve the
-# work W: the pool wins once W > 2 x start cost (about 1.4 s); asking for about 3 s of work
-# (120,000 line units: e.g. 750 small fixes, or one 100,000-line fix with a few others) keeps it
-# a clear win on a busy machine and leaves small queues, and the app's after-a-decision batch of
-# one fix, in-process.
+# scan) takes 0.4-0.6 s of CPU; a 2-worker pool checking 2 small fixes took 1.0-1.5 s end to end
+# against 0.01 s in-process (2-core benchmark machine shared with other work, 3 runs). Two
+# workers halve the work W: the pool wins once W > 2 x start cost (2-3 s); POOL_MIN_WEIGHT asks
+# for about 3 s of work (120,000 line units: e.g. 750 small fixes, or one 100,000-line fix), so
+# small queues, and the app's after-a-decision batch of one fix, stay in-process.
 POOL_MIN_WEIGHT = 120_000
 POOL_MIN_FIXES = 2
 """Never a pool for fewer misses than this: one fix cannot be split."""
