@@ -18,6 +18,7 @@ cost follows the amount of change, not the number of note versions times their s
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import re
@@ -445,27 +446,27 @@ def _parse_note(
     del content
     bad = [line.describe() for line in bad_lines]
     outcomes: list[_Outcome] = []
-    fresh: list[tuple[str, ModelT | str]] = []
+    fresh: list[tuple[str, ModelT | str, int]] = []
     for raw in records:
         if raw.tag != tag:
             outcomes.append(("tag", raw.tag))
             continue
-        seen_key = (raw.payload, raw.patch)
+        seen_key = (raw.payload, _patch_digest(raw))
         value = seen.get(seen_key)
         if value is None:
             record_key = _record_key(raw, model, check, decode)
             value = _cached_record(records_store, record_key, raw, model, decode)
             if value is None:
                 value = _validate(raw, model, check, decode)
-                fresh.append((record_key, value))
+                fresh.append((record_key, value, len(raw.patch or b"")))
             seen[seen_key] = value
         outcomes.append(("refused", value) if isinstance(value, str) else value)
     # the models hold the patches: a note whose patches alone overflow an entry is not dumped
     fits = sum(len(raw.patch or b"") for raw in records) < store.max_bytes
     del records
     if not fits or not store.put(key, _note_body(bad, outcomes)):
-        for record_key, value in fresh:  # too large for one entry: each record its own
-            _keep_record(records_store, record_key, value)
+        for record_key, value, size in fresh:  # too large for one entry: each record its own
+            _keep_record(records_store, record_key, value, size)
     return bad, outcomes
 
 
@@ -547,7 +548,7 @@ def _parsed(
     value = _cached_record(store, key, raw, model, decode)
     if value is None:
         value = _validate(raw, model, check, decode)
-        _keep_record(store, key, value)
+        _keep_record(store, key, value, len(raw.patch or b""))
     return value
 
 
@@ -566,8 +567,14 @@ def _record_key(
         getattr(check, "__qualname__", None),
         getattr(decode, "__qualname__", None),
         raw.payload,
-        raw.patch,
+        _patch_digest(raw),
     )
+
+
+def _patch_digest(raw: RawRecord) -> bytes | None:
+    """The SHA-256 of RAW's patch field (None: it has none): what keys and tells records apart,
+    so that no copy of a megabyte patch is made or kept for that."""
+    return None if raw.patch is None else hashlib.sha256(raw.patch).digest()
 
 
 def _cached_record(
@@ -594,10 +601,14 @@ def _cached_record(
     return None
 
 
-def _keep_record(store: ResultCache, key: str, value: BaseModel | str) -> None:
+def _keep_record(store: ResultCache, key: str, value: BaseModel | str, patch_bytes: int) -> None:
+    """Keep a record's outcome: its refusal, its model, or ``checked`` when the model is too
+    large for an entry (it holds the record's PATCH_BYTES: not dumped when they alone are)."""
     if isinstance(value, str):
         store.put(key, _REFUSED + value.encode("utf-8", "replace"))
-    elif not store.put(key, _OK + value.model_dump_json(by_alias=True).encode()):
+    elif patch_bytes >= store.max_bytes or not store.put(
+        key, _OK + value.model_dump_json(by_alias=True).encode()
+    ):
         store.put(key, _CHECKED)
 
 
