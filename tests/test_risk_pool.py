@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 import fixreview.risk
+from fixreview.jobs import usable_cpus
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.queue import load_queue
@@ -389,7 +390,7 @@ def test_a_script_without_a_main_guard_is_not_run_again(many: TestRepo, tmp_path
 def test_jobs_come_from_the_environment_and_never_exceed_what_is_asked(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    default = pool.default_jobs()
+    default = usable_cpus()
     assert default >= 1
     for bad in ("", "0", "-2", "two", "1.5", "\u0663", " "):
         monkeypatch.setenv(JOBS_ENV, bad)

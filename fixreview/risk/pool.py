@@ -23,7 +23,6 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
-import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from fixreview.jobs import ENV_VAR, jobs_from_env, usable_cpus
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
@@ -39,8 +39,8 @@ from fixreview.resultcache import ResultCache
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
-JOBS_ENV = "FIXREVIEW_JOBS"
-"""How many worker processes check fixes (an integer, at least 1; 1: never a pool)."""
+JOBS_ENV = ENV_VAR
+"""How many worker processes check fixes (:mod:`fixreview.jobs`; 1: never a pool)."""
 
 START_METHOD = "spawn"
 """A fresh interpreter per worker: safe from a process with threads (unlike fork), and, unlike
@@ -81,28 +81,10 @@ ComputeBody = Callable[[Repository, Fix, Policy], bytes]
 """Computes one fix's encoded flags; must be a module-level function (pickled by name)."""
 
 
-def default_jobs() -> int:
-    """The processor count this process may run on (its affinity, where the system says)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except (AttributeError, OSError):
-        return max(1, os.cpu_count() or 1)
-
-
-def jobs_from_env() -> int | None:
-    """``FIXREVIEW_JOBS`` as a worker count, or None when unset or not an integer >= 1 (a bad
-    value is ignored: the default applies)."""
-    value = os.environ.get(JOBS_ENV, "").strip()
-    if not value.isascii() or not value.isdigit():
-        return None
-    jobs = int(value)
-    return jobs if jobs >= 1 else None
-
-
 def pool_jobs(requested: int | None = None) -> int:
     """How many workers to use: ``FIXREVIEW_JOBS``, else the processor count; never more than
     REQUESTED (a caller asking for fewer) when given. 1 means no pool."""
-    jobs = jobs_from_env() or default_jobs()
+    jobs = jobs_from_env(usable_cpus())
     if requested is not None:
         jobs = min(jobs, max(1, requested))
     return jobs
