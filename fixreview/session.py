@@ -13,7 +13,7 @@ keyed by the fix's head, so a result computed for an older head is never mistake
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -109,6 +109,7 @@ class ReviewSession:
         self.decided: dict[str, Verdict] = {}  # the latest verdict of this run, by branch
         self._reviews: dict[tuple[str, str], ReviewData] = {}
         self._finals: dict[tuple[str, str], Diff] = {}
+        self._known_flags: dict[tuple[str, str], list[RiskFlag]] = {}  # by (branch, head)
         self._standing: dict[str, Standing] = {}
         self.unknown: set[str] = set()  # branches whose status is still being judged
         self._warned: set[str] = set()  # what judging warned about already
@@ -138,27 +139,81 @@ class ReviewSession:
         return queue, {f.branch.name for f in fixes_with_decisions(queue, records)}
 
     def judge(self, queue: Queue, fixes: Sequence[Fix] | None = None) -> dict[str, Standing]:
-        """The risk flags of FIXES (default: every fix of QUEUE; in bulk, from the result
-        cache when it has them) and the gate's judgement of those with decisions: after a
-        decision, that fix alone, nothing else verified again. Install the result with
+        """The risk flags of FIXES (default: every fix of QUEUE; those :meth:`judge_all` found
+        already are not looked up again) and the gate's judgement of those with decisions:
+        after a decision, that fix alone, nothing else verified again. Install the result with
         :meth:`use_standing`. Waits while the reviewer opens a fix (:meth:`foreground`)."""
         self._idle.wait()
         fixes = list(queue.fixes if fixes is None else fixes)
-        flags = assess_fixes(self.repo, fixes, queue.policy.policy)
+        flags = {
+            f.branch.name: self._known_flags[(f.branch.name, f.branch.head)]
+            for f in fixes
+            if (f.branch.name, f.branch.head) in self._known_flags
+        }
+        missing = [f for f in fixes if f.branch.name not in flags]
+        if missing:
+            flags.update(assess_fixes(self.repo, missing, queue.policy.policy))
         scope = Queue(policy=queue.policy, fixes=fixes)
         gates = judge_queue(self.repo, scope, flags)
         for warning in scope.warnings:  # the same ledger is read for every batch: say it once
             if warning not in self._warned:
                 self._warned.add(warning)
                 queue.warnings.append(warning)
-        found: dict[str, Standing] = {}
-        for fix in fixes:
-            name = fix.branch.name
-            gate = gates.get(name)
-            status = status_of(gate) if gate is not None else Status.PENDING
-            approvals = approvals_of(queue.policy, fix, flags[name], gate)
-            found[name] = Standing(fix.branch.head, status, flags[name], approvals)
-        return found
+        return {fix.branch.name: self._standing_for(queue, fix, flags, gates) for fix in fixes}
+
+    def judge_all(
+        self,
+        queue: Queue,
+        unknown: set[str],
+        show: Callable[[dict[str, Standing]], None],
+        batch: int = 5,
+    ) -> None:
+        """Every fix's flags, status and approvals, handed to SHOW as soon as they are known
+        (worker thread). The flags come in bulk (:func:`assess_fixes`: from the result cache,
+        the others in worker processes when there are many, so this thread mostly waits and
+        leaves Python to the UI); a fix without decisions is shown as its flags arrive, and
+        the fixes with decisions (UNKNOWN, from :meth:`load_rows`), whose flags are asked for
+        first, are judged BATCH at a time meanwhile, each batch waiting while the reviewer
+        opens a fix. Nothing is shown once QUEUE is no longer the session's."""
+        by_name = {fix.branch.name: fix for fix in queue.fixes}
+        waiting: list[Fix] = []
+
+        def judge_some(count: int) -> None:
+            while len(waiting) >= count and waiting and self.queue is queue:
+                chosen, waiting[:] = waiting[:batch], waiting[batch:]
+                show(self.judge(queue, chosen))
+
+        def arrived(flags: dict[str, list[RiskFlag]]) -> None:
+            if self.queue is not queue:
+                return
+            ready: dict[str, Standing] = {}
+            for name, found in flags.items():
+                fix = by_name[name]
+                self._known_flags[(name, fix.branch.head)] = found
+                if name in unknown:
+                    waiting.append(fix)
+                else:  # no decision: pending, whatever the gate would say
+                    ready[name] = self._standing_for(queue, fix, flags, {})
+            if ready:
+                show(ready)
+            judge_some(batch)
+
+        first = sorted(queue.fixes, key=lambda fix: fix.branch.name not in unknown)
+        assess_fixes(self.repo, first, queue.policy.policy, on_flags=arrived)
+        judge_some(1)
+
+    def _standing_for(
+        self,
+        queue: Queue,
+        fix: Fix,
+        flags: Mapping[str, list[RiskFlag]],
+        gates: Mapping[str, GateResult],
+    ) -> Standing:
+        name = fix.branch.name
+        gate = gates.get(name)
+        status = status_of(gate) if gate is not None else Status.PENDING
+        approvals = approvals_of(queue.policy, fix, flags[name], gate)
+        return Standing(fix.branch.head, status, flags[name], approvals)
 
     def use_standing(self, queue: Queue, standing: dict[str, Standing]) -> None:
         """Install what :meth:`judge` found (UI thread): statuses, flags and approvals."""

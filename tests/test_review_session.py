@@ -15,7 +15,7 @@ from fixreview.models import AWAITING_REVIEW, Fix
 from fixreview.notes.store import DECISIONS_REF
 from fixreview.recording import DecisionRefused
 from fixreview.repo.git import Repository
-from fixreview.session import ReviewSession
+from fixreview.session import ReviewSession, Standing
 
 
 def loaded(path: Path) -> ReviewSession:
@@ -251,3 +251,36 @@ def test_judging_in_batches_warns_about_a_bad_record_once(demo_repo: Path) -> No
     bad = [w for w in warnings if head[:12] in w]
     assert len(bad) == 1, warnings
     assert session.take_warnings() == []
+
+
+def test_judging_the_whole_queue_streams_what_judging_each_fix_finds(demo_repo: Path) -> None:
+    """What the app's loading worker does: every fix handed over exactly once, each with the
+    standing judging it alone gives, the fixes with decisions judged a few at a time, and
+    nothing handed over for a queue the session no longer shows."""
+    session = ReviewSession(Repository(demo_repo))
+    queue, unknown = session.load_rows()
+    session.use_queue(queue, unknown)
+    calls: list[dict[str, Standing]] = []
+    session.judge_all(queue, unknown, calls.append, batch=2)
+    shown = [name for call in calls for name in call]
+    assert sorted(shown) == sorted(f.branch.name for f in queue.fixes)  # each once
+    judged = [call for call in calls if set(call) <= unknown]
+    assert judged and all(len(call) <= 2 for call in judged)
+    fresh = ReviewSession(Repository(demo_repo))
+    again, _ = fresh.load_rows()
+    fresh.use_queue(again, unknown)
+    alone = {f.branch.name: fresh.judge(again, [f])[f.branch.name] for f in again.fixes}
+    streamed = {name: standing for call in calls for name, standing in call.items()}
+    assert streamed == alone
+    session.use_standing(queue, streamed)
+    fresh.use_standing(again, alone)
+    assert all(session.status_known(f) for f in queue.fixes)
+    assert {f.branch.name: f.branch.status for f in queue.fixes} == {
+        f.branch.name: f.branch.status for f in again.fixes
+    }
+    assert any(f.branch.status != "pending" for f in queue.fixes)  # the demo has decided fixes
+    stale: list[dict[str, Standing]] = []
+    newer, unknown_now = session.load_rows()
+    session.use_queue(newer, unknown_now)
+    session.judge_all(queue, unknown, stale.append)  # QUEUE is no longer the session's
+    assert stale == []

@@ -107,17 +107,21 @@ class FixreviewApp(App[None]):
         flags, status and approvals, which fill their columns when known."""
         queue, unknown = self.session.load_rows()
         self.call_from_thread(self.queue_loaded, queue, unknown)
-        # in small batches, so that a fix the reviewer opens waits for one batch at most (the
-        # session pauses between batches meanwhile); the rows fill in a few times a second
+        # the session hands over what it finds as it goes (a fix the reviewer opens waits for
+        # one small batch at most); the rows fill in a few times a second
         found: dict[str, Standing] = {}
         shown = time.monotonic()
-        for start in range(0, len(queue.fixes), JUDGE_BATCH):
-            if self.session.queue is not queue:  # a newer load took over
-                return
-            found.update(self.session.judge(queue, queue.fixes[start : start + JUDGE_BATCH]))
-            if time.monotonic() - shown >= SHOW_EVERY or start + JUDGE_BATCH >= len(queue.fixes):
+
+        def show(standing: dict[str, Standing]) -> None:
+            nonlocal found, shown
+            found.update(standing)
+            if time.monotonic() - shown >= SHOW_EVERY:
                 self.call_from_thread(self.queue_judged, queue, found)
                 found, shown = {}, time.monotonic()
+
+        self.session.judge_all(queue, unknown, show, batch=JUDGE_BATCH)
+        if found and self.session.queue is queue:
+            self.call_from_thread(self.queue_judged, queue, found)
 
     def queue_loaded(self, queue: Queue, unknown: set[str]) -> None:
         for warning in self.session.use_queue(queue, unknown):
