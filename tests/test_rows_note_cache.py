@@ -1,7 +1,7 @@
-"""The queue's proposals read through one result-cache entry per note blob
-(fixreview.notes.store.read_models): cold, warm and uncached reads give what read_typed gives,
-models and warnings alike; a damaged entry is read again from the note; and a record's
-outcome never outlives a change of its note's bytes (a new blob)."""
+"""The queue's proposals read through result-cache entries keyed by note blob ids, one per group
+of notes (fixreview.notes.store.read_models): cold, warm and uncached reads give what read_typed
+gives, models and warnings alike; a damaged entry is read again from the notes; and a record's
+outcome never outlives a change of its note's bytes (a new blob), in its group or not."""
 
 from __future__ import annotations
 
@@ -159,3 +159,31 @@ def test_a_note_too_large_for_an_entry_keeps_its_records_entries(
     monkeypatch.setattr(store, "_validate", watching)
     assert _dumped(_models(Repository(demo_repo))) == expected
     assert checks and all(check is None for check in checks)
+
+
+def test_a_changed_note_is_read_again_though_its_group_was_cached(demo_repo: Path) -> None:
+    """Notes on commits whose ids share their first two digits share an entry: a change to
+    either note (a new blob) makes the entry a miss, and both are read as they are now."""
+    repo = Repository(demo_repo)
+    head = repo.resolve("ai-fix/sqli-invoice-search")
+    assert head is not None
+    good = repo.run_text("notes", f"--ref={PROPOSALS_REF}", "show", head).split("\n")[0]
+    by_prefix: dict[str, str] = {}
+    pair: tuple[str, str] | None = None
+    for n in range(400):  # two of the commits share a prefix long before 400 (birthdays)
+        oid = repo.run_text("commit-tree", f"{head}^{{tree}}", "-m", f"c{n}").strip()
+        if oid[:2] in by_prefix:
+            pair = (by_prefix[oid[:2]], oid)
+            break
+        by_prefix[oid[:2]] = oid
+    assert pair is not None
+    first, second = pair
+    append_record(repo, PROPOSALS_REF, first, good)
+    append_record(repo, PROPOSALS_REF, second, good)
+    before = _models(Repository(demo_repo))
+    assert _dumped(before) == _typed(repo)
+    assert len(before.by_target[first]) == len(before.by_target[second]) == 1
+    append_record(repo, PROPOSALS_REF, second, "proposal dGhpcyBpcyBub3QgVE9NTA==")
+    after = _models(Repository(demo_repo))
+    assert _dumped(after) == _typed(repo)
+    assert any(second[:12] in w and "not TOML" in w for w in after.warnings), after.warnings

@@ -336,8 +336,9 @@ class NoteModels(Generic[ModelT]):
 
 
 # what one record of a note came to: its model, or (``tag``, its other tag) or
-# (``refused``, why)
+# (``refused``, why); and a whole note: its unusable lines' warnings, its records' outcomes
 _Outcome = BaseModel | tuple[str, str]
+_Note = tuple[list[str], list[_Outcome]]
 _NOTES_BATCH = 64  # note blobs read at a time on a miss: one large note is never one of many
 
 
@@ -352,11 +353,13 @@ def read_models(
     targets: Collection[str] | None = None,
 ) -> NoteModels[ModelT]:
     """:func:`read_typed` of the tip of REF for a reader that needs the models only (the
-    same models and the same warnings, in the same order), with one result-cache entry per
-    note: the blob's id names its bytes, so a warm read runs ``ls-tree`` and reads the
-    entries, and neither reads nor parses a note. Notes missing from the cache are read in
-    batches, parsed and validated like :func:`read_typed`'s (a note too large for an entry
-    keeps its records' own entries instead)."""
+    same models and the same warnings, in the same order), kept in the result cache by note
+    blob: the notes are grouped by the first two digits of their target (at most 256 groups),
+    and each group's entry is keyed by its notes' targets and blob ids, which name their
+    bytes; a warm read runs ``ls-tree`` and reads the entries, and neither reads nor parses a
+    note. A group missing from the cache has its notes read in batches, parsed and validated
+    like :func:`read_typed`'s (a group too large for an entry keeps its records' own entries
+    instead)."""
     store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
     if not store.enabled:
         typed = read_typed(repo, ref, tag, model, check=check, decode=decode, targets=targets)
@@ -366,24 +369,53 @@ def read_models(
     if tip is None:
         return NoteModels({}, [], False)
     pairs = _note_blobs(repo, tip, targets)
-    keys = [_note_key(blob, target, tag, model, check, decode) for blob, target in pairs]
-    notes: list[tuple[list[str], list[_Outcome]] | None] = [
-        _cached_note(store.get(key), model) for key in keys
-    ]
-    missing = [n for n, note in enumerate(notes) if note is None]
+    groups: dict[str, list[int]] = {}
+    for n, (_, target) in enumerate(pairs):
+        groups.setdefault(target[:2], []).append(n)
+    notes: list[_Note | None] = [None] * len(pairs)
+    misses: list[tuple[str, list[int]]] = []
+    for members in groups.values():
+        key = _group_key([pairs[n] for n in members], tag, model, check, decode)
+        cached = _cached_group(store.get(key), model, len(members))
+        if cached is None:
+            misses.append((key, members))
+            continue
+        for n, hit in zip(members, cached, strict=True):
+            notes[n] = hit
     records_store = ResultCache.under(repo.common_dir, RECORDS_CACHE_KIND)
     seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
-    for start in range(0, len(missing), _NOTES_BATCH):
-        batch = missing[start : start + _NOTES_BATCH]
-        blobs = repo.read_objects(pairs[n][0] for n in batch)
-        for n in batch:
-            content = blobs.pop(pairs[n][0], None)
-            if content is None:
-                continue
-            notes[n] = _parse_note(
-                store, keys[n], records_store, pairs[n][1], content, tag, model, check, decode,
-                seen,
+    batch: list[tuple[str, list[int]]] = []
+    for number, miss in enumerate(misses, start=1):
+        batch.append(miss)
+        if sum(len(members) for _, members in batch) < _NOTES_BATCH and number < len(misses):
+            continue
+        blobs = repo.read_objects(pairs[n][0] for _, members in batch for n in members)
+        for key, members in batch:
+            fresh: list[tuple[str, ModelT | str, int]] = []
+            patch_bytes = 0
+            complete = True
+            for n in members:
+                blob, target = pairs[n]
+                content = blobs.get(blob)
+                if content is None:
+                    complete = False
+                    continue
+                notes[n], size = _parse_note(
+                    records_store, target, content, tag, model, check, decode, seen, fresh
+                )
+                patch_bytes += size
+            # the models hold the patches: a group whose patches alone overflow an entry is
+            # not dumped, nor one with a note git could not read
+            body = (
+                _group_body([notes[n] for n in members])
+                if complete and patch_bytes < store.max_bytes
+                else None
             )
+            if body is None or not store.put(key, body):
+                for record_key, value, size in fresh:  # each record its own entry
+                    _keep_record(records_store, record_key, value, size)
+        batch = []
+        del blobs
     warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
     by_target: dict[str, list[ModelT]] = {}
     outcomes: dict[str, list[_Outcome]] = {}
@@ -405,16 +437,15 @@ def read_models(
     return NoteModels(by_target, warnings, True)
 
 
-def _note_key(
-    blob: str,
-    target: str,
+def _group_key(
+    members: list[tuple[str, str]],
     tag: str,
     model: type[ModelT],
     check: Callable[[ModelT], None] | None,
     decode: Callable[[RawRecord], ModelT] | None,
 ) -> str:
-    """The key of what the note BLOB on TARGET comes to: a blob's id names its exact bytes
-    (git reads it with replace objects off), the target names its warnings."""
+    """The key of what a group of notes (blob, target) comes to: a blob's id names its exact
+    bytes (git reads it with replace objects off), a target its warnings."""
     return cache_key(
         NOTES_CACHE_KIND,
         RECORDS_VERSION,
@@ -423,14 +454,11 @@ def _note_key(
         tag,
         getattr(check, "__qualname__", None),
         getattr(decode, "__qualname__", None),
-        target,
-        blob,
+        "".join(f"{target} {blob}\n" for blob, target in members),
     )
 
 
 def _parse_note(
-    store: ResultCache,
-    key: str,
     records_store: ResultCache,
     target: str,
     content: bytes,
@@ -439,18 +467,21 @@ def _parse_note(
     check: Callable[[ModelT], None] | None,
     decode: Callable[[RawRecord], ModelT] | None,
     seen: dict[tuple[bytes, bytes | None], ModelT | str],
-) -> tuple[list[str], list[_Outcome]]:
+    fresh: list[tuple[str, ModelT | str, int]],
+) -> tuple[_Note, int]:
     """What the note CONTENT on TARGET comes to (as :func:`read_typed` parses and validates
-    it), kept under KEY; a record already in the records cache is not validated again."""
+    it), and the size of its patches; a record already in the records cache is not validated
+    again, one validated here joins FRESH (its key, outcome and patch size)."""
     records, bad_lines = parse_note(target, content)
     del content
     bad = [line.describe() for line in bad_lines]
     outcomes: list[_Outcome] = []
-    fresh: list[tuple[str, ModelT | str, int]] = []
+    patch_bytes = 0
     for raw in records:
         if raw.tag != tag:
             outcomes.append(("tag", raw.tag))
             continue
+        patch_bytes += len(raw.patch or b"")
         seen_key = (raw.payload, _patch_digest(raw))
         value = seen.get(seen_key)
         if value is None:
@@ -461,66 +492,67 @@ def _parse_note(
                 fresh.append((record_key, value, len(raw.patch or b"")))
             seen[seen_key] = value
         outcomes.append(("refused", value) if isinstance(value, str) else value)
-    # the models hold the patches: a note whose patches alone overflow an entry is not dumped
-    fits = sum(len(raw.patch or b"") for raw in records) < store.max_bytes
-    del records
-    if not fits or not store.put(key, _note_body(bad, outcomes)):
-        for record_key, value, size in fresh:  # too large for one entry: each record its own
-            _keep_record(records_store, record_key, value, size)
-    return bad, outcomes
+    return (bad, outcomes), patch_bytes
 
 
-def _note_body(bad: list[str], outcomes: list[_Outcome]) -> bytes:
-    """A note's entry: a JSON line of its warnings and outcomes, then one line of JSON per
-    model (JSON strings hold no raw newline)."""
-    head = {
-        "bad": bad,
-        "records": [list(item) if isinstance(item, tuple) else ["model"] for item in outcomes],
-    }
+def _group_body(notes: list[_Note | None]) -> bytes:
+    """A group's entry: a JSON line of each note's warnings and outcomes, then one line of
+    JSON per model (JSON strings hold no raw newline)."""
+    head = [
+        {
+            "bad": bad,
+            "records": [list(item) if isinstance(item, tuple) else ["model"] for item in items],
+        }
+        for bad, items in (note or ([], []) for note in notes)
+    ]
     parts = [json.dumps(head).encode("ascii")]
     parts += [
         item.model_dump_json(by_alias=True).encode("utf-8")
-        for item in outcomes
+        for _, items in (note or ([], []) for note in notes)
+        for item in items
         if not isinstance(item, tuple)
     ]
     return b"\n".join(parts)
 
 
-def _cached_note(
-    body: bytes | None, model: type[ModelT]
-) -> tuple[list[str], list[_Outcome]] | None:
-    """A note's entry read back (every model validated again as MODEL); None when there is
-    none or anything in it does not read back."""
+def _cached_group(body: bytes | None, model: type[ModelT], count: int) -> list[_Note] | None:
+    """A group's entry read back (every model validated again as MODEL), COUNT notes; None
+    when there is none or anything in it does not read back."""
     if body is None:
         return None
     lines = body.split(b"\n")
     try:
         head = json.loads(lines[0])
-        bad = head["bad"]
-        items = head["records"]
-        if not isinstance(bad, list) or not all(isinstance(b, str) for b in bad):
-            return None
-        if not isinstance(items, list):
+        if not isinstance(head, list) or len(head) != count:
             return None
         models = iter(lines[1:])
-        outcomes: list[_Outcome] = []
-        for item in items:
-            if item == ["model"]:
-                outcomes.append(model.model_validate_json(next(models)))
-            elif (
-                isinstance(item, list)
-                and len(item) == 2
-                and item[0] in ("tag", "refused")
-                and isinstance(item[1], str)
-            ):
-                outcomes.append((item[0], item[1]))
-            else:
+        notes: list[_Note] = []
+        for note in head:
+            bad = note["bad"]
+            items = note["records"]
+            if not isinstance(bad, list) or not all(isinstance(b, str) for b in bad):
                 return None
+            if not isinstance(items, list):
+                return None
+            outcomes: list[_Outcome] = []
+            for item in items:
+                if item == ["model"]:
+                    outcomes.append(model.model_validate_json(next(models)))
+                elif (
+                    isinstance(item, list)
+                    and len(item) == 2
+                    and item[0] in ("tag", "refused")
+                    and isinstance(item[1], str)
+                ):
+                    outcomes.append((item[0], item[1]))
+                else:
+                    return None
+            notes.append((bad, outcomes))
         if next(models, None) is not None:
             return None
     except (ValueError, KeyError, TypeError, StopIteration, RecursionError):
         return None  # pydantic's ValidationError is a ValueError
-    return bad, outcomes
+    return notes
 
 
 # BUMP THIS whenever what a record parses into, or what refuses one, changes: parsed records
