@@ -534,3 +534,26 @@ def test_derived_variables_for_every_builtin_theme(name: str) -> None:
     for kind in ("added", "removed"):
         line = variables[f"diff-{kind}-background"]
         assert contrast(variables[f"diff-{kind}-foreground"], line) >= 4.5, kind
+
+
+async def test_the_diff_views_highlight_styles_need_only_the_variables_they_name() -> None:
+    """The diff view parses each highlight style with only the CSS variables it names (Textual
+    tokenizes every variable it is given, on every call): the styles are the same as with all
+    of them, in every theme the app registers."""
+    from textual.markup import parse_style
+
+    from fixreview.app.widgets.diff_view import _VARIABLE, DiffView
+
+    app = App[None]()
+    async with app.run_test():
+        setup_themes(app)
+        compared = 0
+        for name in list(app.available_themes):
+            app.theme = name
+            variables = app.get_css_variables()
+            for spec in DiffView.HIGHLIGHT_THEME.STYLES.values():
+                named = {n: variables[n] for n in _VARIABLE.findall(spec) if n in variables}
+                assert named or "$" not in spec, spec
+                assert parse_style(spec, named) == parse_style(spec, variables), (name, spec)
+                compared += 1
+        assert compared > 100
