@@ -227,3 +227,30 @@ async def test_a_checklist_item_is_selected_without_toggling_and_e_edits_it(
         assert checklist.item(2).note == "only the export endpoint"
         assert not any(checklist.item(i).confirmed for i in range(4))
         assert "only the export endpoint" in drawn(app)
+
+
+async def test_opening_a_fix_rebuilds_the_footer_a_few_times_not_once_per_focus_move(
+    demo_repo: Path,
+) -> None:
+    """Opening a fix moves the focus several times; Textual's footer rebuilt every key at each
+    move (seven rebuilds of 17 keys on the demo) while the reviewer waited for the diff."""
+    from fixreview.app.widgets.key_footer import KeyFooter
+
+    rebuilds = 0
+    compose = KeyFooter.compose
+
+    def counting(self: KeyFooter) -> Any:
+        nonlocal rebuilds
+        rebuilds += isinstance(self.screen, ReviewScreen)  # the queue's footer apart
+        return compose(self)
+
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        KeyFooter.compose = counting  # type: ignore[method-assign]
+        try:
+            await open_fix(app, pilot, "command-injection")
+        finally:
+            KeyFooter.compose = compose  # type: ignore[method-assign]
+        assert 1 <= rebuilds <= 4, rebuilds
+        assert "ACX decide" in drawn(app).splitlines()[-1]  # the review's keys, all the same

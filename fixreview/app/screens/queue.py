@@ -12,9 +12,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from fixreview.app.plain import one_line
+from fixreview.app.widgets.key_footer import KeyFooter
 from fixreview.models import Fix
 from fixreview.safetext import visible_line
 from fixreview.session import SORTS, ReviewSession
@@ -167,7 +168,7 @@ class QueueScreen(Screen[None]):
         yield Input(placeholder="filter: id, title, branch, tool, severity, status", id="filter")
         yield Static(Text("loading the queue…"), id="queue-state")
         yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#queue", DataTable).focus()

@@ -7,6 +7,7 @@ Views, switched by key: the final diff (``d``), the AI's original suggestion wit
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -17,13 +18,14 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import ContentSwitcher, Footer, Header, Static
+from textual.widgets import ContentSwitcher, Header, Static
 
 from fixreview.app.plain import one_line, plain, say
 from fixreview.app.screens.note import NoteDialog
 from fixreview.app.widgets.checklist import ChecklistView
 from fixreview.app.widgets.diff_view import DiffView
 from fixreview.app.widgets.flag_panel import FlagPanel
+from fixreview.app.widgets.key_footer import KeyFooter
 from fixreview.app.widgets.risk_bar import FlagChip, RiskBar
 from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
@@ -35,6 +37,7 @@ from fixreview.risk import Evidence, RiskFlag
 from fixreview.rulebook import Reason
 from fixreview.session import ReviewSession
 
+PREVIEW_DRAW_WAIT = 0.5  # seconds the worker waits for a long diff's first lines to be drawn
 NO_SUGGESTION = "No AI suggestion is linked to this fix: there is nothing to compare."
 
 VIEWS = {
@@ -224,6 +227,8 @@ class ReviewScreen(Screen[None]):
 
         branch: str
         diff: Diff
+        shown: threading.Event | None = None
+        """Set once the diff is drawn (or will not be): the worker waits for it."""
 
     @dataclass
     class Decide(Message):
@@ -277,7 +282,7 @@ class ReviewScreen(Screen[None]):
                     with VerticalScroll(id="commits"):
                         yield Static(id="decision-log")
                         yield Static(id="commit-log")
-        yield Footer(compact=True)
+        yield KeyFooter(compact=True)
 
     async def on_mount(self) -> None:
         await self.show_fix(self.branch)
@@ -318,7 +323,10 @@ class ReviewScreen(Screen[None]):
             if self.session.cached_review(fix) is None:
                 preview = self.session.final_preview(fix)
                 if preview is not None:  # a long diff: its first lines while the rest is read
-                    self.post_message(self.FinalDiff(fix.branch.name, preview))
+                    shown = threading.Event()
+                    self.post_message(self.FinalDiff(fix.branch.name, preview, shown))
+                    # Python runs one thread at a time: let the UI draw them before the parse
+                    shown.wait(PREVIEW_DRAW_WAIT)
                 self.post_message(self.FinalDiff(fix.branch.name, self.session.final(fix)))
             data = self.session.review(fix)
             obstacles = self.session.obstacles(fix)
@@ -327,6 +335,8 @@ class ReviewScreen(Screen[None]):
     def on_review_screen_final_diff(self, message: FinalDiff) -> None:
         if message.branch == self.branch and self.data is None:
             self._show_final(message.diff)
+        if message.shown is not None:
+            self.call_after_refresh(message.shown.set)
 
     def _show_final(self, diff: Diff) -> None:
         """Show DIFF in the final view; where it completes a preview, from where the reviewer
