@@ -34,6 +34,12 @@ from pathlib import Path
 NO_CACHE_ENV = "FIXREVIEW_NO_CACHE"
 MAX_ENTRY_BYTES = 8 * 1024 * 1024
 """The largest entry written or read (header included); a larger result is not cached."""
+LARGE_ENTRY_BYTES = 32 * 1024 * 1024
+"""The largest entry of a kind in :data:`LARGE_KINDS`."""
+LARGE_KINDS = frozenset({"notes", "records"})
+"""Kinds whose entries hold proposals with their frozen patches: a proposal line holds up to
+16 MiB of base64 (``notes.records.MAX_LINE_BYTES``), a patch of up to 12 MiB, which an 8 MiB
+entry could not keep, so a large fix's note was read and decoded again on every warm run."""
 FORMAT = b"fixreview-cache 1"
 """The first word of every entry: the layout of this file, not of what callers store."""
 
@@ -128,12 +134,16 @@ def _header(kind: str, key: str, body: bytes) -> bytes:
 class ResultCache:
     """The entries of one KIND under ROOT (``.git/fixreview/cache``); ROOT None: no cache."""
 
-    def __init__(self, root: Path | None, kind: str, max_bytes: int = MAX_ENTRY_BYTES) -> None:
+    def __init__(self, root: Path | None, kind: str, max_bytes: int | None = None) -> None:
         if not _KIND.match(kind):
             raise ValueError(f"not a cache kind: {kind!r}")
         self.kind = kind
+        if max_bytes is None:
+            max_bytes = LARGE_ENTRY_BYTES if kind in LARGE_KINDS else MAX_ENTRY_BYTES
         self.max_bytes = max_bytes
         self.directory = None if root is None or disabled() else root / kind
+        # the entries' directory as text: a get joins strings, not paths (hundreds per run)
+        self._prefix = None if self.directory is None else os.fspath(self.directory) + os.sep
 
     @classmethod
     def under(cls, common_dir: Path | None, kind: str) -> ResultCache:
@@ -146,13 +156,18 @@ class ResultCache:
         return self.directory is not None
 
     def path(self, key: str) -> Path | None:
-        if self.directory is None or not _KEY.match(key):
+        where = self._where(key)
+        return None if where is None else Path(where)
+
+    def _where(self, key: str) -> str | None:
+        """The path of KEY's entry as text (None: no cache, or KEY is not a key)."""
+        if self._prefix is None or not _KEY.fullmatch(key):
             return None
-        return self.directory / key[:2] / key[2:]
+        return f"{self._prefix}{key[:2]}{os.sep}{key[2:]}"
 
     def get(self, key: str) -> bytes | None:
         """The body stored under KEY, or None when there is none or it is not to be trusted."""
-        path = self.path(key)
+        path = self._where(key)
         if path is None:
             return None
         try:

@@ -185,8 +185,16 @@ def _fix_facts(fix: Fix) -> str:
     (head, merge-base, base tip: their ids fix their trees), every commit of the fix with its
     trailers, the finding and the suggestion (its frozen patch by hash). Left out: the review
     status, the diff stats and the queue's problems, which no check reads."""
+    # the patch is left out of the dump (no copy of a megabyte patch) and named by its hash
     data = fix.model_dump(
-        mode="json", by_alias=True, exclude={"branch": {"status"}, "stats": True, "problems": True}
+        mode="json",
+        by_alias=True,
+        exclude={
+            "branch": {"status"},
+            "stats": True,
+            "problems": True,
+            "suggestion": {"patch"},
+        },
     )
     suggestion = data.get("suggestion")
     if isinstance(suggestion, dict) and fix.suggestion is not None:
