@@ -35,7 +35,10 @@ class BatchReader:
         self._timeout = timeout
         self._lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
+        # what git wrote that is not read yet: _pending from offset _start (an answer is
+        # sliced out once, not the rest of a megabyte chunk copied after every answer)
         self._pending = b""
+        self._start = 0
 
     def read(self, specs: Sequence[str]) -> dict[str, bytes | None]:
         """The content of each of SPECS (None: missing or ambiguous). The names are written by
@@ -87,8 +90,10 @@ class BatchReader:
         header = self._until_newline().decode("utf-8", "surrogateescape")
         parts = header.split(" ")
         if parts[-1].isdigit() and len(parts) == 3:
-            data = self._exactly(int(parts[2]) + 1)  # the content, then a newline
-            return data[:-1]
+            data = self._exactly(int(parts[2]))
+            if self._exactly(1) != b"\n":  # the content is followed by a newline
+                raise GitError("git cat-file answered without the newline after an object")
+            return data
         if parts[-1] in ("missing", "ambiguous"):
             return None
         raise GitError(f"git cat-file answered {header[:80]!r}")
@@ -106,7 +111,7 @@ class BatchReader:
                 )
             except FileNotFoundError:
                 raise GitError("git is not installed or not on PATH") from None
-            self._pending = b""
+            self._pending, self._start = b"", 0
         return self._proc
 
     def _fill(self) -> None:
@@ -126,29 +131,38 @@ class BatchReader:
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
                     raise GitError("git cat-file stopped unexpectedly")
-                self._pending += chunk
+                self._pending = self._pending[self._start :] + chunk
+                self._start = 0
                 return
 
     def _until_newline(self) -> bytes:
-        while (end := self._pending.find(b"\n")) < 0:
+        searched = self._start  # what was searched already holds no newline
+        while (end := self._pending.find(b"\n", searched)) < 0:
+            searched = len(self._pending) - self._start  # _fill drops what was read before
             self._fill()
-        line, self._pending = self._pending[:end], self._pending[end + 1 :]
+        line = self._pending[self._start : end]
+        self._start = end + 1
         return line
 
     def _exactly(self, size: int) -> bytes:
-        chunks = [self._pending[:size]]
+        start = self._start
+        if len(self._pending) - start >= size:  # the whole answer is here already
+            self._start = start + size
+            return self._pending[start : start + size]
+        chunks = [self._pending[start:]]
         have = len(chunks[0])
-        self._pending = self._pending[size:]
+        self._pending, self._start = b"", 0
         while have < size:
             self._fill()
-            take, self._pending = self._pending[: size - have], self._pending[size - have :]
+            take = self._pending[: size - have]
+            self._start = len(take)
             chunks.append(take)
             have += len(take)
         return b"".join(chunks)
 
     def _stop(self) -> None:
         proc, self._proc = self._proc, None
-        self._pending = b""
+        self._pending, self._start = b"", 0
         if proc is None:
             return
         for stream in (proc.stdin, proc.stdout):
