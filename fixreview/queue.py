@@ -20,7 +20,7 @@ from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposa
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
 from fixreview.notes.store import PROPOSALS_REF, read_models
-from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
+from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any, simple_glob
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
@@ -90,6 +90,8 @@ def list_fix_branches(
         "refs/remotes",
     )
     found: dict[str, BranchRef] = {}
+    # compiled once for every ref (is_fix_branch's test: matches_any looks each one up again)
+    patterns = [simple_glob(pattern) for pattern in loaded.policy.fix_branches]
     for line in out.split("\n"):  # not splitlines(): a ref name may hold U+0085 or U+2028
         if not line:
             continue
@@ -107,7 +109,7 @@ def list_fix_branches(
                 continue
         if ref == loaded.base_ref or name == loaded.base_branch:
             continue
-        if not is_fix_branch(loaded.policy, name):
+        if not any(pattern.match(name) for pattern in patterns):
             continue
         if local or name not in found:
             found[name] = BranchRef(name=name, ref=ref, head=oid)

@@ -61,6 +61,18 @@ def encode_fields(fields: tuple[Field, ...]) -> bytes:
     """
     out = bytearray()
     for item in fields:
+        # most fields are exactly str or bytes: encoded as below, without the isinstance chain
+        if type(item) is str:
+            text = item.encode("utf-8", "surrogatepass")
+            out += b"S"
+            out += len(text).to_bytes(8, "big")
+            out += text
+            continue
+        if type(item) is bytes:
+            out += b"B"
+            out += len(item).to_bytes(8, "big")
+            out += item
+            continue
         if item is None:
             out += b"N"
             continue

@@ -162,3 +162,54 @@ def test_the_risk_keys_fix_facts_are_unchanged(demo_repo: Path) -> None:
     changed.suggestion.patch += "+one more line\n"
     assert _fix_facts(changed) != _fix_facts(fix)
     assert _fix_facts(changed) == _reference_facts(changed)
+
+
+def _reference_fields(fields: tuple[object, ...]) -> bytes:
+    """encode_fields as written before its fast path for exact str and bytes."""
+    out = bytearray()
+    for item in fields:
+        if item is None:
+            out += b"N"
+            continue
+        if isinstance(item, int):
+            tag, data = b"I", str(item).encode("ascii")
+        elif isinstance(item, str):
+            tag, data = b"S", item.encode("utf-8", "surrogatepass")
+        else:
+            assert isinstance(item, bytes)
+            tag, data = b"B", item
+        out += tag + len(data).to_bytes(8, "big") + data
+    return bytes(out)
+
+
+def test_key_fields_encode_as_before() -> None:
+    """Exact str and bytes take a fast path; every field still encodes to the same bytes (keys
+    of earlier runs stay valid), subclasses included, and a bool is still refused."""
+    from enum import StrEnum
+
+    from fixreview.resultcache import encode_fields
+
+    class Kind(StrEnum):
+        A = "ab"
+
+    fields: tuple[object, ...] = (
+        "ab",
+        "c",
+        b"ab",
+        b"",
+        "",
+        None,
+        0,
+        -7,
+        2**70,
+        Kind.A,
+        "\udc80 é",
+        b"\x00\xff" * 300,
+    )
+    assert encode_fields(fields) == _reference_fields(fields)  # type: ignore[arg-type]
+    assert encode_fields(("ab", "c")) != encode_fields(("a", "bc"))
+    assert encode_fields((b"a",)) != encode_fields(("a",))
+    with pytest.raises(TypeError):
+        encode_fields((True,))
+    with pytest.raises(TypeError):
+        encode_fields((1.5,))  # type: ignore[arg-type]
