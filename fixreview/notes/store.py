@@ -135,12 +135,16 @@ def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSn
     it. Fan-out moves (``abcd…`` to ``ab/cd…``) drop nothing, and merges are read against each
     of their parents. GitError when the history cannot be read: the tip alone could hide a
     dropped record. (A shallow notes fetch reads as if its oldest commit were the first.)
+
+    What the history comes to is kept in the result cache (:func:`_ledger_history`): a later
+    read whose tip descends from the cached notes commit by a line of ordinary commits reads
+    only those commits; any other tip is read whole.
     """
     snapshot, present = _read_tip(repo, ref, at, lines=True)
     if snapshot.tip is None:
         return snapshot
     try:
-        added, dropped_by = _history(repo, snapshot.tip)
+        added, dropped_by = _ledger_history(repo, ref, snapshot.tip)
     except GitError as exc:  # never fall back to the tip: that would hide what was dropped
         raise GitError(f"cannot read the history of {ref} (a ledger): {exc}") from None
     for key, raw in added.items():
@@ -157,14 +161,22 @@ def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSn
     return snapshot
 
 
-_LOG_FORMAT = "%x00%H"
+_LOG_FORMAT = "%x00%H %P"
+
+_Key = tuple[str, bytes]
+# per notes commit (newest first, as git log prints them): its parents, lines added, removed
+_Commit = tuple[str, list[str], dict[_Key, bytes], set[_Key]]
 
 
-def _history(
-    repo: Repository, tip: str
-) -> tuple[dict[tuple[str, bytes], bytes], dict[tuple[str, bytes], str]]:
+def _history(repo: Repository, tip: str) -> tuple[dict[_Key, bytes], dict[_Key, str]]:
     """One pass over the notes history of TIP: every (target, line) ever added, oldest first,
     with its exact bytes; and for each one some commit removed, the newest such commit."""
+    return _fold(_log(repo, tip))
+
+
+def _log(repo: Repository, *revs: str) -> list[_Commit]:
+    """``git log -p -m`` of the notes commits REVS name, parsed: each commit's parents and
+    the (target, line) pairs its diffs add and remove."""
     out = repo.run(
         *STABLE_DIFF_CONFIG,
         "-c",
@@ -183,21 +195,20 @@ def _history(
         "--src-prefix=a/",
         "--dst-prefix=b/",
         f"--format={_LOG_FORMAT}",
-        tip,
+        *revs,
         "--",
     )
-    # per commit (newest first, as git log prints them): lines added, lines removed
-    commits: list[tuple[str, dict[tuple[str, bytes], bytes], set[tuple[str, bytes]]]] = []
-    plus: dict[tuple[str, bytes], bytes] = {}
-    minus: set[tuple[str, bytes]] = set()
+    commits: list[_Commit] = []
+    plus: dict[_Key, bytes] = {}
+    minus: set[_Key] = set()
     target: str | None = None
     in_hunk = False
     for line in out.split(b"\n"):
         if line.startswith(b"\0"):  # a commit header: -m repeats it for each parent
-            oid = line[1:].decode("ascii", "replace").strip()
+            oid, *parents = line[1:].decode("ascii", "replace").split()
             if not commits or commits[-1][0] != oid:
                 plus, minus = {}, set()
-                commits.append((oid, plus, minus))
+                commits.append((oid, parents, plus, minus))
             target, in_hunk = None, False
         elif line.startswith(b"diff --git "):
             target, in_hunk = _diff_target(line), False
@@ -214,16 +225,148 @@ def _history(
                 content = line[1:].strip()
                 if content:
                     minus.add((target, content))
-    added: dict[tuple[str, bytes], bytes] = {}
-    dropped_by: dict[tuple[str, bytes], str] = {}
-    for oid, plus, minus in commits:
+    return commits
+
+
+def _fold(
+    commits: list[_Commit],
+    added: dict[_Key, bytes] | None = None,
+    dropped_by: dict[_Key, str] | None = None,
+) -> tuple[dict[_Key, bytes], dict[_Key, str]]:
+    """What COMMITS (newest first) add and drop, on top of what older commits added and
+    dropped (ADDED, DROPPED_BY, updated in place): a line keeps its first addition's place,
+    and the newest commit that removed it (without adding it back) is its dropper."""
+    added = {} if added is None else added
+    dropped_by = {} if dropped_by is None else dropped_by
+    newer: dict[_Key, str] = {}
+    for oid, _, plus, minus in commits:
         for key in minus:
             if key not in plus:  # a fan-out move removes and adds the same line
-                dropped_by.setdefault(key, oid)
-    for _, plus, _ in reversed(commits):
+                newer.setdefault(key, oid)
+    dropped_by.update(newer)
+    for _, _, plus, _ in reversed(commits):
         for key, content in plus.items():
             added.setdefault(key, content)
     return added, dropped_by
+
+
+# BUMP THIS whenever what a ledger's history comes to, or its entry's layout, changes (the
+# sources below are hashed in too)
+LEDGER_VERSION = "1"
+LEDGER_CACHE_KIND = "ledger"
+_LEDGER_SOURCES = ("notes/store.py",)
+_LEDGER_HEADER = b"ledger "
+
+
+def _ledger_history(
+    repo: Repository, ref: str, tip: str
+) -> tuple[dict[_Key, bytes], dict[_Key, str]]:
+    """:func:`_history` of TIP, kept in the result cache: one entry per notes ref holds what
+    the history of a notes commit C came to (every line ever added, in order, with its newest
+    dropper). Commits never change, so that stays true of C forever; a read of TIP == C runs no
+    git, and a read of a TIP that descends from C by a line of single-parent commits reads only
+    those (``git log TIP ^C``), which git log prints before C's history, exactly as a whole
+    read would. Any other TIP (a merge, a rewritten or force-pushed ref, an entry that does not
+    read back) is read whole, and its result becomes the entry."""
+    store = ResultCache.under(repo.common_dir, LEDGER_CACHE_KIND)
+    if not store.enabled:
+        return _history(repo, tip)
+    key = cache_key(
+        LEDGER_CACHE_KIND,
+        LEDGER_VERSION,
+        code_digest(_LEDGER_SOURCES),
+        ref,
+        _history_files(repo),
+    )
+    cached = _read_ledger_entry(store.get(key))
+    if cached is not None:
+        base, added, dropped_by = cached
+        if base == tip:
+            return added, dropped_by
+        try:
+            commits = _log(repo, tip, f"^{base}")
+        except GitError:  # the cached commit is gone (a rewritten ref, pruned): read whole
+            commits = []
+        if _is_chain(commits, tip, base):
+            _fold(commits, added, dropped_by)
+            store.put(key, _ledger_entry(tip, added, dropped_by))
+            return added, dropped_by
+    added, dropped_by = _history(repo, tip)
+    store.put(key, _ledger_entry(tip, added, dropped_by))
+    return added, dropped_by
+
+
+def _is_chain(commits: list[_Commit], tip: str, base: str) -> bool:
+    """Whether COMMITS (``git log TIP ^BASE``) are TIP, its parent, its parent's parent…
+    each with one parent, the last one's being BASE: then TIP's history is them then BASE's."""
+    expected = tip
+    for oid, parents, _, _ in commits:
+        if oid != expected or len(parents) != 1:
+            return False
+        expected = parents[0]
+    return bool(commits) and expected == base
+
+
+def _history_files(repo: Repository) -> bytes:
+    """``shallow`` and ``info/grafts``: they change which commits a notes history holds."""
+    parts = []
+    for name in ("shallow", "info/grafts"):
+        try:
+            parts.append((repo.common_dir / name).read_bytes())
+        except OSError:
+            parts.append(b"")
+    return len(parts[0]).to_bytes(8, "big") + parts[0] + parts[1]
+
+
+def _ledger_entry(tip: str, added: dict[_Key, bytes], dropped_by: dict[_Key, str]) -> bytes:
+    """The ledger entry: ``ledger TIP``, then a line per line ever added, oldest first:
+    ``TARGET DROPPER LINE`` (DROPPER ``-``: none). A line holds no newline (it was split on
+    them) and a target or a commit id no space."""
+    parts = [_LEDGER_HEADER + tip.encode("ascii")]
+    for (target, content), raw in added.items():
+        dropper = dropped_by.get((target, content), "-")
+        parts.append(b"%s %s %s" % (target.encode("ascii"), dropper.encode("ascii"), raw))
+    # droppers of lines never added (a shallow history's first commit can remove lines)
+    extra = [(k, v) for k, v in dropped_by.items() if k not in added]
+    parts += [b"! %s %s %s" % (k[0].encode("ascii"), v.encode("ascii"), k[1]) for k, v in extra]
+    return b"\n".join(parts)
+
+
+def _read_ledger_entry(
+    body: bytes | None,
+) -> tuple[str, dict[_Key, bytes], dict[_Key, str]] | None:
+    """A ledger entry read back (its notes commit, what was added, the droppers); None when
+    there is none or anything in it is not as :func:`_ledger_entry` writes it."""
+    if body is None or not body.startswith(_LEDGER_HEADER):
+        return None
+    lines = body.split(b"\n")
+    base = lines[0][len(_LEDGER_HEADER) :].decode("ascii", "replace")
+    if not _OID.match(base):
+        return None
+    added: dict[_Key, bytes] = {}
+    dropped_by: dict[_Key, str] = {}
+    for line in lines[1:]:
+        extra = line.startswith(b"! ")
+        fields = (line[2:] if extra else line).split(b" ", 2)
+        if len(fields) != 3:
+            return None
+        target = fields[0].decode("ascii", "replace")
+        dropper = fields[1].decode("ascii", "replace")
+        content = fields[2]
+        if not _OID.match(target) or not content or content != content.strip():
+            return None
+        key = (target, content)
+        if dropper != "-":
+            if not _OID.match(dropper):
+                return None
+            dropped_by[key] = dropper
+        elif extra:
+            return None
+        if not extra:
+            if key in added:
+                return None
+            added[key] = content
+    return base, added, dropped_by
 
 
 def _diff_target(header: bytes) -> str | None:
