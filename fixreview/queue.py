@@ -4,8 +4,9 @@ Loading the whole queue costs a fixed number of git processes whatever the numbe
 one ``for-each-ref``, one ``rev-list`` and one ``cat-file --batch`` for the commits, one
 ``ls-tree`` and one ``cat-file --batch`` for the proposal notes, one ``rev-parse`` and one
 ``diff-tree --stdin`` for the sizes, and one ``cat-file --batch`` for the findings sources when
-trailers need them. Warm, the result cache holds each proposal note's records (by the note's
-blob id) and the whole queue's sizes: only the first three processes and an ``ls-tree`` run.
+trailers need them. Warm, the result cache holds the parsed commits (by the base's and heads'
+ids), each group of proposal notes' records (by the notes' blob ids) and the whole queue's sizes:
+only the ``for-each-ref`` and an ``ls-tree`` run.
 """
 
 from __future__ import annotations

@@ -130,6 +130,19 @@ def file_identity(path: str | None) -> str:
     return f"{real} {info.st_size} {info.st_mtime_ns} {info.st_ino}"
 
 
+def history_files(common_dir: Path) -> bytes:
+    """``shallow`` and ``info/grafts`` of the git dir COMMON_DIR, as one key field: they change
+    what ancestry, merge-bases and ``rev-list`` answer for the same commit ids (replace objects
+    are off in every git fixreview runs)."""
+    parts = []
+    for name in ("shallow", "info/grafts"):
+        try:
+            parts.append((common_dir / name).read_bytes())
+        except OSError:
+            parts.append(b"")
+    return len(parts[0]).to_bytes(8, "big") + parts[0] + parts[1]
+
+
 @functools.cache
 def program_identity(program: str) -> str:
     """The program that PROGRAM runs, as a key field (:func:`file_identity`): an upgraded git,

@@ -38,6 +38,7 @@ from fixreview.resultcache import (
     cache_key,
     code_digest,
     file_identity,
+    history_files,
     program_identity,
 )
 from fixreview.risk.flags import (
@@ -144,13 +145,7 @@ def _canonical(data: Any) -> str:
 
 def _history_files(repo: Repository) -> bytes:
     """``shallow`` and ``info/grafts``: they change what merge-base and ancestry answer."""
-    parts = []
-    for name in ("shallow", "info/grafts"):
-        try:
-            parts.append((repo.common_dir / name).read_bytes())
-        except OSError:
-            parts.append(b"")
-    return len(parts[0]).to_bytes(8, "big") + parts[0] + parts[1]
+    return history_files(repo.common_dir)
 
 
 def _needs_presence(fix: Fix) -> bool:
