@@ -221,13 +221,17 @@ _READ_CACHE_SIZE = 4
 
 
 def read_decisions(
-    repo: Repository, *, select: Callable[[str, RawRecord], bool] | None = None
+    repo: Repository,
+    *,
+    select: Callable[[str, RawRecord], bool] | None = None,
+    at: str | None = None,
 ) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
     """Every decision record ever in the decisions ref's history, by the commit it is attached
     to (records a later notes commit dropped carry ``removed_in``), the unreadable lines as
     warnings, and whether the decisions ref exists at all. SELECT: only the records it selects
-    are parsed (see :func:`fixreview.notes.store.read_typed`; :func:`bearing_on` for one fix)."""
-    tip = repo.ref_value(DECISIONS_REF)
+    are parsed (see :func:`fixreview.notes.store.read_typed`; :func:`bearing_on` for one fix).
+    AT: the decisions ref's commit, when the caller has just read it (not read again)."""
+    tip = at if at is not None else repo.ref_value(DECISIONS_REF)
     if tip is None:
         return {}, [], False
     key = (str(repo.common_dir), tip)
@@ -255,12 +259,12 @@ def read_decisions(
 
 
 def read_decisions_on(
-    repo: Repository, fix: Fix
+    repo: Repository, fix: Fix, *, at: str | None = None
 ) -> tuple[dict[str, list[DecisionRecord]], list[str], bool]:
     """:func:`read_decisions` of only the records that can bear on FIX (a fix with a
     merge-base): those on its commits or naming its final diff's hash (:func:`bearing_on`)."""
     digest = diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
-    return read_decisions(repo, select=bearing_on(fix.commit_ids, digest))
+    return read_decisions(repo, select=bearing_on(fix.commit_ids, digest), at=at)
 
 
 def bearing_on(commits: Collection[str], diff_hash: str) -> Callable[[str, RawRecord], bool]:

@@ -94,7 +94,8 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
     head = repo.resolve(rev)
     if head is None:
         raise FixreviewError(f"{rev!r} is not a commit in this repository")
-    if repo.ref_value(DECISIONS_REF) is None:
+    ledger = repo.ref_value(DECISIONS_REF)  # read once: the whole judgement sees this commit
+    if ledger is None:
         raise FixreviewError(
             f"{DECISIONS_REF} is missing (a clone without notes?): "
             f"git fetch origin '{NOTES_REFSPEC}'"
@@ -117,7 +118,7 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
             )
         raise NotFoundError(f"{rev} shares no history with {loaded.base}")
     # only the records that can bear on this fix are parsed: its own, and any naming its diff
-    records, warnings, _ = read_decisions_on(repo, fix)
+    records, warnings, _ = read_decisions_on(repo, fix, at=ledger)
     return judge_fix(repo, loaded, fix, records, warnings + fix_warnings)
 
 
