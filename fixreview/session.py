@@ -247,6 +247,18 @@ class ReviewSession:
             return None
         return diff_preview(text, PREVIEW_LINES)
 
+    def warm_final(self, fix: Fix) -> bool:
+        """Compute FIX's final diff text ahead of its opening when it is long (the reviewer's
+        cursor rests on its row), so that opening it starts from git's bytes, already read;
+        whether anything was computed (worker thread)."""
+        if fix.stats.added + fix.stats.removed <= PREVIEW_AFTER:
+            return False
+        old = fix.branch.merge_base or self.repo.empty_tree
+        if self.repo.has_diff(old, fix.branch.head):
+            return False
+        final_text(self.repo, fix)
+        return True
+
     @contextmanager
     def foreground(self) -> Iterator[None]:
         """While the reviewer waits on this (opening a fix), :meth:`judge` does not start

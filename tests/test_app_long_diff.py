@@ -4,7 +4,7 @@ completes them where the reviewer has scrolled to once the whole is parsed."""
 from __future__ import annotations
 
 from textual.message import Message
-from textual.widgets import Static
+from textual.widgets import DataTable, Static
 
 from fixreview.app.main import FixreviewApp
 from fixreview.app.screens.review import ReviewScreen
@@ -13,9 +13,10 @@ from fixreview.changes import final_text
 from fixreview.queue import load_queue
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
+from fixreview.risk import assess_fixes
 from fixreview.session import PREVIEW_AFTER, PREVIEW_LINES, ReviewSession
 from tests.gitutil import AI, TestRepo
-from tests.test_app_layout import open_fix
+from tests.test_app_layout import open_fix, settle
 
 LINES = 3_000  # every line replaced: a diff of 6,000 lines and more, past PREVIEW_AFTER
 BRANCH = "ai-fix/regenerate-models"
@@ -95,3 +96,29 @@ async def test_opening_a_long_fix_shows_its_beginning_first_then_the_whole(
         assert view.diff is whole and view.scroll_offset.y == scrolled
         assert str(title.render()) == "Final diff"
         assert view.row_count > 2 * LINES
+
+
+async def test_resting_the_cursor_on_a_long_fix_reads_its_diff_ahead(repo: TestRepo) -> None:
+    _long_fix(repo)
+    repo.checkout("-b", "ai-fix/a-short")
+    repo.commit("fix", {"app/db.py": "def query(sql, args):\n    return sql, args\n"}, who=AI)
+    repo.checkout("main")
+    warm = Repository(repo.path)  # the flags cached: judging computes no diff in the app
+    queue = load_queue(warm)
+    assess_fixes(warm, queue.fixes, queue.policy.policy)
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        await settle(app, pilot)
+        session = app.session
+        long, short = session.fix(BRANCH), session.fix("ai-fix/a-short")
+        table = app.screen.query_one("#queue", DataTable)
+        assert table.cursor_row == table.get_row_index("ai-fix/a-short")  # listed first
+        await pilot.pause(0.4)
+        await settle(app, pilot)
+        assert not session.repo.has_diff(short.branch.merge_base or "", short.branch.head)
+        assert not session.repo.has_diff(long.branch.merge_base or "", long.branch.head)
+        table.move_cursor(row=table.get_row_index(BRANCH))
+        await pilot.pause(0.4)
+        await settle(app, pilot)
+        assert session.repo.has_diff(long.branch.merge_base or "", long.branch.head)
+        assert not session.repo.has_diff(short.branch.merge_base or "", short.branch.head)

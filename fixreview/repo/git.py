@@ -424,6 +424,10 @@ class Repository:
             self._diffs[key] = found
         return found
 
+    def has_diff(self, old: str, new: str) -> bool:
+        """Whether :meth:`diff` of the full object ids OLD and NEW is computed already."""
+        return (old, new) in self._diffs
+
     def prefetch_diffs(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Compute the diffs of many (old, new) pairs of full object ids with one
         ``git diff-tree --stdin``, so that :meth:`diff` finds them computed.

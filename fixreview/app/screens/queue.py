@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from rich.text import Text
-from textual import events
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
+from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, Static
 
 from fixreview.app.plain import one_line
@@ -19,6 +20,8 @@ from fixreview.app.widgets.key_footer import KeyFooter
 from fixreview.models import Fix
 from fixreview.safetext import visible_line
 from fixreview.session import SORTS, ReviewSession
+
+WARM_AFTER = 0.15  # seconds the cursor rests on a fix before its long diff is read ahead
 
 SEVERITY_STYLE = {
     "critical": "bold white on red",
@@ -162,6 +165,7 @@ class QueueScreen(Screen[None]):
         self.shown_columns: list[tuple[Column, int]] = []
         self.width_used = 0
         self._stale = False  # changed while another screen was shown: redraw when resumed
+        self._warm_timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -338,6 +342,19 @@ class QueueScreen(Screen[None]):
         table = self.query_one("#queue", DataTable)
         if self.rows and 0 <= table.cursor_row < len(self.rows):
             self.post_message(self.Open(self.rows[table.cursor_row].branch.name))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """Once the cursor rests on a fix, read its final diff ahead (when it is long)."""
+        if self._warm_timer is not None:
+            self._warm_timer.stop()
+        row = event.cursor_row
+        if 0 <= row < len(self.rows):
+            fix = self.rows[row]
+            self._warm_timer = self.set_timer(WARM_AFTER, lambda: self.warm_final(fix))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="warm", name="reading ahead")
+    def warm_final(self, fix: Fix) -> None:
+        self.session.warm_final(fix)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()
