@@ -24,12 +24,17 @@ from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
 from fixreview.signing.verifier import (
     MAX_EXTERNAL_CHECKS,
     MAX_VERIFY_WORKERS,
-    DecisionVerifier,
     SignatureRequest,
     verify_workers,
 )
 from tests.signing_util import Reviewer
-from tests.test_signature_cache import counted, new_process, runs, sign  # noqa: F401 (counted)
+from tests.test_signature_cache import (  # noqa: F401 (counted)
+    counted,
+    new_process,
+    runs,
+    sign,
+    ssh_verifier,
+)
 
 CLAIMED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
 VERIFY = "ssh-keygen -Y verify"
@@ -43,15 +48,7 @@ def _forget() -> Iterator[None]:
     new_process()
 
 
-def verifier(allowed: bytes, git_dir: Path | None) -> DecisionVerifier:
-    return DecisionVerifier(
-        allowed,
-        None,
-        ssh_file="allowed_signers",
-        pgp_file="keys.asc",
-        base="main",
-        cache_dir=git_dir,
-    )
+verifier = ssh_verifier  # a verifier of the base's allowed signers ALLOWED
 
 
 def one_by_one(

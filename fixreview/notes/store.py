@@ -34,7 +34,7 @@ from pydantic import BaseModel
 from fixreview.errors import GitError
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
-from fixreview.resultcache import ResultCache, cache_key, code_digest
+from fixreview.resultcache import ResultCache, cache_key, code_digest, history_files
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -276,7 +276,7 @@ def _ledger_history(
         LEDGER_VERSION,
         code_digest(_LEDGER_SOURCES),
         ref,
-        _history_files(repo),
+        history_files(repo.common_dir),  # they change which commits a history holds
     )
     cached = _read_ledger_entry(store.get(key))
     if cached is not None:
@@ -305,17 +305,6 @@ def _is_chain(commits: list[_Commit], tip: str, base: str) -> bool:
             return False
         expected = parents[0]
     return bool(commits) and expected == base
-
-
-def _history_files(repo: Repository) -> bytes:
-    """``shallow`` and ``info/grafts``: they change which commits a notes history holds."""
-    parts = []
-    for name in ("shallow", "info/grafts"):
-        try:
-            parts.append((repo.common_dir / name).read_bytes())
-        except OSError:
-            parts.append(b"")
-    return len(parts[0]).to_bytes(8, "big") + parts[0] + parts[1]
 
 
 def _ledger_entry(tip: str, added: dict[_Key, bytes], dropped_by: dict[_Key, str]) -> bytes:

@@ -143,11 +143,6 @@ def _canonical(data: Any) -> str:
     return json.dumps(data, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
 
 
-def _history_files(repo: Repository) -> bytes:
-    """``shallow`` and ``info/grafts``: they change what merge-base and ancestry answer."""
-    return history_files(repo.common_dir)
-
-
 def _needs_presence(fix: Fix) -> bool:
     suggestion = fix.suggestion
     return suggestion is not None and suggestion.commit != fix.branch.head
@@ -226,7 +221,7 @@ def risk_key(
 
 def _shared(repo: Repository, policy: Policy) -> tuple[str, bytes]:
     """The key fields every fix of a repository shares under POLICY (read once for many)."""
-    return _canonical(policy.model_dump(mode="json", by_alias=True)), _history_files(repo)
+    return _canonical(policy.model_dump(mode="json", by_alias=True)), history_files(repo.common_dir)
 
 
 def flags_body(flags: Sequence[RiskFlag]) -> bytes:
