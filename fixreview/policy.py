@@ -155,6 +155,9 @@ class LoadedPolicy:
         self.found = found
         self.base_ref = base_ref or f"refs/heads/{base}"
         self.base_branch = base_branch or base
+        self.branch_refs: BranchRefs | None = None
+        """The branch refs read to resolve the base (:func:`load_policy`): listing the fixes
+        reuses them instead of asking git again."""
 
 
 def parse_policy(data: bytes, where: str) -> Policy:
@@ -206,6 +209,7 @@ def load_policy(repo: Repository, base: str | None = None) -> LoadedPolicy:
             target = refs.resolve(named, f"the base key of {POLICY_PATH} on {start.name}")
             if target.ref != start.ref:
                 loaded = _load_from(repo, target)
+    loaded.branch_refs = refs
     return loaded
 
 

@@ -29,6 +29,7 @@ from fixreview.repo.git import (
     Repository,
     object_format_of,
 )
+from fixreview.repo.refs import BranchRefs
 from fixreview.resultcache import ResultCache, cache_key, code_digest, program_identity
 
 if TYPE_CHECKING:
@@ -77,26 +78,19 @@ def is_fix_branch(policy: Policy, name: str) -> bool:
 def list_fix_branches(
     repo: Repository, loaded: LoadedPolicy, points_at: str | None = None
 ) -> list[BranchRef]:
-    """Fix branches among local and remote-tracking branches, with one ``for-each-ref``
-    (only those whose head is POINTS_AT, when given: git filters them).
+    """Fix branches among local and remote-tracking branches: those ``load_policy`` listed to
+    resolve the base, else one ``for-each-ref`` (only those whose head is POINTS_AT, when
+    given).
 
     A local branch wins over a remote-tracking branch of the same name.
     """
-    only = ("--points-at", points_at) if points_at is not None else ()
-    out = repo.run_text(
-        "for-each-ref",
-        "--format=%(objectname) %(objecttype) %(refname)",
-        *only,
-        "refs/heads",
-        "refs/remotes",
-    )
     found: dict[str, BranchRef] = {}
     # compiled once for every ref (is_fix_branch's test: matches_any looks each one up again)
     patterns = [simple_glob(pattern) for pattern in loaded.policy.fix_branches]
-    for line in out.split("\n"):  # not splitlines(): a ref name may hold U+0085 or U+2028
-        if not line:
+    listed = loaded.branch_refs or BranchRefs(repo)
+    for oid, kind, ref in listed.listing:
+        if points_at is not None and oid != points_at:
             continue
-        oid, kind, ref = line.split(" ", 2)
         if kind != "commit":
             continue
         if ref.startswith("refs/heads/"):

@@ -206,6 +206,8 @@ def test_whole_queue_costs_a_fixed_number_of_git_processes(
     assert len(calls) <= 12, calls
     cat_files = [c for c in calls if "cat-file" in c]
     assert len(cat_files) <= 4
+    # the branch refs are listed once: the base's resolution and the fixes share the listing
+    assert sum(1 for c in calls if "for-each-ref" in c) == 1, calls
 
 
 def test_trailer_suggestion_is_the_oldest_commit_claiming_the_finding(repo: TestRepo) -> None:
@@ -218,3 +220,36 @@ def test_trailer_suggestion_is_the_oldest_commit_claiming_the_finding(repo: Test
     fix = load_queue(Repository(repo.path)).get("ai-fix/two-step")
     assert fix.suggestion is not None and fix.suggestion.commit == ai
     assert fix.suggestion.rationale == "Why it works." and fix.finding_id == "SEC-3"
+
+
+def test_the_fix_at_a_head_is_found_in_the_one_listing_of_branch_refs(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``verify`` names the fix branch at the head it checks from the refs listed to resolve
+    the base (no second, slower ``for-each-ref --points-at``), local before remote, and a head
+    no fix branch points at is still judged, unnamed."""
+    from fixreview.policy import load_policy
+    from fixreview.queue import fix_at
+
+    _branch(repo, "ai-fix/one", {"one.txt": "1\n"}, "fix one")
+    _branch(repo, "ai-fix/also-one", {"one.txt": "1\n"}, "fix one")
+    head = repo.rev("ai-fix/one")
+    repo.git("branch", "-f", "ai-fix/also-one", head)  # two fix branches at one head
+    repo.git("branch", "not-a-fix", head)
+    r = Repository(repo.path)
+    calls: list[tuple[str, ...]] = []
+    original = Repository._run
+
+    def counting(self: Repository, args, input, env):  # type: ignore[no-untyped-def]
+        calls.append(tuple(args))
+        return original(self, args, input, env)
+
+    monkeypatch.setattr(Repository, "_run", counting)
+    loaded = load_policy(r)
+    fix, _ = fix_at(r, loaded, head)
+    assert fix.branch.name == "ai-fix/also-one"  # the first fix branch at HEAD, by name
+    assert sum(1 for c in calls if "for-each-ref" in c) == 1, calls
+    lone = repo.commit("not on any branch", {"lone.txt": "x\n"})
+    repo.git("reset", "-q", "--hard", "HEAD~1")
+    fix, _ = fix_at(r, load_policy(r), lone)
+    assert fix.branch.head == lone and not fix.branch.ref

@@ -69,18 +69,20 @@ class BranchRefs:
         self.commits: dict[str, str] = {}  # full ref -> commit (refs to non-commits omitted)
         self.kinds: dict[str, str] = {}  # full ref -> object type
         self.symrefs: dict[str, str] = {}  # refs/remotes/R/HEAD -> the ref it points at
+        self.listing: list[tuple[str, str, str]] = []  # (object id, type, ref), git's order
         out = repo.run(
             "for-each-ref",
             "--format=%(objectname) %(objecttype) %(refname)%00%(symref)",
             HEADS,
             REMOTES,
         ).decode("utf-8", "surrogateescape")
-        for line in out.splitlines():
+        for line in out.split("\n"):  # not splitlines(): a ref name may hold U+0085 or U+2028
             head, _, symref = line.partition("\0")
             parts = head.split(" ", 2)
             if len(parts) != 3:
                 continue
             oid, kind, ref = parts
+            self.listing.append((oid, kind, ref))
             self.kinds[ref] = kind
             if symref:
                 self.symrefs[ref] = symref
