@@ -185,14 +185,8 @@ def test_remote_tracking_fix_branches_are_found(tmp_path: Path, repo: TestRepo) 
     assert fixes[0].stats.files == 1
 
 
-def test_whole_queue_costs_a_fixed_number_of_git_processes(
-    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    r = Repository(repo.path)
-    for i in range(12):
-        _branch(repo, f"ai-fix/n{i}", {f"f{i}.txt": "x\n"}, f"fix {i}\n\nFinding-Id: SEC-{i}")
-        if i % 2:
-            propose(r, f"ai-fix/n{i}", FINDING)
+def _git_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:
+    """The arguments of every git process the repository code runs from now on."""
     calls: list[tuple[str, ...]] = []
     original = Repository._run
 
@@ -201,6 +195,18 @@ def test_whole_queue_costs_a_fixed_number_of_git_processes(
         return original(self, args, input, env)
 
     monkeypatch.setattr(Repository, "_run", counting)
+    return calls
+
+
+def test_whole_queue_costs_a_fixed_number_of_git_processes(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    r = Repository(repo.path)
+    for i in range(12):
+        _branch(repo, f"ai-fix/n{i}", {f"f{i}.txt": "x\n"}, f"fix {i}\n\nFinding-Id: SEC-{i}")
+        if i % 2:
+            propose(r, f"ai-fix/n{i}", FINDING)
+    calls = _git_calls(monkeypatch)
     queue = load_queue(r)
     assert len(queue.fixes) == 12
     assert len(calls) <= 12, calls
@@ -237,14 +243,7 @@ def test_the_fix_at_a_head_is_found_in_the_one_listing_of_branch_refs(
     repo.git("branch", "-f", "ai-fix/also-one", head)  # two fix branches at one head
     repo.git("branch", "not-a-fix", head)
     r = Repository(repo.path)
-    calls: list[tuple[str, ...]] = []
-    original = Repository._run
-
-    def counting(self: Repository, args, input, env):  # type: ignore[no-untyped-def]
-        calls.append(tuple(args))
-        return original(self, args, input, env)
-
-    monkeypatch.setattr(Repository, "_run", counting)
+    calls = _git_calls(monkeypatch)
     loaded = load_policy(r)
     fix, _ = fix_at(r, loaded, head)
     assert fix.branch.name == "ai-fix/also-one"  # the first fix branch at HEAD, by name
