@@ -438,24 +438,41 @@ def read_typed(
     seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
     for target, raws in snapshot.records.items():
         for number, raw in enumerate(raws, start=1):
-            where = f"{ref}: note on {target[:12]} record {number}"
-            if raw.removed_in is not None:
-                where += f" (dropped by notes commit {raw.removed_in[:12]})"
+            where = _record_where(ref, target, number, raw.removed_in)
             if select is not None and not select(target, raw):
                 continue
             if raw.tag != tag:
-                warnings.append(f"{where} is a {raw.tag}, not a {tag}; skipped")
+                warnings.append(_skipped(where, tag, other_tag=raw.tag))
                 continue
             key = (raw.payload, raw.patch)
             value = seen.get(key)
             if value is None:
                 value = seen[key] = _parsed(store, raw, model, check, decode)
             if isinstance(value, str):
-                warnings.append(f"{where}: {value}; skipped")
+                warnings.append(_skipped(where, tag, refusal=value))
                 continue
             by_target.setdefault(target, []).append((raw, value))
     return TypedRecords(by_target, warnings, snapshot.tip is not None)
 
+
+
+def _record_where(ref: str, target: str, number: int, removed_in: str | None = None) -> str:
+    """How a warning names record NUMBER of the note on TARGET (and the notes commit that
+    dropped it, for a ledger)."""
+    where = f"{ref}: note on {target[:12]} record {number}"
+    if removed_in is not None:
+        where += f" (dropped by notes commit {removed_in[:12]})"
+    return where
+
+
+def _skipped(
+    where: str, tag: str, *, other_tag: str | None = None, refusal: str | None = None
+) -> str:
+    """The warning of the record WHERE names, skipped: it is an OTHER_TAG record, not a TAG
+    one, or it was refused (REFUSAL, why)."""
+    if other_tag is not None:
+        return f"{where} is a {other_tag}, not a {tag}; skipped"
+    return f"{where}: {refusal}; skipped"
 
 @dataclass
 class NoteModels(Generic[ModelT]):
@@ -556,13 +573,13 @@ def read_models(
             outcomes.setdefault(target, []).extend(note[1])
     for target, came_to in outcomes.items():
         for number, outcome in enumerate(came_to, start=1):
-            where = f"{ref}: note on {target[:12]} record {number}"
             if isinstance(outcome, tuple):
                 kind, text = outcome
+                where = _record_where(ref, target, number)
                 if kind == "tag":
-                    warnings.append(f"{where} is a {text}, not a {tag}; skipped")
+                    warnings.append(_skipped(where, tag, other_tag=text))
                 else:
-                    warnings.append(f"{where}: {text}; skipped")
+                    warnings.append(_skipped(where, tag, refusal=text))
                 continue
             assert isinstance(outcome, model)
             by_target.setdefault(target, []).append(outcome)
