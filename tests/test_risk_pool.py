@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 
 import fixreview.risk
+from fixreview.jobs import ENV_VAR as JOBS_ENV
 from fixreview.jobs import usable_cpus
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
 from fixreview.risk import CACHE_KIND, RiskFlag, assess_fixes, pool
-from fixreview.risk.pool import JOBS_ENV, Miss
+from fixreview.risk.pool import Miss
 from tests.gitutil import TestRepo
 from tests.test_risk import AWS_KEY, DB_LINES, GITHUB_TOKEN, PNG, edit_lines, make_fix
 

@@ -366,6 +366,11 @@ def assess_fixes(
         on_flags(dict(found))
     done: set[int] = set()
 
+    def report(batch: dict[str, list[RiskFlag]]) -> None:
+        found.update(batch)
+        if batch and on_flags is not None:
+            on_flags(batch)
+
     def deliver(answers: list[tuple[int, bytes]]) -> None:
         batch: dict[str, list[RiskFlag]] = {}
         for index, body in answers:
@@ -374,9 +379,7 @@ def assess_fixes(
                 continue
             done.add(index)
             batch[fixes[index].branch.name] = flags
-        found.update(batch)
-        if batch and on_flags is not None:
-            on_flags(batch)
+        report(batch)
 
     workers = pool.pool_jobs(jobs)
     if pool.worth_pool(misses, workers):
@@ -393,7 +396,5 @@ def assess_fixes(
             if miss.key is not None:
                 store.put(miss.key, flags_body(flags))
             batch[miss.fix.branch.name] = flags
-        found.update(batch)
-        if batch and on_flags is not None:
-            on_flags(batch)
+        report(batch)
     return {fix.branch.name: found[fix.branch.name] for fix in fixes}

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fixreview.jobs import ENV_VAR, jobs_from_env, usable_cpus
+from fixreview.jobs import jobs_from_env, usable_cpus
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
@@ -38,9 +38,6 @@ from fixreview.resultcache import ResultCache
 
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
-
-JOBS_ENV = ENV_VAR
-"""How many worker processes check fixes (:mod:`fixreview.jobs`; 1: never a pool)."""
 
 START_METHOD = "spawn"
 """A fresh interpreter per worker: safe from a process with threads (unlike fork), and, unlike
