@@ -117,19 +117,23 @@ def diff_sha256(repo: Repository, base: str | None, head: str) -> str:
     """SHA-256 of ``git diff --binary --full-index BASE HEAD`` (configuration pinned), kept
     in the result cache by the two object ids and the git that computes the diff: the status
     of a fix with decisions never needs its diff again (a 100,000-line fix included)."""
+    found = cached_diff_sha256(repo, base, head)
+    if found is not None:
+        return found
     store, key, old, new = _diff_hash_entry(repo, base, head)
-    found = store.get(key)
-    if found is not None and re.fullmatch(rb"[0-9a-f]{64}", found):
-        return found.decode("ascii")
     digest = hashlib.sha256(repo.diff(old, new)).hexdigest()
     store.put(key, digest.encode("ascii"))
     return digest
 
 
-def diff_sha256_known(repo: Repository, base: str | None, head: str) -> bool:
-    """Whether :func:`diff_sha256` of the pair is in the result cache (no diff needed)."""
+def cached_diff_sha256(repo: Repository, base: str | None, head: str) -> str | None:
+    """:func:`diff_sha256` of the pair when the result cache holds it soundly (no diff
+    needed), else None."""
     store, key, _, _ = _diff_hash_entry(repo, base, head)
-    return store.get(key) is not None
+    found = store.get(key)
+    if found is None or not re.fullmatch(rb"[0-9a-f]{64}", found):
+        return None
+    return found.decode("ascii")
 
 
 def _diff_hash_entry(

@@ -32,8 +32,8 @@ from dataclasses import dataclass, field
 
 from fixreview.decisions import (
     DecisionRecord,
+    cached_diff_sha256,
     diff_sha256,
-    diff_sha256_known,
     read_decisions,
     read_decisions_on,
     trees,
@@ -416,17 +416,24 @@ def judge_queue(
     if not exists:
         return {}
     judged = fixes_with_decisions(queue, records)
+    if not judged:
+        return {}
+    # the bound diffs' hashes: from the result cache, the others' diffs computed together
+    cached = {
+        fix.branch.name: cached_diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+        for fix in judged
+        if fix.branch.merge_base
+    }
     repo.prefetch_diffs(
         (f.branch.merge_base, f.branch.head)
         for f in judged
-        if f.branch.merge_base and not diff_sha256_known(repo, f.branch.merge_base, f.branch.head)
+        if f.branch.merge_base and cached[f.branch.name] is None
     )
     repo.commit_trees(c for f in judged for c in (f.branch.head, f.branch.merge_base) if c)
-    if not judged:
-        return {}
     verifier = base_verifier(repo, queue.policy)
     hashes = {
-        fix.branch.name: diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
+        fix.branch.name: cached[fix.branch.name]
+        or diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
         for fix in judged
         if fix.branch.merge_base
     }

@@ -88,15 +88,15 @@ def test_bulk_diffs_are_the_bytes_of_git_diff(tmp_path: Path, object_format: str
 def test_the_diff_hash_is_kept_and_never_trusted_when_damaged(tmp_path: Path) -> None:
     import hashlib
 
-    from fixreview.decisions import _diff_hash_entry, diff_sha256, diff_sha256_known
+    from fixreview.decisions import _diff_hash_entry, cached_diff_sha256, diff_sha256
 
     repo, commits = _history(tmp_path / "r")
     first = Repository(repo.path)
     expected = hashlib.sha256(first.diff(commits[0], commits[2])).hexdigest()
-    assert not diff_sha256_known(first, commits[0], commits[2])
+    assert cached_diff_sha256(first, commits[0], commits[2]) is None
     assert diff_sha256(first, commits[0], commits[2]) == expected
     again = Repository(repo.path)
-    assert diff_sha256_known(again, commits[0], commits[2])
+    assert cached_diff_sha256(again, commits[0], commits[2]) == expected
     assert diff_sha256(again, commits[0], commits[2]) == expected
     assert again._diffs == {}  # from the cache: no diff computed
     assert diff_sha256(again, commits[1], commits[2]) != expected  # another pair, another key
@@ -104,5 +104,6 @@ def test_the_diff_hash_is_kept_and_never_trusted_when_damaged(tmp_path: Path) ->
     for damaged in (b"not a hash", b"A" * 64, expected.encode()[:-1]):
         store.put(key, damaged)
         fresh = Repository(repo.path)
+        assert cached_diff_sha256(fresh, commits[0], commits[2]) is None  # never trusted
         assert diff_sha256(fresh, commits[0], commits[2]) == expected
         assert fresh._diffs  # recomputed
