@@ -34,9 +34,14 @@ def decode(raw: bytes) -> str:
     return raw.decode("utf-8", "replace")
 
 
+def final_pair(repo: Repository, fix: Fix) -> tuple[str, str]:
+    """What FIX's final diff compares: its merge-base (or the empty tree) and its head."""
+    return fix.branch.merge_base or repo.empty_tree, fix.branch.head
+
+
 def final_text(repo: Repository, fix: Fix) -> str:
-    """The final diff of FIX as git writes it (merge-base, or the empty tree, to head)."""
-    return decode(repo.diff(fix.branch.merge_base or repo.empty_tree, fix.branch.head))
+    """The final diff of FIX as git writes it (:func:`final_pair`)."""
+    return decode(repo.diff(*final_pair(repo, fix)))
 
 
 def final_diff(repo: Repository, fix: Fix) -> Diff:
@@ -102,7 +107,7 @@ def prefetch(repo: Repository, fixes: Iterable[Fix]) -> None:
     pairs: list[tuple[str, str]] = []
     for fix in fixes:
         head = fix.branch.head
-        pairs.append((fix.branch.merge_base or repo.empty_tree, head))
+        pairs.append(final_pair(repo, fix))
         commit = fix.suggestion.commit if fix.suggestion is not None else None
         if commit and commit != head and commit in fix.commit_ids:
             pairs.append((commit, head))

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fixreview.changes import final_diff, final_text
+from fixreview.changes import final_diff, final_pair, final_text
 from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict, read_decisions
 from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
 from fixreview.errors import FixreviewError
@@ -253,8 +253,7 @@ class ReviewSession:
         whether anything was computed (worker thread)."""
         if fix.stats.added + fix.stats.removed <= PREVIEW_AFTER:
             return False
-        old = fix.branch.merge_base or self.repo.empty_tree
-        if self.repo.has_diff(old, fix.branch.head):
+        if self.repo.has_diff(*final_pair(self.repo, fix)):
             return False
         final_text(self.repo, fix)
         return True
