@@ -9,8 +9,9 @@ or of another type, so optional fields never raise.
 from __future__ import annotations
 
 import json
-import tomllib
 from typing import Any
+
+import tomli
 
 from fixreview.errors import InputError
 
@@ -34,10 +35,10 @@ def load_json(data: bytes, source: str) -> Any:
 
 def load_toml(data: bytes, source: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(data.decode("utf-8"))
+        return tomli.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
         raise InputError(f"{source}: not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
+    except tomli.TOMLDecodeError as exc:
         raise InputError(f"{source}: invalid TOML: {exc}") from None
     except RecursionError:
         raise InputError(f"{source}: invalid TOML: nested too deeply") from None

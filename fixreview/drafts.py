@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+import tomli
 from pydantic import Field, ValidationError
 
 from fixreview.decisions import Checklist
@@ -45,8 +45,8 @@ def load_draft(repo: Repository, branch: str) -> Draft | None:
     """The saved draft of BRANCH, or None (also when the file is unreadable)."""
     path = draft_path(repo, branch)
     try:
-        draft = Draft.model_validate(tomllib.loads(path.read_text("utf-8")))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ValidationError):
+        draft = Draft.model_validate(tomli.loads(path.read_text("utf-8")))
+    except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError, ValidationError):
         return None
     return draft if draft.branch == branch else None
 

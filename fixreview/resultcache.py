@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import importlib.util
 import os
 import re
 import shutil
@@ -133,6 +134,19 @@ def history_files(common_dir: Path) -> bytes:
         except OSError:
             parts.append(b"")
     return len(parts[0]).to_bytes(8, "big") + parts[0] + parts[1]
+
+
+@functools.cache
+def library_identity(name: str) -> str:
+    """The installed Python package NAME as a key field: its module file and its directory
+    (:func:`file_identity`), so that an upgraded library is a changed input. Read once per
+    process; nothing is imported."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        spec = None
+    origin = spec.origin if spec is not None else None
+    return f"{name}: {file_identity(origin)} {file_identity(os.path.dirname(origin or ''))}"
 
 
 @functools.cache

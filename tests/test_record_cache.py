@@ -3,6 +3,7 @@ what parsing gives, refusals included, and a damaged entry is parsed again."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,37 @@ def test_a_warm_read_parses_nothing(demo_repo: Path, monkeypatch: pytest.MonkeyP
     _proposals(Repository(demo_repo))
     _decisions(Repository(demo_repo))
     assert parsed == []
+
+
+def test_an_upgraded_parser_or_validator_is_a_changed_input(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The libraries that parse and validate records (tomli, pydantic) are part of the key: a
+    record read warm is parsed again once one of them is another file."""
+    from fixreview import resultcache
+    from fixreview.notes import store
+
+    parsed: list[bytes] = []
+    real = store._validate
+
+    def counting(raw, *args):  # type: ignore[no-untyped-def]
+        parsed.append(raw.payload)
+        return real(raw, *args)
+
+    monkeypatch.setattr(store, "_validate", counting)
+    assert "tomli" in store._RECORD_LIBRARIES and "pydantic" in store._RECORD_LIBRARIES
+    _proposals(Repository(demo_repo))
+    parsed.clear()
+    # the same library name found at another place: an upgrade, as the key sees one
+    (tmp_path / "tomli").mkdir()
+    (tmp_path / "tomli" / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "tomli")  # else find_spec answers with the loaded one
+    store._record_code.cache_clear()
+    resultcache.library_identity.cache_clear()
+    try:
+        _proposals(Repository(demo_repo))
+    finally:
+        store._record_code.cache_clear()
+        resultcache.library_identity.cache_clear()
+    assert parsed

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import os
 import tempfile
-import tomllib
 from pathlib import Path
 from typing import Any
 
+import tomli
 import tomli_w
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
@@ -50,8 +50,8 @@ def settings_path() -> Path:
 def _read_table(path: Path) -> dict[str, Any] | None:
     """The TOML table in PATH, or None when it is missing, unreadable or not TOML."""
     try:
-        return tomllib.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return tomli.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError):
         return None
 
 

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import tomllib
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
+import tomli
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 from textual.app import App
@@ -337,8 +337,8 @@ def load_theme_file(path: Path | str) -> Theme:
     except UnicodeDecodeError:
         raise _error(path, "not UTF-8 text") from None
     try:
-        table = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
+        table = tomli.loads(text)
+    except tomli.TOMLDecodeError as error:
         raise _error(path, f"not valid TOML: {error}") from None
     try:
         theme_file = ThemeFile.model_validate(table)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-import tomllib
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import tomli
 
 from fixreview.decisions import (
     CHECKLIST_ITEMS,
@@ -77,8 +78,8 @@ def build_demo(path: Path | None = None, data: Path | None = None) -> BuiltDemo:
 
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text("utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return tomli.loads(path.read_text("utf-8"))
+    except (OSError, tomli.TOMLDecodeError) as exc:
         raise InputError(f"{path}: {exc}") from None
 
 

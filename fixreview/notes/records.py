@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import tomllib
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+import tomli
 import tomli_w
 from pydantic import BaseModel, ValidationError
 
@@ -207,8 +207,8 @@ def toml_to_model(payload: bytes, model: type[ModelT]) -> ModelT:
 def parse_toml(payload: bytes) -> dict[str, Any]:
     """A TOML payload as data; ValueError with one line saying what is wrong."""
     try:
-        return tomllib.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        return tomli.loads(payload.decode("utf-8"))
+    except (UnicodeDecodeError, tomli.TOMLDecodeError) as exc:
         raise ValueError(f"payload is not TOML: {exc}") from None
     except RecursionError:
         raise ValueError("payload is not TOML: nested too deeply") from None

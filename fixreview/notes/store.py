@@ -18,6 +18,7 @@ cost follows the amount of change, not the number of note versions times their s
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import random
@@ -34,7 +35,13 @@ from pydantic import BaseModel
 from fixreview.errors import GitError
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
-from fixreview.resultcache import ResultCache, cache_key, code_digest, history_files
+from fixreview.resultcache import (
+    ResultCache,
+    cache_key,
+    code_digest,
+    history_files,
+    library_identity,
+)
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
@@ -598,7 +605,7 @@ def _group_key(
     return cache_key(
         NOTES_CACHE_KIND,
         RECORDS_VERSION,
-        code_digest(_RECORD_SOURCES),
+        _record_code(),
         f"{model.__module__}.{model.__qualname__}",
         tag,
         getattr(check, "__qualname__", None),
@@ -710,6 +717,15 @@ RECORDS_VERSION = "1"
 RECORDS_CACHE_KIND = "records"
 NOTES_CACHE_KIND = "notes"
 _RECORD_SOURCES = ("models.py", "decisions.py", "queue.py", "notes")
+_RECORD_LIBRARIES = ("tomli", "pydantic", "pydantic_core")
+"""The libraries that parse and validate a record: an upgraded one is a changed input."""
+
+
+@functools.cache
+def _record_code() -> str:
+    """The code a parsed record depends on, as one key field (read once per process)."""
+    return "\n".join([code_digest(_RECORD_SOURCES), *map(library_identity, _RECORD_LIBRARIES)])
+
 _OK, _REFUSED, _CHECKED = b"ok\n", b"refused\n", b"checked\n"
 
 
@@ -742,7 +758,7 @@ def _record_key(
     return cache_key(
         RECORDS_CACHE_KIND,
         RECORDS_VERSION,
-        code_digest(_RECORD_SOURCES),
+        _record_code(),
         f"{model.__module__}.{model.__qualname__}",
         raw.tag,
         getattr(check, "__qualname__", None),

@@ -20,9 +20,7 @@ risk, gate).
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
-import os
 import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
@@ -37,8 +35,8 @@ from fixreview.resultcache import (
     ResultCache,
     cache_key,
     code_digest,
-    file_identity,
     history_files,
+    library_identity,
     program_identity,
 )
 from fixreview.risk.flags import (
@@ -112,27 +110,17 @@ _SOURCES = (
     "repo/git.py",
 )
 # Libraries the checks call (the secret scan, version parsing): a different install, new key.
-_LIBRARIES = ("detect_secrets", "packaging")
+_LIBRARIES = ("detect_secrets", "packaging", "tomli")
 
 
 @cache
 def _environment() -> str:
     """What besides the inputs decides the flags: the checks' own code, the libraries they
     call, the git that computes the diffs, Python's Unicode tables. Read once per process."""
-    libraries = []
-    for name in _LIBRARIES:
-        try:
-            spec = importlib.util.find_spec(name)
-        except (ImportError, ValueError):
-            spec = None
-        origin = spec.origin if spec is not None else None
-        libraries.append(
-            f"{name}: {file_identity(origin)} {file_identity(os.path.dirname(origin or ''))}"
-        )
     return "\n".join(
         [
             f"sources {code_digest(_SOURCES)}",
-            *libraries,
+            *map(library_identity, _LIBRARIES),
             f"git {program_identity('git')}",
             f"python {sys.version} unicode {unicodedata.unidata_version}",
         ]

@@ -39,8 +39,8 @@ MAX_FILE_BYTES: Final = 256 * 1024
 
 MAX_MANIFEST_BYTES: Final = 4 * 1024 * 1024
 """Bytes of one dependency manifest or lockfile (one side) read whole and parsed: a larger one
-is named as changed, not parsed (tomllib reads about 1.5 MB a second; a 500 MB lockfile
-pushed by an attacker is never read)."""
+is named as changed, not parsed (tomli reads 3 to 13 MB a second, compiled or not; a 500 MB
+lockfile pushed by an attacker is never read)."""
 
 MAX_MANIFEST_TOTAL: Final = 16 * 1024 * 1024
 """Bytes of all dependency manifests and lockfiles, both sides, read for one fix; the files

@@ -7,7 +7,7 @@ A line is never judged by the hunk it is in: which table it belongs to is known 
 file.
 
 - TOML files (``pyproject.toml``, ``Pipfile``, ``Cargo.toml``, ``libs.versions.toml``,
-  ``poetry.lock``, ``uv.lock``, ``pdm.lock``, ``Cargo.lock``) are parsed with :mod:`tomllib`,
+  ``poetry.lock``, ``uv.lock``, ``pdm.lock``, ``Cargo.lock``) are parsed with :mod:`tomli`,
   JSON files (``package.json``, ``package-lock.json``, ``npm-shrinkwrap.json``,
   ``Pipfile.lock``) with :mod:`json`; only the tables that declare dependencies are read.
 - Formats with no parser in the standard library (``requirements.txt``, ``setup.py``,
@@ -29,12 +29,12 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+import tomli
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.utils import canonicalize_name
@@ -719,8 +719,8 @@ def _pipfile_lock(doc: object) -> Found:
 def _toml(ecosystem: str, read: Callable[[dict[str, object]], Found]) -> Reader:
     def parse(text: str) -> tuple[str, list[tuple[str, Declared]]]:
         try:
-            doc = tomllib.loads(text.lstrip("\ufeff"))
-        except tomllib.TOMLDecodeError as error:
+            doc = tomli.loads(text.lstrip("\ufeff"))
+        except tomli.TOMLDecodeError as error:
             raise ManifestError(f"not read as TOML: {error}") from None
         except RecursionError:
             raise ManifestError("not read as TOML: nested too deeply") from None
