@@ -32,17 +32,20 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal, TypeAlias
 
 import tomli
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import canonicalize_name
-from packaging.version import InvalidVersion, Version
 
 from fixreview.repo.diffs import FileDiff
 from fixreview.risk.bounds import cut
 from fixreview.risk.paths import normalize
+
+if TYPE_CHECKING:
+    from packaging.specifiers import SpecifierSet
+    from packaging.version import Version
+
+# packaging is imported where it is used, not here: most fixes change no dependency file, and
+# importing it is 20-50 ms of a `verify` that needs none of it (docs/performance.md)
 
 ChangeKind = Literal["added", "removed", "bumped", "downgraded", "loosened", "changed"]
 Entry = tuple[str, str]  # (name, version spec as written)
@@ -138,7 +141,7 @@ def show_spec(spec: str | None) -> str:
 
 # PEP 440: a specifier set as an interval of versions ----------------------------------------
 
-Bound = tuple[Version, bool] | None  # (version, inclusive); None: unbounded
+Bound: TypeAlias = "tuple[Version, bool] | None"  # (version, inclusive); None: unbounded
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ class _Interval:
 
 def _specifiers(spec: str) -> SpecifierSet | None:
     """SPEC as a PEP 440 specifier set: a bare version is ``==`` it; None when it is neither."""
+    from packaging.specifiers import InvalidSpecifier, SpecifierSet
+    from packaging.version import InvalidVersion, Version
+
     text = spec.strip()
     try:
         return SpecifierSet(f"=={Version(text)}") if text else SpecifierSet()
@@ -163,11 +169,15 @@ def _specifiers(spec: str) -> SpecifierSet | None:
 
 def _next_prefix(release: tuple[int, ...]) -> Version:
     """The first version after every one starting with RELEASE (``1.4`` → ``1.5``)."""
+    from packaging.version import Version
+
     return Version(".".join(str(n) for n in (*release[:-1], release[-1] + 1)))
 
 
 def _interval(specifiers: SpecifierSet) -> _Interval | None:
     """The versions SPECIFIERS permit, as [low, high] minus exclusions; None when unknown."""
+    from packaging.version import InvalidVersion, Version
+
     low: Bound = None
     high: Bound = None
     excluded: set[str] = set()
@@ -250,6 +260,8 @@ def _compare_pep440(old: str, new: str) -> tuple[ChangeKind, bool] | None:
 
 def _version(spec: str) -> Version | None:
     """The first version written in SPEC, when PEP 440 can read it (``4.2.0-rc.1`` can)."""
+    from packaging.version import InvalidVersion, Version
+
     match = _VERSION_TEXT.search(spec)
     if match is None:
         return None
@@ -325,6 +337,8 @@ def pep508(text: str, *, need_spec: bool) -> Entry | None:
 
 def requirement(text: str) -> Entry | None:
     """(name, spec as written) of a PEP 508 string; None when :mod:`packaging` refuses it."""
+    from packaging.requirements import InvalidRequirement, Requirement
+
     try:
         parsed = Requirement(text)
     except InvalidRequirement:
@@ -336,6 +350,8 @@ def requirement(text: str) -> Entry | None:
 
 
 def _python_key(name: str) -> str:
+    from packaging.utils import canonicalize_name
+
     return canonicalize_name(name)
 
 
