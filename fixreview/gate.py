@@ -27,6 +27,7 @@ judged, and its removal reported as tampering.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -411,14 +412,93 @@ def judge_queue(
     """The gate's judgement of every fix of QUEUE that has decisions, by branch; only those
     cost any work, and their diffs are computed together. FLAGS, the risk flags by branch when
     the caller has them, are not computed again. Warnings go to the queue's."""
+    return start_judging(repo, queue).finish(flags)
+
+
+class QueueJudging:
+    """:func:`judge_queue` in two steps (:func:`start_judging`, then :meth:`finish`), so that
+    the signature checks of every decision that bears on a fix — ``ssh-keygen`` processes,
+    the bulk of judging a queue on a cold cache — run while the caller computes the flags."""
+
+    def __init__(
+        self,
+        repo: Repository,
+        queue: Queue,
+        records: dict[str, list[DecisionRecord]],
+        judged: list[Fix],
+        hashes: dict[str, str],
+        bearing: dict[str, list[DecisionRecord]],
+        verifier: DecisionVerifier | None,
+    ) -> None:
+        self.repo, self.queue, self.records = repo, queue, records
+        self.judged, self.hashes, self.bearing, self.verifier = judged, hashes, bearing, verifier
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    def _prefetch(self, background: bool) -> None:
+        """Check every signature judging asks about, in the order it asks: the ssh-keygen runs
+        go several at a time, and each check of :meth:`finish` is then answered from memory.
+        BACKGROUND: on a thread of its own, which :meth:`finish` waits for."""
+        if self.verifier is None:
+            return
+        requests = [_signature_request(r) for found in self.bearing.values() for r in found]
+        if not background:
+            self.verifier.prefetch(requests)
+            return
+        verifier = self.verifier
+
+        def run() -> None:
+            try:
+                verifier.prefetch(requests)
+            except BaseException as error:  # raised again by finish, in the caller's thread
+                self._error = error
+
+        self._thread = threading.Thread(target=run, name="fixreview-judging", daemon=True)
+        self._thread.start()
+
+    def wait(self) -> None:
+        """Wait for the signature checks started in the background (nothing to wait for
+        otherwise); an error they raised is raised here."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def finish(self, flags: Mapping[str, list[RiskFlag]] | None = None) -> dict[str, GateResult]:
+        """The judgement of every fix with decisions, by branch (see :func:`judge_queue`)."""
+        self.wait()
+        if self.verifier is None:
+            return {}
+        return {
+            fix.branch.name: judge_fix(
+                self.repo,
+                self.queue.policy,
+                fix,
+                self.records,
+                [],
+                flags.get(fix.branch.name) if flags else None,
+                self.verifier,
+                self.hashes.get(fix.branch.name),
+                self.bearing.get(fix.branch.name),
+            )
+            for fix in self.judged
+        }
+
+
+def start_judging(repo: Repository, queue: Queue, background: bool = False) -> QueueJudging:
+    """Everything of :func:`judge_queue` that needs no risk flag: the decisions read (their
+    warnings go to the queue's), the bound diffs' hashes (from the result cache; the others'
+    diffs computed together), and the signature checks, started on a thread of their own when
+    BACKGROUND, so that the caller computes the flags meanwhile, then calls
+    :meth:`QueueJudging.finish` (or, leaving early, :meth:`QueueJudging.wait`). The thread runs
+    ``ssh-keygen`` and reads the result cache; it never uses REPO, so the caller may."""
     records, warnings, exists = read_decisions(repo)
     queue.warnings.extend(warnings)
-    if not exists:
-        return {}
-    judged = fixes_with_decisions(queue, records)
+    judged = fixes_with_decisions(queue, records) if exists else []
     if not judged:
-        return {}
-    # the bound diffs' hashes: from the result cache, the others' diffs computed together
+        return QueueJudging(repo, queue, records, [], {}, {}, None)
     cached = {
         fix.branch.name: cached_diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
         for fix in judged
@@ -442,23 +522,9 @@ def judge_queue(
         for fix in judged
         if (name := fix.branch.name) in hashes
     }
-    # every signature the judging below asks about, in the order it asks: the ssh-keygen runs
-    # go several at a time, and each check below is then answered from memory
-    verifier.prefetch(_signature_request(r) for found in bearing.values() for r in found)
-    return {
-        fix.branch.name: judge_fix(
-            repo,
-            queue.policy,
-            fix,
-            records,
-            [],
-            flags.get(fix.branch.name) if flags else None,
-            verifier,
-            hashes.get(fix.branch.name),
-            bearing.get(fix.branch.name),
-        )
-        for fix in judged
-    }
+    judging = QueueJudging(repo, queue, records, judged, hashes, bearing, verifier)
+    judging._prefetch(background)
+    return judging
 
 
 def _signature_request(record: DecisionRecord) -> SignatureRequest:
@@ -471,7 +537,12 @@ def fill_statuses(
     repo: Repository, queue: Queue, flags: Mapping[str, list[RiskFlag]] | None = None
 ) -> None:
     """Set every fix's status from :func:`judge_queue` (a fix without decisions is pending)."""
-    judged = judge_queue(repo, queue, flags)
+    set_statuses(queue, judge_queue(repo, queue, flags))
+
+
+def set_statuses(queue: Queue, judged: Mapping[str, GateResult]) -> None:
+    """Set every fix's status from JUDGED, the gate's results by branch (a fix without
+    decisions is pending)."""
     for fix in queue.fixes:
         if fix.branch.name in judged:
             fix.branch.status = status_of(judged[fix.branch.name])

@@ -1,7 +1,8 @@
 """Signatures checked several at a time (DecisionVerifier.prefetch, used by gate.judge_queue):
 each gets exactly the answer DecisionVerifier.check alone gives it, with as many ssh-keygen runs
 as one at a time, the ssh-keygen runs really overlap, the budget on external checks stays a hard
-bound under threads, and the gate judges a queue the same whatever FIXREVIEW_JOBS says. Real
+bound under threads, the gate judges a queue the same whatever FIXREVIEW_JOBS says, and
+gate.start_judging checks them on a thread while its caller goes on. Real
 ssh-keygen keys, certificates and runs, counted through a wrapper on PATH."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fixreview.gate import judge_queue, status_of
+from fixreview.gate import judge_queue, start_judging, status_of
 from fixreview.jobs import jobs_from_env
 from fixreview.models import Status
 from fixreview.queue import load_queue
@@ -24,6 +25,7 @@ from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
 from fixreview.signing.verifier import (
     MAX_EXTERNAL_CHECKS,
     MAX_VERIFY_WORKERS,
+    DecisionVerifier,
     SignatureRequest,
     verify_workers,
 )
@@ -260,3 +262,66 @@ def test_signature_workers_are_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     assert verify_workers() == MAX_VERIFY_WORKERS
     monkeypatch.setenv("FIXREVIEW_JOBS", "1")
     assert verify_workers() == 1
+
+
+def test_judging_checks_signatures_on_a_thread_while_the_caller_goes_on(
+    demo_repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``start_judging(background=True)`` (what ``list`` does before computing the flags)
+    returns while the ssh-keygen runs are still to come: a wrapper around the real ssh-keygen
+    holds every verification until a file appears, which the test creates only once
+    start_judging has returned, and logs each one that waited in vain (5 s). ``finish`` then
+    judges exactly as judge_queue does."""
+    monkeypatch.setenv("FIXREVIEW_NO_CACHE", "1")  # every signature checked, none from disk
+    expected = judgement(demo_repo)
+    real = shutil.which("ssh-keygen")
+    assert real is not None
+    go, started, log = tmp_path / "go", tmp_path / "started", tmp_path / "late.log"
+    started.mkdir()
+    wrappers = tmp_path / "wrappers"
+    wrappers.mkdir()
+    script = wrappers / "ssh-keygen"
+    script.write_text(
+        f"""#!/bin/sh
+[ "$1 $2" = "-Y verify" ] || exec "{real}" "$@"
+touch "{started}/$$"
+i=0
+while [ ! -e "{go}" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+[ -e "{go}" ] || echo late >> "{log}"
+exec "{real}" "$@"
+"""
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+    new_process()
+    repo = Repository(demo_repo)
+    queue = load_queue(repo)
+    judging = start_judging(repo, queue, background=True)
+    go.touch()  # the caller's turn came before any verification was let through
+    judged = judging.finish()
+    assert any(started.iterdir())  # ssh-keygen did verify signatures, on the thread
+    assert not log.exists()  # and none waited for start_judging to return
+    got = {
+        branch: (
+            status_of(result),
+            result.problems,
+            [(j.record.target, j.signature, j.reason, j.counted) for j in result.judged],
+        )
+        for branch, result in judged.items()
+    }
+    assert got == expected
+
+
+def test_an_error_on_the_judging_thread_reaches_the_caller(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What the background checks raise is raised by ``wait``/``finish``, never lost."""
+
+    def broken(self: DecisionVerifier, requests: object) -> None:
+        raise OSError("the checks broke")
+
+    monkeypatch.setattr(DecisionVerifier, "prefetch", broken)
+    repo = Repository(demo_repo)
+    judging = start_judging(repo, load_queue(repo), background=True)
+    with pytest.raises(OSError, match="the checks broke"):
+        judging.finish()

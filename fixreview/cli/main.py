@@ -340,15 +340,20 @@ def _warn(warnings: list[str]) -> None:
 def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.cli.jsonout import queue_document
     from fixreview.cli.render import list_table
-    from fixreview.gate import fill_statuses
+    from fixreview.gate import set_statuses, start_judging
     from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
     from fixreview.risk import assess_fixes
 
     queue = load_queue(repo, args.base)
-    # every fix's flags, once: statuses need them for the fixes with decisions, too
-    flags = assess_fixes(repo, queue.fixes, queue.policy.policy)
-    fill_statuses(repo, queue, flags)
+    # the signatures are checked on a thread while every fix's flags are computed, once:
+    # statuses need them for the fixes with decisions, too
+    judging = start_judging(repo, queue, background=True)
+    try:
+        flags = assess_fixes(repo, queue.fixes, queue.policy.policy)
+    finally:
+        judging.wait()
+    set_statuses(queue, judging.finish(flags))
     fixes = sorted(
         (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
         key=lambda f: (f.severity_rank, f.branch.name),
