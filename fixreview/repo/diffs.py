@@ -1,18 +1,22 @@
 """Parsed diffs: files, hunks and lines, from git's unified diff text via ``unidiff``.
 
 A :class:`Diff` keeps the raw text it was parsed from. Binary files, renames, copies, mode
-changes, additions and deletions are all represented; line records are small slotted
-dataclasses, so that a 20,000-line diff stays cheap to hold.
+changes, additions and deletions are all represented; line records are named tuples, so that
+a 20,000-line diff stays cheap to build and to hold. unidiff reads each file's headers and checks
+every hunk; the hunks' lines are read from the text in one pass beside it (:func:`_hunk_lines`,
+checked against unidiff's full parse by tests/test_diff_reading.py).
 """
 
 from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 from unidiff.errors import UnidiffParseError
+from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchSet
 
 from fixreview.errors import InputError
@@ -21,8 +25,9 @@ FileStatus = Literal["added", "deleted", "modified", "renamed", "copied", "mode-
 LineKind = Literal["+", "-", " ", "\\"]
 
 
-@dataclass(frozen=True, slots=True)
-class DiffLine:
+class DiffLine(NamedTuple):
+    """One line of a hunk (a named tuple: a 100,000-line diff builds 200,000 of them)."""
+
     kind: LineKind
     old_no: int | None
     new_no: int | None
@@ -107,6 +112,23 @@ def parse_diff(text: str) -> Diff:
 
 @functools.lru_cache(maxsize=4)
 def _parse(text: str) -> Diff:
+    """TEXT read by unidiff: its files and hunks from a metadata-only parse (every line's kind
+    and every hunk's counts checked, no line object built), the hunks' lines by
+    :func:`_hunk_lines`; a text whose shape that reading does not know is parsed in full."""
+    try:
+        patch = PatchSet(text, metadata_only=True)
+    except UnidiffParseError as exc:
+        raise InputError(f"cannot parse diff: {exc}") from None
+    lines = _hunk_lines(text, [hunk for item in patch for hunk in item])
+    if lines is None:
+        return _parse_in_full(text)
+    found = iter(lines)
+    return Diff(files=tuple(_file(item, found) for item in patch), raw=text)
+
+
+def _parse_in_full(text: str) -> Diff:
+    """TEXT read by unidiff's full parse, a line object for every line: what :func:`_parse`
+    gives, the slower way (and the oracle its tests compare it with)."""
     try:
         patch = PatchSet(text)
     except UnidiffParseError as exc:
@@ -114,6 +136,77 @@ def _parse(text: str) -> Diff:
     return Diff(files=tuple(_file(item) for item in patch), raw=text)
 
 
+_NO_NEWLINE = "\\ No newline at end of file"
+_NO_NEWLINE_LINE = DiffLine("\\", None, None, " No newline at end of file")
+
+
+def _hunk_lines(text: str, hunks: list[UnidiffHunk]) -> list[tuple[DiffLine, ...]] | None:
+    """The lines of HUNKS (unidiff's metadata-only hunks of TEXT, in order), read from TEXT
+    as unidiff's full parse reads them: a body line's kind is its first character (a bare
+    newline is an empty context line), the line numbers count from the hunk's header, a hunk
+    ends when its counts are met, and a ``\\ No newline at end of file`` after it belongs to it.
+
+    None, for the full parse to decide, wherever unidiff's reading depends on more than this:
+    a line starting with ``@`` that is not a hunk header, a ``\\`` or ``+++`` line or a bare
+    newline right after a hunk, a body line of any other kind, a hunk that does not line up
+    with unidiff's (its header, its end, its counts)."""
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the text's last newline ends its last line
+    found: list[tuple[DiffLine, ...]] = []
+    count, i = len(lines), 0
+    after_hunk = False
+    while i < count:
+        line = lines[i]
+        if not line.startswith(("@", "\\")) and not (
+            after_hunk and (not line or line.startswith("+++"))
+        ):
+            after_hunk = False
+            i += 1
+            continue
+        if after_hunk and line.startswith(_NO_NEWLINE):
+            found[-1] += (_NO_NEWLINE_LINE,)
+            i += 1
+            continue
+        if len(found) == len(hunks) or not line.startswith("@@ -"):
+            return None
+        hunk = hunks[len(found)]
+        header = _UNIDIFF_HUNK_HEADER.match(line)
+        if header is None or (hunk.source_length == 0 and hunk.target_length == 0):
+            return None
+        old_no, new_no = hunk.source_start, hunk.target_start
+        old_end, new_end = old_no + hunk.source_length, new_no + hunk.target_length
+        body: list[DiffLine] = []
+        i += 1
+        while old_no < old_end or new_no < new_end:
+            if i == count:
+                return None
+            line = lines[i]
+            i += 1
+            kind = line[:1]
+            if kind == "+":
+                body.append(DiffLine("+", None, new_no, line[1:]))
+                new_no += 1
+            elif kind == "-":
+                body.append(DiffLine("-", old_no, None, line[1:]))
+                old_no += 1
+            elif kind == " " or not line:
+                body.append(DiffLine(" ", old_no, new_no, line[1:]))
+                old_no += 1
+                new_no += 1
+            elif kind == "\\":
+                body.append(DiffLine("\\", None, None, line[1:]))
+            else:
+                return None
+        if old_no != old_end or new_no != new_end:
+            return None
+        found.append(tuple(body))
+        after_hunk = True
+    return found if len(found) == len(hunks) else None
+
+
+# a hunk header as unidiff reads one (unidiff.constants.RE_HUNK_HEADER)
+_UNIDIFF_HUNK_HEADER = re.compile(r"@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))?\ @@[ ]?(.*)")
 # a hunk header as git writes it: the counts may be left out when they are 1
 _HUNK_HEADER = re.compile(r"@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@(.*)", re.DOTALL)
 
@@ -193,7 +286,9 @@ def _strip_prefix(name: str | None) -> str | None:
     return name
 
 
-def _file(item: object) -> FileDiff:
+def _file(item: object, lines: Iterator[tuple[DiffLine, ...]] | None = None) -> FileDiff:
+    """ITEM, one file of unidiff's PatchSet, as a FileDiff; LINES: its hunks' lines, in order,
+    when ITEM was parsed for its metadata only (:func:`_hunk_lines`), else taken from ITEM."""
     from unidiff.patch import PatchedFile
 
     assert isinstance(item, PatchedFile)
@@ -232,7 +327,9 @@ def _file(item: object) -> FileDiff:
             new_start=h.target_start,
             new_length=h.target_length,
             section=h.section_header or "",
-            lines=tuple(
+            lines=next(lines)
+            if lines is not None
+            else tuple(
                 DiffLine(
                     kind=line.line_type if line.line_type in "+- \\" else " ",  # type: ignore[arg-type]
                     old_no=line.source_line_no,
