@@ -432,3 +432,21 @@ def test_in_process_batches_keep_the_order(many: TestRepo) -> None:
     batches = pool.batches_in_order(misses, 1000)
     assert list(_iter_batches(batches)) == list(range(len(misses)))
     assert len(batches) > 1
+
+
+def _niceness(repo: Repository, fix: Fix, policy: Policy) -> bytes:
+    """A worker's answer for any fix: its own niceness (pickled by name for the workers)."""
+    return str(os.nice(0)).encode()
+
+
+def test_workers_run_at_a_lower_priority(many: TestRepo) -> None:
+    """The checks are background work: each worker (and the git it starts) is niced below the
+    process that draws the app."""
+    repo = Repository(many.path)
+    queue = load_queue(repo)
+    answers: list[tuple[int, bytes]] = []
+    misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
+    pool.assess_in_pool(repo, queue.policy.policy, misses, 2, _niceness, CACHE_KIND, answers.extend)
+    assert len(answers) == len(misses)
+    expected = min(os.nice(0) + pool.WORKER_NICENESS, 19)
+    assert {int(body) for _, body in answers} == {expected}

@@ -23,6 +23,8 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
+import contextlib
+import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
@@ -39,6 +41,10 @@ from fixreview.resultcache import ResultCache
 if TYPE_CHECKING:
     from concurrent.futures import Future, ProcessPoolExecutor
 
+WORKER_NICENESS = 10
+"""How much lower than its parent's a worker's scheduling priority is (``nice``; the git
+processes it starts inherit it): the checks are background work, and on a machine with few
+cores the app's UI thread, and the fix the reviewer opens, go first."""
 START_METHOD = "spawn"
 """A fresh interpreter per worker: safe from a process with threads (unlike fork), and, unlike
 forkserver, it leaves no server process behind once the pool is shut down."""
@@ -238,10 +244,13 @@ def _start_worker(
     root: str, git_dir: str, policy: Policy, cache_kind: str, compute: ComputeBody
 ) -> None:
     """A worker's setup: the parent handles Ctrl-C (it stops the pool), so the worker ignores
-    it; the repository is opened again here and must be the parent's (else the worker fails
-    and the parent computes everything itself)."""
+    it; it runs at a lower priority (:data:`WORKER_NICENESS`); the repository is opened again
+    here and must be the parent's (else the worker fails and the parent computes everything
+    itself)."""
     global _state
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with contextlib.suppress(OSError, AttributeError):  # no nice() on this system: as it is
+        os.nice(WORKER_NICENESS)
     repo = Repository(root)
     if repo.git_dir != Path(git_dir):
         raise RuntimeError(f"{root} is no longer the repository {git_dir}")
