@@ -12,6 +12,7 @@ accepts, and their default levels, are declared with the flags (:mod:`fixreview.
 
 from __future__ import annotations
 
+import functools
 import re
 from importlib.resources import files
 from typing import Any, Final
@@ -32,6 +33,7 @@ DEFAULT_POLICY_FILE = "default_policy.toml"
 """The defaults of every key: a file of the fixreview package, shown whole in docs/policy.md."""
 
 
+@functools.lru_cache(maxsize=1024)
 def simple_glob(pattern: str) -> re.Pattern[str]:
     """A glob where only ``*`` (anything, ``/`` included) and ``?`` are wildcards: brackets are
     literal, so ``*[bot]`` means a name ending in "[bot]", not in b, o or t."""

@@ -173,6 +173,20 @@ def test_commands_other_than_the_app_do_not_import_textual(repo: TestRepo) -> No
     assert proc.stdout.strip().endswith("False"), proc.stderr
 
 
+# What the app needs only once it judges (a worker, after the queue's rows are drawn) or once a
+# fix is opened: loading them before the first frame would only delay it.
+NOT_FOR_THE_FIRST_FRAME = ("cryptography", "detect_secrets", "packaging")
+
+
+def test_the_app_loads_no_signature_or_scanner_code_to_draw_its_queue() -> None:
+    code = "import sys\nimport fixreview.app.main\nprint(' '.join(sorted(sys.modules)))\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(proc.stdout.split())
+    assert "fixreview.app.main" in loaded
+    early = {m for m in loaded for name in NOT_FOR_THE_FIRST_FRAME if m.split(".")[0] == name}
+    assert early == set()
+
+
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     root = ROOT
     readme = (root / "README.md").read_text()

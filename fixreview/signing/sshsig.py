@@ -16,14 +16,15 @@ import hashlib
 import struct
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Literal
-
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
-from cryptography.hazmat.primitives.serialization import SSHPublicKeyTypes, load_ssh_public_key
+from typing import TYPE_CHECKING, Literal
 
 from fixreview.signing.allowed_signers import key_fingerprint
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.serialization import SSHPublicKeyTypes
+
+# cryptography is imported where a signature is checked, not here: the app draws its queue
+# before anything is verified, and importing it costs 30-50 ms
 
 MAGIC = b"SSHSIG"
 MAX_ARMORED = 64 * 1024  # a real signature is well under 2 KiB
@@ -94,6 +95,10 @@ def check(payload: bytes, armored: bytes, namespace: str) -> tuple[Verdict, str]
         sig_format, sig_blob = _read_strings(sig.signature, 2)
     except ValueError:
         return "bad", "malformed signature"
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa, utils
+
     key = _load_key(sig.public_key)
     if key is None:
         return "unchecked", f"key type {sig.key_type} is checked by ssh-keygen only"
@@ -124,6 +129,9 @@ def check(payload: bytes, armored: bytes, namespace: str) -> tuple[Verdict, str]
 @lru_cache(maxsize=256)
 def _load_key(blob: bytes) -> SSHPublicKeyTypes | None:
     """The public key in ssh wire format, loaded once per process; None when not supported."""
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives.serialization import load_ssh_public_key
+
     try:
         return load_ssh_public_key(_public_key_line(blob))
     except (ValueError, UnsupportedAlgorithm):
