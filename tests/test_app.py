@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -541,3 +542,38 @@ async def test_the_cursor_stays_on_its_fix_while_rows_above_it_leave(demo_repo: 
         await pilot.pause()
         assert rows(app) == [n for n in names if n not in DEMO_DECIDED and n in DEMO_AWAITING]
         assert screen.rows[table.cursor_row].branch.name == last
+
+
+async def test_judging_starts_once_the_queue_rows_are_drawn(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judging shares Python with the UI thread: the queue's rows reach the screen first, so
+    it answers keys at once; the statuses fill in afterwards, and do. (The first paint of the
+    rows is made slow, so that judging started with the rows, not after them, is seen.)"""
+    from fixreview.session import ReviewSession
+
+    drawn: list[int] = []  # the rows the queue table had each time it drew a line
+    at_judging: list[list[int]] = []
+    real_render = DataTable.render_line
+    real_judge_all = ReviewSession.judge_all
+
+    def render_line(self: DataTable[object], y: int) -> object:
+        line = real_render(self, y)
+        if self.id == "queue":
+            if self.row_count and not drawn:
+                time.sleep(0.3)  # a slow first paint: judging must not start before its end
+            drawn.append(self.row_count)
+        return line
+
+    def judge_all(self: ReviewSession, *args: object, **kwargs: object) -> None:
+        at_judging.append(list(drawn))
+        real_judge_all(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DataTable, "render_line", render_line)
+    monkeypatch.setattr(ReviewSession, "judge_all", judge_all)
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert len(at_judging) == 1
+        assert any(count > 0 for count in at_judging[0]), "judging began before any row was drawn"
+        assert rows(app) == DEMO_AWAITING  # and it judged: the decided fixes left the view

@@ -7,6 +7,7 @@ as a notification in one place (``on_worker_state_changed``) and never ends the 
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable
 from typing import Any, ClassVar
@@ -58,6 +59,7 @@ PANELS = {
 }
 
 
+ROWS_DRAWN_WAIT = 1.0  # seconds judging waits at most for the queue's rows to be drawn
 JUDGE_BATCH = 5  # fixes judged between two looks at whether the reviewer is waiting
 SHOW_EVERY = 0.25  # seconds between two updates of the queue's rows while judging
 
@@ -106,7 +108,11 @@ class FixreviewApp(App[None]):
         """The rows first (refs, commits, notes: no diff, no signature), then every fix's
         flags, status and approvals, which fill their columns when known."""
         queue, unknown = self.session.load_rows()
-        self.call_from_thread(self.queue_loaded, queue, unknown)
+        drawn = threading.Event()
+        self.call_from_thread(self.queue_loaded, queue, unknown, drawn)
+        # judging shares Python with the UI thread: the rows are drawn first, so the queue
+        # answers keys at once (bounded: a screen that never refreshes delays nothing long)
+        drawn.wait(ROWS_DRAWN_WAIT)
         # the session hands over what it finds as it goes (a fix the reviewer opens waits for
         # one small batch at most); the rows fill in a few times a second
         found: dict[str, Standing] = {}
@@ -123,11 +129,16 @@ class FixreviewApp(App[None]):
         if found and self.session.queue is queue:
             self.call_from_thread(self.queue_judged, queue, found)
 
-    def queue_loaded(self, queue: Queue, unknown: set[str]) -> None:
+    def queue_loaded(
+        self, queue: Queue, unknown: set[str], drawn: threading.Event | None = None
+    ) -> None:
+        """Show QUEUE's rows; DRAWN, when given, is set once they are on screen."""
         for warning in self.session.use_queue(queue, unknown):
             say(self, warning, title="Skipped", severity="warning", timeout=8)
         self.update_subtitle()
         self.queue_screen.refresh_rows()
+        if drawn is not None:
+            self.call_after_refresh(drawn.set)
 
     def queue_judged(self, queue: Queue, standing: dict[str, Standing]) -> None:
         self.session.use_standing(queue, standing)
