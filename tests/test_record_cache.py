@@ -111,17 +111,23 @@ def test_a_cached_ok_never_outlives_a_change_of_its_bytes(demo_repo: Path) -> No
     assert any(other[:12] in w for w in after.warnings), after.warnings
 
 
-def test_a_warm_read_parses_nothing(demo_repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+def parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The payload of every record parsed (not served from the cache) from now on."""
     from fixreview.notes import store
 
-    parsed: list[bytes] = []
+    payloads: list[bytes] = []
     real = store._validate
 
     def counting(raw, *args):  # type: ignore[no-untyped-def]
-        parsed.append(raw.payload)
+        payloads.append(raw.payload)
         return real(raw, *args)
 
     monkeypatch.setattr(store, "_validate", counting)
+    return payloads
+
+
+def test_a_warm_read_parses_nothing(demo_repo: Path, parsed: list[bytes]) -> None:
     _proposals(Repository(demo_repo))
     _decisions(Repository(demo_repo))
     assert parsed  # cold: every record parsed once
@@ -132,21 +138,13 @@ def test_a_warm_read_parses_nothing(demo_repo: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_an_upgraded_parser_or_validator_is_a_changed_input(
-    demo_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    demo_repo: Path, parsed: list[bytes], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """The libraries that parse and validate records (tomli, pydantic) are part of the key: a
     record read warm is parsed again once one of them is another file."""
     from fixreview import resultcache
     from fixreview.notes import store
 
-    parsed: list[bytes] = []
-    real = store._validate
-
-    def counting(raw, *args):  # type: ignore[no-untyped-def]
-        parsed.append(raw.payload)
-        return real(raw, *args)
-
-    monkeypatch.setattr(store, "_validate", counting)
     assert "tomli" in store._RECORD_LIBRARIES and "pydantic" in store._RECORD_LIBRARIES
     _proposals(Repository(demo_repo))
     parsed.clear()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from fixreview.gate import judge_queue, start_judging, status_of
+from fixreview.gate import GateResult, judge_queue, start_judging, status_of
 from fixreview.jobs import jobs_from_env
 from fixreview.models import Status
 from fixreview.queue import load_queue
@@ -51,6 +51,22 @@ def _forget() -> Iterator[None]:
 
 
 verifier = ssh_verifier  # a verifier of the base's allowed signers ALLOWED
+
+
+def wrap_verify(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, body: str) -> str:
+    """Put an ``ssh-keygen`` first on PATH that runs the shell BODY for ``-Y verify`` (the real
+    one, in ``$REAL``, for anything else); the real one's path."""
+    real = shutil.which("ssh-keygen")
+    assert real is not None
+    wrappers = tmp_path / "wrappers"
+    wrappers.mkdir()
+    script = wrappers / "ssh-keygen"
+    script.write_text(
+        f'#!/bin/sh\nREAL="{real}"\n[ "$1 $2" = "-Y verify" ] || exec "$REAL" "$@"\n{body}'
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+    return real
 
 
 def one_by_one(
@@ -122,28 +138,22 @@ def test_prefetch_runs_ssh_keygen_several_at_a_time(
     be running beside it, and says whether one came: with two jobs, they do."""
     aisha = people["aisha"]
     signed = [(payload(n), sign(aisha, payload(n))) for n in range(2)]
-    real = shutil.which("ssh-keygen")
-    assert real is not None
     running, log = tmp_path / "running", tmp_path / "together.log"
     running.mkdir()
-    wrappers = tmp_path / "wrappers"
-    wrappers.mkdir()
-    script = wrappers / "ssh-keygen"
-    script.write_text(
-        f"""#!/bin/sh
-[ "$1 $2" = "-Y verify" ] || exec "{real}" "$@"
-touch "{running}/$$"
+    real = wrap_verify(
+        tmp_path,
+        monkeypatch,
+        f"""touch "{running}/$$"
 i=0
 while [ "$(ls "{running}" | wc -l)" -lt 2 ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 [ "$(ls "{running}" | wc -l)" -ge 2 ] && echo together >> "{log}"
-"{real}" "$@"
+"$REAL" "$@"
 code=$?
 rm -f "{running}/$$"
 exit $code
-"""
+""",
     )
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+    assert Path(real).name == "ssh-keygen"
     monkeypatch.setenv("FIXREVIEW_JOBS", "2")
     checks = verifier(f"{aisha.allowed_line()}\n".encode(), None)
     batch: list[SignatureRequest] = [("ssh", p, s, aisha.email, CLAIMED) for p, s in signed]
@@ -217,8 +227,10 @@ def judgement(repo: Path) -> dict[str, Judgement]:
     """Every fix's status, problems, and each judged record's signature answer and reason."""
     new_process()
     r = Repository(repo)
-    queue = load_queue(r)
-    judged = judge_queue(r, queue)
+    return shaped(judge_queue(r, load_queue(r)))
+
+
+def shaped(judged: dict[str, GateResult]) -> dict[str, Judgement]:
     return {
         branch: (
             status_of(result),
@@ -274,25 +286,18 @@ def test_judging_checks_signatures_on_a_thread_while_the_caller_goes_on(
     judges exactly as judge_queue does."""
     monkeypatch.setenv("FIXREVIEW_NO_CACHE", "1")  # every signature checked, none from disk
     expected = judgement(demo_repo)
-    real = shutil.which("ssh-keygen")
-    assert real is not None
     go, started, log = tmp_path / "go", tmp_path / "started", tmp_path / "late.log"
     started.mkdir()
-    wrappers = tmp_path / "wrappers"
-    wrappers.mkdir()
-    script = wrappers / "ssh-keygen"
-    script.write_text(
-        f"""#!/bin/sh
-[ "$1 $2" = "-Y verify" ] || exec "{real}" "$@"
-touch "{started}/$$"
+    wrap_verify(
+        tmp_path,
+        monkeypatch,
+        f"""touch "{started}/$$"
 i=0
 while [ ! -e "{go}" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 [ -e "{go}" ] || echo late >> "{log}"
-exec "{real}" "$@"
-"""
+exec "$REAL" "$@"
+""",
     )
-    script.chmod(0o755)
-    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
     new_process()
     repo = Repository(demo_repo)
     queue = load_queue(repo)
@@ -301,15 +306,7 @@ exec "{real}" "$@"
     judged = judging.finish()
     assert any(started.iterdir())  # ssh-keygen did verify signatures, on the thread
     assert not log.exists()  # and none waited for start_judging to return
-    got = {
-        branch: (
-            status_of(result),
-            result.problems,
-            [(j.record.target, j.signature, j.reason, j.counted) for j in result.judged],
-        )
-        for branch, result in judged.items()
-    }
-    assert got == expected
+    assert shaped(judged) == expected
 
 
 def test_an_error_on_the_judging_thread_reaches_the_caller(
