@@ -33,7 +33,7 @@ from fixreview.gate import (
 from fixreview.models import AWAITING_REVIEW, Fix, Person, Status
 from fixreview.queue import Queue, load_queue
 from fixreview.recording import Recorded, key_standing, record, ruling_for
-from fixreview.repo.diffs import Diff, diff_preview
+from fixreview.repo.diffs import Diff, diff_preview, parse_diff
 from fixreview.repo.git import Repository
 from fixreview.review import ReviewData, load_review
 from fixreview.risk import RiskFlag, assess_fixes
@@ -246,6 +246,23 @@ class ReviewSession:
         if text.count("\n") <= PREVIEW_AFTER:
             return None
         return diff_preview(text, PREVIEW_LINES)
+
+    def final_at_hand(self, fix: Fix) -> Diff | None:
+        """FIX's final diff as far as it can be shown at once, with no git run and no long
+        parse (UI thread, as a fix opens): the whole when it is parsed already or short, the
+        first lines of a long one (:func:`diff_preview`) whose text was read ahead
+        (:meth:`warm_final`); None when its text is not read yet."""
+        key = (fix.branch.name, fix.branch.head)
+        parsed = self._finals.get(key)
+        if parsed is None and not self.repo.has_diff(*final_pair(self.repo, fix)):
+            return None
+        text = parsed.raw if parsed is not None else final_text(self.repo, fix)
+        if text.count("\n") > PREVIEW_AFTER:
+            return diff_preview(text, PREVIEW_LINES)
+        if parsed is None:
+            parsed = parse_diff(text)
+            self._finals = {key: parsed}
+        return parsed
 
     def warm_final(self, fix: Fix) -> bool:
         """Compute FIX's final diff text ahead of its opening when it is long (the reviewer's

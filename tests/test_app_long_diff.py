@@ -3,9 +3,11 @@ completes them where the reviewer has scrolled to once the whole is parsed."""
 
 from __future__ import annotations
 
+import pytest
 from textual.message import Message
 from textual.widgets import DataTable, Static
 
+import fixreview.app.screens.queue as queue_screen
 from fixreview.app.main import FixreviewApp
 from fixreview.app.screens.review import ReviewScreen
 from fixreview.app.widgets.diff_view import DiffView
@@ -59,9 +61,16 @@ def test_a_short_final_diff_has_no_preview(repo: TestRepo) -> None:
 
 
 async def test_opening_a_long_fix_shows_its_beginning_first_then_the_whole(
-    repo: TestRepo,
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Its diff not read ahead (the cursor never rests long enough here, and the flags are
+    cached, so judging computes no diff in the app): the worker reads it, sends its first
+    lines, then the whole."""
+    monkeypatch.setattr(queue_screen, "WARM_AFTER", 3600.0)
     _long_fix(repo)
+    warm = Repository(repo.path)
+    queue = load_queue(warm)
+    assess_fixes(warm, queue.fixes, queue.policy.policy)
     finals: list[Diff] = []
     seen: list[Message] = []
 
@@ -122,3 +131,72 @@ async def test_resting_the_cursor_on_a_long_fix_reads_its_diff_ahead(repo: TestR
         await settle(app, pilot)
         assert session.repo.has_diff(long.branch.merge_base or "", long.branch.head)
         assert not session.repo.has_diff(short.branch.merge_base or "", short.branch.head)
+
+
+async def test_a_long_fix_read_ahead_opens_with_its_beginning_in_the_first_frame(
+    repo: TestRepo,
+) -> None:
+    """Once the cursor has rested on a long fix (its diff read ahead), Enter shows its first
+    lines as the review screen is filled, before any worker has run: no "loading…" frame; the
+    worker then sends the whole diff alone."""
+    _long_fix(repo)
+    warm = Repository(repo.path)  # the flags cached: judging computes no diff in the app
+    queue = load_queue(warm)
+    assess_fixes(warm, queue.fixes, queue.policy.policy)
+    at_fill: list[Diff | None] = []
+    finals: list[Diff] = []
+    seen: list[Message] = []
+
+    def hook(message: Message) -> None:
+        if isinstance(message, ReviewScreen.FinalDiff) and not any(m is message for m in seen):
+            seen.append(message)
+            finals.append(message.diff)
+
+    real_show_fix = ReviewScreen.show_fix
+
+    async def show_fix(self: ReviewScreen, branch: str) -> None:
+        await real_show_fix(self, branch)
+        at_fill.append(self.query_one("#final", DiffView).diff)
+
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=(160, 45), message_hook=hook) as pilot:
+        ReviewScreen.show_fix = show_fix  # type: ignore[method-assign]
+        try:
+            await settle(app, pilot)
+            table = app.screen.query_one("#queue", DataTable)
+            table.move_cursor(row=table.get_row_index(BRANCH))
+            await pilot.pause(0.4)
+            await settle(app, pilot)
+            fix = app.session.fix(BRANCH)
+            assert app.session.repo.has_diff(fix.branch.merge_base or "", fix.branch.head)
+            await pilot.press("enter")
+            await settle(app, pilot)
+        finally:
+            ReviewScreen.show_fix = real_show_fix  # type: ignore[method-assign]
+        screen = app.screen
+        assert isinstance(screen, ReviewScreen)
+        (first,) = at_fill
+        assert first is not None and first.partial  # the preview, as the screen was filled
+        assert first.raw.count("\n") <= PREVIEW_LINES
+        assert [d.partial for d in finals] == [False]  # then only the whole from the worker
+        assert screen.query_one("#final", DiffView).diff is finals[0]
+
+
+def test_what_is_at_hand_of_a_final_diff_runs_no_git(repo: TestRepo) -> None:
+    """Nothing before the text is read; then a long diff's first lines, a short one whole (and
+    parsed once: the worker's final() is the same diff)."""
+    _long_fix(repo)
+    repo.checkout("-b", "ai-fix/short")
+    repo.commit("fix", {"app/db.py": "def query(sql, args):\n    return sql, args\n"}, who=AI)
+    repo.checkout("main")
+    session = ReviewSession(Repository(repo.path))
+    session.queue = load_queue(session.repo)
+    long, short = session.fix(BRANCH), session.fix("ai-fix/short")
+    assert session.final_at_hand(long) is None and session.final_at_hand(short) is None
+    final_text(session.repo, long)
+    final_text(session.repo, short)
+    preview = session.final_at_hand(long)
+    assert preview is not None and preview.partial
+    whole = session.final_at_hand(short)
+    assert whole is not None and not whole.partial and whole.paths() == ["app/db.py"]
+    assert session.final(short) is whole

@@ -308,20 +308,24 @@ class ReviewScreen(Screen[None]):
         self.query_one(FlagPanel).set_flags(None)
         for view in self.query(DiffView):
             view.set_diff(None, empty_message="loading…")
+        # the diff read ahead while the cursor rested on the fix is in the first frame
+        at_hand = self.session.final_at_hand(fix)
+        if at_hand is not None:
+            self._show_final(at_hand)
         self.query_one("#human-how", Static).update(Text(""))
         self.query_one("#review-standing", Static).update(Text("approvals: …", style="dim"))
         for panel in self.query(VerticalScroll):
             panel.scroll_home(animate=False)  # each fix opens at its top
         self.action_view(self.view_name)
-        self.load_review(fix)
+        self.load_review(fix, at_hand)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="loading the fix")
-    def load_review(self, fix: Fix) -> None:
-        """The final diff first (what the reviewer reads), then the other views, the risk
-        checks and the gate's judgement."""
+    def load_review(self, fix: Fix, at_hand: Diff | None = None) -> None:
+        """The final diff first (what the reviewer reads; AT_HAND: what of it is shown
+        already), then the other views, the risk checks and the gate's judgement."""
         with self.session.foreground():  # the queue's background judging waits meanwhile
-            if self.session.cached_review(fix) is None:
-                preview = self.session.final_preview(fix)
+            if self.session.cached_review(fix) is None and (at_hand is None or at_hand.partial):
+                preview = self.session.final_preview(fix) if at_hand is None else None
                 if preview is not None:  # a long diff: its first lines while the rest is read
                     shown = threading.Event()
                     self.post_message(self.FinalDiff(fix.branch.name, preview, shown))
@@ -333,7 +337,8 @@ class ReviewScreen(Screen[None]):
         self.post_message(self.Loaded(data, obstacles))  # then to the app: flags known
 
     def on_review_screen_final_diff(self, message: FinalDiff) -> None:
-        if message.branch == self.branch and self.data is None:
+        shown = self.query_one("#final", DiffView).diff
+        if message.branch == self.branch and self.data is None and shown is not message.diff:
             self._show_final(message.diff)
         if message.shown is not None:
             self.call_after_refresh(message.shown.set)
