@@ -3,6 +3,8 @@ completes them where the reviewer has scrolled to once the whole is parsed."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -12,6 +14,7 @@ from fixreview.app.main import FixreviewApp
 from fixreview.app.screens.review import ReviewScreen
 from fixreview.app.widgets.diff_view import DiffView
 from fixreview.changes import final_text
+from fixreview.models import Fix
 from fixreview.queue import load_queue
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
@@ -138,7 +141,8 @@ async def test_a_long_fix_read_ahead_opens_with_its_beginning_in_the_first_frame
 ) -> None:
     """Once the cursor has rested on a long fix (its diff read ahead), Enter shows its first
     lines as the review screen is filled, before any worker has run: no "loading…" frame; the
-    worker then sends the whole diff alone."""
+    worker then sends the whole diff alone, once those lines are drawn (parsing it meanwhile
+    would hold Python while the screen waits)."""
     _long_fix(repo)
     warm = Repository(repo.path)  # the flags cached: judging computes no diff in the app
     queue = load_queue(warm)
@@ -146,21 +150,40 @@ async def test_a_long_fix_read_ahead_opens_with_its_beginning_in_the_first_frame
     at_fill: list[Diff | None] = []
     finals: list[Diff] = []
     seen: list[Message] = []
+    events: list[str] = []
 
     def hook(message: Message) -> None:
         if isinstance(message, ReviewScreen.FinalDiff) and not any(m is message for m in seen):
             seen.append(message)
             finals.append(message.diff)
+            events.append("whole" if not message.diff.partial else "preview")
+
+    real_render = DiffView.render_line
+
+    def render_line(self: DiffView, y: int) -> object:
+        shown = self.diff
+        if self.id == "final" and shown is not None and shown.partial and not events:
+            events.append("preview drawn")
+        return real_render(self, y)
+
+    real_final = ReviewSession.final
+
+    def final(self: ReviewSession, fix: Fix) -> Diff:
+        events.append("parse")
+        return real_final(self, fix)
 
     real_show_fix = ReviewScreen.show_fix
 
     async def show_fix(self: ReviewScreen, branch: str) -> None:
         await real_show_fix(self, branch)
         at_fill.append(self.query_one("#final", DiffView).diff)
+        time.sleep(0.3)  # a slow screen: the worker must still wait for the first lines drawn
 
     app = FixreviewApp(Repository(repo.path))
     async with app.run_test(size=(160, 45), message_hook=hook) as pilot:
         ReviewScreen.show_fix = show_fix  # type: ignore[method-assign]
+        DiffView.render_line = render_line  # type: ignore[method-assign,assignment]
+        ReviewSession.final = final  # type: ignore[method-assign]
         try:
             await settle(app, pilot)
             table = app.screen.query_one("#queue", DataTable)
@@ -173,12 +196,16 @@ async def test_a_long_fix_read_ahead_opens_with_its_beginning_in_the_first_frame
             await settle(app, pilot)
         finally:
             ReviewScreen.show_fix = real_show_fix  # type: ignore[method-assign]
+            DiffView.render_line = real_render  # type: ignore[method-assign]
+            ReviewSession.final = real_final  # type: ignore[method-assign]
         screen = app.screen
         assert isinstance(screen, ReviewScreen)
         (first,) = at_fill
         assert first is not None and first.partial  # the preview, as the screen was filled
         assert first.raw.count("\n") <= PREVIEW_LINES
-        assert [d.partial for d in finals] == [False]  # then only the whole from the worker
+        assert [d.partial for d in finals] == [False]  # then only the whole from the worker,
+        # ... parsed only once the first lines were drawn
+        assert events[:3] == ["preview drawn", "parse", "whole"], events
         assert screen.query_one("#final", DiffView).diff is finals[0]
 
 

@@ -310,20 +310,28 @@ class ReviewScreen(Screen[None]):
             view.set_diff(None, empty_message="loading…")
         # the diff read ahead while the cursor rested on the fix is in the first frame
         at_hand = self.session.final_at_hand(fix)
+        drawn = threading.Event()
         if at_hand is not None:
             self._show_final(at_hand)
+            self.call_after_refresh(drawn.set)
         self.query_one("#human-how", Static).update(Text(""))
         self.query_one("#review-standing", Static).update(Text("approvals: …", style="dim"))
         for panel in self.query(VerticalScroll):
             panel.scroll_home(animate=False)  # each fix opens at its top
         self.action_view(self.view_name)
-        self.load_review(fix, at_hand)
+        self.load_review(fix, at_hand, drawn)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="loading the fix")
-    def load_review(self, fix: Fix, at_hand: Diff | None = None) -> None:
+    def load_review(
+        self, fix: Fix, at_hand: Diff | None = None, drawn: threading.Event | None = None
+    ) -> None:
         """The final diff first (what the reviewer reads; AT_HAND: what of it is shown
-        already), then the other views, the risk checks and the gate's judgement."""
+        already, DRAWN set once it is on screen), then the other views, the risk checks and
+        the gate's judgement."""
         with self.session.foreground():  # the queue's background judging waits meanwhile
+            if at_hand is not None and drawn is not None:
+                # Python runs one thread at a time: the screen is drawn before any parse
+                drawn.wait(PREVIEW_DRAW_WAIT)
             if self.session.cached_review(fix) is None and (at_hand is None or at_hand.partial):
                 preview = self.session.final_preview(fix) if at_hand is None else None
                 if preview is not None:  # a long diff: its first lines while the rest is read
