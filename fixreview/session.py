@@ -44,6 +44,7 @@ from fixreview.signing.config import reviewer_identity
 from fixreview.signing.verifier import KeyStanding
 
 PREVIEW_AFTER = 4_000  # diff lines beyond which the review screen shows a preview first
+READ_AHEAD_WAIT = 30.0  # seconds opening a fix waits at most for its diff being read ahead
 PREVIEW_LINES = 400  # the preview's lines: more than a screen, parsed in a few milliseconds
 
 SortMode = Literal["severity", "age", "branch"]
@@ -118,6 +119,8 @@ class ReviewSession:
         self._idle = threading.Event()
         self._idle.set()
         self._signing: Signing | None = None
+        self._reading: dict[tuple[str, str], threading.Event] = {}  # read-aheads running
+        self._reading_lock = threading.Lock()
 
     # -- loading (worker threads) ------------------------------------------------------------
 
@@ -232,6 +235,7 @@ class ReviewSession:
         key = (fix.branch.name, fix.branch.head)
         diff = self._finals.get(key)
         if diff is None:
+            self._read_ahead(fix)
             diff = final_diff(self.repo, fix)
             self._finals = {key: diff}  # only the fix being opened: a diff can be large
         return diff
@@ -242,6 +246,7 @@ class ReviewSession:
         lines a second), else None (worker thread)."""
         if (fix.branch.name, fix.branch.head) in self._finals:
             return None
+        self._read_ahead(fix)
         text = final_text(self.repo, fix)
         if text.count("\n") <= PREVIEW_AFTER:
             return None
@@ -266,14 +271,30 @@ class ReviewSession:
 
     def warm_final(self, fix: Fix) -> bool:
         """Compute FIX's final diff text ahead of its opening when it is long (the reviewer's
-        cursor rests on its row), so that opening it starts from git's bytes, already read;
-        whether anything was computed (worker thread)."""
+        cursor rests on its row, or the review screen is being built), so that opening it
+        starts from git's bytes, already read; whether anything was computed (worker thread).
+        Opening the fix meanwhile waits for this run instead of starting the same one."""
         if fix.stats.added + fix.stats.removed <= PREVIEW_AFTER:
             return False
-        if self.repo.has_diff(*final_pair(self.repo, fix)):
-            return False
-        final_text(self.repo, fix)
+        key = (fix.branch.name, fix.branch.head)
+        with self._reading_lock:
+            if key in self._reading or self.repo.has_diff(*final_pair(self.repo, fix)):
+                return False
+            done = self._reading[key] = threading.Event()
+        try:
+            final_text(self.repo, fix)
+        finally:
+            with self._reading_lock:
+                del self._reading[key]
+            done.set()
         return True
+
+    def _read_ahead(self, fix: Fix) -> None:
+        """Wait (bounded) for a read-ahead of FIX's final diff still running (warm_final)."""
+        with self._reading_lock:
+            running = self._reading.get((fix.branch.name, fix.branch.head))
+        if running is not None:
+            running.wait(READ_AHEAD_WAIT)
 
     @contextmanager
     def foreground(self) -> Iterator[None]:

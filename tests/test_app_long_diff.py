@@ -3,7 +3,11 @@ completes them where the reviewer has scrolled to once the whole is parsed."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import threading
 import time
+from pathlib import Path
 
 import pytest
 from textual.message import Message
@@ -38,6 +42,24 @@ def _long_fix(repo: TestRepo) -> None:
     repo.checkout("main")
 
 
+def slow_git_diff(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Put a git first on PATH that logs each ``diff`` it runs into the file returned and
+    makes it take half a second more, then runs the real git."""
+    real = shutil.which("git")
+    assert real is not None
+    log = tmp_path / "diffs.log"
+    wrappers = tmp_path / "wrappers"
+    wrappers.mkdir()
+    script = wrappers / "git"
+    script.write_text(
+        f'#!/bin/sh\nfor a in "$@"; do [ "$a" = diff ] && echo diff >> "{log}" && sleep 0.5 '
+        f'&& break; done\nexec "{real}" "$@"\n'
+    )
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{wrappers}{os.pathsep}{os.environ['PATH']}")
+    return log
+
+
 def test_the_session_previews_a_long_final_diff_until_it_is_parsed(repo: TestRepo) -> None:
     _long_fix(repo)
     session = ReviewSession(Repository(repo.path))
@@ -64,16 +86,17 @@ def test_a_short_final_diff_has_no_preview(repo: TestRepo) -> None:
 
 
 async def test_opening_a_long_fix_shows_its_beginning_first_then_the_whole(
-    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """Its diff not read ahead (the cursor never rests long enough here, and the flags are
-    cached, so judging computes no diff in the app): the worker reads it, sends its first
-    lines, then the whole."""
+    """Its diff not at hand as the screen is built (the cursor never rests long enough here,
+    the flags are cached, so judging computes no diff in the app, and git is slow): the
+    worker waits for the diff being read, sends its first lines, then the whole."""
     monkeypatch.setattr(queue_screen, "WARM_AFTER", 3600.0)
     _long_fix(repo)
     warm = Repository(repo.path)
     queue = load_queue(warm)
     assess_fixes(warm, queue.fixes, queue.policy.policy)
+    slow_git_diff(tmp_path, monkeypatch)
     finals: list[Diff] = []
     seen: list[Message] = []
 
@@ -227,3 +250,28 @@ def test_what_is_at_hand_of_a_final_diff_runs_no_git(repo: TestRepo) -> None:
     whole = session.final_at_hand(short)
     assert whole is not None and not whole.partial and whole.paths() == ["app/db.py"]
     assert session.final(short) is whole
+
+
+def test_opening_a_fix_waits_for_its_read_ahead_instead_of_running_git_again(
+    repo: TestRepo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enter starts reading the diff while the review screen is built; the screen's worker,
+    asking for the same diff meanwhile, waits for that run: one `git diff`, not two. (A
+    wrapper around the real git logs each diff and makes it take half a second.)"""
+    _long_fix(repo)
+    log = slow_git_diff(tmp_path, monkeypatch)
+    session = ReviewSession(Repository(repo.path))
+    session.queue = load_queue(session.repo)
+    fix = session.fix(BRANCH)
+    reading = threading.Thread(target=session.warm_final, args=(fix,))
+    reading.start()
+    for _ in range(100):  # the read-ahead's git diff has started
+        if log.exists():
+            break
+        time.sleep(0.05)
+    preview = session.final_preview(fix)
+    reading.join()
+    assert preview is not None and preview.partial
+    assert log.read_text().splitlines() == ["diff"]
+    assert session.final(fix).raw == final_text(session.repo, fix)
+    assert log.read_text().splitlines() == ["diff"]

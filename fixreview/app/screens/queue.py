@@ -341,7 +341,11 @@ class QueueScreen(Screen[None]):
     def action_open(self) -> None:
         table = self.query_one("#queue", DataTable)
         if self.rows and 0 <= table.cursor_row < len(self.rows):
-            self.post_message(self.Open(self.rows[table.cursor_row].branch.name))
+            fix = self.rows[table.cursor_row]
+            if self._warm_timer is not None:
+                self._warm_timer.stop()
+            self.warm_final(fix)  # git reads a long diff while the review screen is built
+            self.post_message(self.Open(fix.branch.name))
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         """Once the cursor rests on a fix, read its final diff ahead (when it is long)."""
