@@ -21,7 +21,7 @@ from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposa
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
 from fixreview.notes.store import PROPOSALS_REF, read_models
-from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any, simple_glob
+from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
@@ -85,8 +85,6 @@ def list_fix_branches(
     A local branch wins over a remote-tracking branch of the same name.
     """
     found: dict[str, BranchRef] = {}
-    # compiled once for every ref (is_fix_branch's test: matches_any looks each one up again)
-    patterns = [simple_glob(pattern) for pattern in loaded.policy.fix_branches]
     listed = loaded.branch_refs or BranchRefs(repo)
     for oid, kind, ref in listed.listing:
         if points_at is not None and oid != points_at:
@@ -104,7 +102,7 @@ def list_fix_branches(
                 continue
         if ref == loaded.base_ref or name == loaded.base_branch:
             continue
-        if not any(pattern.match(name) for pattern in patterns):
+        if not is_fix_branch(loaded.policy, name):  # each pattern compiled once per process
             continue
         if local or name not in found:
             found[name] = BranchRef(name=name, ref=ref, head=oid)

@@ -462,7 +462,6 @@ def read_typed(
     return TypedRecords(by_target, warnings, snapshot.tip is not None)
 
 
-
 def _record_where(ref: str, target: str, number: int, removed_in: str | None = None) -> str:
     """How a warning names record NUMBER of the note on TARGET (and the notes commit that
     dropped it, for a ledger)."""
@@ -480,6 +479,7 @@ def _skipped(
     if other_tag is not None:
         return f"{where} is a {other_tag}, not a {tag}; skipped"
     return f"{where}: {refusal}; skipped"
+
 
 @dataclass
 class NoteModels(Generic[ModelT]):
@@ -725,6 +725,7 @@ _RECORD_LIBRARIES = ("tomli", "pydantic", "pydantic_core")
 def _record_code() -> str:
     """The code a parsed record depends on, as one key field (read once per process)."""
     return "\n".join([code_digest(_RECORD_SOURCES), *map(library_identity, _RECORD_LIBRARIES)])
+
 
 _OK, _REFUSED, _CHECKED = b"ok\n", b"refused\n", b"checked\n"
 
