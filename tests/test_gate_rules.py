@@ -4,8 +4,10 @@ directly with a real key (tests/gate_util.py), bypassing `decide`'s own checks, 
 
 from __future__ import annotations
 
+import base64
 import json
 import re
+import struct
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -21,6 +23,7 @@ from fixreview.notes.store import DECISIONS_REF
 from fixreview.policy import load_policy
 from fixreview.queue import load_queue
 from fixreview.repo.git import Repository
+from fixreview.signing.base import SSH_NAMESPACE
 from tests.cliutil import fixreview
 from tests.gate_util import craft, full_checklist
 from tests.gitutil import AI, TestRepo
@@ -712,16 +715,27 @@ def test_a_garbage_signature_neither_counts_nor_vetoes(
     _setup(repo, _lines(people["aisha"], people["tomas"]))
     real = craft(repo, people["aisha"])
     garbage = b"-----BEGIN SSH SIGNATURE-----\nbm90IGEgc2lnbmF0dXJl\n-----END SSH SIGNATURE-----\n"
+    # a well-framed SSHSIG whose key field is no key (not even its type's length): it once
+    # raised out of the verifier and stopped the whole judgement
+    def wire(*fields: bytes) -> bytes:
+        return b"".join(struct.pack(">I", len(field)) + field for field in fields)
+
+    signed = wire(b"ssh-ed25519", b"x" * 64)
+    keyless = wire(b"\0", SSH_NAMESPACE.encode(), b"", b"sha512", signed)
+    armored = b"-----BEGIN SSH SIGNATURE-----\n%s\n-----END SSH SIGNATURE-----\n" % (
+        base64.b64encode(b"SSHSIG\0\0\0\x01" + keyless)
+    )
     _append(
         repo,
         [
             _forged(real, garbage, verdict="reject", reviewer="tomas@example.com"),
             _forged(real, b"junk", reviewer="tomas@example.com"),
+            _forged(real, armored, verdict="reject", reviewer="tomas@example.com"),
         ],
     )
     code, doc, out = _verify(repo)
     assert code == 0, out
-    assert sorted(_reasons(doc)) == ["signature: not an SSH signature"] * 2
+    assert sorted(_reasons(doc)) == ["signature: not an SSH signature"] * 3
 
 
 def test_openpgp_records_without_an_allowed_keys_file_never_count(

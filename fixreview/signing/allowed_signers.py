@@ -3,12 +3,14 @@
 Each line is ``PRINCIPALS [OPTIONS] KEYTYPE BASE64-KEY [COMMENT]`` (ssh-keygen(1), "ALLOWED
 SIGNERS"): principals are comma-separated patterns (``*`` and ``?`` wildcards, ``!`` negation,
 optionally in double quotes), options are ``cert-authority``, ``namespaces="…"``,
-``valid-after="…"`` and ``valid-before="…"``. The gate uses this to know, before running any
+``valid-after="…"`` and ``valid-before="…"`` in any case (a line with any other option is skipped,
+as ssh-keygen skips it). The gate uses this to know, before running any
 verifier, which keys may sign for a principal, when, and every identity a key stands for: one key
 listed under several principals (or under a wildcard) is one person, with all of those identities.
 
-``ssh-keygen -Y verify`` stays the judge of every signature that counts; this reader only lets the
-gate refuse, without a process, what the verifier would refuse too.
+``ssh-keygen -Y verify`` stays the judge of every key and principal that counts (it is asked once
+per key and principal: :mod:`fixreview.signing.verifier`); this reader only lets the gate refuse,
+without a process, what the verifier would refuse too.
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ _KEY_TYPE = re.compile(
     r"|[a-z0-9-]+-cert-v01@openssh\.com)$"
 )
 MAX_LINES = 10_000  # a larger file is refused rather than read slowly
+# the options ssh-keygen knows (any case); a line with another one is skipped there, and here
+_FLAG_OPTIONS = frozenset({"cert-authority"})
+_VALUE_OPTIONS = frozenset({"namespaces", "valid-after", "valid-before"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,8 @@ def _parse_line(line: str) -> AllowedSigner | None:
     if not _KEY_TYPE.match(word):
         for option in _split_options(word):
             name, eq, value = option.partition("=")
+            if (name.lower() not in _VALUE_OPTIONS) if eq else (name.lower() not in _FLAG_OPTIONS):
+                return None  # ssh-keygen: "bad options: unknown key option"
             if eq:
                 options[name.lower()] = value.strip('"')
             else:

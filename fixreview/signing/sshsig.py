@@ -1,11 +1,17 @@
-"""An in-process check of SSH signatures (the SSHSIG format), used only to refuse early.
+"""An in-process check of SSH signatures (the SSHSIG format).
 
 Anyone who can push notes can add thousands of records that embed an allowed reviewer's public
 key next to garbage signature bytes; running ``ssh-keygen -Y verify`` on each would cost minutes.
 This module parses the armored SSHSIG blob (PROTOCOL.sshsig in OpenSSH's sources) and checks the
-signature with the ``cryptography`` library, in microseconds. It can only *refuse*: a signature it
-accepts still goes to ``ssh-keygen -Y verify``, the reference verifier, before it counts. A key
-type it does not know (security keys, certificates) is left to ssh-keygen alone.
+signature with the ``cryptography`` library, in microseconds. A key type it does not know
+(security keys, certificates) is left to ssh-keygen alone.
+
+It reads every signature as ssh-keygen reads it and never more leniently — the armor, canonical
+base64, no trailing data in the blob, the signature or an ECDSA signature's integers, the
+signature format matching the key, the namespace, the hash — so that its "good" on a signature
+by a key ssh-keygen already accepted for the same principal can stand for ssh-keygen's
+(:mod:`fixreview.signing.verifier`). tests/test_allowed_signers.py holds it to that against the
+real ssh-keygen.
 """
 
 from __future__ import annotations
@@ -27,6 +33,9 @@ if TYPE_CHECKING:
 # before anything is verified, and importing it costs 30-50 ms
 
 MAGIC = b"SSHSIG"
+BEGIN = b"-----BEGIN SSH SIGNATURE-----\n"
+END = b"-----END SSH SIGNATURE-----"
+_WHITESPACE = b" \t\n\r\v\f"  # what ssh-keygen's base64 decoder skips
 MAX_ARMORED = 64 * 1024  # a real signature is well under 2 KiB
 
 Verdict = Literal["bad", "good", "unchecked"]
@@ -52,14 +61,23 @@ class SshSig:
 
 
 def parse_armored(armored: bytes) -> SshSig | None:
-    """The SSHSIG inside ``-----BEGIN SSH SIGNATURE-----`` armor, or None when malformed."""
-    if len(armored) > MAX_ARMORED:
+    """The SSHSIG inside ``-----BEGIN SSH SIGNATURE-----`` armor, or None when malformed.
+
+    Read as ``ssh-keygen`` reads it (``sshsig_dearmor``), never more leniently: the armor must
+    start the text, the body ends at the first END marker (what follows is ignored, as there),
+    whitespace in the body is skipped, and the base64 must be canonical; the blob must hold
+    exactly its five fields, the signature field exactly its two."""
+    if len(armored) > MAX_ARMORED or not armored.startswith(BEGIN):
         return None
-    lines = [ln.strip() for ln in armored.decode("ascii", "replace").splitlines()]
-    body = "".join(ln for ln in lines if ln and not ln.startswith("-----"))
+    body, end, _ = armored[len(BEGIN) :].partition(END)
+    if not end:
+        return None
+    body = body.translate(None, _WHITESPACE)
     try:
         blob = base64.b64decode(body, validate=True)
     except (binascii.Error, ValueError):
+        return None
+    if base64.b64encode(blob) != body:  # stray bits or padding: not what ssh-keygen signed
         return None
     if not blob.startswith(MAGIC) or len(blob) < 10:
         return None
@@ -67,7 +85,11 @@ def parse_armored(armored: bytes) -> SshSig | None:
     if version != 1:
         return None
     try:
-        public_key, namespace, reserved, hash_algorithm, signature = _read_strings(blob[10:], 5)
+        public_key, namespace, reserved, hash_algorithm, signature = _read_strings(
+            blob[10:], 5, whole=True
+        )
+        _read_strings(signature, 2, whole=True)
+        _read_strings(public_key, 1)  # a key starts with its type (key_type reads it)
     except ValueError:
         return None
     return SshSig(public_key, namespace, reserved, hash_algorithm, signature)
@@ -87,12 +109,12 @@ def check(payload: bytes, armored: bytes, namespace: str) -> tuple[Verdict, str]
     signed = (
         MAGIC
         + _string(sig.namespace)
-        + _string(sig.reserved)
+        + _string(b"")  # ssh-keygen signs and verifies an empty one, whatever the blob says
         + _string(sig.hash_algorithm)
         + _string(digests[sig.hash_algorithm](payload).digest())
     )
     try:
-        sig_format, sig_blob = _read_strings(sig.signature, 2)
+        sig_format, sig_blob = _read_strings(sig.signature, 2, whole=True)
     except ValueError:
         return "bad", "malformed signature"
     from cryptography.exceptions import InvalidSignature
@@ -113,6 +135,8 @@ def check(payload: bytes, armored: bytes, namespace: str) -> tuple[Verdict, str]
                 return "bad", "RSA signature without SHA-2"
             key.verify(sig_blob, signed, padding.PKCS1v15(), algorithms[sig_format])
         elif isinstance(key, ec.EllipticCurvePublicKey):
+            if sig_format != _read_strings(sig.public_key, 1)[0]:
+                return "bad", "signature format does not match the key"
             r, s = _read_mpints(sig_blob)
             curve_hash = {256: hashes.SHA256(), 384: hashes.SHA384(), 521: hashes.SHA512()}
             chosen = curve_hash.get(key.curve.key_size)
@@ -147,7 +171,9 @@ def _string(data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + data
 
 
-def _read_strings(data: bytes, count: int) -> list[bytes]:
+def _read_strings(data: bytes, count: int, *, whole: bool = False) -> list[bytes]:
+    """COUNT ssh wire strings from the start of DATA; WHOLE: DATA must hold nothing more
+    (ssh-keygen refuses trailing data). ValueError when DATA is not that."""
     out: list[bytes] = []
     pos = 0
     for _ in range(count):
@@ -159,9 +185,15 @@ def _read_strings(data: bytes, count: int) -> list[bytes]:
             raise ValueError("truncated")
         out.append(data[pos : pos + length])
         pos += length
+    if whole and pos != len(data):
+        raise ValueError("trailing data")
     return out
 
 
 def _read_mpints(data: bytes) -> tuple[int, int]:
-    r, s = _read_strings(data, 2)
+    """The two mpints of an ECDSA signature blob, and nothing after them; ValueError for a
+    negative one (ssh-keygen refuses both)."""
+    r, s = _read_strings(data, 2, whole=True)
+    if (r and r[0] & 0x80) or (s and s[0] & 0x80):
+        raise ValueError("negative mpint")
     return int.from_bytes(r, "big"), int.from_bytes(s, "big")

@@ -5,8 +5,14 @@ refuses, without any process, a signature whose key is not listed for the claime
 for fixreview's namespace, outside its ``valid-after``/``valid-before`` window at the decision's
 claimed time or now, or whose cryptography does not check out (:mod:`fixreview.signing.sshsig`);
 only what survives goes to ``ssh-keygen -Y verify``, the reference verifier. Junk records that an
-attacker pushes by the thousand therefore cost microseconds each, and real signatures one
-``ssh-keygen`` each, once per process (answers are cached by their exact inputs).
+attacker pushes by the thousand therefore cost microseconds each.
+
+ssh-keygen is asked once per key and principal, not once per signature: its "good" for one
+signature by a key for a principal vouches for their other signatures that the checks in
+Python found good (:meth:`DecisionVerifier._vouched_answer` says why that is exactly
+ssh-keygen's answer). Not for certificates and security keys, nor when the allowed signers set a
+validity window; a refusal vouches for nothing. A queue of 434 decisions by a few reviewers so
+runs a few ``ssh-keygen``, not 434 (about 10 ms of process each on the benchmark machine).
 
 Signatures that only an external verifier can judge (OpenPGP; ssh certificates and security-key
 types) are checked at most :data:`MAX_EXTERNAL_CHECKS` times per verifier; past that they are
@@ -85,6 +91,10 @@ def verify_workers() -> int:
 SignatureRequest = tuple[str, bytes, bytes, str, datetime]
 """What :meth:`DecisionVerifier.check` is asked: format, payload, signature, principal, time."""
 
+Vouch = tuple[str, str]
+"""A key (its fingerprint) and a principal that ``ssh-keygen -Y verify`` found a good signature
+by, under one verifier's allowed signers: see :meth:`DecisionVerifier._vouched_answer`."""
+
 
 @dataclass(frozen=True)
 class _SshRun:
@@ -94,6 +104,7 @@ class _SshRun:
     signature: bytes
     principal: str
     disk_key: str | None  # where its answer is kept on disk (None: not to be kept)
+    vouch: Vouch | None  # what ssh-keygen's "good" vouches for (None: this signature alone)
 
 
 atexit.register(_close_pgp_verifiers)
@@ -204,6 +215,8 @@ class DecisionVerifier:
         self.store = ResultCache.under(cache_dir, CACHE_KIND)
         self._allowed_ssh_digest = hashlib.sha256(allowed_ssh or b"").hexdigest()
         self._allowed_pgp_digest = hashlib.sha256(allowed_pgp or b"").hexdigest()
+        # ssh-keygen's good answers, by what they vouch for (guarded by _prefetched_lock)
+        self._vouched: dict[Vouch, SignatureCheck] = {}
 
     # -- the one entry point ------------------------------------------------------------------
 
@@ -241,10 +254,13 @@ class DecisionVerifier:
         workers = verify_workers()
         pool = ThreadPoolExecutor(workers, "fixreview-verify") if workers > 1 else None
         pending: dict[tuple[object, ...], tuple[_SshRun, Future[SignatureCheck]]] = {}
+        # runs that the answer of a run already pending may vouch for, until it is known
+        following: dict[tuple[object, ...], _SshRun] = {}
+        leading: dict[Vouch, Future[SignatureCheck]] = {}
         try:
             for signing_format, payload, signature, principal, claimed in requests:
                 key = self._memory_key(signing_format, payload, signature, principal, claimed)
-                if key in pending or self._peek(key):
+                if key in pending or key in following or self._peek(key):
                     continue
                 if signing_format != "ssh":
                     self._settle(
@@ -259,7 +275,20 @@ class DecisionVerifier:
                     self._keep_prefetched(key, step)
                 elif pool is None:
                     self._settle(key, functools.partial(self._ssh_run_answer, step))
+                elif step.vouch is not None and step.vouch in leading:
+                    following[key] = step
                 else:
+                    future = pool.submit(self._ssh_run_answer, step)
+                    pending[key] = (step, future)
+                    if step.vouch is not None:
+                        leading[step.vouch] = future
+            for key, step in following.items():
+                assert step.vouch is not None and pool is not None
+                leading[step.vouch].exception()  # its answer is in, whatever it is
+                vouched = self._vouched_answer(step.vouch)
+                if vouched is not None:
+                    self._keep_prefetched(key, vouched)
+                else:  # not vouched for: a run of its own
                     pending[key] = (step, pool.submit(self._ssh_run_answer, step))
         finally:
             if pool is not None:
@@ -376,8 +405,14 @@ class DecisionVerifier:
             if verdict == "bad":
                 return SignatureCheck(False, fingerprint, f"bad signature: {why}")
             external = verdict == "unchecked"
+        vouch: Vouch | None = None
+        if not external and not _CLOCK_OPTIONS.search(self.allowed_ssh):
+            vouch = (fingerprint, principal)
+        vouched = self._vouched_answer(vouch)
+        if vouched is not None:
+            return vouched
         disk_key = None
-        if not external and self.store.enabled and not _CLOCK_OPTIONS.search(self.allowed_ssh):
+        if vouch is not None and self.store.enabled:
             disk_key = cache_key(
                 CACHE_KIND,
                 SIGNATURE_CHECKS_VERSION,
@@ -391,10 +426,10 @@ class DecisionVerifier:
             )
             kept = self._kept(disk_key)
             if kept is not None:
-                return self._ssh_answer(kept, principal)
+                return self._vouching(vouch, self._ssh_answer(kept, principal))
         if external and not self._spend_external():
             return self._over_budget(fingerprint)
-        return _SshRun(payload, signature, principal, disk_key)
+        return _SshRun(payload, signature, principal, disk_key, vouch)
 
     def _run_ssh(self, run: _SshRun) -> SignatureCheck:
         """``ssh-keygen -Y verify``'s answer, kept on disk where RUN says (safe in a thread:
@@ -404,7 +439,32 @@ class DecisionVerifier:
         result = verify_ssh(run.payload, run.signature, run.principal, self.allowed_ssh)
         if run.disk_key is not None:  # ssh-keygen ran and answered
             self.store.put(run.disk_key, check_body(result, datetime.now(UTC), None))
+        return self._vouching(run.vouch, result)
+
+    def _vouching(self, vouch: Vouch | None, result: SignatureCheck) -> SignatureCheck:
+        """RESULT, ssh-keygen's answer for a signature of VOUCH's key and principal; a good
+        one is kept to vouch for their other signatures (:meth:`_vouched_answer`)."""
+        if vouch is not None and result.valid:
+            with self._prefetched_lock:
+                self._vouched.setdefault(vouch, result)
         return result
+
+    def _vouched_answer(self, vouch: Vouch | None) -> SignatureCheck | None:
+        """ssh-keygen's good answer for a signature by VOUCH's key for VOUCH's principal, as the
+        answer for another of their signatures; None when there is none (ssh-keygen is asked).
+
+        A signature has a VOUCH only when everything ssh-keygen decides of a signature beyond its key and
+        principal was checked here exactly as ssh-keygen checks it: the key is neither a
+        certificate nor a security key, the allowed signers set no validity window (the
+        listing's answer cannot change with the clock), and :mod:`~fixreview.signing.sshsig`
+        found the armor, the format, the namespace, the hash and the cryptography good — where
+        it never accepts what ssh-keygen refuses. What the key and the principal decide (the
+        allowed signers listing, the key's type and size) is the same for every signature of
+        theirs, and ssh-keygen answered it once. A refusal vouches for nothing."""
+        if vouch is None:
+            return None
+        with self._prefetched_lock:
+            return self._vouched.get(vouch)
 
     def _ssh_run_answer(self, run: _SshRun) -> SignatureCheck:
         """RUN made (in any thread), its answer in fixreview's words."""
