@@ -81,3 +81,20 @@ def test_a_fix_with_two_approvals_passes_verify(built: tuple[Path, dict[str, obj
     verdict = json.loads(result.stdout)
     counted = [d for d in verdict["decisions"] if d["counted"]]
     assert len({d["reviewer"] for d in counted}) == 2
+
+
+def test_a_dropped_cache_is_moved_aside_then_forgotten(tmp_path: Path) -> None:
+    """drop_cache leaves a cold .git/fixreview (drafts kept) without deleting anything until
+    forget_dropped: deleting thousands of cache files right before a cold run is measured
+    by ext4 in the next run's file creations."""
+    scale = load_scale()
+    state = tmp_path / "repo" / ".git" / "fixreview"
+    for name in ("cache/risk-flags/ab", "drafts/one"):
+        (state / name).mkdir(parents=True)
+    (state / "cache" / "risk-flags" / "ab" / "entry").write_text("x")
+    scale.drop_cache(tmp_path / "repo")
+    assert sorted(p.name for p in state.iterdir()) == ["drafts"]
+    (trash,) = [p for p in tmp_path.iterdir() if p.name != "repo"]
+    assert [p.name.split("-", 1)[1] for p in trash.iterdir()] == ["cache"]
+    scale.forget_dropped()
+    assert not trash.exists() and (state / "drafts" / "one").is_dir()
