@@ -176,20 +176,19 @@ def judge_fix(
 
 
 def _relevant(
-    fix: Fix, records: dict[str, list[DecisionRecord]], current_hash: str
+    fix: Fix,
+    records: dict[str, list[DecisionRecord]],
+    current_hash: str,
+    by_hash: dict[str, list[tuple[str, DecisionRecord]]] | None = None,
 ) -> list[DecisionRecord]:
     """The records that can bear on FIX: those on its own commits, and, anywhere in the
     repository, those claiming its exact final diff (a veto follows the diff it was made on;
-    an approval only where rebased approvals are allowed — the binding decides)."""
+    an approval only where rebased approvals are allowed — the binding decides). BY_HASH:
+    :func:`_by_diff_hash` of RECORDS, when the caller asks for many fixes."""
     own = fix.commit_ids
     found = [r for target in sorted(own) for r in records.get(target, [])]
-    found += [
-        r
-        for target, items in sorted(records.items())
-        if target not in own
-        for r in items
-        if r.decision.diff_sha256 == current_hash
-    ]
+    claiming = (by_hash if by_hash is not None else _by_diff_hash(records)).get(current_hash, [])
+    found += [r for target, r in claiming if target not in own]
     seen: set[tuple[str, bytes, bytes]] = set()
     unique = []
     for record in found:  # one line twice on one commit is one record (a copy elsewhere is not)
@@ -517,14 +516,27 @@ def start_judging(repo: Repository, queue: Queue, background: bool = False) -> Q
         for fix in judged
         if fix.branch.merge_base
     }
+    by_hash = _by_diff_hash(records)
     bearing = {
-        name: _relevant(fix, records, hashes[name])
+        name: _relevant(fix, records, hashes[name], by_hash)
         for fix in judged
         if (name := fix.branch.name) in hashes
     }
     judging = QueueJudging(repo, queue, records, judged, hashes, bearing, verifier)
     judging._prefetch(background)
     return judging
+
+
+def _by_diff_hash(
+    records: dict[str, list[DecisionRecord]],
+) -> dict[str, list[tuple[str, DecisionRecord]]]:
+    """Every record of RECORDS, with its target, by the diff hash it claims, in the order of
+    their targets."""
+    found: dict[str, list[tuple[str, DecisionRecord]]] = {}
+    for target, items in sorted(records.items()):
+        for record in items:
+            found.setdefault(record.decision.diff_sha256, []).append((target, record))
+    return found
 
 
 def _signature_request(record: DecisionRecord) -> SignatureRequest:

@@ -282,7 +282,7 @@ _KEY_TYPES = [b"ssh-ed25519", b"ssh-rsa", b"ecdsa-sha2-nistp256", b"sk-ssh-ed255
     key_type=st.sampled_from([None, *_KEY_TYPES]),
     key_rest=st.binary(max_size=80),
     hash_algorithm=st.sampled_from([b"sha256", b"sha512", b"md5"]),
-    sig_format=st.sampled_from(_KEY_TYPES + [b"rsa-sha2-256"]),
+    sig_format=st.sampled_from([*_KEY_TYPES, b"rsa-sha2-256"]),
     sig_blob=st.binary(max_size=80),
     inner=st.booleans(),
 )

@@ -53,3 +53,26 @@ def test_threads_share_the_process_safely(repo: TestRepo) -> None:
     for thread in threads:
         thread.join()
     assert wrong == []
+
+
+def test_answers_are_remembered_but_a_missing_object_is_asked_again(repo: TestRepo) -> None:
+    """What an object id names never changes: once read, a file of a commit and a path absent
+    from it are answered without git — even after the objects are gone from the disk. An
+    object that was missing is asked for again, and found once it is written."""
+    head = repo.commit("one", {"a.txt": "a\n"})
+    r = Repository(repo.path)
+    absent = git(repo.path, "hash-object", "--stdin", input=b"written later\n").strip()
+    specs = [f"{head}:a.txt", f"{head}:no-such-file", absent]
+    assert r.read_objects(specs) == {specs[0]: b"a\n", specs[1]: None, absent: None}
+    objects = repo.path / ".git" / "objects"
+    moved = repo.path / "objects-moved"
+    objects.rename(moved)
+    objects.mkdir()  # git still sees a repository, with no object at all
+    try:
+        assert r.read_objects(specs[:2]) == {specs[0]: b"a\n", specs[1]: None}
+        assert r.read_objects([f"{head}:a.txt"]) == {f"{head}:a.txt": b"a\n"}
+    finally:
+        objects.rmdir()
+        moved.rename(objects)
+    git(repo.path, "hash-object", "-w", "--stdin", input=b"written later\n")
+    assert r.read_objects([absent]) == {absent: b"written later\n"}

@@ -4,8 +4,10 @@ A process reads every object a command (or the app, over a whole session) asks f
 trees and blobs the risk checks follow, commits, note blobs, the base's policy files — instead of
 one ``cat-file`` per fix. Only specs that start with a full object id are sent to it: an object id
 (and a path inside one) names the same bytes forever, whereas a ref a long-lived process may have
-read before can have moved since. Each answer is read with the git timeout, so a hung git is
-one :class:`~fixreview.errors.GitError`, and the process is then stopped and not reused.
+read before can have moved since. For the same reason small answers are remembered (the base
+branch's trees and files, asked about by the risk checks of every fix). Each answer is read with
+the git timeout, so a hung git is one :class:`~fixreview.errors.GitError`, and the process is
+then stopped and not reused.
 """
 
 from __future__ import annotations
@@ -24,6 +26,11 @@ from fixreview.errors import GitError
 INLINE_WRITE = 16 * 1024
 """Names up to this many bytes are written before the answers are read, without a thread: a
 pipe holds at least 64 KiB, so the write completes whatever git is doing."""
+MEMO_OBJECT_BYTES = 64 * 1024
+"""Answers up to this size are remembered (the trees and small files asked for again and again:
+the base branch's, by the risk checks of every fix of a queue)."""
+MEMO_BYTES = 16 * 1024 * 1024
+"""At most this much is remembered per reader; past it, answers are no longer kept."""
 
 
 class BatchReader:
@@ -39,39 +46,70 @@ class BatchReader:
         # sliced out once, not the rest of a megabyte chunk copied after every answer)
         self._pending = b""
         self._start = 0
+        # answers remembered by spec (see read), their size, and the ids known to exist
+        self._memo: dict[str, bytes | None] = {}
+        self._memo_bytes = 0
+        self._present: set[str] = set()
 
     def read(self, specs: Sequence[str]) -> dict[str, bytes | None]:
         """The content of each of SPECS (None: missing or ambiguous). The names are written by
         a thread of their own while the answers are read, so neither pipe can fill up and
-        stall the other, whatever the number of specs."""
+        stall the other, whatever the number of specs.
+
+        Small answers are remembered: a spec starts with an object id, which names the same
+        bytes forever. "Missing" is remembered only for a path inside an object this reader
+        has seen exist (the path is absent from that tree for good); an object itself that is
+        missing may arrive with a fetch, and is asked for again."""
         if not specs:
             return {}
         with self._lock:
+            memo = self._memo
+            asked = [spec for spec in dict.fromkeys(specs) if spec not in memo]
+            answers = self._ask(asked) if asked else {}
+            self._remember(answers)
+            return {spec: answers[spec] if spec in answers else memo[spec] for spec in specs}
+
+    def _remember(self, answers: Mapping[str, bytes | None]) -> None:
+        for spec, data in answers.items():
+            if data is not None:
+                self._present.add(spec.partition(":")[0])
+        for spec, data in answers.items():
+            size = 0 if data is None else len(data)
+            if size > MEMO_OBJECT_BYTES or self._memo_bytes + size > MEMO_BYTES:
+                continue
+            oid, inside, _ = spec.partition(":")
+            if data is None and not (inside and oid in self._present):
+                continue
+            self._memo[spec] = data
+            self._memo_bytes += size + len(spec)
+
+    def _ask(self, specs: Sequence[str]) -> dict[str, bytes | None]:
+        """SPECS asked of git (the lock held)."""
+        try:
+            proc = self._process()
+            stdin = b"".join(s.encode("utf-8", "surrogateescape") + b"\n" for s in specs)
+            if len(stdin) <= INLINE_WRITE:  # fits in the pipe: git never waits on us
+                assert proc.stdin is not None
+                proc.stdin.write(stdin)
+                proc.stdin.flush()
+                return {spec: self._answer() for spec in specs}
+            errors: list[OSError] = []
+            writer = threading.Thread(target=self._write, args=(proc, stdin, errors))
+            writer.start()
             try:
-                proc = self._process()
-                stdin = b"".join(s.encode("utf-8", "surrogateescape") + b"\n" for s in specs)
-                if len(stdin) <= INLINE_WRITE:  # fits in the pipe: git never waits on us
-                    assert proc.stdin is not None
-                    proc.stdin.write(stdin)
-                    proc.stdin.flush()
-                    return {spec: self._answer() for spec in specs}
-                errors: list[OSError] = []
-                writer = threading.Thread(target=self._write, args=(proc, stdin, errors))
-                writer.start()
-                try:
-                    return {spec: self._answer() for spec in specs}
-                finally:
-                    if writer.is_alive():  # the answers failed: stop git, and so the writer
-                        self._stop()
-                    writer.join()
-                    if errors:
-                        raise errors[0]
-            except (OSError, ValueError) as exc:
-                self._stop()
-                raise GitError(f"git cat-file failed: {exc}") from None
-            except GitError:
-                self._stop()
-                raise
+                return {spec: self._answer() for spec in specs}
+            finally:
+                if writer.is_alive():  # the answers failed: stop git, and so the writer
+                    self._stop()
+                writer.join()
+                if errors:
+                    raise errors[0]
+        except (OSError, ValueError) as exc:
+            self._stop()
+            raise GitError(f"git cat-file failed: {exc}") from None
+        except GitError:
+            self._stop()
+            raise
 
     @staticmethod
     def _write(proc: subprocess.Popen[bytes], data: bytes, errors: list[OSError]) -> None:

@@ -85,6 +85,13 @@ def glob_match(pattern: str, path: str) -> bool:
 
 def first_match(patterns: Sequence[str], path: str) -> str | None:
     """The first of PATTERNS that matches PATH, or None."""
+    return _first_match(tuple(patterns), path)
+
+
+@lru_cache(maxsize=16_384)
+def _first_match(patterns: tuple[str, ...], path: str) -> str | None:
+    """:func:`first_match`, remembered: a queue's fixes ask about the same paths under the
+    same policy lists again and again (each a few dozen patterns)."""
     clean = normalize(path)
     return next((p for p in patterns if compile_glob(p).fullmatch(clean)), None)
 

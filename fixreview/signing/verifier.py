@@ -453,14 +453,15 @@ class DecisionVerifier:
         """ssh-keygen's good answer for a signature by VOUCH's key for VOUCH's principal, as the
         answer for another of their signatures; None when there is none (ssh-keygen is asked).
 
-        A signature has a VOUCH only when everything ssh-keygen decides of a signature beyond its key and
-        principal was checked here exactly as ssh-keygen checks it: the key is neither a
-        certificate nor a security key, the allowed signers set no validity window (the
-        listing's answer cannot change with the clock), and :mod:`~fixreview.signing.sshsig`
-        found the armor, the format, the namespace, the hash and the cryptography good — where
-        it never accepts what ssh-keygen refuses. What the key and the principal decide (the
-        allowed signers listing, the key's type and size) is the same for every signature of
-        theirs, and ssh-keygen answered it once. A refusal vouches for nothing."""
+        A signature has a VOUCH only when everything ssh-keygen decides of a signature beyond
+        its key and principal was checked here exactly as ssh-keygen checks it: the key is
+        neither a certificate nor a security key, the allowed signers set no validity window
+        (the listing's answer cannot change with the clock), and
+        :mod:`~fixreview.signing.sshsig` found the armor, the format, the namespace, the hash
+        and the cryptography good — where it never accepts what ssh-keygen refuses. What the
+        key and the principal decide (the allowed signers listing, the key's type and size) is
+        the same for every signature of theirs, and ssh-keygen answered it once. A refusal
+        vouches for nothing."""
         if vouch is None:
             return None
         with self._prefetched_lock:
