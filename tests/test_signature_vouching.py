@@ -8,8 +8,6 @@ and real ssh-keygen runs, counted through a wrapper on PATH."""
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,24 +16,14 @@ from fixreview.signing.base import SignatureCheck
 from fixreview.signing.ssh import verify_ssh
 from fixreview.signing.verifier import DecisionVerifier, SignatureRequest
 from tests.signing_util import Reviewer
-from tests.test_signature_cache import (  # noqa: F401 (counted)
-    counted,
-    new_process,
-    runs,
-    sign,
-    ssh_verifier,
+from tests.test_signature_cache import counted, new_process, runs, sign, ssh_verifier  # noqa: F401
+from tests.test_signature_prefetch import (  # noqa: F401 (_forget: autouse, as there)
+    CLAIMED,
+    VERIFY,
+    _forget,
+    certified,
+    wrap_verify,
 )
-from tests.test_signature_prefetch import certified, wrap_verify
-
-CLAIMED = datetime(2026, 10, 1, 12, 0, tzinfo=UTC)
-VERIFY = "ssh-keygen -Y verify"
-
-
-@pytest.fixture(autouse=True)
-def _forget() -> Iterator[None]:
-    new_process()
-    yield
-    new_process()
 
 
 def payload(n: int) -> bytes:

@@ -29,7 +29,7 @@ pipe holds at least 64 KiB, so the write completes whatever git is doing."""
 MEMO_OBJECT_BYTES = 64 * 1024
 """Answers up to this size are remembered (the trees and small files asked for again and again:
 the base branch's, by the risk checks of every fix of a queue)."""
-MEMO_BYTES = 16 * 1024 * 1024
+MEMO_BYTES = 4 * 1024 * 1024
 """At most this much is remembered per reader; past it, answers are no longer kept."""
 
 
