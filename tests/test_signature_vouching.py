@@ -16,6 +16,7 @@ from fixreview.signing.base import SignatureCheck
 from fixreview.signing.ssh import verify_ssh
 from fixreview.signing.verifier import DecisionVerifier, SignatureRequest
 from tests.signing_util import Reviewer
+from tests.test_allowed_signers import _sign
 from tests.test_signature_cache import counted, new_process, runs, sign, ssh_verifier  # noqa: F401
 from tests.test_signature_prefetch import (  # noqa: F401 (_forget: autouse, as there)
     CLAIMED,
@@ -100,7 +101,7 @@ def test_a_vouched_key_still_refuses_what_ssh_keygen_would(
         "another namespace": (
             "ssh",
             payload(3),
-            _git_signed(aisha, payload(3)),
+            _sign(aisha.key, payload(3), "git"),
             aisha.email,
             CLAIMED,
         ),
@@ -119,17 +120,6 @@ def test_a_vouched_key_still_refuses_what_ssh_keygen_would(
     assert runs(counted, VERIFY) - before == 1  # all refused in-process
     for label, (_, data, signature, principal, _) in attempts.items():
         assert not verify_ssh(data, signature, principal, allowed).valid, label
-
-
-def _git_signed(who: Reviewer, data: bytes) -> bytes:
-    import subprocess
-
-    return subprocess.run(
-        ["ssh-keygen", "-q", "-Y", "sign", "-n", "git", "-f", str(who.key)],
-        input=data,
-        capture_output=True,
-        check=True,
-    ).stdout
 
 
 @pytest.mark.parametrize("jobs", ["1", "4"])
