@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, prefetch, suggestion_diff
-from fixreview.decisions import read_decisions
+from fixreview.decisions import DecisionRecord, read_decisions
 from fixreview.errors import NotFoundError
 from fixreview.findings.sources import load_findings_index
 from fixreview.gate import GateResult, base_verifier, judge_fix, status_of
@@ -46,9 +46,9 @@ class AuditTrail:
 def audit_trail(repo: Repository, target: str | None, base: str | None = None) -> AuditTrail:
     """The trail of branch TARGET, of every branch answering finding TARGET, or of all fixes."""
     queue = load_queue(repo, base)
-    fixes, finding = _select(repo, queue, target)
     records, warnings, has_decisions = read_decisions(repo)
     queue.warnings.extend(warnings)
+    fixes, finding = _select(repo, queue, target, records)
     prefetch(repo, fixes)  # every fix's final and human diffs with one git process
     verifier = base_verifier(repo, queue.policy) if has_decisions else None
     entries = []
@@ -67,23 +67,49 @@ def audit_trail(repo: Repository, target: str | None, base: str | None = None) -
     return AuditTrail(target=target, queue=queue, entries=entries, finding=finding)
 
 
-def _select(repo: Repository, queue: Queue, target: str | None) -> tuple[list[Fix], Finding | None]:
-    """The fixes TARGET names (a branch, or a finding id), and the finding when it is one."""
+def _select(
+    repo: Repository,
+    queue: Queue,
+    target: str | None,
+    records: dict[str, list[DecisionRecord]],
+) -> tuple[list[Fix], Finding | None]:
+    """The fixes TARGET names (a branch, or a finding id), and the finding when it is one.
+
+    A finding id names the fixes proposed for it now and the fixes with a decision that signed
+    it: a fix re-proposed for another finding keeps, in the old finding's trail, the decisions
+    made for it (which no longer count: docs/rulebook.md)."""
     if target is None:
         return list(queue.fixes), None
     by_branch = [f for f in queue.fixes if target in (f.branch.name, f.branch.ref)]
     if by_branch:
         return by_branch, None
+    signed = [f for f in queue.fixes if _decided_for(f, target, records)]
     linked = [f for f in queue.fixes if f.finding is not None and f.finding.id == target]
     if linked:
-        return linked, linked[0].finding
+        return _with(linked, signed), linked[0].finding
     index = load_findings_index(repo, queue.policy)
     queue.warnings.extend(w for w in index.warnings if w not in queue.warnings)
     finding = index.get(target)
     if finding is None:
+        if signed:
+            return signed, None
         sources = ", ".join(index.sources) or "none named in the policy"
         raise NotFoundError(
             f"no fix branch and no finding named {target!r} (findings sources: {sources})"
         )
     answering = [f for f in queue.fixes if f.finding is not None and f.finding.id == finding.id]
-    return answering, finding
+    signed = [f for f in queue.fixes if _decided_for(f, finding.id, records)]
+    return _with(answering, signed), finding
+
+
+def _decided_for(fix: Fix, finding: str, records: dict[str, list[DecisionRecord]]) -> bool:
+    """Whether a decision on one of FIX's commits signed FINDING."""
+    return any(
+        r.decision.finding == finding for oid in fix.commit_ids for r in records.get(oid, [])
+    )
+
+
+def _with(fixes: list[Fix], more: list[Fix]) -> list[Fix]:
+    """FIXES, then those of MORE not among them, in the queue's order."""
+    names = {f.branch.name for f in fixes}
+    return fixes + [f for f in more if f.branch.name not in names]

@@ -78,6 +78,7 @@ def ruling_for(
         draft.acknowledged,
         reviewer,
         key_problem=standing.problem,
+        finding=fix.finding_id or "",
         key_identities=standing.identities,
     )
     return rule_on(loaded, fix_facts(fix, flags), candidate)

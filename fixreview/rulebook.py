@@ -23,7 +23,10 @@ The rules for one decision:
   decision counts for nothing (neither an approval nor a veto);
 - no approval counts from an AI identity, nor from anyone who authored or committed a commit of
   the fix, under any identity their key stands for: names and e-mails, case-insensitively;
-- no approval counts on a head with several merge-bases with its base.
+- no approval counts on a head with several merge-bases with its base;
+- an approval counts only for the finding it names, which must be the finding the fix is
+  proposed for now: a fix re-proposed for another finding needs approving again (a veto stands
+  whatever the finding: it is about the code).
 """
 
 from __future__ import annotations
@@ -48,6 +51,7 @@ class FixFacts:
     blocking: tuple[str, ...]  # the blocking risk flags at the head, by id
     refused: str | None  # why no approval can count on this head (several merge-bases)
     sensitive: bool  # a flag declared sensitive is raised: approvals.sensitive applies
+    finding: str = ""  # the id of the finding the fix is proposed for now ("": none linked)
 
     def approvals_needed(self, loaded: LoadedPolicy) -> int:
         """How many voters' approvals the fix needs: the largest any applicable rule asks."""
@@ -61,7 +65,13 @@ def fix_facts(fix: Fix, flags: Iterable[RiskFlag]) -> FixFacts:
     flags = list(flags)
     blocking = tuple(sorted({f.id for f in flags if f.level == BLOCKING}))
     sensitive = any(f.sensitive for f in flags)
-    return FixFacts(frozenset(people), blocking, merge_bases_problem(fix.branch), sensitive)
+    return FixFacts(
+        frozenset(people),
+        blocking,
+        merge_bases_problem(fix.branch),
+        sensitive,
+        fix.finding_id or "",
+    )
 
 
 @dataclass(frozen=True)
@@ -75,6 +85,7 @@ class Candidate:
     reviewer: Person  # the name and the e-mail (the principal) the decision names
     identities: frozenset[str]  # every identity the signing key stands for (principal included)
     key_problem: str | None  # why the key may not sign for the principal (None: it may)
+    finding: str  # the id of the finding the decision names ("": none)
 
 
 def would_be(
@@ -85,12 +96,21 @@ def would_be(
     reviewer: Person,
     *,
     key_problem: str | None,
+    finding: str,
     key_identities: Iterable[str] = (),
 ) -> Candidate:
-    """The decision a reviewer is about to sign, with what the base says of their key."""
+    """The decision a reviewer is about to sign for FINDING, with what the base says of
+    their key."""
     identities = frozenset(key_identities) | ({reviewer.email} if reviewer.email else set())
     return Candidate(
-        verdict, checklist, comment, tuple(acknowledged), reviewer, identities, key_problem
+        verdict,
+        checklist,
+        comment,
+        tuple(acknowledged),
+        reviewer,
+        identities,
+        key_problem,
+        finding,
     )
 
 
@@ -103,6 +123,7 @@ def as_signed(decision: Decision, key_identities: Iterable[str]) -> Candidate:
         decision.acknowledged_flags,
         Person(name=decision.reviewer_name, email=decision.reviewer),
         key_problem=None,
+        finding=decision.finding,
         key_identities=key_identities,
     )
 
@@ -117,6 +138,7 @@ ReasonCode = Literal[
     "key",  # the signing key is not allowed for the reviewer at the base
     "identity",  # an AI identity, or an author or committer of the fix
     "merge-bases",  # the head has several merge-bases with the base
+    "finding",  # an approval of another finding than the fix's
 ]
 
 
@@ -180,7 +202,15 @@ def rule_on(loaded: LoadedPolicy, facts: FixFacts, candidate: Candidate) -> Ruli
             not_counting.append(Reason("identity", identity))
         if facts.refused is not None:
             not_counting.append(Reason("merge-bases", facts.refused))
+        if candidate.finding != facts.finding:
+            not_counting.append(Reason("finding", finding_mismatch(candidate.finding, facts)))
     return Ruling(tuple(refusals), tuple(not_counting))
+
+
+def finding_mismatch(signed: str, facts: FixFacts) -> str:
+    """Why an approval of finding SIGNED does not count on the fix of FACTS."""
+    now = f"now proposed for {facts.finding}" if facts.finding else "now linked to no finding"
+    return f"approval was for finding {signed or '(none)'}; the fix is {now}"
 
 
 def checklist_problems(checklist: Checklist) -> list[Reason]:

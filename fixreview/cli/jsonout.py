@@ -185,6 +185,7 @@ def judged_json(judged: Judged) -> dict[str, Any]:
     return {
         "id": d.id,
         "verdict": d.verdict,
+        "finding": d.finding,
         "reviewer": d.reviewer,
         "reviewer_name": d.reviewer_name,
         "time": d.time.isoformat(),

@@ -333,12 +333,18 @@ def audit_report(trail: AuditTrail) -> str:
             out.append("  decisions  none")
         else:
             out.append("  decisions")
+            current = fix.finding_id or ""
             for j in sorted(gate.judged, key=lambda j: j.record.decision.time):
                 d = j.record.decision
                 state = "counts" if j.counted else (j.reason or "valid")
+                signed_for = ""
+                if d.finding != current:  # shown under the finding it signed
+                    now = f"now proposed for {one_line(current)}" if current else "now unlinked"
+                    was = one_line(d.finding or "(none)")
+                    signed_for = f" for finding {was} (the fix is {now})"
                 out.append(
                     f"    {d.time.isoformat()}  {d.verdict} by {one_line(d.reviewer_label)} "
-                    f"on {d.head_commit[:12]}: {one_line(state)}"
+                    f"on {d.head_commit[:12]}{signed_for}: {one_line(state)}"
                 )
                 if d.comment:
                     out.extend(labelled("      comment: ", d.comment))
