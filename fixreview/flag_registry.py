@@ -46,6 +46,7 @@ class FlagId(StrEnum):
     SECRET_ADDED = "secret-added"
     HIDDEN_UNICODE = "hidden-unicode"
     NO_LINKED_FINDING = "no-linked-finding"
+    SUGGESTION_MISMATCH = "suggestion-mismatch"
     OUT_OF_SCOPE = "out-of-scope"
     DEPENDENCY_CHANGE = "dependency-change"
     BINARY_FILE = "binary-file"
@@ -98,6 +99,14 @@ FLAGS: Final[tuple[FlagSpec, ...]] = (
         "block",
         "No finding is linked",
         cases=MappingProxyType({"not-found": "The claimed finding was not found"}),
+    ),
+    FlagSpec(
+        FlagId.SUGGESTION_MISMATCH,
+        "block",
+        "The proposal does not match the branch",
+        cases=MappingProxyType(
+            {"finding": "The proposal names another finding than the branch's commits"}
+        ),
     ),
     FlagSpec(FlagId.OUT_OF_SCOPE, "warn", "Changes code outside the finding's locations"),
     FlagSpec(FlagId.DEPENDENCY_CHANGE, "warn", "Changes dependencies"),

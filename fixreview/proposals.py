@@ -6,7 +6,9 @@ suggestion's patch is frozen inside it, so it survives rebases and force-pushes 
 
 Proposals are unsigned: anyone who may push notes can add one. The queue, which reads them,
 refuses one whose frozen patch does not parse (``queue.check_proposal``). The proposals ref is
-read at its tip only (docs/ledger.md says why).
+read at its tip only (docs/ledger.md says why). :func:`propose` refuses a finding that the
+branch's own ``Finding-Id:`` trailers contradict, unless forced; the risk check
+``suggestion-mismatch`` flags such a proposal however it was written.
 """
 
 from __future__ import annotations
@@ -26,7 +28,11 @@ from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
 from fixreview.repo.git import Repository
 
-__all__ = ["proposal_line", "propose", "resolve_branch"]
+__all__ = ["ProposalRefused", "proposal_line", "propose", "resolve_branch"]
+
+
+class ProposalRefused(FixreviewError):
+    """The proposal contradicts the branch; nothing was written."""
 
 
 def resolve_branch(repo: Repository, loaded: LoadedPolicy, name: str) -> tuple[str, str]:
@@ -57,10 +63,16 @@ def propose(
     now: datetime | None = None,
     record_id: str | None = None,
     env: Mapping[str, str] | None = None,
+    force: bool = False,
 ) -> Proposal:
-    """Record FINDING and the AI's suggestion (default: the branch head) as a proposal note."""
+    """Record FINDING and the AI's suggestion (default: the branch head) as a proposal note.
+
+    Refused (:class:`ProposalRefused`) when the branch's commits claim other findings in their
+    ``Finding-Id:`` trailers, unless FORCE: then it is recorded, and flagged."""
     loaded = load_policy(repo, base)
     name, head = resolve_branch(repo, loaded, branch)
+    if not force:
+        _refuse_contradiction(repo, loaded, name, head, finding)
     suggestion_commit = head
     if commit is not None:
         resolved = repo.resolve(commit)
@@ -101,3 +113,21 @@ def propose(
         )
     append_record(repo, PROPOSALS_REF, suggestion_commit, line, env=env)
     return proposal
+
+
+def _refuse_contradiction(
+    repo: Repository, loaded: LoadedPolicy, name: str, head: str, finding: Finding
+) -> None:
+    """Refuse FINDING for branch NAME when its commits' Finding-Id trailers name others (its
+    commits: those of HEAD not in the base, as the queue reads them)."""
+    oids = repo.run_text("rev-list", head, f"^{loaded.base_commit}").split()
+    commits = read_commits(repo, oids).values()
+    claimed = list(
+        dict.fromkeys(value for c in commits for value in c.trailer_values("Finding-Id"))
+    )
+    if claimed and finding.id not in claimed:
+        raise ProposalRefused(
+            f"{name}'s commits claim Finding-Id {', '.join(claimed)}, not {finding.id}: propose "
+            "the finding the branch claims, or --force to record it with the "
+            "suggestion-mismatch flag"
+        )

@@ -113,7 +113,7 @@ def big(repo: TestRepo) -> TestRepo:
 def test_flag_ids_are_the_documented_set_with_default_levels() -> None:
     assert known_flag_ids() == FLAG_IDS
     assert set(FLAG_IDS) == set(DEFAULT_RISK_LEVELS)
-    assert len(FLAG_IDS) == 14
+    assert len(FLAG_IDS) == 15
     assert {i for i, lvl in DEFAULT_RISK_LEVELS.items() if lvl == BLOCKING} == {
         "sensitive-path",
         "policy-change",
@@ -121,6 +121,7 @@ def test_flag_ids_are_the_documented_set_with_default_levels() -> None:
         "secret-added",
         "hidden-unicode",
         "no-linked-finding",
+        "suggestion-mismatch",
     }
     assert DEFAULT_RISK_LEVELS["diverges-from-suggestion"] == "info"
     risk = RiskPolicy()

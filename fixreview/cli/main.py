@@ -206,6 +206,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--commit", metavar="REV", help="the AI's suggestion commit (default: the branch head)"
     )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="record a finding the branch's Finding-Id trailers contradict (it is flagged)",
+    )
 
     p = _command(commands, "decide")
     _common(p, top=False)
@@ -414,6 +419,7 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
         rationale=args.rationale if args.rationale is not None else source.get("rationale"),
         commit=args.commit,
         base=args.base,
+        force=args.force,
     )
     from fixreview.safetext import visible
 

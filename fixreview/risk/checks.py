@@ -885,6 +885,39 @@ def check_no_linked_finding(ctx: Context) -> RiskFlag | None:
     )
 
 
+# -- suggestion-mismatch -------------------------------------------------------------------------
+
+
+def check_suggestion_mismatch(ctx: Context) -> RiskFlag | None:
+    """Raised when the proposal note links a finding that the branch's own commits contradict:
+    their ``Finding-Id:`` trailers name other findings. Proposals are unsigned — anyone who may
+    push notes can relabel a fix — and ``propose`` refuses such a proposal unless forced."""
+    fix = ctx.fix
+    if fix.source != "note" or fix.finding is None:
+        return None
+    claims = [
+        (commit, value) for commit in fix.commits for value in commit.trailer_values("Finding-Id")
+    ]
+    if not claims or any(value == fix.finding.id for _, value in claims):
+        return None
+    named = ", ".join(dict.fromkeys(ctx.excerpt(value) for _, value in claims))
+    return ctx.flag(
+        ids.SUGGESTION_MISMATCH,
+        f"The proposal links finding {ctx.excerpt(fix.finding.id)}, but the branch's commits "
+        f"claim {named} in their Finding-Id trailers: the fix may be answering another finding "
+        "than the one shown, or the proposal was recorded for the wrong branch.",
+        [
+            Evidence(
+                None,
+                None,
+                ctx.excerpt(f"Finding-Id: {value} on {commit.oid[:12]} {commit.subject}"),
+            )
+            for commit, value in claims
+        ],
+        case="finding",
+    )
+
+
 # -- thin-rationale ------------------------------------------------------------------------------
 
 
@@ -1025,6 +1058,7 @@ CHECKS: Mapping[FlagId, Check] = MappingProxyType(
         ids.SECRET_ADDED: check_secret_added,
         ids.HIDDEN_UNICODE: check_hidden_unicode,
         ids.NO_LINKED_FINDING: check_no_linked_finding,
+        ids.SUGGESTION_MISMATCH: check_suggestion_mismatch,
         ids.OUT_OF_SCOPE: check_out_of_scope,
         ids.DEPENDENCY_CHANGE: check_dependency_change,
         ids.BINARY_FILE: check_binary_file,
