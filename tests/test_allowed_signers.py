@@ -218,9 +218,12 @@ def _variants(signature: bytes) -> dict[str, bytes]:
 
 
 def _spare_bits(signature: bytes) -> bytes:
-    """The same blob with the base64's unused low bits of its last character set."""
+    """The same blob with the base64's unused low bits of its last character set: only a
+    padded body has such bits (an unpadded one is returned as it is)."""
     alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-    head, _, end = signature.partition(b"=")
+    head, padding, end = signature.partition(b"=")
+    if not padding:
+        return signature
     last = alphabet.index(head[-1:])
     return head[:-1] + alphabet[last | 1 : (last | 1) + 1] + b"=" + end
 

@@ -205,7 +205,8 @@ def test_whole_queue_costs_a_fixed_number_of_git_processes(
     for i in range(12):
         _branch(repo, f"ai-fix/n{i}", {f"f{i}.txt": "x\n"}, f"fix {i}\n\nFinding-Id: SEC-{i}")
         if i % 2:
-            propose(r, f"ai-fix/n{i}", FINDING)
+            # the branch claims SEC-i, the proposal SEC-1: forced (this test counts processes)
+            propose(r, f"ai-fix/n{i}", FINDING, force=True)
     calls = _git_calls(monkeypatch)
     queue = load_queue(r)
     assert len(queue.fixes) == 12
