@@ -14,7 +14,7 @@ branch's own ``Finding-Id:`` trailers contradict, unless forced; the risk check
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 
 from fixreview.changes import decode
@@ -27,6 +27,7 @@ from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
 from fixreview.repo.git import Repository
+from fixreview.suggestion_match import Mismatch, locate, producer_changes
 
 __all__ = ["ProposalRefused", "proposal_line", "propose", "resolve_branch"]
 
@@ -64,16 +65,26 @@ def propose(
     record_id: str | None = None,
     env: Mapping[str, str] | None = None,
     force: bool = False,
+    producer_diffs: Sequence[tuple[str, str]] = (),
 ) -> Proposal:
-    """Record FINDING and the AI's suggestion (default: the branch head) as a proposal note.
+    """Record FINDING and the AI's suggestion as a proposal note.
+
+    The suggestion commit is COMMIT when given; else, with PRODUCER_DIFFS (the producer's own
+    diff, ``(path, unified diff)`` by file: CodeTF's changesets), the oldest commit of the
+    branch that holds that change (:mod:`fixreview.suggestion_match`), so that people's commits
+    after the AI's show as human changes; else the branch head.
 
     Refused (:class:`ProposalRefused`) when the branch's commits claim other findings in their
-    ``Finding-Id:`` trailers, unless FORCE: then it is recorded, and flagged."""
+    ``Finding-Id:`` trailers, or when the producer's change is in no commit of the branch,
+    unless FORCE: then it is recorded (a contradicted finding is flagged; an unmatched change
+    is recorded at the head)."""
     loaded = load_policy(repo, base)
     name, head = resolve_branch(repo, loaded, branch)
     if not force:
         _refuse_contradiction(repo, loaded, name, head, finding)
     suggestion_commit = head
+    if commit is None and producer_diffs:
+        suggestion_commit = _by_content(repo, loaded, name, head, producer_diffs, force)
     if commit is not None:
         resolved = repo.resolve(commit)
         if resolved is None:
@@ -113,6 +124,30 @@ def propose(
         )
     append_record(repo, PROPOSALS_REF, suggestion_commit, line, env=env)
     return proposal
+
+
+def _by_content(
+    repo: Repository,
+    loaded: LoadedPolicy,
+    name: str,
+    head: str,
+    producer_diffs: Sequence[tuple[str, str]],
+    force: bool,
+) -> str:
+    """The commit of branch NAME that holds the producer's change; HEAD when the report
+    changes no line, or, with FORCE, when no commit holds it."""
+    changes = producer_changes(producer_diffs)
+    if not changes:
+        return head
+    found = locate(repo, repo.merge_base(loaded.base_commit, head), head, changes)
+    if not isinstance(found, Mismatch):
+        return found
+    if force:
+        return head
+    raise ProposalRefused(
+        f"{name}: {found.reason}; name the AI's commit with --commit, or --force to record the "
+        "proposal at the head"
+    )
 
 
 def _refuse_contradiction(

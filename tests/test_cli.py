@@ -12,6 +12,7 @@ import pytest
 from fixreview.cli.main import main
 from fixreview.notes.store import PROPOSALS_REF
 from tests.gitutil import AI, HUMAN, TestRepo
+from tests.test_suggestion_match import sides
 
 FINDING_TOML = """\
 id = "SEC-101"
@@ -338,10 +339,14 @@ def test_propose_from_real_codetf_picks_the_change_by_the_files_the_branch_touch
     repo: TestRepo, capsys: pytest.CaptureFixture[str]
 ) -> None:
     fixture = Path(__file__).resolve().parent / "fixtures" / "codetf"
+    report = json.loads((fixture / "pygoat.codetf.json").read_text())
+    # main holds the settings the codemod read; the bot's branch makes its change
+    before, after = sides(report["results"][1]["changeset"][0]["diff"])
+    repo.commit("pygoat settings", {"pygoat/settings.py": before})
     repo.checkout("-b", "pixeebot/drip/settings")
     repo.commit(
         "Harden Django settings",
-        {"pygoat/settings.py": "DEBUG = False\n"},
+        {"pygoat/settings.py": after},
         who=("pixeebot[bot]", "pixeebot[bot]@users.noreply.github.com"),
     )
     repo.checkout("main")

@@ -209,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--force",
         action="store_true",
-        help="record a finding the branch's Finding-Id trailers contradict (it is flagged)",
+        help="record a finding the branch's Finding-Id trailers contradict (it is flagged), "
+        "or a CodeTF change found in no commit of the branch (at its head)",
     )
 
     p = _command(commands, "decide")
@@ -409,7 +410,7 @@ def _read_input(path: str) -> bytes:
 def _propose(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.proposals import propose
 
-    finding, source = _finding_from_args(repo, args)
+    finding, source, diffs = _finding_from_args(repo, args)
     proposal = propose(
         repo,
         args.branch,
@@ -420,6 +421,7 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
         commit=args.commit,
         base=args.base,
         force=args.force,
+        producer_diffs=diffs,
     )
     from fixreview.safetext import visible
 
@@ -431,20 +433,22 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
     return 0
 
 
-def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[str, str]]:
-    """The finding named on the command line, and the tool, model and rationale the source
-    itself gives (only a CodeTF report names them)."""
+def _finding_from_args(
+    repo: Any, args: argparse.Namespace
+) -> tuple[Any, dict[str, str], tuple[tuple[str, str], ...]]:
+    """The finding named on the command line, the tool, model and rationale the source itself
+    gives, and the producer's diff, by file (only a CodeTF report gives those)."""
     if args.finding:
         if args.result:
             raise UsageError("--result goes with --sarif or --codetf, not --finding")
         from fixreview.findings.toml_file import parse_one_finding
 
-        return parse_one_finding(_read_input(args.finding), args.finding), {}
+        return parse_one_finding(_read_input(args.finding), args.finding), {}, ()
     if args.sarif:
         from fixreview.findings.sarif import parse_sarif, select_result
 
         results = parse_sarif(_read_input(args.sarif), args.sarif)
-        return select_result(results, args.result, args.sarif).finding, {}
+        return select_result(results, args.result, args.sarif).finding, {}, ()
     from fixreview.changes import final_diff
     from fixreview.findings.codetf import parse_codetf, select_change
     from fixreview.queue import load_one
@@ -456,7 +460,7 @@ def _finding_from_args(repo: Any, args: argparse.Namespace) -> tuple[Any, dict[s
         changed = set(final_diff(repo, fix).paths())
     change = select_change(changes, args.result, changed, args.codetf)
     given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
-    return change.finding, {key: value for key, value in given.items() if value}
+    return change.finding, {key: value for key, value in given.items() if value}, change.diffs
 
 
 def _decide(repo: Any, args: argparse.Namespace) -> int:

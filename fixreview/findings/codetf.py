@@ -79,6 +79,7 @@ class CodetfChange:
     rationale: str
     model: str = ""
     fixed_finding_ids: tuple[str, ...] = field(default=())
+    diffs: tuple[tuple[str, str], ...] = field(default=())  # (path, unified diff) per changeset
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -305,6 +306,7 @@ def _build(raw: _Raw, index: int, tool: str, scanner: str, source: str, where: s
         rationale=_rationale(raw),
         model=raw.model,
         fixed_finding_ids=tuple(dict.fromkeys(f.id for f in raw.fixed if f.id)),
+        diffs=tuple((c.path, c.diff) for c in raw.changesets if c.diff),
     )
 
 

@@ -1,0 +1,133 @@
+"""The AI's suggestion found by its content: `propose --codetf` matches the codemod's own diff
+(Pixee's codemodder output for pygoat, tests/fixtures/codetf) against the branch's commits, so
+a person's commit after the bot's shows as a human change; a report whose change is in no commit,
+or whose files are not the branch's, is refused in one line. Real git, the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fixreview.suggestion_match import producer_changes
+from tests.cliutil import fixreview
+from tests.gitutil import AI, HUMAN, TestRepo
+
+PYGOAT = Path(__file__).parent / "fixtures" / "codetf" / "pygoat.codetf.json"
+DEBUG_OFF = 1  # results[1]: pixee:python/django-debug-flag-on, one hunk of pygoat/settings.py
+
+
+def sides(diff: str) -> tuple[str, str]:
+    """The file before and after a one-file unified DIFF, filler lines where it has none."""
+    old: list[str] = []
+    new: list[str] = []
+    in_hunk = False
+    for line in diff.splitlines():
+        if line.startswith("@@"):
+            start = int(line.split()[1].lstrip("-").split(",")[0])
+            while len(old) < start - 1:
+                filler = f"# line {len(old) + 1}"
+                old.append(filler)
+                new.append(filler)
+            in_hunk = True
+        elif in_hunk and line[:1] in (" ", "-", "+"):
+            if line[0] != "+":
+                old.append(line[1:])
+            if line[0] != "-":
+                new.append(line[1:])
+    return "".join(f"{x}\n" for x in old), "".join(f"{x}\n" for x in new)
+
+
+@pytest.fixture
+def settings_diff() -> str:
+    result = json.loads(PYGOAT.read_text())["results"][DEBUG_OFF]
+    [changeset] = result["changeset"]
+    assert changeset["path"] == "pygoat/settings.py"
+    return str(changeset["diff"])
+
+
+def branch(
+    repo: TestRepo,
+    before: str,
+    *commits: tuple[str, dict[str, str | bytes | None], tuple[str, str]],
+) -> list[str]:
+    """main with pygoat/settings.py as BEFORE; ai-fix/debug with COMMITS on top."""
+    repo.commit("pygoat settings", {"pygoat/settings.py": before})
+    repo.checkout("-b", "ai-fix/debug")
+    made = [repo.commit(message, files, who=who) for message, files, who in commits]
+    repo.checkout("main")
+    return made
+
+
+def propose(repo: TestRepo, *more: str) -> tuple[int, str, str]:
+    proc = fixreview(
+        repo, "propose", "ai-fix/debug", "--codetf", str(PYGOAT), "--result", str(DEBUG_OFF), *more
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def shown(repo: TestRepo) -> dict[str, object]:
+    proc = fixreview(repo, "show", "ai-fix/debug", "--json")
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout))
+
+
+def test_the_codemods_commit_is_the_suggestion_and_a_later_human_commit_a_human_change(
+    repo: TestRepo, settings_diff: str
+) -> None:
+    before, after = sides(settings_diff)
+    touched = after.replace("# line 1\n", "# reviewed by a person\n")
+    ai, _ = branch(
+        repo,
+        before,
+        ("Disable DEBUG (codemod)", {"pygoat/settings.py": after}, AI),
+        ("Note the review", {"pygoat/settings.py": touched}, HUMAN),
+    )
+    code, out, err = propose(repo)
+    assert code == 0, err
+    assert out.strip().endswith(f"at {ai[:12]}")
+    doc = shown(repo)
+    assert doc["suggestion"]["commit"] == ai  # type: ignore[index]
+    human = doc["human_changes"]["diff"]  # type: ignore[index]
+    assert (human["added"], human["removed"]) == (1, 1), human
+    assert "diverges-from-suggestion" in {f["id"] for f in doc["risk_flags"]}  # type: ignore[union-attr]
+
+
+def test_a_change_in_no_commit_is_refused_unless_named_or_forced(
+    repo: TestRepo, settings_diff: str
+) -> None:
+    before, after = sides(settings_diff)
+    other = after.replace("DEBUG = False", "DEBUG = os.environ.get('DEBUG') == '1'")
+    (head,) = branch(repo, before, ("Make DEBUG configurable", {"pygoat/settings.py": other}, AI))
+    code, _, err = propose(repo)
+    assert code == 2
+    assert err.strip().splitlines() == [
+        "fixreview: error: ai-fix/debug: the producer's change to pygoat/settings.py is in no "
+        "commit of the branch (1 searched); name the AI's commit with --commit, or --force to "
+        "record the proposal at the head"
+    ]
+    assert repo.git("notes", "--ref=fixreview/proposals", "list").strip() == ""
+    code, out, err = propose(repo, "--force")
+    assert code == 0, err
+    assert out.strip().endswith(f"at {head[:12]}")
+    code, out, err = propose(repo, "--commit", head)
+    assert code == 0, err
+
+
+def test_a_report_about_other_files_is_refused(repo: TestRepo, settings_diff: str) -> None:
+    before, _ = sides(settings_diff)
+    branch(repo, before, ("Unrelated", {"app/views.py": "x = 1\n"}, AI))
+    code, _, err = propose(repo)
+    assert code == 2
+    assert (
+        "the producer changed pygoat/settings.py, which the branch does not change "
+        "(it changes app/views.py)" in err
+    )
+
+
+def test_producer_diffs_are_read_from_their_hunks_only() -> None:
+    diff = "--- \n+++ \n@@ -1,3 +1,3 @@\n keep\n-old  \n+++new\n+--also\n"
+    [change] = producer_changes([("./app/x.py", diff), ("empty.py", "--- \n+++ \n")])
+    assert change.path == "app/x.py"
+    assert change.removed == ("old",) and change.added == ("++new", "--also")
