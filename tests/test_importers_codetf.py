@@ -282,6 +282,37 @@ def test_fixed_finding_without_id_uses_rule_at_place() -> None:
     assert change.fixed_finding_ids == ()
 
 
+def test_a_random_finding_id_gives_way_to_rule_at_place_and_titles_say_something() -> None:
+    """codemodder gives each fixed finding a new uuid4 every run, and names it by an internal
+    rule name: the id is the rule at the place (the same in every run), the title the result's
+    summary."""
+
+    def run_once(uuid: str) -> CodetfChange:
+        fixed = result("pixee:python/add-requests-timeouts", "app/api.py")
+        fixed["summary"] = "Add timeouts to requests calls"
+        fixed["changeset"][0]["changes"] = [
+            {
+                "lineNumber": 7,
+                "fixedFindings": [
+                    {
+                        "id": uuid,
+                        "rule": {
+                            "id": "add-requests-timeouts",
+                            "name": "tmp.add-requests-timeouts",
+                        },
+                    }
+                ],
+            }
+        ]
+        return parse_codetf(document(fixed), "f.json")[0]
+
+    first = run_once("3f2b8c1e-9d4a-4b6f-8e2d-1a7c5b9e0f34")
+    second = run_once("c0ffee00-1234-4abc-8def-0123456789ab")
+    assert first.finding.id == second.finding.id == "add-requests-timeouts@app/api.py:7"
+    assert first.finding.title == "Add timeouts to requests calls"
+    assert first.fixed_finding_ids == ("3f2b8c1e-9d4a-4b6f-8e2d-1a7c5b9e0f34",)  # still selects
+
+
 def test_v3_fixes_are_read() -> None:
     data = json.dumps(
         {

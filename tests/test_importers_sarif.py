@@ -184,7 +184,8 @@ def test_codeql_result_maps_to_finding() -> None:
     assert (first.index, first.run_index, first.guid) == (0, 0, SQL_GUID)
     assert (first.rule_id, first.path, first.line) == ("py/sql-injection", "shop/db.py", 42)
     finding = first.finding
-    assert finding.id == SQL_GUID
+    # the guid names this run's result only (it still selects it): the id is the same every run
+    assert finding.id == "py/sql-injection@shop/db.py:42" == first.key
     assert finding.title == "SQL query built from user-controlled sources"
     assert finding.severity == "high"
     assert finding.rule == "py/sql-injection"
@@ -269,12 +270,46 @@ def test_context_snippet_is_shown() -> None:
 
 def test_title_falls_back_to_rule_name_then_message() -> None:
     result = {"ruleId": "r1", "ruleIndex": 0, "message": {"text": "First line\nsecond"}}
-    named = parse(one_result_log(result, [{"id": "r1", "name": "RuleName"}]))[0]
-    assert named.finding.title == "RuleName"
+    named = parse(one_result_log(result, [{"id": "r1", "name": "Rule name in words"}]))[0]
+    assert named.finding.title == "Rule name in words"
+    one_word = parse(one_result_log(result, [{"id": "r1", "name": "RuleName"}]))[0]
+    assert one_word.finding.title == "First line"  # a one-word name says less than the message
+    quiet = {"ruleId": "r1", "ruleIndex": 0, "message": {"text": ""}}
+    assert parse(one_result_log(quiet, [{"id": "r1", "name": "RuleName"}]))[0].finding.title == (
+        "RuleName"  # nothing says more
+    )
     bare = parse(one_result_log(result, [{"id": "r1"}]))[0]
     assert bare.finding.title == "First line"
     assert bare.finding.reason == ""
     assert bare.finding.url == ""
+
+
+def test_generic_titles_of_real_scanners_give_way_to_the_message() -> None:
+    """semgrep OSS sets every rule's short description to "Semgrep Finding: <rule id>" and names
+    the rule by its id; bandit names many rules "blacklist": the message says what was found."""
+    rule_id = (
+        "python.django.security.injection.sql.sql-injection-using-raw"
+        ".sql-injection-db-cursor-execute"
+    )
+    semgrep_rule = {
+        "id": rule_id,
+        "name": rule_id,
+        "shortDescription": {"text": f"Semgrep Finding: {rule_id}"},
+        "fullDescription": {"text": "User-controlled data from a request is passed to execute()."},
+    }
+    message = (
+        "User-controlled data from a request is passed to 'execute()'. "
+        "This could lead to a SQL injection."
+    )
+    result = {"ruleId": rule_id, "ruleIndex": 0, "level": "error", "message": {"text": message}}
+    semgrep = parse(one_result_log(result, [semgrep_rule]))[0].finding
+    assert semgrep.title == message and semgrep.severity == "high"
+    bandit_rule = {"id": "B301", "name": "blacklist"}
+    pickle = (
+        "Pickle and modules that wrap it can be unsafe when used to deserialize untrusted data."
+    )
+    result = {"ruleId": "B301", "ruleIndex": 0, "level": "warning", "message": {"text": pickle}}
+    assert parse(one_result_log(result, [bandit_rule]))[0].finding.title == pickle
 
 
 def test_reason_falls_back_to_help_text() -> None:

@@ -13,13 +13,16 @@ How a result becomes a finding:
   schema, but tolerated), else of its changesets' ``fixedFindings`` and their changes'
   ``fixedFindings``, in file order (v3: ``findingMetadata``). Each has an ``id`` (same meaning
   as a SARIF guid) and a ``rule`` {``id``, ``name``, ``url``}.
-- **id**: the fixed finding's ``id``; else its rule id ``@`` the path (and ``:line``) where it
-  was fixed; with no fixed finding, the codemod id ``@`` the first changed path, e.g.
-  ``pixee:python/add-requests-timeouts@introduction/apis.py`` (the codemod id alone when the
-  result changed nothing).
-- **rule**: the fixed finding's rule id, else the codemod id. **title**: the fixed finding's
-  rule name (v3: ``findingMetadata.summary``, else ``name``, else the rule name), else the
-  result's ``summary``.
+- **id**: the fixed finding's ``id``, unless it is a UUID (codemodder makes a random one in
+  every run: an id must name the same finding in every run); else its rule id ``@`` the path
+  (and ``:line``) where it was fixed; with no fixed finding, the codemod id ``@`` the first
+  changed path, e.g. ``pixee:python/add-requests-timeouts@introduction/apis.py`` (the codemod
+  id alone when the result changed nothing).
+- **rule**: the fixed finding's rule id, else the codemod id. **title**: the first that says
+  something (:func:`~fixreview.findings.titles.informative_title`: not the rule id or a
+  one-word name such as ``tmp.add-requests-timeouts``) of the fixed finding's title (v3:
+  ``findingMetadata.summary``, else ``name``), its rule name and the result's ``summary``;
+  else the first of them that is not empty, else the codemod id.
 - **severity**: CodeTF carries none, so every finding is ``medium``: neither buried at the
   bottom of the queue nor raised as an alarm the producer never made. A person who knows
   better writes a TOML finding instead.
@@ -54,6 +57,7 @@ from fixreview.documents import as_object as _obj
 from fixreview.documents import as_str as _str
 from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
+from fixreview.findings.titles import informative_title
 from fixreview.models import Finding, Location, Severity
 
 EVIDENCE_LIMIT = 4_000
@@ -65,6 +69,7 @@ SUGGESTIONS = 5
 DEFAULT_SEVERITY: Severity = "medium"
 
 _DIGITS = re.compile(r"\d+")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -268,14 +273,15 @@ def _build(raw: _Raw, index: int, tool: str, scanner: str, source: str, where: s
     paths = tuple(dict.fromkeys(changeset.path for changeset in raw.changesets))
     first = raw.fixed[0] if raw.fixed else None
     if first is not None:
-        finding_id = first.id or _at(first.rule_id or raw.codemod, first.path, first.line)
         rule = first.rule_id or raw.codemod
-        title = first.title or first.rule_name or raw.summary
+        stable = first.id if first.id and not _UUID.match(first.id) else ""
+        finding_id = stable or _at(rule, first.path, first.line)
+        title = informative_title([first.title, first.rule_name, raw.summary], rule)
         url = first.rule_url or (raw.urls[0] if raw.urls else "")
     else:
         finding_id = _at(raw.codemod, paths[0] if paths else None, None)
         rule = raw.codemod
-        title = raw.summary
+        title = informative_title([raw.summary], rule)
         url = raw.urls[0] if raw.urls else ""
     fields: JsonObject = {
         "id": finding_id,

@@ -12,18 +12,22 @@ How a result becomes a finding:
   name or guid), the driver otherwise; failing that, the first descriptor with that id in the
   component, the driver, then every extension; failing that, the longest ``/``-separated prefix
   of a hierarchical id (``a/b`` → ``a``).
-- **id**: the result's ``guid``, else its ``correlationGuid``, else ``RULEID@PATH:LINE`` (its
-  *key*: ``RULEID@PATH`` when the result has no line, ``RULEID`` when it has no path).
+- **id**: stable across runs: the result's ``correlationGuid`` (SARIF's id of "the same result"
+  in every run), else ``RULEID@PATH:LINE`` (its *key*: ``RULEID@PATH`` when the result has no
+  line, ``RULEID`` when it has no path). Never its ``guid``, which names one result of one run
+  (it still selects the result: ``--result``, trailers).
 - **severity**: ``properties["security-severity"]`` of the result, else of the rule (a string or
   a number; GitHub's bands: >= 9.0 critical, >= 7.0 high, >= 4.0 medium, > 0 low, 0 info);
   when absent, negative or unparsable, the SARIF level: the result's ``level``, else (for
   ``kind`` "fail" or no kind) the rule's ``defaultConfiguration.level``, else ``warning``, as
   SARIF specifies; a result of another kind with no level is ``none``. Levels map error → high,
   warning → medium, note → low, none → info.
-- **title**: the rule's ``shortDescription.text``, else its ``name``, else the message's first
-  line, else the rule id. **reason**: ``fullDescription.text``, else ``help.text``.
-  **url**: ``helpUri``. **scanner**: the driver's name and its ``semanticVersion`` (else
-  ``version``), e.g. "CodeQL 2.19.3".
+- **title**: the first that says something (:func:`~fixreview.findings.titles.informative_title`:
+  not semgrep's ``Semgrep Finding: …``, bandit's ``blacklist``, the rule id or one word) of the
+  rule's ``shortDescription.text``, its ``name`` and the message's first line; else the first
+  of them that is not empty, else the rule id. **reason**: ``fullDescription.text``, else
+  ``help.text``. **url**: ``helpUri``. **scanner**: the driver's name and its
+  ``semanticVersion`` (else ``version``), e.g. "CodeQL 2.19.3".
 - **locations**: each ``result.locations[*].physicalLocation`` that names a file (its
   ``artifactLocation.uri``, or the uri of ``run.artifacts[artifactLocation.index]``). Paths are
   percent-decoded, lose a ``file://`` scheme and leading ``./``; an absolute path loses the
@@ -68,6 +72,7 @@ from fixreview.documents import as_object as _obj
 from fixreview.documents import as_str as _str
 from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
+from fixreview.findings.titles import informative_title
 from fixreview.models import Finding, Location, Severity
 
 EVIDENCE_LIMIT = 20_000
@@ -378,11 +383,13 @@ class _Run:
         )
         related = self.related(result)
         message = _substitute_links(self.message(_obj(result.get("message")), rule), related)
-        title = (
-            _text_of(rule.get("shortDescription")).strip()
-            or _str(rule.get("name")).strip()
-            or _first_line(message)
-            or rule_id
+        title = informative_title(
+            [
+                _text_of(rule.get("shortDescription")).strip(),
+                _str(rule.get("name")).strip(),
+                _first_line(message),
+            ],
+            rule_id,
         )
         asset = ""
         for location, place in located:
@@ -391,7 +398,8 @@ class _Run:
                 break
 
         fields: JsonObject = {
-            "id": guid or result_key(rule_id, path, line),
+            # a result's guid is new in every run; its correlationGuid is what runs share
+            "id": _str(result.get("correlationGuid")).strip() or result_key(rule_id, path, line),
             "title": title,
             "severity": _severity(result, rule),
             "rule": rule_id,
