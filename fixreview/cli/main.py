@@ -459,8 +459,16 @@ def _finding_from_args(
         fix = load_one(repo, args.branch, args.base).fixes[0]
         changed = set(final_diff(repo, fix).paths())
     change = select_change(changes, args.result, changed, args.codetf)
+    finding = change.finding_for(args.result)
+    if change.fixed:  # a scanner's finding: its severity and evidence are in the policy's sources
+        from fixreview.findings.sources import load_findings_index
+        from fixreview.policy import load_policy
+
+        index = load_findings_index(repo, load_policy(repo, args.base))
+        names = [given for given, made in change.fixed if made.id == finding.id]
+        finding = index.resolve(finding, *names)
     given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
-    return change.finding, {key: value for key, value in given.items() if value}, change.diffs
+    return finding, {key: value for key, value in given.items() if value}, change.diffs
 
 
 def _decide(repo: Any, args: argparse.Namespace) -> int:

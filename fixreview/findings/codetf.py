@@ -85,6 +85,17 @@ class CodetfChange:
     model: str = ""
     fixed_finding_ids: tuple[str, ...] = field(default=())
     diffs: tuple[tuple[str, str], ...] = field(default=())  # (path, unified diff) per changeset
+    # each finding the result fixed, with the id the report gives it (FINDING is the first)
+    fixed: tuple[tuple[str, Finding], ...] = field(default=())
+
+    def finding_for(self, selector: str | None) -> Finding:
+        """The finding a ``--result`` SELECTOR names: one of the findings this result fixed,
+        by the report's id or by the finding's own; else the first (:attr:`finding`)."""
+        wanted = (selector or "").strip()
+        for given, finding in self.fixed:
+            if wanted and wanted in (given, finding.id):
+                return finding
+        return self.finding
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -271,13 +282,41 @@ def _fixed(entry: Any, path: str | None, line: int | None) -> _Fixed | None:
 
 def _build(raw: _Raw, index: int, tool: str, scanner: str, source: str, where: str) -> CodetfChange:
     paths = tuple(dict.fromkeys(changeset.path for changeset in raw.changesets))
-    first = raw.fixed[0] if raw.fixed else None
-    if first is not None:
-        rule = first.rule_id or raw.codemod
-        stable = first.id if first.id and not _UUID.match(first.id) else ""
-        finding_id = stable or _at(rule, first.path, first.line)
-        title = informative_title([first.title, first.rule_name, raw.summary], rule)
-        url = first.rule_url or (raw.urls[0] if raw.urls else "")
+    fixed: list[tuple[str, Finding]] = []
+    for entry in raw.fixed:  # one finding per fixed finding, in file order, each once
+        made = _finding(raw, entry, paths, scanner, source, where)
+        if all(made.id != known.id for _, known in fixed):
+            fixed.append((entry.id, made))
+    first = fixed[0][1] if fixed else _finding(raw, None, paths, scanner, source, where)
+    return CodetfChange(
+        index=index,
+        codemod=raw.codemod,
+        paths=paths,
+        finding=first,
+        tool=tool,
+        rationale=_rationale(raw),
+        model=raw.model,
+        fixed_finding_ids=tuple(dict.fromkeys(f.id for f in raw.fixed if f.id)),
+        diffs=tuple((c.path, c.diff) for c in raw.changesets if c.diff),
+        fixed=tuple(fixed),
+    )
+
+
+def _finding(
+    raw: _Raw,
+    entry: _Fixed | None,
+    paths: tuple[str, ...],
+    scanner: str,
+    source: str,
+    where: str,
+) -> Finding:
+    """The finding of RAW that ENTRY, one of its fixed findings, names (None: it names none)."""
+    if entry is not None:
+        rule = entry.rule_id or raw.codemod
+        stable = entry.id if entry.id and not _UUID.match(entry.id) else ""
+        finding_id = stable or _at(rule, entry.path, entry.line)
+        title = informative_title([entry.title, entry.rule_name, raw.summary], rule)
+        url = entry.rule_url or (raw.urls[0] if raw.urls else "")
     else:
         finding_id = _at(raw.codemod, paths[0] if paths else None, None)
         rule = raw.codemod
@@ -296,24 +335,13 @@ def _build(raw: _Raw, index: int, tool: str, scanner: str, source: str, where: s
         "url": url,
     }
     try:
-        finding = Finding(**fields)
+        return Finding(**fields)
     except ValidationError as exc:
         problem = exc.errors()[0]
         name = ".".join(str(part) for part in problem["loc"])
         raise InputError(
             f"{source}: {where}: cannot make a finding: {name}: {problem['msg']}"
         ) from None
-    return CodetfChange(
-        index=index,
-        codemod=raw.codemod,
-        paths=paths,
-        finding=finding,
-        tool=tool,
-        rationale=_rationale(raw),
-        model=raw.model,
-        fixed_finding_ids=tuple(dict.fromkeys(f.id for f in raw.fixed if f.id)),
-        diffs=tuple((c.path, c.diff) for c in raw.changesets if c.diff),
-    )
 
 
 def _at(name: str, path: str | None, line: int | None) -> str:

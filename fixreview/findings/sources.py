@@ -32,6 +32,22 @@ class FindingsIndex:
         result = find_by_id(self.sarif, finding_id)
         return result.finding if result is not None else None
 
+    def resolve(self, finding: Finding, *names: str) -> Finding:
+        """FINDING as a producer that fixed it reports it (a codemod, which knows no severity),
+        with the severity, evidence and scanner of the finding a source holds under its id or
+        one of NAMES (the ids the producer gave it); FINDING as it is when none does."""
+        for name in (finding.id, *names):
+            held = self.get(name) if name else None
+            if held is not None:
+                return finding.model_copy(
+                    update={
+                        "severity": held.severity,
+                        "evidence": held.evidence or finding.evidence,
+                        "scanner": held.scanner or finding.scanner,
+                    }
+                )
+        return finding
+
 
 def is_sarif_path(path: str) -> bool:
     return path.lower().endswith((".sarif", ".sarif.json", ".json"))
