@@ -25,6 +25,7 @@ from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
 from fixreview.repo.diffs import git_unquote as unquote
 from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, cut
+from fixreview.risk.code_scope import PythonScopes, is_import_line, python_scopes
 from fixreview.risk.deps import DependencyChange, ManifestError, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
 from fixreview.risk.paths import (
@@ -330,6 +331,20 @@ def _distance(span: tuple[int, int], target: tuple[int, int]) -> int:
     return max(target[0] - span[1], span[0] - target[1], 0)
 
 
+def _code_scopes(ctx: Context, item: FileDiff) -> PythonScopes | None:
+    """The structure of ITEM at the merge-base, when it is a Python file the finding names."""
+    text = ctx.tree.python_base(item.old_path or item.path)
+    return python_scopes(text) if text is not None else None
+
+
+def _imports_only(code: PythonScopes, hunk: Hunk, old_span: tuple[int, int]) -> bool:
+    """Whether HUNK changes imports only: every changed line an import statement (or, where
+    the hunk touches the file's imports, a line of a parenthesized import's names)."""
+    changed = [line.text for line in hunk.lines if line.kind in "+-"]
+    touches = code.in_imports(old_span)
+    return bool(changed) and all(is_import_line(t, continuation=touches) for t in changed)
+
+
 def check_out_of_scope(ctx: Context) -> RiskFlag | None:
     finding = ctx.fix.finding
     if finding is None or not finding.locations:
@@ -358,10 +373,13 @@ def check_out_of_scope(ctx: Context) -> RiskFlag | None:
             why = f"not named in the finding ({item.status}, {size(item)})"
             evidence.append(Evidence(item.path, first, why))
             continue
+        code = _code_scopes(ctx, item)
+        if code is not None:  # the finding's function or class is in scope as a whole
+            targets = [code.widen(t) for t in targets]
         for hunk in item.hunks:
             old_span, new_span = _spans(hunk)
             gap = min(min(_distance(old_span, t), _distance(new_span, t)) for t in targets)
-            if gap <= slack:
+            if gap <= slack or (code is not None and _imports_only(code, hunk, old_span)):
                 continue
             far_hunks += 1
             plus = sum(1 for line in hunk.lines if line.kind == "+")
@@ -372,6 +390,9 @@ def check_out_of_scope(ctx: Context) -> RiskFlag | None:
             )
             start, end = new_span if plus else old_span
             where = f"line {start}" if start == end else f"lines {start}\u2013{end}"
+            if code is not None:
+                block = code.innermost(old_span[0])
+                where += f" in {block.label}" if block is not None else " at module level"
             evidence.append(
                 Evidence(
                     item.path,

@@ -95,6 +95,12 @@ class TreeFacts:
     gitmodules_old: str | None = None
     gitmodules_new: str | None = None
     manifests: tuple[ManifestSides, ...] = ()
+    # the Python files the finding names and the fix changes, at the merge-base: (path, text)
+    python_bases: tuple[tuple[str, str], ...] = ()
+
+    def python_base(self, path: str) -> str | None:
+        """PATH's text at the merge-base, when it is a Python file the finding names."""
+        return next((text for known, text in self.python_bases if known == path), None)
 
     def ci_reason(self, path: str) -> str | None:
         """Why PATH is CI by reference, or None."""
@@ -327,8 +333,16 @@ def tree_facts(
     specs = {oid: side for oid, side in revisions}
     manifests = _manifest_plan(repo, fix, final, dependency_paths)
     blobs = [oid for plan in manifests for oid in (plan.old, plan.new) if oid]
+    named_python = _named_python(fix, final)
+    python_specs = [f"{fix.branch.merge_base}:{path}" for path in named_python]
     data = reader.read(
-        [*first, *(spec for spec, _, _ in siblings), *_gitmodules_specs(fix), *blobs]
+        [
+            *first,
+            *(spec for spec, _, _ in siblings),
+            *_gitmodules_specs(fix),
+            *blobs,
+            *python_specs,
+        ]
     )
 
     # (spec, the file's path, side) still to read and follow
@@ -362,7 +376,30 @@ def tree_facts(
             reader.add(directory, True, f"beside the action definition {name} {side}")
     old, new = _gitmodules(fix, data)
     sides = tuple(plan.sides(data) for plan in manifests)
-    return TreeFacts(tuple(reader.refs.values()), old, new, sides)
+    bases = tuple(
+        (path, text)
+        for path, spec in zip(named_python, python_specs, strict=True)
+        if (text := _text(data.get(spec))) is not None
+    )
+    return TreeFacts(tuple(reader.refs.values()), old, new, sides, bases)
+
+
+MAX_PYTHON_FILES = 20
+"""The most named Python files read for the out-of-scope check's code structure."""
+
+
+def _named_python(fix: Fix, final: Diff) -> list[str]:
+    """The Python files (by their name at the merge-base) that the finding names and the fix
+    changes, at most :data:`MAX_PYTHON_FILES`; none without a merge-base or a finding."""
+    if fix.branch.merge_base is None or fix.finding is None:
+        return []
+    named = {normalize(loc.path).lower() for loc in fix.finding.locations}
+    found: list[str] = []
+    for item in final.files:
+        old = item.old_path or item.path
+        if old.lower().endswith(".py") and normalize(old).lower() in named and old not in found:
+            found.append(old)
+    return found[:MAX_PYTHON_FILES]
 
 
 def _follow(
