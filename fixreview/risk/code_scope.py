@@ -14,6 +14,7 @@ import ast
 import re
 import warnings
 from dataclasses import dataclass
+from functools import lru_cache
 
 Span = tuple[int, int]
 # a line of names inside ``from x import (…)``: ``a,``, ``b as c,``, ``)``
@@ -59,8 +60,10 @@ class PythonScopes:
         return any(span[0] <= end + 1 and start - 1 <= span[1] for start, end in self.imports)
 
 
+@lru_cache(maxsize=128)
 def python_scopes(text: str) -> PythonScopes | None:
-    """The blocks and imports of the Python source TEXT; None when it does not parse."""
+    """The blocks and imports of the Python source TEXT; None when it does not parse.
+    Remembered by text: the fixes of a queue ask about the same base files again and again."""
     try:
         with warnings.catch_warnings():  # a SyntaxWarning in the reviewed code is not ours
             warnings.simplefilter("ignore")
@@ -69,22 +72,37 @@ def python_scopes(text: str) -> PythonScopes | None:
         return None
     blocks: list[Block] = []
     imports: list[Span] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                start = min([child.lineno, *(d.lineno for d in child.decorator_list)])
-                name = f"{prefix}{child.name}"
-                kind = "class" if isinstance(child, ast.ClassDef) else "function"
-                blocks.append(Block(start, child.end_lineno or child.lineno, name, kind))
-                visit(child, f"{name}.")
-            elif isinstance(child, ast.Import | ast.ImportFrom):
-                imports.append((child.lineno, child.end_lineno or child.lineno))
+    # statements only (expressions hold no def, class or import): (statements, name prefix)
+    pending: list[tuple[list[ast.stmt], str]] = [(tree.body, "")]
+    while pending:
+        body, prefix = pending.pop()
+        for node in body:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                name = f"{prefix}{node.name}"
+                kind = "class" if isinstance(node, ast.ClassDef) else "function"
+                blocks.append(Block(start, node.end_lineno or node.lineno, name, kind))
+                pending.append((node.body, f"{name}."))
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                imports.append((node.lineno, node.end_lineno or node.lineno))
             else:
-                visit(child, prefix)
+                pending.extend((inner, prefix) for inner in _bodies(node))
+    blocks.sort(key=lambda block: (block.start, -block.end))
+    return PythonScopes(tuple(blocks), tuple(sorted(imports)))
 
-    visit(tree, "")
-    return PythonScopes(tuple(blocks), tuple(imports))
+
+def _bodies(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists inside a compound statement (if, for, while, with, try, match)."""
+    found: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        value = getattr(node, name, None)
+        if isinstance(value, list) and value and isinstance(value[0], ast.stmt):
+            found.append(value)
+    for part in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+        body = getattr(part, "body", None)
+        if isinstance(body, list):
+            found.append(body)
+    return found
 
 
 def is_import_line(text: str, *, continuation: bool = False) -> bool:
