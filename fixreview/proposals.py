@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 
 from fixreview.changes import decode
 from fixreview.errors import FixreviewError, NotFoundError
+from fixreview.findings.sarif import FileEdit
 from fixreview.models import PROPOSAL_SCHEMA, Finding, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_line
 from fixreview.notes.records import MAX_LINE_BYTES
@@ -27,7 +28,7 @@ from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
 from fixreview.repo.git import Repository
-from fixreview.suggestion_match import Mismatch, locate, producer_changes
+from fixreview.suggestion_match import Mismatch, edit_diffs, locate, producer_changes
 
 __all__ = ["ProposalRefused", "proposal_line", "propose", "resolve_branch"]
 
@@ -66,11 +67,13 @@ def propose(
     env: Mapping[str, str] | None = None,
     force: bool = False,
     producer_diffs: Sequence[tuple[str, str]] = (),
+    producer_edits: Sequence[FileEdit] = (),
 ) -> Proposal:
     """Record FINDING and the AI's suggestion as a proposal note.
 
     The suggestion commit is COMMIT when given; else, with PRODUCER_DIFFS (the producer's own
-    diff, ``(path, unified diff)`` by file: CodeTF's changesets), the oldest commit of the
+    diff, ``(path, unified diff)`` by file: CodeTF's changesets) or PRODUCER_EDITS (a SARIF
+    fix's replacements, made on the files at the merge-base), the oldest commit of the
     branch that holds that change (:mod:`fixreview.suggestion_match`), so that people's commits
     after the AI's show as human changes; else the branch head.
 
@@ -83,6 +86,8 @@ def propose(
     if not force:
         _refuse_contradiction(repo, loaded, name, head, finding)
     suggestion_commit = head
+    if commit is None and not producer_diffs and producer_edits:
+        producer_diffs = _edit_diffs(repo, loaded, head, producer_edits)
     if commit is None and producer_diffs:
         suggestion_commit = _by_content(repo, loaded, name, head, producer_diffs, force)
     if commit is not None:
@@ -124,6 +129,21 @@ def propose(
         )
     append_record(repo, PROPOSALS_REF, suggestion_commit, line, env=env)
     return proposal
+
+
+def _edit_diffs(
+    repo: Repository, loaded: LoadedPolicy, head: str, edits: Sequence[FileEdit]
+) -> list[tuple[str, str]]:
+    """EDITS made on their files as they are at HEAD's merge-base with the base."""
+    start = repo.merge_base(loaded.base_commit, head)
+    specs = {item.path: f"{start}:{item.path}" for item in edits} if start else {}
+    found = repo.read_objects(specs.values())
+    bases = {
+        path: data.decode("utf-8", "replace")
+        for path, spec in specs.items()
+        if (data := found.get(spec)) is not None
+    }
+    return edit_diffs(bases, edits)
 
 
 def _by_content(

@@ -1,6 +1,8 @@
 """Finding the AI's suggestion commit on a fix branch by the producer's own diff.
 
-A producer (a codemod run, an autofix) reports the change it made as a diff: CodeTF's changesets.
+A producer (a codemod run, an autofix) reports the change it made: CodeTF's changesets as diffs,
+a SARIF result's ``fixes`` as replacements of regions of the files as they were, which
+:func:`edit_diffs` turns into diffs of the files at the merge-base.
 When people commit on top of the bot's commit, the branch head is no longer the AI's suggestion;
 the commit that is, is the oldest one whose change since the merge-base holds every line the
 producer added and removed, file by file (lines compared without trailing whitespace, as
@@ -14,11 +16,14 @@ past that, :func:`locate` says so, and ``--commit`` names the suggestion by hand
 
 from __future__ import annotations
 
+import difflib
+import itertools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from fixreview.changes import decode
+from fixreview.findings.sarif import FileEdit, Replacement
 from fixreview.repo.diffs import Diff, parse_diff
 from fixreview.repo.git import Repository
 
@@ -51,6 +56,65 @@ def producer_changes(diffs: Sequence[tuple[str, str]]) -> list[ProducerChange]:
         added, removed = _lines(text)
         if added or removed:
             out.append(ProducerChange(_normal_path(path), tuple(added), tuple(removed)))
+    return out
+
+
+def edited(base: str, replacements: Sequence[Replacement]) -> str | None:
+    """BASE with a SARIF fix's REPLACEMENTS made (SARIF 2.1.0, 3.57: regions of the file as it
+    was, by line and column or by character offset); None when one falls outside BASE or two
+    overlap."""
+    lines = base.splitlines(keepends=True)
+    starts = [0]
+    for line in lines:
+        starts.append(starts[-1] + len(line))
+
+    def offset(line: int, column: int) -> int | None:
+        if not 1 <= line <= max(len(lines), 1) or column < 1:
+            return None
+        text = lines[line - 1] if lines else ""
+        return starts[line - 1] + min(column - 1, len(text))
+
+    spans: list[tuple[int, int, str]] = []
+    for r in replacements:
+        if r.char_offset is not None:
+            start, end = r.char_offset, r.char_offset + r.char_length
+        else:
+            assert r.start_line is not None and r.end_line is not None
+            first = offset(r.start_line, r.start_column)
+            if r.end_column is not None:
+                last = offset(r.end_line, r.end_column)
+            elif 1 <= r.end_line <= len(lines):  # to the end of the line, its newline kept
+                last = starts[r.end_line - 1] + len(lines[r.end_line - 1].rstrip("\r\n"))
+            else:
+                last = None
+            if first is None or last is None:
+                return None
+            start, end = first, last
+        if not 0 <= start <= end <= len(base):
+            return None
+        spans.append((start, end, r.inserted))
+    spans.sort()
+    if any(a[1] > b[0] for a, b in itertools.pairwise(spans)):
+        return None
+    out = base
+    for start, end, inserted in reversed(spans):
+        out = out[:start] + inserted + out[end:]
+    return out
+
+
+def edit_diffs(bases: Mapping[str, str], edits: Sequence[FileEdit]) -> list[tuple[str, str]]:
+    """A SARIF fix's EDITS as ``(path, unified diff)`` pairs, from each file's text in BASES
+    (a missing file is empty); an edit that cannot be made gives no diff."""
+    out: list[tuple[str, str]] = []
+    for item in edits:
+        base = bases.get(item.path, "")
+        after = edited(base, item.replacements)
+        if after is None:
+            continue
+        diff = difflib.unified_diff(
+            base.splitlines(), after.splitlines(), "a/" + item.path, "b/" + item.path, lineterm=""
+        )
+        out.append((item.path, "\n".join(diff)))
     return out
 
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from fixreview.suggestion_match import producer_changes
+from fixreview.findings.sarif import Replacement
+from fixreview.suggestion_match import edited, producer_changes
 from tests.cliutil import fixreview
 from tests.gitutil import AI, HUMAN, TestRepo
 
@@ -131,3 +132,93 @@ def test_producer_diffs_are_read_from_their_hunks_only() -> None:
     [change] = producer_changes([("./app/x.py", diff), ("empty.py", "--- \n+++ \n")])
     assert change.path == "app/x.py"
     assert change.removed == ("old",) and change.added == ("++new", "--also")
+
+
+# -- a SARIF result's fixes ------------------------------------------------------------------
+
+DB_BEFORE = "import db\n\n\ndef find(a):\n    return db.run(f'select {a}')\n"
+DB_FIXED = "import db\n\n\ndef find(a):\n    return db.run('select %s', (a,))\n"
+
+
+def sarif_with_fix(tmp_path: Path, replacement: dict[str, object]) -> Path:
+    """A one-result SARIF log whose result proposes REPLACEMENT in app/db.py."""
+    result = {
+        "ruleId": "py/sql-injection",
+        "level": "error",
+        "message": {"text": "This query depends on a user-provided value."},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": "app/db.py"},
+                    "region": {"startLine": 5},
+                }
+            }
+        ],
+        "fixes": [
+            {
+                "description": {"text": "Use a parameter"},
+                "artifactChanges": [
+                    {"artifactLocation": {"uri": "app/db.py"}, "replacements": [replacement]}
+                ],
+            }
+        ],
+    }
+    log = {
+        "version": "2.1.0",
+        "runs": [{"tool": {"driver": {"name": "Scanner"}}, "results": [result]}],
+    }
+    path = tmp_path / "scan.sarif"
+    path.write_text(json.dumps(log))
+    return path
+
+
+WHOLE_LINE = {
+    "deletedRegion": {"startLine": 5},
+    "insertedContent": {"text": "    return db.run('select %s', (a,))"},
+}
+
+
+def test_a_sarif_fix_finds_its_commit_too(repo: TestRepo, tmp_path: Path) -> None:
+    repo.commit("db", {"app/db.py": DB_BEFORE})
+    repo.checkout("-b", "ai-fix/db")
+    ai = repo.commit("Parameterize (autofix)", {"app/db.py": DB_FIXED}, who=AI)
+    repo.commit("Note", {"app/db.py": "# reviewed\n" + DB_FIXED}, who=HUMAN)
+    repo.checkout("main")
+    scan = sarif_with_fix(tmp_path, WHOLE_LINE)
+    proc = fixreview(repo, "propose", "ai-fix/db", "--sarif", str(scan), "--result", "0")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().endswith(f"at {ai[:12]}")
+    # a fix the branch does not make: refused, as for CodeTF
+    other = sarif_with_fix(
+        tmp_path,
+        {"deletedRegion": {"startLine": 5}, "insertedContent": {"text": "    return None"}},
+    )
+    proc = fixreview(repo, "propose", "ai-fix/db", "--sarif", str(other), "--result", "0")
+    assert proc.returncode == 2 and "is in no commit of the branch" in proc.stderr
+
+
+def test_replacements_by_column_by_offset_and_overlapping() -> None:
+    base = "one\ntwo\nthree\n"
+
+    def replace(**fields: object) -> Replacement:
+        values: dict[str, object] = {
+            "start_line": None,
+            "start_column": 1,
+            "end_line": None,
+            "end_column": None,
+            "char_offset": None,
+            "char_length": 0,
+            "inserted": "",
+        }
+        values.update(fields)
+        return Replacement(**values)  # type: ignore[arg-type]
+
+    assert edited(base, [replace(start_line=2, end_line=2, inserted="TWO")]) == "one\nTWO\nthree\n"
+    by_column = replace(start_line=3, start_column=2, end_line=3, end_column=4, inserted="HR")
+    assert edited(base, [by_column]) == "one\ntwo\ntHRee\n"
+    assert edited(base, [replace(char_offset=4, char_length=3, inserted="2")]) == "one\n2\nthree\n"
+    insertion = replace(start_line=1, start_column=1, end_line=1, end_column=1, inserted="zero\n")
+    assert edited(base, [insertion]) == "zero\none\ntwo\nthree\n"
+    overlapping = [replace(char_offset=0, char_length=5), replace(char_offset=2, char_length=1)]
+    assert edited(base, overlapping) is None
+    assert edited(base, [replace(start_line=9, end_line=9)]) is None

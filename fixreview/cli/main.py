@@ -410,7 +410,7 @@ def _read_input(path: str) -> bytes:
 def _propose(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.proposals import propose
 
-    finding, source, diffs = _finding_from_args(repo, args)
+    finding, source, diffs, edits = _finding_from_args(repo, args)
     proposal = propose(
         repo,
         args.branch,
@@ -422,6 +422,7 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
         base=args.base,
         force=args.force,
         producer_diffs=diffs,
+        producer_edits=edits,
     )
     from fixreview.safetext import visible
 
@@ -435,20 +436,21 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
 
 def _finding_from_args(
     repo: Any, args: argparse.Namespace
-) -> tuple[Any, dict[str, str], tuple[tuple[str, str], ...]]:
-    """The finding named on the command line, the tool, model and rationale the source itself
-    gives, and the producer's diff, by file (only a CodeTF report gives those)."""
+) -> tuple[Any, dict[str, str], tuple[tuple[str, str], ...], tuple[Any, ...]]:
+    """The finding named on the command line; the tool, model and rationale the source itself
+    gives; the producer's diff by file (CodeTF); the producer's fix as edits (SARIF)."""
     if args.finding:
         if args.result:
             raise UsageError("--result goes with --sarif or --codetf, not --finding")
         from fixreview.findings.toml_file import parse_one_finding
 
-        return parse_one_finding(_read_input(args.finding), args.finding), {}, ()
+        return parse_one_finding(_read_input(args.finding), args.finding), {}, (), ()
     if args.sarif:
         from fixreview.findings.sarif import parse_sarif, select_result
 
         results = parse_sarif(_read_input(args.sarif), args.sarif)
-        return select_result(results, args.result, args.sarif).finding, {}, ()
+        chosen = select_result(results, args.result, args.sarif)
+        return chosen.finding, {}, (), chosen.fixes
     from fixreview.changes import final_diff
     from fixreview.findings.codetf import parse_codetf, select_change
     from fixreview.queue import load_one
@@ -468,7 +470,7 @@ def _finding_from_args(
         names = [given for given, made in change.fixed if made.id == finding.id]
         finding = index.resolve(finding, *names)
     given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
-    return finding, {key: value for key, value in given.items() if value}, change.diffs
+    return finding, {key: value for key, value in given.items() if value}, change.diffs, ()
 
 
 def _decide(repo: Any, args: argparse.Namespace) -> int:

@@ -107,11 +107,35 @@ class SarifResult:
     path: str | None
     line: int | None
     finding: Finding
+    fixes: tuple[FileEdit, ...] = ()  # the first fix the result proposes, by file
 
     @property
     def key(self) -> str:
         """``RULEID@PATH:LINE``: how a result without a guid is named."""
         return result_key(self.rule_id, self.path, self.line)
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One replacement of a SARIF fix: a region of the file as it was, and what replaces it.
+    Lines and columns are 1-based; END_COLUMN None: to the end of END_LINE (its newline
+    kept); CHAR_OFFSET, when given, places the region by characters instead."""
+
+    start_line: int | None
+    start_column: int
+    end_line: int | None
+    end_column: int | None
+    char_offset: int | None
+    char_length: int
+    inserted: str
+
+
+@dataclass(frozen=True)
+class FileEdit:
+    """What a SARIF fix does to one file."""
+
+    path: str
+    replacements: tuple[Replacement, ...]
 
 
 def result_key(rule_id: str, path: str | None, line: int | None) -> str:
@@ -431,7 +455,24 @@ class _Run:
             path=path,
             line=line,
             finding=finding,
+            fixes=self.fixes(result),
         )
+
+    def fixes(self, result: JsonObject) -> tuple[FileEdit, ...]:
+        """The result's first fix (the others are alternatives to it), by file."""
+        offered = _list(result.get("fixes"))
+        if not offered:
+            return ()
+        edits: list[FileEdit] = []
+        for change in _list(_obj(offered[0]).get("artifactChanges")):
+            change = _obj(change)
+            path = self.path_of(_obj(change.get("artifactLocation")))
+            replacements = tuple(
+                r for r in map(_replacement, _list(change.get("replacements"))) if r is not None
+            )
+            if path is not None and replacements:
+                edits.append(FileEdit(path, replacements))
+        return tuple(edits)
 
     def message(self, message: JsonObject, rule: JsonObject) -> str:
         text = _str(message.get("text"))
@@ -517,6 +558,23 @@ class _Run:
                     lines.append(f"{step_line} — {text}" if text else step_line)
                 blocks.append("\n".join(lines))
         return blocks
+
+
+def _replacement(value: Any) -> Replacement | None:
+    replacement = _obj(value)
+    region = _obj(replacement.get("deletedRegion"))
+    start_line, char_offset = _int(region.get("startLine")), _int(region.get("charOffset"))
+    if start_line is None and char_offset is None:
+        return None
+    return Replacement(
+        start_line=start_line,
+        start_column=_int(region.get("startColumn")) or 1,
+        end_line=_int(region.get("endLine")) or start_line,
+        end_column=_int(region.get("endColumn")),
+        char_offset=char_offset,
+        char_length=_int(region.get("charLength")) or 0,
+        inserted=_str(_obj(replacement.get("insertedContent")).get("text")),
+    )
 
 
 def _hierarchy(rule_id: str) -> Iterable[str]:
