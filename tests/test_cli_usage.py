@@ -18,7 +18,7 @@ from tests.cliutil import fixreview, one_error_line
 from tests.gitutil import TestRepo
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ["list", "show", "propose", "decide", "verify", "log", "sync", "demo"]
+SUBCOMMANDS = ["init", "list", "show", "propose", "decide", "verify", "log", "sync", "demo"]
 
 
 @pytest.fixture(autouse=True)

@@ -73,6 +73,14 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "      --result 'py/sql-injection@app/db.py:41'\n"
         "  fixreview propose pixeebot/drip --codetf codemodder.json --result 0",
     ),
+    "init": (
+        "set a repository up for fixreview",
+        "Set this repository up for reviewing AI fixes: write .fixreview.toml with the default\n"
+        "policy commented, allow your ssh signing key for your e-mail in the allowed signers\n"
+        "file, make git fetch bring the remote's notes, and make rebases carry proposals.\n"
+        "Idempotent; it says what it did and what to commit on the base branch.",
+        "  fixreview init\n  fixreview init --remote upstream",
+    ),
     "decide": (
         "record a signed decision without the app",
         "Record a signed decision on a fix's head commit, as the app's decision dialog does:\n"
@@ -213,6 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
         "or a CodeTF change found in no commit of the branch (at its head)",
     )
 
+    p = _command(commands, "init")
+    _common(p, top=False)
+    p.add_argument(
+        "--remote", default="origin", metavar="NAME", help="the remote to fetch notes from"
+    )
+
     p = _command(commands, "decide")
     _common(p, top=False)
     p.add_argument("branch")
@@ -320,6 +334,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _propose(repo, args)
     if args.command == "decide":
         return _decide(repo, args)
+    if args.command == "init":
+        return _init(repo, args)
     if args.command == "verify":
         return _verify(repo, args)
     if args.command == "log":
@@ -562,6 +578,26 @@ def _log(repo: Any, args: argparse.Namespace) -> int:
         _emit_json(audit_document(trail))
     else:
         print(audit_report(trail))
+    return 0
+
+
+def _init(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.init_repo import init_repository
+    from fixreview.safetext import visible
+
+    report = init_repository(repo, args.remote, args.base)
+    for prefix, lines in (
+        ("done", report.done),
+        ("already", report.already),
+        ("to do", report.advice),
+    ):
+        for line in lines:
+            print(f"{prefix}: {visible(line, multiline=False)}")
+    if report.to_commit:
+        files = " ".join(report.to_commit)
+        print(f"commit on the base branch (through review): git add {files} && git commit")
+    elif not report.done:
+        print("nothing to do: this repository is set up")
     return 0
 
 

@@ -54,6 +54,26 @@ class SshSigner:
             )
         return str(path), []
 
+    def public_line(self) -> str:
+        """The public key as an allowed signers line ends: ``KEYTYPE BASE64`` (a comment
+        dropped). From the literal key, else KEY.pub beside a private key, else the file
+        itself when it is a public key."""
+        if self.is_literal:
+            text = self.key.removeprefix("key::").strip()
+        else:
+            path = Path(os.path.expanduser(self.key))
+            public = path if path.name.endswith(".pub") else path.with_name(path.name + ".pub")
+            try:
+                text = public.read_text("utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                raise SigningError(
+                    f"no public key at {public} (user.signingKey names {self.key})"
+                ) from None
+        fields = text.split()
+        if len(fields) < 2:
+            raise SigningError(f"{self.key} does not hold an ssh public key")
+        return f"{fields[0]} {fields[1]}"
+
     def fingerprint(self) -> str:
         if self._fingerprint is None:
             with tempfile.TemporaryDirectory(prefix="fixreview-ssh-") as tmp:
