@@ -676,3 +676,24 @@ def test_junk_in_optional_fields_does_not_raise() -> None:
 
 def test_run_without_results_gives_none() -> None:
     assert parse({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}}]}) == []
+
+
+def test_selector_hints_list_the_results_on_the_branchs_files_first() -> None:
+    """A wrong --result lists valid selectors: those of the results on the files the fix
+    branch changed come first, not the first five of the log."""
+    results = [
+        {"ruleId": f"r{n}", "message": {"text": "m"}, "locations": [physical(f"other{n}.py", 1)]}
+        for n in range(7)
+    ]
+    results.append(
+        {"ruleId": "r9", "message": {"text": "m"}, "locations": [physical("app/db.py", 3)]}
+    )
+    log = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "S"}}, "results": results}]}
+    parsed = parse(log)
+    with pytest.raises(NotFoundError) as raised:
+        select_result(parsed, "nope", SOURCE, {"app/db.py"})
+    hint = str(raised.value.message).split("try one of: ")[1]
+    assert hint.startswith("r9@app/db.py:3, r0@other0.py:1")
+    with pytest.raises(NotFoundError) as raised:
+        select_result(parsed, "nope", SOURCE)
+    assert str(raised.value.message).split("try one of: ")[1].startswith("r0@other0.py:1")

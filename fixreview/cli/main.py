@@ -465,18 +465,12 @@ def _finding_from_args(
         from fixreview.findings.sarif import parse_sarif, select_result
 
         results = parse_sarif(_read_input(args.sarif), args.sarif)
-        chosen = select_result(results, args.result, args.sarif)
+        chosen = select_result(results, args.result, args.sarif, _changed_paths(repo, args))
         return chosen.finding, {}, (), chosen.fixes
-    from fixreview.changes import final_diff
     from fixreview.findings.codetf import parse_codetf, select_change
-    from fixreview.queue import load_one
 
     changes = parse_codetf(_read_input(args.codetf), args.codetf)
-    changed: set[str] = set()
-    if args.result is None:
-        fix = load_one(repo, args.branch, args.base).fixes[0]
-        changed = set(final_diff(repo, fix).paths())
-    change = select_change(changes, args.result, changed, args.codetf)
+    change = select_change(changes, args.result, _changed_paths(repo, args), args.codetf)
     finding = change.finding_for(args.result)
     if change.fixed:  # a scanner's finding: its severity and evidence are in the policy's sources
         from fixreview.findings.sources import load_findings_index
@@ -487,6 +481,19 @@ def _finding_from_args(
         finding = index.resolve(finding, *names)
     given = {"tool": change.tool, "model": change.model, "rationale": change.rationale}
     return finding, {key: value for key, value in given.items() if value}, change.diffs, ()
+
+
+def _changed_paths(repo: Any, args: argparse.Namespace) -> set[str]:
+    """The files the fix branch changes (to pick a result, and to list nearby ones first in a
+    hint); none when the branch cannot be read (propose then says why)."""
+    from fixreview.changes import final_diff
+    from fixreview.queue import load_one
+
+    try:
+        fix = load_one(repo, args.branch, args.base).fixes[0]
+        return set(final_diff(repo, fix).paths())
+    except FixreviewError:
+        return set()
 
 
 def _decide(repo: Any, args: argparse.Namespace) -> int:

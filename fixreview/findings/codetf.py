@@ -47,6 +47,7 @@ model and tokens, and whether it is provisional.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -488,7 +489,7 @@ def select_change(
             return changes[number]
         raise NotFoundError(
             f"{source}: no result matches {wanted}: the file has {len(changes)} results "
-            f"(indexes 0-{len(changes) - 1}); try one of: {_suggestions(changes)}"
+            f"(indexes 0-{len(changes) - 1}); try one of: {_suggestions(changes, changed_paths)}"
             if changes
             else f"{source}: no result matches {wanted}: the file has no results"
         )
@@ -513,7 +514,7 @@ def select_change(
             + ", ".join(_label(change) for change in by_finding[:SUGGESTIONS])
         )
     raise NotFoundError(
-        f"{source}: no result matches {wanted}; try one of: {_suggestions(changes)}"
+        f"{source}: no result matches {wanted}; try one of: {_suggestions(changes, changed_paths)}"
         if changes
         else f"{source}: no result matches {wanted}: the file has no results"
     )
@@ -533,7 +534,7 @@ def _by_overlap(changes: list[CodetfChange], changed_paths: set[str], source: st
     if best[0] == 0:
         raise NotFoundError(
             f"{source}: no result changes any file the branch changed; "
-            f"select one, e.g. {_suggestions(changes)}"
+            f"select one, e.g. {_suggestions(changes, changed_paths)}"
         )
     top = [change for score, change in scored if score == best]
     if len(top) == 1:
@@ -548,12 +549,13 @@ def _label(change: CodetfChange) -> str:
     return f"{change.index} ({change.codemod})"
 
 
-def _suggestions(changes: list[CodetfChange]) -> str:
-    """Up to :data:`SUGGESTIONS` selectors, results that changed something first."""
+def _suggestions(changes: list[CodetfChange], near: Collection[str] = ()) -> str:
+    """Up to :data:`SUGGESTIONS` selectors: results on NEAR (the fix branch's changed files)
+    first, then results that changed something."""
     counts: dict[str, int] = {}
     for change in changes:
         counts[change.codemod] = counts.get(change.codemod, 0) + 1
-    ordered = [c for c in changes if c.paths] + [c for c in changes if not c.paths]
+    ordered = sorted(changes, key=lambda c: (not set(c.paths) & set(near), not c.paths))
     chosen = [
         change.codemod if counts[change.codemod] == 1 else _label(change)
         for change in ordered[:SUGGESTIONS]

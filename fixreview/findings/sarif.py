@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -683,8 +683,14 @@ def _truncate(text: str, limit: int) -> str:
 # --- choosing --------------------------------------------------------------------------------
 
 
-def select_result(results: list[SarifResult], selector: str | None, source: str) -> SarifResult:
-    """The result a selector names.
+def select_result(
+    results: list[SarifResult],
+    selector: str | None,
+    source: str,
+    changed_paths: Collection[str] = (),
+) -> SarifResult:
+    """The result a selector names (the hints of an error list first the results on
+    CHANGED_PATHS, the fix branch's changed files).
 
     ``selector`` is the result's index in its run (a decimal string; ``RUN:INDEX`` for another
     run than the first), its guid, or ``RULEID@PATH:LINE``. ``None`` is allowed only when the log
@@ -699,7 +705,7 @@ def select_result(results: list[SarifResult], selector: str | None, source: str)
             raise NotFoundError(f"{source}: the log has no results")
         raise InputError(
             f"{source}: the log has {len(results)} results; choose one, "
-            f"e.g. {_suggestions(results)}"
+            f"e.g. {_suggestions(results, changed_paths)}"
         )
     numeric = _INDEX.fullmatch(wanted)
     if numeric is not None:
@@ -710,7 +716,7 @@ def select_result(results: list[SarifResult], selector: str | None, source: str)
         for result in results:
             if result.run_index == run_index and result.index == index:
                 return result
-        raise _not_found(results, wanted, source)
+        raise _not_found(results, wanted, source, changed_paths)
     lowered = wanted.lower()
     for candidates in (
         [r for r in results if r.guid is not None and r.guid.lower() == lowered],
@@ -723,7 +729,7 @@ def select_result(results: list[SarifResult], selector: str | None, source: str)
                 f"{source}: {len(candidates)} results match {wanted}; choose one by index "
                 f"or guid: {', '.join(_label(r, results) for r in candidates[:SUGGESTIONS])}"
             )
-    raise _not_found(results, wanted, source)
+    raise _not_found(results, wanted, source, changed_paths)
 
 
 def find_by_id(results: list[SarifResult], finding_id: str) -> SarifResult | None:
@@ -775,13 +781,15 @@ def _label(result: SarifResult, results: list[SarifResult]) -> str:
     return f"{_index_selector(result, results)} ({what})"
 
 
-def _suggestions(results: list[SarifResult]) -> str:
-    """Up to :data:`SUGGESTIONS` valid selectors: a unique key, else the guid, else the index."""
+def _suggestions(results: list[SarifResult], near: Collection[str] = ()) -> str:
+    """Up to :data:`SUGGESTIONS` valid selectors: a unique key, else the guid, else the index;
+    the results on NEAR (the fix branch's changed files) first."""
     keys: dict[str, int] = {}
     for result in results:
         keys[result.key] = keys.get(result.key, 0) + 1
+    ordered = sorted(results, key=lambda r: r.path not in near)  # stable: file order kept
     chosen: list[str] = []
-    for result in results[:SUGGESTIONS]:
+    for result in ordered[:SUGGESTIONS]:
         if keys[result.key] == 1:
             chosen.append(result.key)
         elif result.guid:
@@ -792,9 +800,11 @@ def _suggestions(results: list[SarifResult]) -> str:
     return ", ".join(chosen) + (f" (and {more} more)" if more > 0 else "")
 
 
-def _not_found(results: list[SarifResult], selector: str, source: str) -> NotFoundError:
+def _not_found(
+    results: list[SarifResult], selector: str, source: str, near: Collection[str] = ()
+) -> NotFoundError:
     if not results:
         return NotFoundError(f"{source}: no result matches {selector}; the log has no results")
     return NotFoundError(
-        f"{source}: no result matches {selector}; try one of: {_suggestions(results)}"
+        f"{source}: no result matches {selector}; try one of: {_suggestions(results, near)}"
     )
