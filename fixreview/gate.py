@@ -79,6 +79,10 @@ class GateResult:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     tampering: list[str] = field(default_factory=list)
+    # when REV was a merge queue's commit: the merge commit this approved head's judgement
+    # stands for, and the commit it was merged into (its first parent)
+    merged_as: str | None = None
+    merged_into: str | None = None
 
     @property
     def counted(self) -> list[Judged]:
@@ -89,8 +93,16 @@ class GateResult:
         return not self.problems and len(self.counted) >= self.required
 
 
+MAX_QUEUE_DEPTH = 20
+"""The most merge commits, one on another, a merge queue's commit is followed through."""
+
+
 def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> GateResult:
-    """Judge every decision that bears on REV and apply the rules."""
+    """Judge every decision that bears on REV and apply the rules.
+
+    REV that is not approved itself but is a merge queue's commit passes as the approved head
+    it merged (:func:`_as_queue_merge`: its second parent, approved; its first parent in the
+    base, or such a merge itself; its tree the clean merge of the two), and says so."""
     loaded = load_policy(repo, base)
     head = repo.resolve(rev)
     if head is None:
@@ -101,6 +113,67 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
             f"{DECISIONS_REF} is missing (a clone without notes?): "
             f"git fetch origin '{NOTES_REFSPEC}'"
         )
+    result = _evaluate_head(repo, loaded, head, rev, ledger)
+    if result.approved:
+        return result
+    merged, why = _as_queue_merge(repo, loaded, head, ledger, 0)
+    if merged is not None:
+        return merged
+    if why is not None:
+        result.problems.append(why)
+    return result
+
+
+def _as_queue_merge(
+    repo: Repository, loaded: LoadedPolicy, head: str, ledger: str, depth: int
+) -> tuple[GateResult | None, str | None]:
+    """HEAD judged as a merge queue's commit (GitHub's merge_group, GitLab's merged results):
+    the judgement of its second parent, an approved head, when its first parent is in the base
+    (or is such a merge itself, at most :data:`MAX_QUEUE_DEPTH` deep) and its tree is exactly
+    the clean merge of the two, computed in the clean room; else None and why (None: HEAD is
+    not a merge commit)."""
+    from fixreview.repo.commits import read_commits
+
+    commit = read_commits(repo, [head]).get(head)
+    if commit is None or len(commit.parents) != 2:
+        return None, None
+    into, merged = commit.parents
+    where = f"merge commit {head[:12]}"
+    try:
+        out = repo.clean_run("merge-tree", "--write-tree", "--no-messages", into, merged)
+    except FixreviewError:  # conflicts (exit 1), or no merge-base here (a shallow clone)
+        return None, f"{where}: {into[:12]} and {merged[:12]} do not merge cleanly here"
+    clean_tree = out.decode("ascii", "replace").split("\n", 1)[0].strip()
+    if clean_tree != repo.commit_trees([head]).get(head):
+        return None, (
+            f"{where}: its tree is not the clean merge of {into[:12]} and {merged[:12]}: "
+            "it changes more than the head it merges"
+        )
+    if not repo.is_ancestor(into, loaded.base_commit):
+        inner = None
+        if depth < MAX_QUEUE_DEPTH:
+            inner, _ = _as_queue_merge(repo, loaded, into, ledger, depth + 1)
+        if inner is None or not inner.approved:
+            return None, (
+                f"{where}: its first parent {into[:12]} is neither in {loaded.base} nor an "
+                "approved merge queue commit"
+            )
+    if repo.is_ancestor(merged, loaded.base_commit):
+        return None, f"{where}: its second parent {merged[:12]} is already in {loaded.base}"
+    try:
+        judged = _evaluate_head(repo, loaded, merged, merged, ledger)
+    except FixreviewError as exc:
+        return None, f"{where}: the head it merges, {merged[:12]}: {exc.message}"
+    if not judged.approved:
+        return None, f"{where}: the head it merges, {merged[:12]}, is not approved"
+    judged.merged_as, judged.merged_into = head, into
+    return judged, None
+
+
+def _evaluate_head(
+    repo: Repository, loaded: LoadedPolicy, head: str, rev: str, ledger: str
+) -> GateResult:
+    """The gate's judgement of the fix whose head is HEAD (REV: how the caller named it)."""
     if repo.is_ancestor(head, loaded.base_commit):  # the base's tip, or a commit already in it
         where = "the tip of" if head == loaded.base_commit else "already in"
         raise FixreviewError(

@@ -176,6 +176,9 @@ def gate_document(result: GateResult) -> dict[str, Any]:
         "problems": result.problems,
         "warnings": result.warnings,
         "tampering": result.tampering,
+        # when REV was a merge queue's commit verified as the approved head it merges
+        "merge_commit": result.merged_as,
+        "merged_into": result.merged_into,
     }
 
 

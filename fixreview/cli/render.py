@@ -227,6 +227,11 @@ def gate_report(result: GateResult) -> str:
         f"  diff sha256 {result.diff_sha256}",
         f"  {need}",
     ]
+    if result.merged_as is not None and result.merged_into is not None:
+        out.append(
+            f"  verified as merge commit {result.merged_as[:12]}: the clean merge of this "
+            f"approved head into {result.merged_into[:12]} (a merge queue's commit)"
+        )
     if result.blocking_flags:
         out.append(f"  blocking risk flags: {', '.join(result.blocking_flags)}")
     if not result.judged:
