@@ -1,0 +1,164 @@
+"""The shell steps of docs/ci.md, run as CI runs them: in a full clone of a bare remote served by a
+real `git daemon` on 127.0.0.1 (git://), with the commit CI would test checked out. An approved
+fix passes (its head, and the merge a queue or a merged results pipeline makes of it); an
+unapproved one fails; a remote without notes fails."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.cliutil import APPROVE
+from tests.gitutil import AI, TestRepo, git
+from tests.signing_util import Reviewer
+from tests.test_decide_verify import decide, gated  # noqa: F401 (gated: a fixture)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def recipe(name: str) -> str:
+    """The shell block docs/ci.md marks ``<!-- ci-steps: NAME -->``."""
+    text = (ROOT / "docs" / "ci.md").read_text()
+    found = re.search(rf"<!-- ci-steps: {name} -->\n```sh\n(.*?)```", text, re.DOTALL)
+    assert found is not None, name
+    return found.group(1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def daemon(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A git daemon serving TMP/served on 127.0.0.1: (that directory, the git:// URL base)."""
+    served = tmp_path / "served"
+    served.mkdir()
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            "git",
+            "daemon",
+            "--reuseaddr",
+            "--export-all",
+            "--listen=127.0.0.1",
+            f"--port={port}",
+            f"--base-path={served}",
+            str(served),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        yield served, f"git://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def publish(repo: TestRepo, served: Path, notes: bool = True) -> None:
+    """REPO's branches (and notes) as the bare remote served/remote.git."""
+    bare = served / "remote.git"
+    if bare.exists():
+        shutil.rmtree(bare)
+    git(served, "init", "-q", "--bare", str(bare))
+    refs = ["+refs/heads/*:refs/heads/*"] + (["+refs/notes/*:refs/notes/*"] if notes else [])
+    git(repo.path, "push", "-q", str(bare), *refs)
+
+
+def run_steps(
+    name: str, url: str, work: Path, rev: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """Clone the remote as CI does (whole history, REV checked out detached), then run the
+    recipe's steps with a `fixreview` on PATH that is this checkout's."""
+    git(work.parent, "clone", "-q", f"{url}/remote.git", str(work))
+    git(work, "checkout", "-q", "--detach", rev)
+    shim = work.parent / "bin"
+    shim.mkdir(exist_ok=True)
+    (shim / "fixreview").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m fixreview "$@"\n')
+    (shim / "fixreview").chmod(0o755)
+    full = {**os.environ, **env, "PATH": f"{shim}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run(
+        ["bash", "-c", recipe(name)],
+        cwd=work,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def merged(repo: TestRepo, head: str, name: str) -> str:
+    """The merge commit a queue (or a merged results pipeline) makes of HEAD into main."""
+    repo.git("checkout", "-q", "-b", name, "main")
+    repo.git("merge", "-q", "--no-ff", "--no-edit", head)
+    sha = repo.rev("HEAD")
+    repo.git("checkout", "-q", "main")
+    return sha
+
+
+def test_the_recipes_pass_an_approved_fix_and_its_merge(
+    gated: TestRepo,  # noqa: F811 (a fixture)
+    people: dict[str, Reviewer],
+    daemon: tuple[Path, str],
+    tmp_path: Path,
+) -> None:
+    served, url = daemon
+    assert decide(gated, people["aisha"], *APPROVE).returncode == 0
+    gated.commit("main moves on", {"README.md": "more\n"})
+    head = gated.rev("ai-fix/sqli")
+    queued = merged(gated, "ai-fix/sqli", "gh-readonly-queue/main/pr-1")
+    publish(gated, served)
+    cases = [
+        ("github", head, {"REV": head}),
+        ("github", queued, {"REV": queued}),
+        ("gitlab", head, {"CI_COMMIT_SHA": head, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}),
+        (
+            "gitlab",
+            queued,
+            {"CI_COMMIT_SHA": queued, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"},
+        ),
+    ]
+    for n, (name, rev, env) in enumerate(cases):
+        proc = run_steps(name, url, tmp_path / f"ci{n}", rev, env)
+        assert proc.returncode == 0, (name, rev, proc.stdout, proc.stderr)
+
+
+def test_the_recipes_fail_closed(
+    gated: TestRepo,  # noqa: F811 (a fixture)
+    people: dict[str, Reviewer],
+    daemon: tuple[Path, str],
+    tmp_path: Path,
+) -> None:
+    served, url = daemon
+    assert decide(gated, people["aisha"], *APPROVE).returncode == 0
+    gated.checkout("-b", "ai-fix/other", "main")
+    gated.commit("Other\n\nFinding-Id: SEC-1", {"app/other.py": "y = 2\n"}, who=AI)
+    gated.checkout("main")
+    unapproved = gated.rev("ai-fix/other")
+    publish(gated, served)
+    gitlab = {"CI_COMMIT_SHA": unapproved, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
+    for n, (name, env) in enumerate([("github", {"REV": unapproved}), ("gitlab", gitlab)]):
+        proc = run_steps(name, url, tmp_path / f"no{n}", unapproved, env)
+        assert proc.returncode == 1, (name, proc.stdout, proc.stderr)
+    # a remote without the notes: the fetch of the notes finds nothing, and verify exits 2
+    publish(gated, served, notes=False)
+    head = gated.rev("ai-fix/sqli")
+    proc = run_steps("github", url, tmp_path / "nonotes", head, {"REV": head})
+    assert proc.returncode != 0, proc.stdout
