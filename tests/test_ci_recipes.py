@@ -51,6 +51,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Path, str]]:
             "daemon",
             "--reuseaddr",
             "--export-all",
+            "--enable=receive-pack",  # pushes over git:// too
             "--listen=127.0.0.1",
             f"--port={port}",
             f"--base-path={served}",
@@ -72,14 +73,15 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Path, str]]:
         proc.wait(timeout=10)
 
 
-def publish(repo: TestRepo, served: Path, notes: bool = True) -> None:
-    """REPO's branches (and notes) as the bare remote served/remote.git."""
+def publish(repo: TestRepo, daemon: tuple[Path, str], notes: bool = True) -> None:
+    """REPO's branches (and notes) pushed over git:// to a new bare remote.git."""
+    _, url = daemon
     bare = served / "remote.git"
     if bare.exists():
         shutil.rmtree(bare)
     git(served, "init", "-q", "--bare", str(bare))
     refs = ["+refs/heads/*:refs/heads/*"] + (["+refs/notes/*:refs/notes/*"] if notes else [])
-    git(repo.path, "push", "-q", str(bare), *refs)
+    git(repo.path, "push", "-q", f"{url}/remote.git", *refs)
 
 
 def run_steps(
@@ -119,12 +121,12 @@ def test_the_recipes_pass_an_approved_fix_and_its_merge(
     daemon: tuple[Path, str],
     tmp_path: Path,
 ) -> None:
-    served, url = daemon
+    _, url = daemon
     assert decide(gated, people["aisha"], *APPROVE).returncode == 0
     gated.commit("main moves on", {"README.md": "more\n"})
     head = gated.rev("ai-fix/sqli")
     queued = merged(gated, "ai-fix/sqli", "gh-readonly-queue/main/pr-1")
-    publish(gated, served)
+    publish(gated, daemon)
     cases = [
         ("github", head, {"REV": head}),
         ("github", queued, {"REV": queued}),
@@ -146,19 +148,19 @@ def test_the_recipes_fail_closed(
     daemon: tuple[Path, str],
     tmp_path: Path,
 ) -> None:
-    served, url = daemon
+    _, url = daemon
     assert decide(gated, people["aisha"], *APPROVE).returncode == 0
     gated.checkout("-b", "ai-fix/other", "main")
     gated.commit("Other\n\nFinding-Id: SEC-1", {"app/other.py": "y = 2\n"}, who=AI)
     gated.checkout("main")
     unapproved = gated.rev("ai-fix/other")
-    publish(gated, served)
+    publish(gated, daemon)
     gitlab = {"CI_COMMIT_SHA": unapproved, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
     for n, (name, env) in enumerate([("github", {"REV": unapproved}), ("gitlab", gitlab)]):
         proc = run_steps(name, url, tmp_path / f"no{n}", unapproved, env)
         assert proc.returncode == 1, (name, proc.stdout, proc.stderr)
     # a remote without the notes: the fetch of the notes finds nothing, and verify exits 2
-    publish(gated, served, notes=False)
+    publish(gated, daemon, notes=False)
     head = gated.rev("ai-fix/sqli")
     proc = run_steps("github", url, tmp_path / "nonotes", head, {"REV": head})
     assert proc.returncode != 0, proc.stdout
