@@ -75,7 +75,7 @@ def daemon(tmp_path: Path) -> Iterator[tuple[Path, str]]:
 
 def publish(repo: TestRepo, daemon: tuple[Path, str], notes: bool = True) -> None:
     """REPO's branches (and notes) pushed over git:// to a new bare remote.git."""
-    _, url = daemon
+    served, url = daemon
     bare = served / "remote.git"
     if bare.exists():
         shutil.rmtree(bare)
