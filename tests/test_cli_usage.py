@@ -18,7 +18,18 @@ from tests.cliutil import fixreview, one_error_line
 from tests.gitutil import TestRepo
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ["init", "list", "show", "propose", "decide", "verify", "log", "sync", "demo"]
+SUBCOMMANDS = [
+    "init",
+    "list",
+    "show",
+    "propose",
+    "decide",
+    "verify",
+    "attest",
+    "log",
+    "sync",
+    "demo",
+]
 
 
 @pytest.fixture(autouse=True)
@@ -121,6 +132,7 @@ def test_an_unknown_base_exits_2_for_every_command(
 def test_not_a_repository_exits_2(command: str | None, tmp_path: Path) -> None:
     args = {
         "show": ["x"],
+        "attest": ["x"],
         "propose": ["x", "--finding", "f.toml"],
         "decide": ["x", "--reject", "--comment", "no"],
     }

@@ -81,6 +81,15 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Idempotent; it says what it did and what to commit on the base branch.",
         "  fixreview init\n  fixreview init --remote upstream",
     ),
+    "attest": (
+        "an in-toto statement that a head passed the gate",
+        "Print an in-toto Statement v1 for an approved head: the head commit and tree as its\n"
+        "subject, and a fixreview predicate naming the finding, the diff hash, each counted\n"
+        "approval and the policy blob applied. Exit 1 when REV does not pass verify.\n"
+        "--bundle signs it with your ssh key in a DSSE envelope.",
+        "  fixreview attest ai-fix/sqli\n"
+        "  fixreview attest --base origin/main --bundle \"$GITHUB_SHA\" > review.dsse.json",
+    ),
     "decide": (
         "record a signed decision without the app",
         "Record a signed decision on a fix's head commit, as the app's decision dialog does:\n"
@@ -227,6 +236,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--remote", default="origin", metavar="NAME", help="the remote to fetch notes from"
     )
 
+    p = _command(commands, "attest")
+    _common(p, top=False)
+    p.add_argument("rev", metavar="REV", help="the approved head (a branch or a commit)")
+    p.add_argument(
+        "--bundle", action="store_true", help="a DSSE envelope signed with your ssh key"
+    )
+
     p = _command(commands, "decide")
     _common(p, top=False)
     p.add_argument("branch")
@@ -336,6 +352,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _decide(repo, args)
     if args.command == "init":
         return _init(repo, args)
+    if args.command == "attest":
+        return _attest(repo, args)
     if args.command == "verify":
         return _verify(repo, args)
     if args.command == "log":
@@ -585,6 +603,32 @@ def _log(repo: Any, args: argparse.Namespace) -> int:
         _emit_json(audit_document(trail))
     else:
         print(audit_report(trail))
+    return 0
+
+
+def _attest(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.attestation import bundle, statement
+    from fixreview.errors import EXIT_NEGATIVE
+    from fixreview.gate import evaluate
+
+    result = evaluate(repo, args.rev, args.base)
+    if not result.approved:
+        print(
+            f"{PROG}: {args.rev} does not pass verify: nothing to attest "
+            "(fixreview verify says why)",
+            file=sys.stderr,
+        )
+        return EXIT_NEGATIVE
+    document = statement(repo, result)
+    if args.bundle:
+        from fixreview.signing import signer_from_git
+        from fixreview.signing.ssh import SshSigner
+
+        signer = signer_from_git(repo)
+        if not isinstance(signer, SshSigner):
+            raise UsageError("--bundle signs with an ssh key: git config gpg.format ssh")
+        document = bundle(document, signer)
+    _emit_json(document)
     return 0
 
 

@@ -87,12 +87,14 @@ class SshSigner:
             self._fingerprint = fields[1] if len(fields) > 1 else "unknown"
         return self._fingerprint
 
-    def sign(self, payload: bytes) -> Signed:
+    def sign(self, payload: bytes, namespace: str = SSH_NAMESPACE) -> Signed:
+        """PAYLOAD signed for NAMESPACE (decisions by default; an attestation has its own, so
+        that neither signature can stand for the other)."""
         key = self.fingerprint()
         with tempfile.TemporaryDirectory(prefix="fixreview-ssh-") as tmp:
             path, flags = self._key_file(Path(tmp))
             proc = run_tool(
-                [self.program, "-Y", "sign", "-n", SSH_NAMESPACE, "-f", path, *flags], payload
+                [self.program, "-Y", "sign", "-n", namespace, "-f", path, *flags], payload
             )
         if proc.returncode != 0 or b"BEGIN SSH SIGNATURE" not in proc.stdout:
             raise SigningError(_explain(proc.stderr, self.key))
