@@ -35,6 +35,7 @@ from fixreview.repo.git import Repository
 from fixreview.review import ReviewData
 from fixreview.rulebook import checklist_problems
 from fixreview.session import Outcome, ReviewSession, Standing
+from fixreview.user_config import UserConfig
 
 # Textual's own keys, said the way the help says them (they work on every screen)
 TEXTUAL_KEYS = {
@@ -79,10 +80,13 @@ class FixreviewApp(App[None]):
         Binding("question_mark", "help", "Help", id="app.help"),
     ]
 
-    def __init__(self, repo: Repository, base: str | None = None) -> None:
+    def __init__(
+        self, repo: Repository, base: str | None = None, config: UserConfig | None = None
+    ) -> None:
         super().__init__()
         self.session = ReviewSession(repo, base)
         self.queue_screen = QueueScreen(self.session)
+        self.config = config or UserConfig()
 
     # -- start ------------------------------------------------------------------------------
 
@@ -91,9 +95,22 @@ class FixreviewApp(App[None]):
 
     def on_mount(self) -> None:
         notify_theme_errors(self, setup_themes(self))
+        self.apply_user_config()
         self.push_screen(self.queue_screen)
         self.update_subtitle()
         self.reload_queue()
+
+    def apply_user_config(self) -> None:
+        """The reviewer's config.toml (fixreview/user_config.py): its theme over the one chosen
+        last, and its key remapping by binding id (checked by the command line before start)."""
+        theme = self.config.theme
+        if theme is not None:
+            if theme in self.available_themes:
+                self.theme = theme
+            else:
+                notify_theme_errors(self, [f"config.toml: theme: no theme named {theme!r}"])
+        if self.config.keys:
+            self.set_keymap(dict(self.config.keys))
 
     def update_subtitle(self) -> None:
         session = self.session
@@ -289,3 +306,20 @@ class FixreviewApp(App[None]):
 
             yield SystemCommand(description, "key: " + " ".join(shown), run)
 
+
+def binding_ids() -> set[str]:
+    """The id of every binding of the app and its screens (what ``[keys]`` may remap)."""
+    owners: list[type[DOMNode]] = [
+        FixreviewApp,
+        QueueScreen,
+        ReviewScreen,
+        DecisionDialog,
+        HelpScreen,
+        SummaryScreen,
+    ]
+    found: set[str] = set()
+    for owner in owners:
+        for binding in getattr(owner, "BINDINGS", []):
+            if isinstance(binding, Binding) and binding.id:
+                found.add(binding.id)
+    return found

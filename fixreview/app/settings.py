@@ -19,6 +19,8 @@ import tomli
 import tomli_w
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
+from fixreview.user_config import config_dir
+
 SETTINGS_FILE = "settings.toml"
 
 
@@ -29,17 +31,6 @@ class Settings(BaseModel):
 
     theme: StrictStr | None = None
     """The name of the theme chosen last, or None for the default theme."""
-
-
-def config_dir() -> Path:
-    """fixreview's configuration directory: ``$XDG_CONFIG_HOME/fixreview``.
-
-    As the XDG specification asks, an unset, empty or relative ``XDG_CONFIG_HOME`` is ignored in
-    favour of ``~/.config``.
-    """
-    base = os.environ.get("XDG_CONFIG_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
-    return root / "fixreview"
 
 
 def settings_path() -> Path:

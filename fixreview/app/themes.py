@@ -31,9 +31,10 @@ from textual.color import Color, ColorParseError
 from textual.content import Content
 from textual.theme import Theme
 
-from fixreview.app.settings import config_dir, load_settings, save_settings
+from fixreview.app.settings import load_settings, save_settings
 from fixreview.errors import InputError
 from fixreview.safetext import visible
+from fixreview.user_config import config_dir
 
 DEFAULT_THEME = "fixreview-dark"
 """The theme used when none was chosen, or the chosen one is no longer available."""

@@ -11,10 +11,13 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from fixreview import __version__
 from fixreview.errors import EXIT_USAGE, FixreviewError, InputError
+
+if TYPE_CHECKING:
+    from fixreview.user_config import UserConfig
 
 PROG = "fixreview"
 
@@ -338,10 +341,20 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
     from fixreview.repo.git import Repository
+    from fixreview.user_config import load_user_config
 
+    config = load_user_config()  # one line naming the key when it cannot be used
     repo = Repository(args.repo)
+    if getattr(args, "base", None) is None and config.base is not None:
+        from fixreview.repo.refs import BranchRefs
+        from fixreview.user_config import config_path
+
+        # --base wins over the reviewer's config; a configured base that names no branch
+        # is an error that says where it was configured
+        BranchRefs(repo).resolve(config.base, f"base in {config_path()}")
+        args.base = config.base
     if args.command is None:
-        return _run_app(repo, args.base)
+        return _run_app(repo, args.base, config)
     if args.command == "list":
         return _list(repo, args)
     if args.command == "show":
@@ -673,17 +686,25 @@ def _demo(args: argparse.Namespace) -> int:
     if args.no_open:
         return 0
     from fixreview.repo.git import Repository
+    from fixreview.user_config import load_user_config
 
-    return _run_app(Repository(first), None)
+    return _run_app(Repository(first), None, load_user_config())
 
 
-def _run_app(repo: Any, base: str | None) -> int:
+def _run_app(repo: Any, base: str | None, config: UserConfig) -> int:
     """Open the review app (the only command that imports Textual)."""
-    from fixreview.app.main import FixreviewApp
+    from fixreview.app.main import FixreviewApp, binding_ids
     from fixreview.policy import load_policy
+    from fixreview.user_config import config_path
 
     load_policy(repo, base)  # a base that cannot be resolved: one line and exit 2, no app
+    unknown = sorted(set(config.keys) - binding_ids())
+    if unknown:
+        raise InputError(
+            f"{config_path()}: keys.{unknown[0]}: no binding has that id "
+            "(docs/app.md lists them)"
+        )
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UsageError("the review app needs a terminal; for scripts use: fixreview list --json")
-    FixreviewApp(repo, base).run()
+    FixreviewApp(repo, base, config).run()
     return 0

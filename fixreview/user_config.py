@@ -1,0 +1,75 @@
+"""The reviewer's own configuration: ``config.toml`` in ``$XDG_CONFIG_HOME/fixreview/``.
+
+Written by hand, so read strictly: an unknown key, a wrong type or a file that is not TOML is one
+line naming the key (exit 2), never silently ignored. What it sets:
+
+- ``theme``: the app's theme, by name (a built-in one or one of ``themes/``);
+- ``base``: the base branch when ``--base`` is not given (before ``git config fixreview.base``);
+- ``[keys]``: key remapping by binding id (``"review.approve" = "ctrl+a"``; docs/app.md lists
+  the ids), as Textual's ``App.set_keymap`` takes them.
+
+The app-written ``settings.toml`` beside it (the theme chosen last) is a different file; this
+one wins over it. Nothing here can loosen the gate: the policy and the allowed keys are read
+from the base branch only.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import tomli
+from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
+
+from fixreview.errors import InputError
+
+CONFIG_FILE = "config.toml"
+
+
+def config_dir() -> Path:
+    """fixreview's configuration directory: ``$XDG_CONFIG_HOME/fixreview``.
+
+    As the XDG specification asks, an unset, empty or relative ``XDG_CONFIG_HOME`` is ignored in
+    favour of ``~/.config``.
+    """
+    base = os.environ.get("XDG_CONFIG_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
+    return root / "fixreview"
+
+
+class UserConfig(BaseModel):
+    """What a reviewer configures for themselves."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    theme: StrictStr | None = None
+    base: StrictStr | None = None
+    keys: dict[StrictStr, StrictStr] = {}
+
+
+def config_path() -> Path:
+    return config_dir() / CONFIG_FILE
+
+
+def load_user_config(path: Path | None = None) -> UserConfig:
+    """The configuration in PATH (default: :func:`config_path`); the defaults when there is no
+    file; InputError naming the key when it cannot be used."""
+    where = path or config_path()
+    try:
+        data = where.read_bytes()
+    except FileNotFoundError:
+        return UserConfig()
+    except OSError as exc:
+        raise InputError(f"{where}: cannot be read: {exc.strerror or exc}") from None
+    try:
+        table = tomli.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{where}: not UTF-8 text") from None
+    except tomli.TOMLDecodeError as exc:
+        raise InputError(f"{where}: not TOML: {exc}") from None
+    try:
+        return UserConfig.model_validate(table)
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        key = ".".join(str(part) for part in problem["loc"])
+        raise InputError(f"{where}: {key}: {problem['msg']}") from None
