@@ -10,8 +10,9 @@ multisets: the same line twice must be there twice). :func:`locate` returns that
 :class:`Mismatch` saying in one line why none is: the producer's files are not the branch's, or
 its lines are in no commit of the branch.
 
-At most :data:`MAX_COMMITS` commits are searched (an attacker's branch may have any number):
-past that, :func:`locate` says so, and ``--commit`` names the suggestion by hand.
+Work stays bounded whatever the branch holds: at most :data:`MAX_COMMITS` commits are searched
+(past that, :func:`locate` says so, and ``--commit`` names the suggestion by hand), each diff is
+of the producer's files only, and none is kept after its commit was compared.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 from fixreview.changes import decode
 from fixreview.findings.sarif import FileEdit, Replacement
 from fixreview.repo.diffs import Diff, parse_diff
-from fixreview.repo.git import Repository
+from fixreview.repo.git import CLEAN_DIFF_FLAGS, STABLE_DIFF_CONFIG, Repository
 
 MAX_COMMITS = 200
 """The most commits of a branch searched for the producer's change."""
@@ -127,8 +128,8 @@ def locate(
     if not wanted:
         return Mismatch("the producer's report changes no line")
     start = merge_base or repo.empty_tree
-    whole = _diff(repo, start, head)
-    touched = set(whole.paths())
+    names = repo.clean_run("diff", "--name-only", "-z", "--no-renames", start, head, "--")
+    touched = {name for name in names.decode("utf-8", "surrogateescape").split("\0") if name}
     if not touched.intersection(wanted):
         return Mismatch(
             f"the producer changed {_names(wanted)}, which the branch does not change "
@@ -143,7 +144,7 @@ def locate(
             "change: name the suggestion with --commit"
         )
     for oid in oids:
-        if _holds(_diff(repo, start, oid), changes):
+        if _holds(_diff(repo, start, oid, wanted), changes):
             return oid
     return Mismatch(
         f"the producer's change to {_names(wanted)} is in no commit of the branch "
@@ -151,8 +152,21 @@ def locate(
     )
 
 
-def _diff(repo: Repository, start: str, end: str) -> Diff:
-    return parse_diff(decode(repo.diff(start, end)))
+def _diff(repo: Repository, start: str, end: str, paths: Sequence[str]) -> Diff:
+    """The diff of PATHS only from START to END, as ``Repository.diff`` makes it (the clean
+    room, the same flags), but not kept: a search reads each commit's once."""
+    text = repo.clean_run(
+        "--literal-pathspecs",  # the paths are the report's: no pathspec magic
+        *STABLE_DIFF_CONFIG,
+        "diff",
+        *CLEAN_DIFF_FLAGS,
+        "--full-index",
+        start,
+        end,
+        "--",
+        *paths,
+    )
+    return parse_diff(decode(text))
 
 
 def _holds(diff: Diff, changes: Sequence[ProducerChange]) -> bool:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from fixreview.findings.sarif import Replacement
-from fixreview.suggestion_match import edited, producer_changes
+from fixreview.repo.git import Repository
+from fixreview.suggestion_match import Mismatch, edited, locate, producer_changes
 from tests.cliutil import fixreview
 from tests.gitutil import AI, HUMAN, TestRepo
 
@@ -222,3 +223,23 @@ def test_replacements_by_column_by_offset_and_overlapping() -> None:
     overlapping = [replace(char_offset=0, char_length=5), replace(char_offset=2, char_length=1)]
     assert edited(base, overlapping) is None
     assert edited(base, [replace(start_line=9, end_line=9)]) is None
+
+
+def test_the_search_keeps_no_diff_and_reads_report_paths_literally(repo: TestRepo) -> None:
+    """Each commit's diff of the producer's files is read once and not kept (a hostile branch of
+    many large commits cannot fill memory); a path from the report is a path, never pathspec
+    magic."""
+    repo.commit("db", {"app/db.py": DB_BEFORE})
+    base = repo.rev("HEAD")
+    repo.checkout("-b", "ai-fix/db")
+    commits = [repo.commit(f"step {n}", {"app/db.py": DB_BEFORE + f"# {n}\n"}) for n in range(3)]
+    repo.checkout("main")
+    r = Repository(repo.path)
+    wanted = producer_changes([("app/db.py", "@@ -1 +1 @@\n-nothing\n+never\n")])
+    found = locate(r, base, commits[-1], wanted)
+    assert isinstance(found, Mismatch) and "(3 searched)" in found.reason
+    assert not any(r.has_diff(base, oid) for oid in commits)
+    magic = producer_changes([(":(exclude)nothing", "@@ -1 +1 @@\n-a\n+b\n")])
+    found = locate(r, base, commits[-1], magic)
+    assert isinstance(found, Mismatch)
+    assert found.reason.startswith("the producer changed :(exclude)nothing, which the branch")
