@@ -20,7 +20,7 @@ from types import MappingProxyType
 
 from fixreview.flag_registry import REGISTRY, FlagId
 from fixreview.flag_registry import FlagId as ids  # the declared ids: ids.SECRET_ADDED
-from fixreview.models import Fix
+from fixreview.models import Commit, Fix
 from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
 from fixreview.repo.diffs import git_unquote as unquote
@@ -862,6 +862,21 @@ def check_no_test_change(ctx: Context) -> RiskFlag | None:
 # -- no-linked-finding ---------------------------------------------------------------------------
 
 
+def _finding_id_claims(fix: Fix) -> list[tuple[Commit, str]]:
+    """Every ``Finding-Id:`` trailer of FIX's commits, with its commit (newest commit first)."""
+    return [(c, value) for c in fix.commits for value in c.trailer_values("Finding-Id")]
+
+
+def _claim_evidence(ctx: Context, claims: list[tuple[Commit, str]]) -> list[Evidence]:
+    """Each claim as evidence: the trailer and the commit it is on."""
+    return [
+        Evidence(
+            None, None, ctx.excerpt(f"Finding-Id: {value} on {commit.oid[:12]} {commit.subject}")
+        )
+        for commit, value in claims
+    ]
+
+
 def check_no_linked_finding(ctx: Context) -> RiskFlag | None:
     """Raised whenever the fix has no finding: none was claimed (no proposal note, no
     ``Finding-Id:`` trailer), or a trailer names one that no findings source holds. Either
@@ -869,9 +884,7 @@ def check_no_linked_finding(ctx: Context) -> RiskFlag | None:
     fix = ctx.fix
     if fix.finding is not None:
         return None
-    claims = [
-        (commit, value) for commit in fix.commits for value in commit.trailer_values("Finding-Id")
-    ]
+    claims = _finding_id_claims(fix)
     if not claims:
         return ctx.flag(
             ids.NO_LINKED_FINDING,
@@ -894,14 +907,7 @@ def check_no_linked_finding(ctx: Context) -> RiskFlag | None:
         f"A Finding-Id trailer names {ctx.excerpt(claimed)}, but no findings source holds it "
         f"(policy findings: {ctx.excerpt(sources)}): the finding's scope, severity and "
         "locations are unknown, so nothing shows what the fix should change.",
-        [
-            Evidence(
-                None,
-                None,
-                ctx.excerpt(f"Finding-Id: {value} on {commit.oid[:12]} {commit.subject}"),
-            )
-            for commit, value in claims
-        ],
+        _claim_evidence(ctx, claims),
         case="not-found",
     )
 
@@ -916,9 +922,7 @@ def check_suggestion_mismatch(ctx: Context) -> RiskFlag | None:
     fix = ctx.fix
     if fix.source != "note" or fix.finding is None:
         return None
-    claims = [
-        (commit, value) for commit in fix.commits for value in commit.trailer_values("Finding-Id")
-    ]
+    claims = _finding_id_claims(fix)
     if not claims or any(value == fix.finding.id for _, value in claims):
         return None
     named = ", ".join(dict.fromkeys(ctx.excerpt(value) for _, value in claims))
@@ -927,14 +931,7 @@ def check_suggestion_mismatch(ctx: Context) -> RiskFlag | None:
         f"The proposal links finding {ctx.excerpt(fix.finding.id)}, but the branch's commits "
         f"claim {named} in their Finding-Id trailers: the fix may be answering another finding "
         "than the one shown, or the proposal was recorded for the wrong branch.",
-        [
-            Evidence(
-                None,
-                None,
-                ctx.excerpt(f"Finding-Id: {value} on {commit.oid[:12]} {commit.subject}"),
-            )
-            for commit, value in claims
-        ],
+        _claim_evidence(ctx, claims),
         case="finding",
     )
 
