@@ -21,6 +21,7 @@ from typing import Any
 from fixreview import __version__
 from fixreview.errors import FixreviewError
 from fixreview.gate import GateResult
+from fixreview.policy import POLICY_PATH
 from fixreview.repo.git import Repository
 from fixreview.signing.ssh import SshSigner
 
@@ -28,7 +29,6 @@ STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://fixreview.dev/attestation/review/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 DSSE_NAMESPACE = "fixreview-attestation"
-POLICY_FILE = ".fixreview.toml"
 
 
 def statement(repo: Repository, result: GateResult) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def statement(repo: Repository, result: GateResult) -> dict[str, Any]:
     branch = fix.branch
     subject_commit = result.merged_as or branch.head
     trees = repo.commit_trees([subject_commit, branch.head])
-    policy_blob = repo.ref_value(f"{branch.base_commit}:{POLICY_FILE}")
+    policy_blob = repo.ref_value(f"{branch.base_commit}:{POLICY_PATH}")
     finding = fix.finding
     predicate: dict[str, Any] = {
         "tool": {"name": "fixreview", "version": __version__},
@@ -68,7 +68,7 @@ def statement(repo: Repository, result: GateResult) -> dict[str, Any]:
             for j in result.counted
         ],
         "policy": {
-            "path": POLICY_FILE,
+            "path": POLICY_PATH,
             "blob": policy_blob,  # None: the base has no policy file, the defaults applied
         },
     }

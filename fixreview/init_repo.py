@@ -20,20 +20,17 @@ The files are written, never committed: they belong on the base branch, through 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from fixreview.errors import FixreviewError
 from fixreview.notes.store import PROPOSALS_REF
-from fixreview.policy import Policy, load_policy
+from fixreview.policy import DEFAULT_POLICY, POLICY_PATH, Policy, default_policy_text, load_policy
 from fixreview.repo.git import Repository
 from fixreview.signing.allowed_signers import parse_allowed_signers
 from fixreview.signing.base import SSH_NAMESPACE, SigningError
 from fixreview.signing.config import read_signing_config, reviewer_identity, signer_from_git
 from fixreview.signing.ssh import SshSigner
-from fixreview.sync import tracking_ref
-
-POLICY_FILE = ".fixreview.toml"
+from fixreview.sync import notes_fetch_refspec
 
 
 @dataclass
@@ -58,7 +55,7 @@ def init_repository(
     try:
         policy = load_policy(repo, base).policy
     except FixreviewError:  # no base branch yet (a new repository): the default file names
-        policy = Policy()
+        policy = DEFAULT_POLICY
     _allowed_signer(repo, policy, report)
     _notes_fetch(repo, remote, report)
     _rewrite_ref(repo, report)
@@ -67,7 +64,7 @@ def init_repository(
 
 def commented_default_policy() -> str:
     """The default policy as a repository's file: a header, then every line commented."""
-    text = resources.files("fixreview").joinpath("default_policy.toml").read_text("utf-8")
+    text = default_policy_text().decode("utf-8")
     body = [
         line if not line.strip() or line.startswith("#") else f"# {line}"
         for line in text.splitlines()
@@ -82,13 +79,13 @@ def commented_default_policy() -> str:
 
 
 def _policy_file(root: Path, report: InitReport) -> None:
-    path = root / POLICY_FILE
+    path = root / POLICY_PATH
     if path.exists():
-        report.already.append(f"{POLICY_FILE} exists (left as it is)")
+        report.already.append(f"{POLICY_PATH} exists (left as it is)")
         return
     path.write_text(commented_default_policy(), encoding="utf-8")
-    report.done.append(f"wrote {POLICY_FILE}: the default policy, every key commented")
-    report.to_commit.append(POLICY_FILE)
+    report.done.append(f"wrote {POLICY_PATH}: the default policy, every key commented")
+    report.to_commit.append(POLICY_PATH)
 
 
 def _allowed_signer(repo: Repository, policy: Policy, report: InitReport) -> None:
@@ -133,7 +130,7 @@ def _notes_fetch(repo: Repository, remote: str, report: InitReport) -> None:
             f"no remote named {remote!r}: run fixreview init --remote NAME once there is one"
         )
         return
-    refspec = f"+refs/notes/fixreview/*:{tracking_ref(remote, 'refs/notes/fixreview/*')}"
+    refspec = notes_fetch_refspec(remote)
     fetched = repo.try_run("config", "--get-all", f"remote.{remote}.fetch").stdout.decode()
     if refspec in fetched.splitlines():
         report.already.append(f"git fetch {remote} brings its fixreview notes")

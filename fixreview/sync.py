@@ -32,6 +32,11 @@ def tracking_ref(remote: str, ref: str) -> str:
     return "refs/notes/remotes/" + remote + "/" + ref.removeprefix("refs/notes/")
 
 
+def notes_fetch_refspec(remote: str) -> str:
+    """The refspec that fetches REMOTE's fixreview notes into their tracking refs."""
+    return f"+refs/notes/fixreview/*:{tracking_ref(remote, 'refs/notes/fixreview/*')}"
+
+
 def sync_notes(repo: Repository, remote: str = "origin") -> list[str]:
     """Fetch, merge and push the fixreview notes refs; returns lines saying what happened."""
     if repo.try_run("remote", "get-url", remote).returncode != 0:
@@ -39,8 +44,7 @@ def sync_notes(repo: Repository, remote: str = "origin") -> list[str]:
     report: list[str] = []
     for _ in range(ROUNDS):
         report = []
-        refspec = f"+refs/notes/fixreview/*:{tracking_ref(remote, 'refs/notes/fixreview/*')}"
-        repo.run("fetch", "--quiet", "--no-tags", remote, refspec)
+        repo.run("fetch", "--quiet", "--no-tags", remote, notes_fetch_refspec(remote))
         for ref in NOTES_REFS:
             report.append(f"{ref}: {merge_notes(repo, ref, tracking_ref(remote, ref))}")
         local = [ref for ref in NOTES_REFS if repo.ref_value(ref) is not None]
