@@ -86,10 +86,11 @@ def propose(
     if not force:
         _refuse_contradiction(repo, loaded, name, head, finding)
     suggestion_commit = head
-    if commit is None and not producer_diffs and producer_edits:
-        producer_diffs = _edit_diffs(repo, loaded, head, producer_edits)
-    if commit is None and producer_diffs:
-        suggestion_commit = _by_content(repo, loaded, name, head, producer_diffs, force)
+    if commit is None and (producer_diffs or producer_edits):
+        merge_base = repo.merge_base(loaded.base_commit, head)
+        if not producer_diffs:
+            producer_diffs = _edit_diffs(repo, merge_base, producer_edits)
+        suggestion_commit = _by_content(repo, merge_base, name, head, producer_diffs, force)
     if commit is not None:
         resolved = repo.resolve(commit)
         if resolved is None:
@@ -132,11 +133,10 @@ def propose(
 
 
 def _edit_diffs(
-    repo: Repository, loaded: LoadedPolicy, head: str, edits: Sequence[FileEdit]
+    repo: Repository, merge_base: str | None, edits: Sequence[FileEdit]
 ) -> list[tuple[str, str]]:
-    """EDITS made on their files as they are at HEAD's merge-base with the base."""
-    start = repo.merge_base(loaded.base_commit, head)
-    specs = {item.path: f"{start}:{item.path}" for item in edits} if start else {}
+    """EDITS made on their files as they are at MERGE_BASE (None: no files, all empty)."""
+    specs = {item.path: f"{merge_base}:{item.path}" for item in edits} if merge_base else {}
     found = repo.read_objects(specs.values())
     bases = {
         path: data.decode("utf-8", "replace")
@@ -148,18 +148,18 @@ def _edit_diffs(
 
 def _by_content(
     repo: Repository,
-    loaded: LoadedPolicy,
+    merge_base: str | None,
     name: str,
     head: str,
     producer_diffs: Sequence[tuple[str, str]],
     force: bool,
 ) -> str:
-    """The commit of branch NAME that holds the producer's change; HEAD when the report
-    changes no line, or, with FORCE, when no commit holds it."""
+    """The commit of branch NAME (HEAD, from MERGE_BASE) that holds the producer's change;
+    HEAD when the report changes no line, or, with FORCE, when no commit holds it."""
     changes = producer_changes(producer_diffs)
     if not changes:
         return head
-    found = locate(repo, repo.merge_base(loaded.base_commit, head), head, changes)
+    found = locate(repo, merge_base, head, changes)
     if not isinstance(found, Mismatch):
         return found
     if force:

@@ -305,9 +305,11 @@ def _fixed(entry: Any, path: str | None, line: int | None) -> _Fixed | None:
 def _build(raw: _Raw, index: int, tool: str, scanner: str, source: str, where: str) -> CodetfChange:
     paths = tuple(dict.fromkeys(changeset.path for changeset in raw.changesets))
     fixed: list[tuple[str, Finding]] = []
+    made_ids: set[str] = set()  # a report may list thousands: each is looked up once
     for entry in raw.fixed:  # one finding per fixed finding, in file order, each once
         made = _finding(raw, entry, paths, scanner, source, where)
-        if all(made.id != known.id for _, known in fixed):
+        if made.id not in made_ids:
+            made_ids.add(made.id)
             fixed.append((entry.id, made))
     first = fixed[0][1] if fixed else _finding(raw, None, paths, scanner, source, where)
     return CodetfChange(
