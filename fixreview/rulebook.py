@@ -209,8 +209,13 @@ def rule_on(loaded: LoadedPolicy, facts: FixFacts, candidate: Candidate) -> Ruli
 
 def finding_mismatch(signed: str, facts: FixFacts) -> str:
     """Why an approval of finding SIGNED does not count on the fix of FACTS."""
-    now = f"now proposed for {facts.finding}" if facts.finding else "now linked to no finding"
-    return f"approval was for finding {signed or '(none)'}; the fix is {now}"
+    return f"approval was for finding {signed or '(none)'}; the fix is {now_linked(facts.finding)}"
+
+
+def now_linked(finding: str) -> str:
+    """What a fix is linked to now, FINDING its finding's id ("": none), said after a decision
+    that signed another."""
+    return f"now proposed for {finding}" if finding else "now linked to no finding"
 
 
 def checklist_problems(checklist: Checklist) -> list[Reason]:

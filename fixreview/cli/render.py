@@ -302,6 +302,8 @@ def _finding_line(finding: Finding) -> str:
 
 def audit_report(trail: AuditTrail) -> str:
     """``log``: per fix, what changed, why, who decided, and which finding it answers."""
+    from fixreview.rulebook import now_linked  # loaded already with the gate that judged
+
     out: list[str] = []
     if trail.finding is not None and not trail.entries:
         out.append(f"finding    {_finding_line(trail.finding)}")
@@ -344,9 +346,8 @@ def audit_report(trail: AuditTrail) -> str:
                 state = "counts" if j.counted else (j.reason or "valid")
                 signed_for = ""
                 if d.finding != current:  # shown under the finding it signed
-                    now = f"now proposed for {one_line(current)}" if current else "now unlinked"
                     was = one_line(d.finding or "(none)")
-                    signed_for = f" for finding {was} (the fix is {now})"
+                    signed_for = f" for finding {was} (the fix is {one_line(now_linked(current))})"
                 out.append(
                     f"    {d.time.isoformat()}  {d.verdict} by {one_line(d.reviewer_label)} "
                     f"on {d.head_commit[:12]}{signed_for}: {one_line(state)}"
