@@ -51,14 +51,13 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
-
 from fixreview.documents import JsonObject
 from fixreview.documents import as_list as _list
 from fixreview.documents import as_object as _obj
 from fixreview.documents import as_str as _str
 from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
+from fixreview.findings import finding_from
 from fixreview.findings.titles import informative_title
 from fixreview.models import Finding, Location, Severity
 
@@ -358,14 +357,7 @@ def _finding(
         "reason": raw.description,
         "url": url,
     }
-    try:
-        return Finding(**fields)
-    except ValidationError as exc:
-        problem = exc.errors()[0]
-        name = ".".join(str(part) for part in problem["loc"])
-        raise InputError(
-            f"{source}: {where}: cannot make a finding: {name}: {problem['msg']}"
-        ) from None
+    return finding_from(fields, source, where)
 
 
 def _at(name: str, path: str | None, line: int | None) -> str:

@@ -64,14 +64,13 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import ValidationError
-
 from fixreview.documents import JsonObject
 from fixreview.documents import as_list as _list
 from fixreview.documents import as_object as _obj
 from fixreview.documents import as_str as _str
 from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
+from fixreview.findings import finding_from
 from fixreview.findings.titles import informative_title
 from fixreview.models import Finding, Location, Severity
 
@@ -439,14 +438,7 @@ class _Run:
             "url": _str(rule.get("helpUri")).strip(),
         }
         where = f"runs[{self.index}].results[{position}]"
-        try:
-            finding = Finding(**fields)
-        except ValidationError as exc:
-            problem = exc.errors()[0]
-            field_name = ".".join(str(part) for part in problem["loc"])
-            raise InputError(
-                f"{self.source}: {where}: cannot make a finding: {field_name}: {problem['msg']}"
-            ) from None
+        finding = finding_from(fields, self.source, where)
         return SarifResult(
             index=position,
             run_index=self.index,
