@@ -18,10 +18,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import tomli
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
+from fixreview.documents import load_toml
 from fixreview.errors import InputError
+from fixreview.notes.records import describe_validation
 
 CONFIG_FILE = "config.toml"
 
@@ -61,15 +62,8 @@ def load_user_config(path: Path | None = None) -> UserConfig:
         return UserConfig()
     except OSError as exc:
         raise InputError(f"{where}: cannot be read: {exc.strerror or exc}") from None
-    try:
-        table = tomli.loads(data.decode("utf-8"))
-    except UnicodeDecodeError:
-        raise InputError(f"{where}: not UTF-8 text") from None
-    except tomli.TOMLDecodeError as exc:
-        raise InputError(f"{where}: not TOML: {exc}") from None
+    table = load_toml(data, str(where))
     try:
         return UserConfig.model_validate(table)
     except ValidationError as exc:
-        problem = exc.errors()[0]
-        key = ".".join(str(part) for part in problem["loc"])
-        raise InputError(f"{where}: {key}: {problem['msg']}") from None
+        raise InputError(f"{where}: {describe_validation(exc)}") from None

@@ -28,9 +28,10 @@ def write_config(text: str) -> Path:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ('colour = "red"\n', "colour: Extra inputs are not permitted"),
+        ('colour = "red"\n', "colour: unknown key"),
         ('[keys]\n"review.approve" = 3\n', "keys.review.approve: Input should be a valid string"),
-        ("theme = [\n", "not TOML: "),
+        ("theme = [\n", "invalid TOML: "),
+        ("x = " + "[" * 2000 + "]" * 2000 + "\n", "invalid TOML: "),
     ],
 )
 def test_a_config_that_cannot_be_used_is_one_line_naming_the_key(
