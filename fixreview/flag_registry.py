@@ -105,7 +105,10 @@ FLAGS: Final[tuple[FlagSpec, ...]] = (
         "block",
         "The proposal does not match the branch",
         cases=MappingProxyType(
-            {"finding": "The proposal names another finding than the branch's commits"}
+            {
+                "finding": "The proposal names another finding than the branch's commits",
+                "content": "The producer's change is in no commit of the branch (forced)",
+            }
         ),
     ),
     FlagSpec(FlagId.OUT_OF_SCOPE, "warn", "Changes code outside the finding's locations"),

@@ -30,9 +30,11 @@ NonEmpty = Annotated[str, StringConstraints(min_length=1, strip_whitespace=True)
 
 # The schema a proposal is written with. Schema 1 carried the frozen patch inside its TOML
 # payload; schema 2 carries it as the record line's own field (fixreview/notes/proposal_codec.py,
-# docs/format.md). Both are read.
+# docs/format.md). Every schema is read.
 PROPOSAL_SCHEMA: Literal[2] = 2
-PROPOSAL_SCHEMAS: tuple[int, ...] = (1, 2)
+# schema 3: schema 2 with ``suggestion.unmatched``, written only for a proposal that has one
+PROPOSAL_SCHEMA_UNMATCHED: Literal[3] = 3
+PROPOSAL_SCHEMAS: tuple[int, ...] = (1, 2, 3)
 
 
 class Strict(BaseModel):
@@ -91,7 +93,7 @@ class Finding(Strict):
 class Suggestion(Strict):
     """What the AI proposed, frozen at proposal time (the patch survives rebases).
 
-    In a stored proposal of schema 2, ``patch`` is not in the payload: the payload names its
+    In a stored proposal of schema 2 or 3, ``patch`` is not in the payload: the payload names its
     SHA-256 and size and the line carries it (fixreview/notes/proposal_codec.py)."""
 
     tool: str = ""
@@ -101,6 +103,9 @@ class Suggestion(Strict):
     base: ObjectId | None = None
     patch: str = ""
     created: AwareDatetime | None = None  # offset required: times are compared
+    # why the producer's own change is in no commit of the branch, when ``propose --force``
+    # recorded the proposal anyway (at the head): the ``suggestion-mismatch`` flag shows it
+    unmatched: str | None = None
 
 
 class Proposal(Strict):
@@ -109,7 +114,7 @@ class Proposal(Strict):
 
     # the schema of the stored record (a payload without one is schema 1); ``propose`` makes
     # proposals of PROPOSAL_SCHEMA, which ``proposal_line`` writes whatever this says
-    schema_version: Literal[1, 2] = Field(default=1, alias="schema")
+    schema_version: Literal[1, 2, 3] = Field(default=1, alias="schema")
     id: NonEmpty
     branch: NonEmpty
     recorded: AwareDatetime  # offset required: proposals are ordered by it

@@ -20,7 +20,13 @@ from datetime import UTC, datetime
 from fixreview.changes import decode
 from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.findings.sarif import FileEdit
-from fixreview.models import PROPOSAL_SCHEMA, Finding, Proposal, Suggestion
+from fixreview.models import (
+    PROPOSAL_SCHEMA,
+    PROPOSAL_SCHEMA_UNMATCHED,
+    Finding,
+    Proposal,
+    Suggestion,
+)
 from fixreview.notes.proposal_codec import proposal_line
 from fixreview.notes.records import MAX_LINE_BYTES
 from fixreview.notes.store import PROPOSALS_REF, append_record
@@ -80,17 +86,19 @@ def propose(
     Refused (:class:`ProposalRefused`) when the branch's commits claim other findings in their
     ``Finding-Id:`` trailers, or when the producer's change is in no commit of the branch,
     unless FORCE: then it is recorded (a contradicted finding is flagged; an unmatched change
-    is recorded at the head)."""
+    is recorded at the head, with why in ``suggestion.unmatched``, and flagged)."""
     loaded = load_policy(repo, base)
     name, head = resolve_branch(repo, loaded, branch)
     if not force:
         _refuse_contradiction(repo, loaded, name, head, finding)
-    suggestion_commit = head
+    suggestion_commit, unmatched = head, None
     if commit is None and (producer_diffs or producer_edits):
         merge_base = repo.merge_base(loaded.base_commit, head)
         if not producer_diffs:
             producer_diffs = _edit_diffs(repo, merge_base, producer_edits)
-        suggestion_commit = _by_content(repo, merge_base, name, head, producer_diffs, force)
+        suggestion_commit, unmatched = _by_content(
+            repo, merge_base, name, head, producer_diffs, force
+        )
     if commit is not None:
         resolved = repo.resolve(commit)
         if resolved is None:
@@ -106,7 +114,7 @@ def propose(
         trailer_tool, trailer_model = parse_assisted_by(carrier.trailer_values("Assisted-by")[0])
     recorded_by = repo.run_text("var", "GIT_COMMITTER_IDENT").rsplit(" ", 2)[0]
     proposal = Proposal(
-        schema_version=PROPOSAL_SCHEMA,
+        schema_version=PROPOSAL_SCHEMA if unmatched is None else PROPOSAL_SCHEMA_UNMATCHED,
         id=record_id or str(uuid.uuid4()),
         branch=name,
         recorded=now or datetime.now(UTC).replace(microsecond=0),
@@ -120,6 +128,7 @@ def propose(
             base=start,
             patch=patch,
             created=carrier.committed,
+            unmatched=unmatched,
         ),
     )
     line = proposal_line(proposal)
@@ -153,17 +162,18 @@ def _by_content(
     head: str,
     producer_diffs: Sequence[tuple[str, str]],
     force: bool,
-) -> str:
-    """The commit of branch NAME (HEAD, from MERGE_BASE) that holds the producer's change;
-    HEAD when the report changes no line, or, with FORCE, when no commit holds it."""
+) -> tuple[str, str | None]:
+    """The commit of branch NAME (HEAD, from MERGE_BASE) that holds the producer's change, and
+    None; HEAD when the report changes no line; with FORCE, when no commit holds it, HEAD and
+    why (the proposal's ``suggestion.unmatched``, which the ``suggestion-mismatch`` flag shows)."""
     changes = producer_changes(producer_diffs)
     if not changes:
-        return head
+        return head, None
     found = locate(repo, merge_base, head, changes)
     if not isinstance(found, Mismatch):
-        return found
+        return found, None
     if force:
-        return head
+        return head, found.reason
     raise ProposalRefused(
         f"{name}: {found.reason}; name the AI's commit with --commit, or --force to record the "
         "proposal at the head"

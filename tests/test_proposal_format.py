@@ -111,6 +111,26 @@ def test_proposal_line_writes_schema_2_whatever_the_model_says() -> None:
     assert _decode(proposal_line(old)) == old.model_copy(update={"schema_version": 2})
 
 
+def test_an_unmatched_suggestion_is_written_as_schema_3_and_read_back() -> None:
+    forced = _proposal(schema=3, unmatched="the producer's change to a.py is in no commit")
+    line = proposal_line(forced)
+    assert b"schema = 3\n" in _payload(line)
+    assert b'unmatched = "the producer' in _payload(line)
+    assert _decode(line) == forced
+    # without the reason, schema 2, and no such key: a schema-2 reader reads it
+    assert b"unmatched" not in _payload(GOOD) and b"schema = 2\n" in _payload(GOOD)
+
+
+def test_a_schema_2_payload_with_an_unmatched_reason_is_refused() -> None:
+    """Written by hand (proposals are unsigned): the key belongs to schema 3 only, as a reader of
+    schema 2 would refuse it as an unknown key."""
+    line = proposal_line(_proposal(schema=3, unmatched="no commit holds it"))
+    downgraded = _replace_in_payload(line, b"schema = 3\n", b"schema = 2\n")
+    with pytest.raises(ValueError, match=r"suggestion\.unmatched: unknown key in a schema-2"):
+        _decode(downgraded)
+    assert _decode(line).suggestion.unmatched == "no commit holds it"
+
+
 @FAST
 @given(st.text(max_size=300))
 @example("\u2028\x85\r\n\x00\ud7ff\U0010ffff")
@@ -229,8 +249,8 @@ REFUSED = [
     (_replace_in_payload(GOOD, b"patch_bytes = ", b"x_bytes = "), "patch_bytes: missing"),
     # a schema this version does not read, or that is not a number
     (
-        _replace_in_payload(GOOD, b"schema = 2", b"schema = 3"),
-        "reads proposal schemas 1 or 2 only",
+        _replace_in_payload(GOOD, b"schema = 2", b"schema = 4"),
+        "reads proposal schemas 1, 2 or 3 only",
     ),
     (_replace_in_payload(GOOD, b"schema = 2", b"schema = 2.0"), "schema 2.0"),
     (_replace_in_payload(GOOD, b"schema = 2", b"schema = true"), "schema True"),

@@ -5,6 +5,7 @@ or whose files are not the branch's, is refused in one line. Real git, the comma
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -113,8 +114,18 @@ def test_a_change_in_no_commit_is_refused_unless_named_or_forced(
     code, out, err = propose(repo, "--force")
     assert code == 0, err
     assert out.strip().endswith(f"at {head[:12]}")
+    # forced, the proposal says why (schema 3), and the fix carries the blocking flag
+    note = repo.git("notes", "--ref=fixreview/proposals", "show", head)
+    payload = base64.urlsafe_b64decode(note.split(" ")[1]).decode()
+    assert "schema = 3" in payload and "unmatched = " in payload
+    [flag] = [f for f in shown(repo)["risk_flags"] if f["id"] == "suggestion-mismatch"]  # type: ignore[union-attr]
+    assert flag["level"] == "block"
+    assert flag["title"] == "The producer's change is in no commit of the branch (forced)"
+    assert "to pygoat/settings.py is in no commit of the branch" in flag["detail"]
+    # the AI's commit named by a person: a schema-2 proposal, and no flag
     code, out, err = propose(repo, "--commit", head)
     assert code == 0, err
+    assert "suggestion-mismatch" not in {f["id"] for f in shown(repo)["risk_flags"]}  # type: ignore[union-attr]
 
 
 def test_a_report_about_other_files_is_refused(repo: TestRepo, settings_diff: str) -> None:

@@ -12,6 +12,11 @@ it costs one base64 decode, one SHA-256 and one UTF-8 decode of the patch, all a
 a TOML parse of a few hundred bytes: Python's ``tomllib`` parses a TOML string character by
 character, which took a second for a 20,000-line patch held in the payload.
 
+Schema 3 is schema 2 with ``suggestion.unmatched``: why the producer's change is in no commit of
+the branch, for a proposal ``propose --force`` recorded at the head anyway. It is written only
+for such a proposal, so that a reader of schemas 1 and 2 refuses it instead of dropping the
+reason; a schema-1 or schema-2 payload with that key is refused.
+
 Schema 1 (written by earlier versions) is ``proposal PAYLOAD``, the patch inside the payload as
 ``suggestion.patch``; it is still read. A record that mixes the two forms (a schema-1 payload
 with a patch field, a schema-2 payload with ``suggestion.patch``, a missing field, a field the
@@ -25,7 +30,12 @@ import hashlib
 import re
 from typing import Any
 
-from fixreview.models import PROPOSAL_SCHEMA, PROPOSAL_SCHEMAS, Proposal
+from fixreview.models import (
+    PROPOSAL_SCHEMA,
+    PROPOSAL_SCHEMA_UNMATCHED,
+    PROPOSAL_SCHEMAS,
+    Proposal,
+)
 from fixreview.notes.records import (
     TAG_PROPOSAL,
     RawRecord,
@@ -40,10 +50,13 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 
 def proposal_line(proposal: Proposal) -> str:
-    """PROPOSAL as one note line in its stored form (schema 2), whatever its ``schema_version``."""
+    """PROPOSAL as one note line in its stored form, whatever its ``schema_version``: schema 2,
+    or 3 when its suggestion says why it is unmatched (so that a reader of schema 2 only refuses
+    it rather than drop that)."""
     patch = proposal.suggestion.patch.encode("utf-8")
     data = model_to_data(proposal)
-    data["schema"] = PROPOSAL_SCHEMA
+    unmatched = proposal.suggestion.unmatched is not None
+    data["schema"] = PROPOSAL_SCHEMA_UNMATCHED if unmatched else PROPOSAL_SCHEMA
     suggestion: dict[str, Any] = {}
     for key, value in data["suggestion"].items():
         if key == "patch":  # in its place: what the line's patch field must be
@@ -62,7 +75,8 @@ def proposal_from_record(raw: RawRecord) -> Proposal:
     schema = data.setdefault("schema", 1)  # a payload without one was read as schema 1
     if type(schema) is not int or schema not in PROPOSAL_SCHEMAS:
         shown = repr(schema)[:20]
-        readable = " or ".join(str(n) for n in PROPOSAL_SCHEMAS)
+        *earlier, last = (str(n) for n in PROPOSAL_SCHEMAS)
+        readable = f"{', '.join(earlier)} or {last}" if earlier else last
         raise ValueError(
             f"schema {shown}: this version of fixreview reads proposal schemas {readable} only"
         )
@@ -73,6 +87,10 @@ def proposal_from_record(raw: RawRecord) -> Proposal:
             )
     else:
         _insert_patch(data, raw.patch)
+    suggestion = data.get("suggestion")
+    keys = suggestion if isinstance(suggestion, dict) else {}
+    if schema < PROPOSAL_SCHEMA_UNMATCHED and "unmatched" in keys:
+        raise ValueError(f"suggestion.unmatched: unknown key in a schema-{schema} proposal")
     return validate_data(data, Proposal)
 
 

@@ -94,7 +94,7 @@ __all__ = [
 # changes (a new input must also join `risk_key`): cached flags of the old code are then never
 # used. (The sources of the risk checks are also hashed into every key, below, as a safety net
 # for a forgotten bump; this constant stays the documented rule: docs/development.md.)
-RISK_CHECKS_VERSION = "3"
+RISK_CHECKS_VERSION = "4"
 CACHE_KIND = "risk-flags"
 
 # The code whose behaviour the cached flags depend on, relative to the fixreview package.

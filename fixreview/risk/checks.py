@@ -916,23 +916,36 @@ def check_no_linked_finding(ctx: Context) -> RiskFlag | None:
 
 
 def check_suggestion_mismatch(ctx: Context) -> RiskFlag | None:
-    """Raised when the proposal note links a finding that the branch's own commits contradict:
-    their ``Finding-Id:`` trailers name other findings. Proposals are unsigned — anyone who may
-    push notes can relabel a fix — and ``propose`` refuses such a proposal unless forced."""
+    """Raised when the proposal note does not match the branch: its commits' ``Finding-Id:``
+    trailers name other findings than the one it links, or ``propose --force`` recorded it
+    although the producer's own change is in no commit of the branch (``suggestion.unmatched``).
+    Proposals are unsigned — anyone who may push notes can relabel a fix — and ``propose``
+    refuses both unless forced."""
     fix = ctx.fix
     if fix.source != "note" or fix.finding is None:
         return None
     claims = _finding_id_claims(fix)
-    if not claims or any(value == fix.finding.id for _, value in claims):
+    if claims and all(value != fix.finding.id for _, value in claims):
+        named = ", ".join(dict.fromkeys(ctx.excerpt(value) for _, value in claims))
+        return ctx.flag(
+            ids.SUGGESTION_MISMATCH,
+            f"The proposal links finding {ctx.excerpt(fix.finding.id)}, but the branch's "
+            f"commits claim {named} in their Finding-Id trailers: the fix may be answering "
+            "another finding than the one shown, or the proposal was recorded for the wrong "
+            "branch.",
+            _claim_evidence(ctx, claims),
+            case="finding",
+        )
+    unmatched = fix.suggestion.unmatched if fix.suggestion is not None else None
+    if unmatched is None:
         return None
-    named = ", ".join(dict.fromkeys(ctx.excerpt(value) for _, value in claims))
     return ctx.flag(
         ids.SUGGESTION_MISMATCH,
-        f"The proposal links finding {ctx.excerpt(fix.finding.id)}, but the branch's commits "
-        f"claim {named} in their Finding-Id trailers: the fix may be answering another finding "
-        "than the one shown, or the proposal was recorded for the wrong branch.",
-        _claim_evidence(ctx, claims),
-        case="finding",
+        "The producer's own change is in no commit of the branch, and the proposal was forced "
+        f"at the head ({ctx.excerpt(unmatched)}): the suggestion shown is the branch as it "
+        "stands, not what the AI proposed, so the human changes cannot be told apart.",
+        (),
+        case="content",
     )
 
 
