@@ -530,3 +530,26 @@ def test_a_pathological_dependency_line_is_named_not_parsed(repo: TestRepo) -> N
             "column 60008)",
         ),
     ]
+
+
+def test_a_number_of_thousands_of_digits_in_a_manifest_is_named_not_a_crash(
+    repo: TestRepo,
+) -> None:
+    """Python refuses to turn more than 4,300 digits into an int (ValueError, not a TOML or JSON
+    error): a pushed manifest holding such a number stopped every check of every fix."""
+    huge = "9" * 5_000
+    flags = flags_of(
+        repo,
+        {
+            "pyproject.toml": f'[project]\nversion = {huge}\ndependencies = ["requests"]\n',
+            "package.json": f'{{"version": {huge}, "dependencies": {{"left-pad": "1.0.0"}}}}\n',
+        },
+    )
+    shown = {e.path: e.excerpt for e in flags["dependency-change"].evidence}
+    assert shown["pyproject.toml"].startswith(
+        "manifest added (+3 \u22120); not read as TOML at the head: "
+    ), shown
+    assert "4300 digits" in shown["pyproject.toml"]
+    assert shown["package.json"].startswith(
+        "manifest added (+1 \u22120); not read as JSON at the head: "
+    ), shown

@@ -15,10 +15,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-import tomli
 import tomli_w
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
+from fixreview.documents import parse_toml_text
 from fixreview.user_config import config_dir
 
 SETTINGS_FILE = "settings.toml"
@@ -41,8 +41,8 @@ def settings_path() -> Path:
 def _read_table(path: Path) -> dict[str, Any] | None:
     """The TOML table in PATH, or None when it is missing, unreadable or not TOML."""
     try:
-        return tomli.loads(path.read_bytes().decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomli.TOMLDecodeError):
+        return parse_toml_text(path.read_bytes().decode("utf-8"))
+    except (OSError, ValueError):  # not UTF-8 or not TOML
         return None
 
 

@@ -23,7 +23,6 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import tomli
 from pydantic import AfterValidator, BaseModel, ConfigDict, StrictBool, StrictStr, ValidationError
 from pydantic_core import ErrorDetails, PydanticCustomError
 from textual.app import App
@@ -32,6 +31,7 @@ from textual.content import Content
 from textual.theme import Theme
 
 from fixreview.app.settings import load_settings, save_settings
+from fixreview.documents import parse_toml_text
 from fixreview.errors import InputError
 from fixreview.safetext import visible
 from fixreview.user_config import config_dir
@@ -338,8 +338,8 @@ def load_theme_file(path: Path | str) -> Theme:
     except UnicodeDecodeError:
         raise _error(path, "not UTF-8 text") from None
     try:
-        table = tomli.loads(text)
-    except tomli.TOMLDecodeError as error:
+        table = parse_toml_text(text)
+    except ValueError as error:
         raise _error(path, f"not valid TOML: {error}") from None
     try:
         theme_file = ThemeFile.model_validate(table)

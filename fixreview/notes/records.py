@@ -15,9 +15,10 @@ import binascii
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import tomli
 import tomli_w
 from pydantic import BaseModel, ValidationError
+
+from fixreview.documents import parse_toml_text
 
 TAG_PROPOSAL = "proposal"
 TAG_DECISION = "decision"
@@ -207,11 +208,9 @@ def toml_to_model(payload: bytes, model: type[ModelT]) -> ModelT:
 def parse_toml(payload: bytes) -> dict[str, Any]:
     """A TOML payload as data; ValueError with one line saying what is wrong."""
     try:
-        return tomli.loads(payload.decode("utf-8"))
-    except (UnicodeDecodeError, tomli.TOMLDecodeError) as exc:
+        return parse_toml_text(payload.decode("utf-8"))
+    except ValueError as exc:  # UnicodeDecodeError too
         raise ValueError(f"payload is not TOML: {exc}") from None
-    except RecursionError:
-        raise ValueError("payload is not TOML: nested too deeply") from None
 
 
 def validate_data(data: dict[str, Any], model: type[ModelT]) -> ModelT:

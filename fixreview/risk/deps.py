@@ -27,15 +27,13 @@ or of the second one for ``0.x`` versions (semver's rule for pre-1.0 releases).
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal, TypeAlias
 
-import tomli
-
+from fixreview.documents import parse_json_text, parse_toml_text
 from fixreview.repo.diffs import FileDiff
 from fixreview.risk.bounds import cut
 from fixreview.risk.paths import normalize
@@ -735,11 +733,9 @@ def _pipfile_lock(doc: object) -> Found:
 def _toml(ecosystem: str, read: Callable[[dict[str, object]], Found]) -> Reader:
     def parse(text: str) -> tuple[str, list[tuple[str, Declared]]]:
         try:
-            doc = tomli.loads(text.lstrip("\ufeff"))
-        except tomli.TOMLDecodeError as error:
+            doc = parse_toml_text(text.lstrip("\ufeff"))
+        except ValueError as error:
             raise ManifestError(f"not read as TOML: {error}") from None
-        except RecursionError:
-            raise ManifestError("not read as TOML: nested too deeply") from None
         return ecosystem, _located(text, read(doc))
 
     return parse
@@ -748,11 +744,9 @@ def _toml(ecosystem: str, read: Callable[[dict[str, object]], Found]) -> Reader:
 def _json(ecosystem: str, read: Callable[[object], Found]) -> Reader:
     def parse(text: str) -> tuple[str, list[tuple[str, Declared]]]:
         try:
-            doc = json.loads(text.lstrip("\ufeff"))
+            doc = parse_json_text(text.lstrip("\ufeff"))
         except ValueError as error:
             raise ManifestError(f"not read as JSON: {error}") from None
-        except RecursionError:
-            raise ManifestError("not read as JSON: nested too deeply") from None
         return ecosystem, _located(text, read(doc))
 
     return parse
