@@ -29,9 +29,10 @@ How a result becomes a finding:
 - **scanner**: ``detectionTool.name`` when the result names the tool that found the problem,
   else ``"<vendor> <tool> <version>"`` of the ``run``.
 - **locations**: every changed path, with the lines of its changes (``changes[*].lineNumber``,
-  an integer or a string of digits; runs of consecutive lines become one range). The line is
-  the one the producer reports, on whichever ``diffSide`` it names. A path with no usable line
-  is kept at line 1, because :class:`~fixreview.models.Location` needs one.
+  an integer or a string of digits; runs of consecutive lines become one range), on the file as
+  it was before the run: a line of a file that earlier results of a combined run changed is
+  mapped back through their diffs (:mod:`.codetf_lines`). A path with
+  no usable line is kept at line 1, because :class:`~fixreview.models.Location` needs one.
 - **asset**: the first changed path. **reason**: the result's ``description``.
   **url**: the fixed finding's rule url, else the first ``references[*].url``.
 - **evidence**: each changeset's path and unified diff, cut at :data:`EVIDENCE_LIMIT`
@@ -58,6 +59,7 @@ from fixreview.documents import as_str as _str
 from fixreview.documents import load_json as _load_json
 from fixreview.errors import InputError, NotFoundError
 from fixreview.findings import finding_from
+from fixreview.findings.codetf_lines import DiffLayer, RunLines
 from fixreview.findings.titles import informative_title
 from fixreview.models import Finding, Location, Severity
 
@@ -69,7 +71,9 @@ SUGGESTIONS = 5
 
 DEFAULT_SEVERITY: Severity = "medium"
 
-_DIGITS = re.compile(r"\d+")
+# a line number: at most 9 digits (Python refuses to convert more than 4,300, and no file has
+# a billion lines)
+_DIGITS = re.compile(r"[0-9]{1,9}")
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 
 
@@ -124,6 +128,7 @@ def parse_codetf(data: bytes, source: str) -> list[CodetfChange]:
     else:
         raise InputError(f"{source}: not a CodeTF document: no 'results' array")
     changes: list[CodetfChange] = []
+    run_lines = RunLines()
     for index, item in enumerate(items):
         where = f"{name}[{index}]"
         if not isinstance(item, dict):
@@ -132,8 +137,24 @@ def parse_codetf(data: bytes, source: str) -> list[CodetfChange]:
         if not raw.codemod:
             noun = "'codemod'" if name == "results" else "'fixMetadata.id'"
             raise InputError(f"{source}: {where} has no {noun}")
+        _onto_base(raw, run_lines)
         changes.append(_build(raw, index, tool, scanner, source, where))
     return changes
+
+
+def _onto_base(raw: _Raw, run_lines: RunLines) -> None:
+    """Put RAW's lines on the files as they were before the run (:mod:`codetf_lines`), then
+    record its diffs as applied: the lines of the results after it are on the files it left."""
+    for changeset in raw.changesets:
+        for change in changeset.changes:
+            if change.line is not None:
+                change.line = run_lines.to_base(changeset.path, change.line)
+    for fixed in raw.fixed:
+        if fixed.path is not None and fixed.line is not None:
+            fixed.line = run_lines.to_base(fixed.path, fixed.line)
+    for changeset in raw.changesets:
+        if changeset.diff:
+            run_lines.applied(changeset.path, DiffLayer.read(changeset.diff))
 
 
 @dataclass
