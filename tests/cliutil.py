@@ -29,8 +29,10 @@ def fixreview(
     *argv: str,
     env: dict[str, str] | None = None,
     timeout: float | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """``fixreview --repo WHERE ARGV…`` in a fresh interpreter: what it printed and its exit."""
+    """``fixreview --repo WHERE ARGV…`` in a fresh interpreter (in CWD, for relative file
+    arguments): what it printed and its exit."""
     path = where.path if isinstance(where, TestRepo) else where
     return subprocess.run(
         [sys.executable, "-m", "fixreview", "--repo", str(path), *argv],
@@ -39,6 +41,7 @@ def fixreview(
         env=env,
         check=False,
         timeout=timeout,
+        cwd=cwd,
     )
 
 
