@@ -12,6 +12,7 @@ answers yet still has a trail, with no fixes in it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, prefetch, suggestion_diff
 from fixreview.decisions import DecisionRecord, read_decisions
@@ -23,6 +24,12 @@ from fixreview.queue import Queue, load_queue
 from fixreview.repo.diffs import Diff
 from fixreview.repo.git import Repository
 from fixreview.risk import RiskFlag, assess_fix
+
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
+
+STAGE_TRAIL = "reading each fix's trail"
+"""What :func:`audit_trail` tells its progress callback (fixreview/progress.py)."""
 
 
 @dataclass
@@ -43,16 +50,24 @@ class AuditTrail:
     finding: Finding | None = None  # the finding TARGET names, when it names one
 
 
-def audit_trail(repo: Repository, target: str | None, base: str | None = None) -> AuditTrail:
-    """The trail of branch TARGET, of every branch answering finding TARGET, or of all fixes."""
-    queue = load_queue(repo, base)
+def audit_trail(
+    repo: Repository,
+    target: str | None,
+    base: str | None = None,
+    progress: Progress | None = None,
+) -> AuditTrail:
+    """The trail of branch TARGET, of every branch answering finding TARGET, or of all fixes;
+    PROGRESS, when given, is told how far the queue and the trails are read."""
+    queue = load_queue(repo, base, progress)
     records, warnings, has_decisions = read_decisions(repo)
     queue.warnings.extend(warnings)
     fixes, finding = _select(repo, queue, target, records)
     prefetch(repo, fixes)  # every fix's final and human diffs with one git process
     verifier = base_verifier(repo, queue.policy) if has_decisions else None
     entries = []
-    for fix in fixes:
+    for done, fix in enumerate(fixes):
+        if progress is not None:
+            progress(STAGE_TRAIL, done, len(fixes))
         final, suggestion, human = (
             final_diff(repo, fix),
             suggestion_diff(repo, fix),

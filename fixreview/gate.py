@@ -30,6 +30,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from fixreview.decisions import (
     DecisionRecord,
@@ -50,7 +51,13 @@ from fixreview.rulebook import FixFacts, as_signed, fix_facts, rule_on
 from fixreview.signing.base import SignatureCheck
 from fixreview.signing.verifier import DecisionVerifier, SignatureRequest
 
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
+
 NOTES_REFSPEC = "refs/notes/fixreview/*:refs/notes/fixreview/*"
+# what judging a queue tells its progress callback (fixreview/progress.py)
+STAGE_SIGNATURES = "checking signatures"
+STAGE_DECISIONS = "judging decisions"
 
 
 @dataclass
@@ -479,12 +486,16 @@ def fixes_with_decisions(queue: Queue, records: dict[str, list[DecisionRecord]])
 
 
 def judge_queue(
-    repo: Repository, queue: Queue, flags: Mapping[str, list[RiskFlag]] | None = None
+    repo: Repository,
+    queue: Queue,
+    flags: Mapping[str, list[RiskFlag]] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, GateResult]:
     """The gate's judgement of every fix of QUEUE that has decisions, by branch; only those
     cost any work, and their diffs are computed together. FLAGS, the risk flags by branch when
-    the caller has them, are not computed again. Warnings go to the queue's."""
-    return start_judging(repo, queue).finish(flags)
+    the caller has them, are not computed again. Warnings go to the queue's. PROGRESS, when
+    given, is told how many fixes are judged."""
+    return start_judging(repo, queue).finish(flags, progress)
 
 
 class QueueJudging:
@@ -528,49 +539,70 @@ class QueueJudging:
         self._thread = threading.Thread(target=run, name="fixreview-judging", daemon=True)
         self._thread.start()
 
-    def wait(self) -> None:
+    def wait(self, progress: Progress | None = None) -> None:
         """Wait for the signature checks started in the background (nothing to wait for
-        otherwise); an error they raised is raised here."""
+        otherwise); an error they raised is raised here. PROGRESS, when given, is told when
+        there is something to wait for (:data:`STAGE_SIGNATURES`, 0 of 1, then 1 of 1)."""
         if self._thread is not None:
+            if progress is not None and self._thread.is_alive():
+                progress(STAGE_SIGNATURES, 0, 1)
             self._thread.join()
             self._thread = None
+            if progress is not None:
+                progress(STAGE_SIGNATURES, 1, 1)
         if self._error is not None:
             error, self._error = self._error, None
             raise error
 
-    def finish(self, flags: Mapping[str, list[RiskFlag]] | None = None) -> dict[str, GateResult]:
-        """The judgement of every fix with decisions, by branch (see :func:`judge_queue`)."""
-        self.wait()
-        if self.verifier is None:
+    def finish(
+        self,
+        flags: Mapping[str, list[RiskFlag]] | None = None,
+        progress: Progress | None = None,
+    ) -> dict[str, GateResult]:
+        """The judgement of every fix with decisions, by branch (see :func:`judge_queue`);
+        PROGRESS, when given, is told how many are judged (:data:`STAGE_DECISIONS`)."""
+        self.wait(progress)
+        verifier = self.verifier
+        if verifier is None:
             return {}
-        return {
-            fix.branch.name: judge_fix(
+        total = len(self.judged)
+        found: dict[str, GateResult] = {}
+        for done, fix in enumerate(self.judged):
+            if progress is not None:
+                progress(STAGE_DECISIONS, done, total)
+            found[fix.branch.name] = judge_fix(
                 self.repo,
                 self.queue.policy,
                 fix,
                 self.records,
                 [],
                 flags.get(fix.branch.name) if flags else None,
-                self.verifier,
+                verifier,
                 self.hashes.get(fix.branch.name),
                 self.bearing.get(fix.branch.name),
             )
-            for fix in self.judged
-        }
+        if progress is not None:
+            progress(STAGE_DECISIONS, total, total)
+        return found
 
 
-def start_judging(repo: Repository, queue: Queue, background: bool = False) -> QueueJudging:
+def start_judging(
+    repo: Repository, queue: Queue, background: bool = False, progress: Progress | None = None
+) -> QueueJudging:
     """Everything of :func:`judge_queue` that needs no risk flag: the decisions read (their
     warnings go to the queue's), the bound diffs' hashes (from the result cache; the others'
     diffs computed together), and the signature checks, started on a thread of their own when
     BACKGROUND, so that the caller computes the flags meanwhile, then calls
     :meth:`QueueJudging.finish` (or, leaving early, :meth:`QueueJudging.wait`). The thread runs
-    ``ssh-keygen`` and reads the result cache; it never uses REPO, so the caller may."""
+    ``ssh-keygen`` and reads the result cache; it never uses REPO, so the caller may.
+    PROGRESS, when given, is told that judging starts (:data:`STAGE_DECISIONS`, none done)."""
     records, warnings, exists = read_decisions(repo)
     queue.warnings.extend(warnings)
     judged = fixes_with_decisions(queue, records) if exists else []
     if not judged:
         return QueueJudging(repo, queue, records, [], {}, {}, None)
+    if progress is not None:
+        progress(STAGE_DECISIONS, 0, len(judged))
     cached = {
         fix.branch.name: cached_diff_sha256(repo, fix.branch.merge_base, fix.branch.head)
         for fix in judged

@@ -16,6 +16,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from fixreview.changes import decode
 from fixreview.errors import FixreviewError, NotFoundError
@@ -35,6 +36,9 @@ from fixreview.queue import is_fix_branch, parse_assisted_by
 from fixreview.repo.commits import read_commits
 from fixreview.repo.git import Repository
 from fixreview.suggestion_match import Mismatch, edit_diffs, locate, producer_changes
+
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
 
 __all__ = ["ProposalRefused", "proposal_line", "propose", "resolve_branch"]
 
@@ -74,6 +78,7 @@ def propose(
     force: bool = False,
     producer_diffs: Sequence[tuple[str, str]] = (),
     producer_edits: Sequence[FileEdit] = (),
+    progress: Progress | None = None,
 ) -> Proposal:
     """Record FINDING and the AI's suggestion as a proposal note.
 
@@ -86,7 +91,9 @@ def propose(
     Refused (:class:`ProposalRefused`) when the branch's commits claim other findings in their
     ``Finding-Id:`` trailers, or when the producer's change is in no commit of the branch,
     unless FORCE: then it is recorded (a contradicted finding is flagged; an unmatched change
-    is recorded at the head, with why in ``suggestion.unmatched``, and flagged)."""
+    is recorded at the head, with why in ``suggestion.unmatched``, and flagged). PROGRESS, when
+    given, is told how far the search for the producer's change has gone
+    (:func:`fixreview.suggestion_match.locate`)."""
     loaded = load_policy(repo, base)
     name, head = resolve_branch(repo, loaded, branch)
     if not force:
@@ -97,7 +104,7 @@ def propose(
         if not producer_diffs:
             producer_diffs = _edit_diffs(repo, merge_base, producer_edits)
         suggestion_commit, unmatched = _by_content(
-            repo, merge_base, name, head, producer_diffs, force
+            repo, merge_base, name, head, producer_diffs, force, progress
         )
     if commit is not None:
         resolved = repo.resolve(commit)
@@ -162,6 +169,7 @@ def _by_content(
     head: str,
     producer_diffs: Sequence[tuple[str, str]],
     force: bool,
+    progress: Progress | None = None,
 ) -> tuple[str, str | None]:
     """The commit of branch NAME (HEAD, from MERGE_BASE) that holds the producer's change, and
     None; HEAD when the report changes no line; with FORCE, when no commit holds it, HEAD and
@@ -169,7 +177,7 @@ def _by_content(
     changes = producer_changes(producer_diffs)
     if not changes:
         return head, None
-    found = locate(repo, merge_base, head, changes)
+    found = locate(repo, merge_base, head, changes, progress)
     if not isinstance(found, Mismatch):
         return found, None
     if force:

@@ -34,6 +34,10 @@ from fixreview.resultcache import ResultCache, cache_key, code_digest, program_i
 
 if TYPE_CHECKING:
     from fixreview.findings.sources import FindingsIndex
+    from fixreview.progress import Progress
+
+STAGE_BRANCHES = "reading fix branches"
+"""What :func:`build_fixes` tells its progress callback (fixreview/progress.py)."""
 
 
 @dataclass(frozen=True)
@@ -109,11 +113,13 @@ def list_fix_branches(
     return sorted(found.values(), key=lambda b: b.name)
 
 
-def load_queue(repo: Repository, base: str | None = None) -> Queue:
-    """Read every fix branch of the repository, in bulk."""
+def load_queue(
+    repo: Repository, base: str | None = None, progress: Progress | None = None
+) -> Queue:
+    """Read every fix branch of the repository, in bulk (telling PROGRESS how far it is)."""
     loaded = load_policy(repo, base)
     branches = list_fix_branches(repo, loaded)
-    fixes, warnings = build_fixes(repo, loaded, branches)
+    fixes, warnings = build_fixes(repo, loaded, branches, progress)
     return Queue(policy=loaded, fixes=fixes, warnings=warnings + _shallow(repo, loaded, fixes))
 
 
@@ -154,15 +160,24 @@ def fix_at(repo: Repository, loaded: LoadedPolicy, head: str) -> tuple[Fix, list
 
 
 def build_fixes(
-    repo: Repository, loaded: LoadedPolicy, branches: list[BranchRef]
+    repo: Repository,
+    loaded: LoadedPolicy,
+    branches: list[BranchRef],
+    progress: Progress | None = None,
 ) -> tuple[list[Fix], list[str]]:
-    """The fixes of BRANCHES: commits, merge-bases, proposals, trailers and sizes, in bulk."""
+    """The fixes of BRANCHES: commits, merge-bases, proposals, trailers and sizes, in bulk;
+    PROGRESS, when given, is told how many branches are read."""
+    total = len(branches)
+    if progress is not None:
+        progress(STAGE_BRANCHES, 0, total)
     graph = load_graph(repo, loaded.base_commit, (b.head for b in branches))
     proposals, warnings = _proposals_for(repo, branches, graph)
     findings: FindingsIndex | None = None
     fixes: list[Fix] = []
     merge_bases = _merge_bases(repo, loaded.base_commit, branches, graph)
-    for branch in branches:
+    for done, branch in enumerate(branches):
+        if progress is not None:
+            progress(STAGE_BRANCHES, done, total)
         own = graph.branch_commits(branch.head)
         commits = [graph.commits[oid] for oid in own if oid in graph.commits]
         fix_branch = FixBranch(
@@ -213,6 +228,8 @@ def build_fixes(
         if problem:
             fix.problems.append(problem)
     _fill_stats(repo, fixes)
+    if progress is not None:
+        progress(STAGE_BRANCHES, total, total)
     return fixes, warnings
 
 

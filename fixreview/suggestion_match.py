@@ -22,11 +22,18 @@ import itertools
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from fixreview.changes import decode
 from fixreview.findings.sarif import FileEdit, Replacement
 from fixreview.repo.diffs import Diff, parse_diff
 from fixreview.repo.git import CLEAN_DIFF_FLAGS, STABLE_DIFF_CONFIG, Repository
+
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
+
+STAGE_SEARCH = "searching the branch's commits"
+"""What :func:`locate` tells its progress callback (fixreview/progress.py)."""
 
 MAX_COMMITS = 200
 """The most commits of a branch searched for the producer's change."""
@@ -120,10 +127,15 @@ def edit_diffs(bases: Mapping[str, str], edits: Sequence[FileEdit]) -> list[tupl
 
 
 def locate(
-    repo: Repository, merge_base: str | None, head: str, changes: Sequence[ProducerChange]
+    repo: Repository,
+    merge_base: str | None,
+    head: str,
+    changes: Sequence[ProducerChange],
+    progress: Progress | None = None,
 ) -> str | Mismatch:
     """The oldest commit between MERGE_BASE (None: the root) and HEAD whose change since
-    MERGE_BASE holds every one of CHANGES; else why there is none."""
+    MERGE_BASE holds every one of CHANGES; else why there is none. PROGRESS, when given, is
+    told how many commits are searched (:data:`STAGE_SEARCH`)."""
     wanted = sorted({change.path for change in changes})
     if not wanted:
         return Mismatch("the producer's report changes no line")
@@ -143,7 +155,9 @@ def locate(
             f"the branch has more than {MAX_COMMITS} commits to search for the producer's "
             "change: name the suggestion with --commit"
         )
-    for oid in oids:
+    for done, oid in enumerate(oids):
+        if progress is not None:
+            progress(STAGE_SEARCH, done, len(oids))
         if _holds(_diff(repo, start, oid, wanted), changes):
             return oid
     return Mismatch(

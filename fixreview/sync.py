@@ -14,6 +14,8 @@ that union is what is pushed.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fixreview.errors import GitError
 from fixreview.notes.store import (
     DECISIONS_REF,
@@ -23,8 +25,15 @@ from fixreview.notes.store import (
 )
 from fixreview.repo.git import Repository
 
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
+
 NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF)
 ROUNDS = 5
+# what sync tells its progress callback (fixreview/progress.py): the merge counts the refs
+STAGE_FETCH = "fetching notes"
+STAGE_MERGE = "merging notes"
+STAGE_PUSH = "pushing notes"
 
 
 def tracking_ref(remote: str, ref: str) -> str:
@@ -37,20 +46,29 @@ def notes_fetch_refspec(remote: str) -> str:
     return f"+refs/notes/fixreview/*:{tracking_ref(remote, 'refs/notes/fixreview/*')}"
 
 
-def sync_notes(repo: Repository, remote: str = "origin") -> list[str]:
-    """Fetch, merge and push the fixreview notes refs; returns lines saying what happened."""
+def sync_notes(
+    repo: Repository, remote: str = "origin", progress: Progress | None = None
+) -> list[str]:
+    """Fetch, merge and push the fixreview notes refs; returns lines saying what happened.
+    PROGRESS, when given, is told each step as it starts (and each round's, when one races)."""
     if repo.try_run("remote", "get-url", remote).returncode != 0:
         raise GitError(f"no remote named {remote!r} (git remote -v lists them)")
     report: list[str] = []
     for _ in range(ROUNDS):
         report = []
+        if progress is not None:
+            progress(STAGE_FETCH, 0, 1)
         repo.run("fetch", "--quiet", "--no-tags", remote, notes_fetch_refspec(remote))
-        for ref in NOTES_REFS:
+        for done, ref in enumerate(NOTES_REFS):
+            if progress is not None:
+                progress(STAGE_MERGE, done, len(NOTES_REFS))
             report.append(f"{ref}: {merge_notes(repo, ref, tracking_ref(remote, ref))}")
         local = [ref for ref in NOTES_REFS if repo.ref_value(ref) is not None]
         if not local:
             report.append("nothing to push")
             return report
+        if progress is not None:
+            progress(STAGE_PUSH, 0, 1)
         pushed = repo.try_run("push", "--porcelain", remote, *(f"{ref}:{ref}" for ref in local))
         if pushed.returncode == 0:
             report.append(f"pushed to {remote}")

@@ -61,7 +61,7 @@ import math
 import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from fixreview.documents import JsonObject
@@ -74,11 +74,17 @@ from fixreview.findings import finding_from
 from fixreview.findings.titles import informative_title
 from fixreview.models import Finding, Location, Severity
 
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
+
 EVIDENCE_LIMIT = 20_000
 """The most characters of evidence kept from one result."""
 
 SUGGESTIONS = 5
 """How many valid selectors an error message offers."""
+
+STAGE_SARIF = "reading SARIF results"
+"""What :func:`parse_sarif` tells its progress callback (fixreview/progress.py)."""
 
 SKIPPED_KINDS = frozenset({"pass", "notApplicable", "informational"})
 
@@ -150,8 +156,11 @@ def result_key(rule_id: str, path: str | None, line: int | None) -> str:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def parse_sarif(data: bytes, source: str) -> list[SarifResult]:
-    """All results of all runs. ``source`` names the file in error messages.
+def parse_sarif(
+    data: bytes, source: str, progress: Progress | None = None
+) -> list[SarifResult]:
+    """All results of all runs. ``source`` names the file in error messages; PROGRESS, when
+    given, is told how many of the log's results are read (:data:`STAGE_SARIF`).
 
     Raises :class:`InputError` (``"<source>: <what is wrong>"``) when the data is not JSON or not
     a SARIF log.
@@ -165,11 +174,21 @@ def parse_sarif(data: bytes, source: str) -> list[SarifResult]:
     runs = log.get("runs")
     if not isinstance(runs, list):
         raise InputError(f"{source}: not a SARIF log: no 'runs' array")
+    total = sum(
+        len(run["results"])
+        for run in runs
+        if isinstance(run, dict) and isinstance(run.get("results"), list)
+    )
     results: list[SarifResult] = []
+    read = 0
     for run_index, run in enumerate(runs):
         if not isinstance(run, dict):
             raise InputError(f"{source}: not a SARIF log: runs[{run_index}] is not an object")
-        results.extend(_Run(run, run_index, source).results())
+        results.extend(_Run(run, run_index, source).results(progress, read, total))
+        if isinstance(run.get("results"), list):
+            read += len(run["results"])
+    if progress is not None:
+        progress(STAGE_SARIF, total, total)
     return results
 
 
@@ -249,7 +268,11 @@ class _Run:
         )
         self.scanner = f"{name} {version}".strip()
 
-    def results(self) -> list[SarifResult]:
+    def results(
+        self, progress: Progress | None = None, before: int = 0, total: int = 0
+    ) -> list[SarifResult]:
+        """The run's results; PROGRESS, when given, is told each one read (BEFORE of the log's
+        TOTAL were read in earlier runs)."""
         raw = self.run.get("results")
         if raw is None:
             return []
@@ -259,6 +282,8 @@ class _Run:
             )
         out: list[SarifResult] = []
         for position, result in enumerate(raw):
+            if progress is not None:
+                progress(STAGE_SARIF, before + position, total)
             if not isinstance(result, dict):
                 raise InputError(
                     f"{self.source}: not a SARIF log: "

@@ -51,6 +51,7 @@ from fixreview.risk.flags import (
 )
 
 if TYPE_CHECKING:
+    from fixreview.progress import Progress
     from fixreview.repo.diffs import Diff
     from fixreview.risk.checks import assess
     from fixreview.risk.tree import TreeFacts, tree_facts
@@ -96,6 +97,8 @@ __all__ = [
 # for a forgotten bump; this constant stays the documented rule: docs/development.md.)
 RISK_CHECKS_VERSION = "4"
 CACHE_KIND = "risk-flags"
+STAGE_RISK = "checking risk flags"
+"""What :func:`assess_fixes` tells its progress callback (fixreview/progress.py)."""
 
 # The code whose behaviour the cached flags depend on, relative to the fixreview package.
 _SOURCES = (
@@ -323,6 +326,7 @@ def assess_fixes(
     policy: Policy,
     jobs: int | None = None,
     on_flags: Callable[[dict[str, list[RiskFlag]]], None] | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, list[RiskFlag]]:
     """The risk flags of every fix, by branch name: the keys resolved with at most one git
     process, only the fixes missing from the cache assessed, their diffs computed together
@@ -333,9 +337,11 @@ def assess_fixes(
     JOBS of them (default and upper bound: ``FIXREVIEW_JOBS``, else the processor count; 1:
     never a pool); else, or for whatever the pool did not finish, here. ON_FLAGS, when given,
     is called in the calling thread with the flags found so far: the cache hits first, in one
-    call, then each batch of fixes as it is checked."""
+    call, then each batch of fixes as it is checked. PROGRESS, when given, is told how many
+    fixes have their flags (:data:`STAGE_RISK`), as they come."""
     from fixreview.risk import pool
 
+    total = len(fixes)
     store = ResultCache.under(repo.common_dir, CACHE_KIND)
     found: dict[str, list[RiskFlag]] = {}
     misses: list[pool.Miss] = []
@@ -350,12 +356,16 @@ def assess_fixes(
                 found[fix.branch.name] = flags
     else:
         misses = [pool.Miss(index, fix, None) for index, fix in enumerate(fixes)]
+    if progress is not None:
+        progress(STAGE_RISK, len(found), total)
     if found and on_flags is not None:
         on_flags(dict(found))
     done: set[int] = set()
 
     def report(batch: dict[str, list[RiskFlag]]) -> None:
         found.update(batch)
+        if batch and progress is not None:
+            progress(STAGE_RISK, len(found), total)
         if batch and on_flags is not None:
             on_flags(batch)
 
@@ -384,5 +394,7 @@ def assess_fixes(
             if miss.key is not None:
                 store.put(miss.key, flags_body(flags))
             batch[miss.fix.branch.name] = flags
+            if progress is not None:
+                progress(STAGE_RISK, len(found) + len(batch), total)
         report(batch)
     return {fix.branch.name: found[fix.branch.name] for fix in fixes}
