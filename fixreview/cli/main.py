@@ -10,6 +10,7 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -17,6 +18,7 @@ from fixreview import __version__
 from fixreview.errors import EXIT_USAGE, FixreviewError, InputError
 
 if TYPE_CHECKING:
+    from fixreview.progress import Progress
     from fixreview.user_config import UserConfig
 
 PROG = "fixreview"
@@ -390,6 +392,13 @@ def _warn(warnings: list[str]) -> None:
         print(f"{PROG}: warning: {visible(warning, multiline=False)}", file=sys.stderr)
 
 
+def _progress() -> AbstractContextManager[Progress | None]:
+    """Progress on stderr while the command works, when stderr is a terminal (else None)."""
+    from fixreview.cli.progress import stderr_progress
+
+    return stderr_progress(sys.stderr, f"{PROG}: ")
+
+
 def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.cli.jsonout import queue_document
     from fixreview.cli.render import list_table
@@ -398,15 +407,16 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.queue import load_queue
     from fixreview.risk import assess_fixes
 
-    queue = load_queue(repo, args.base)
-    # the signatures are checked on a thread while every fix's flags are computed, once:
-    # statuses need them for the fixes with decisions, too
-    judging = start_judging(repo, queue, background=True)
-    try:
-        flags = assess_fixes(repo, queue.fixes, queue.policy.policy)
-    finally:
-        judging.wait()
-    set_statuses(queue, judging.finish(flags))
+    with _progress() as progress:
+        queue = load_queue(repo, args.base, progress)
+        # the signatures are checked on a thread while every fix's flags are computed, once:
+        # statuses need them for the fixes with decisions, too
+        judging = start_judging(repo, queue, background=True, progress=progress)
+        try:
+            flags = assess_fixes(repo, queue.fixes, queue.policy.policy, progress=progress)
+        finally:
+            judging.wait(progress)
+        set_statuses(queue, judging.finish(flags, progress))
     fixes = sorted(
         (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
         key=lambda f: (f.severity_rank, f.branch.name),
@@ -457,20 +467,22 @@ def _read_input(path: str) -> bytes:
 def _propose(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.proposals import propose
 
-    finding, source, diffs, edits = _finding_from_args(repo, args)
-    proposal = propose(
-        repo,
-        args.branch,
-        finding,
-        tool=args.tool if args.tool is not None else source.get("tool"),
-        model=args.model if args.model is not None else source.get("model"),
-        rationale=args.rationale if args.rationale is not None else source.get("rationale"),
-        commit=args.commit,
-        base=args.base,
-        force=args.force,
-        producer_diffs=diffs,
-        producer_edits=edits,
-    )
+    with _progress() as progress:
+        finding, source, diffs, edits = _finding_from_args(repo, args, progress)
+        proposal = propose(
+            repo,
+            args.branch,
+            finding,
+            tool=args.tool if args.tool is not None else source.get("tool"),
+            model=args.model if args.model is not None else source.get("model"),
+            rationale=args.rationale if args.rationale is not None else source.get("rationale"),
+            commit=args.commit,
+            base=args.base,
+            force=args.force,
+            producer_diffs=diffs,
+            producer_edits=edits,
+            progress=progress,
+        )
     from fixreview.safetext import visible
 
     print(
@@ -482,10 +494,11 @@ def _propose(repo: Any, args: argparse.Namespace) -> int:
 
 
 def _finding_from_args(
-    repo: Any, args: argparse.Namespace
+    repo: Any, args: argparse.Namespace, progress: Progress | None = None
 ) -> tuple[Any, dict[str, str], tuple[tuple[str, str], ...], tuple[Any, ...]]:
     """The finding named on the command line; the tool, model and rationale the source itself
-    gives; the producer's diff by file (CodeTF); the producer's fix as edits (SARIF)."""
+    gives; the producer's diff by file (CodeTF); the producer's fix as edits (SARIF). PROGRESS:
+    told how far a SARIF log is read."""
     if args.finding:
         if args.result:
             raise UsageError("--result goes with --sarif or --codetf, not --finding")
@@ -495,7 +508,7 @@ def _finding_from_args(
     if args.sarif:
         from fixreview.findings.sarif import parse_sarif, select_result
 
-        results = parse_sarif(_read_input(args.sarif), args.sarif)
+        results = parse_sarif(_read_input(args.sarif), args.sarif, progress)
         chosen = select_result(results, args.result, args.sarif, _changed_paths(repo, args))
         return chosen.finding, {}, (), chosen.fixes
     from fixreview.findings.codetf import parse_codetf, select_change
@@ -611,7 +624,8 @@ def _log(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.cli.jsonout import audit_document
     from fixreview.cli.render import audit_report
 
-    trail = audit_trail(repo, args.target, args.base)
+    with _progress() as progress:
+        trail = audit_trail(repo, args.target, args.base, progress)
     if args.json:
         _emit_json(audit_document(trail))
     else:
@@ -668,7 +682,8 @@ def _init(repo: Any, args: argparse.Namespace) -> int:
 def _sync(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.sync import sync_notes
 
-    report = sync_notes(repo, args.remote)
+    with _progress() as progress:
+        report = sync_notes(repo, args.remote, progress)
     for line in report:
         print(line)
     return 0
