@@ -16,13 +16,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fixreview.changes import final_diff, final_pair, final_text
 from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict, read_decisions
 from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
 from fixreview.errors import FixreviewError
 from fixreview.gate import (
+    STAGE_DECISIONS,
     GateResult,
     approvals_of,
     fill_statuses,
@@ -42,6 +43,9 @@ from fixreview.signing import signer_from_git
 from fixreview.signing.base import Signer
 from fixreview.signing.config import reviewer_identity
 from fixreview.signing.verifier import KeyStanding
+
+if TYPE_CHECKING:
+    from fixreview.progress import Progress
 
 PREVIEW_AFTER = 4_000  # diff lines beyond which the review screen shows a preview first
 READ_AHEAD_WAIT = 30.0  # seconds opening a fix waits at most for its diff being read ahead
@@ -131,11 +135,11 @@ class ReviewSession:
         fill_statuses(self.repo, queue)
         return queue
 
-    def load_rows(self) -> tuple[Queue, set[str]]:
+    def load_rows(self, progress: Progress | None = None) -> tuple[Queue, set[str]]:
         """Read the queue without judging anything: what its rows need, fast. With it, the
         branches whose status is unknown until :meth:`judge` (those with decisions); every
-        other fix is pending."""
-        queue = load_queue(self.repo, self.base)
+        other fix is pending. PROGRESS, when given, is told how far the queue is read."""
+        queue = load_queue(self.repo, self.base, progress)
         records, _, exists = read_decisions(self.repo)
         if not exists:
             return queue, set()
@@ -170,6 +174,7 @@ class ReviewSession:
         unknown: set[str],
         show: Callable[[dict[str, Standing]], None],
         batch: int = 5,
+        progress: Progress | None = None,
     ) -> None:
         """Every fix's flags, status and approvals, handed to SHOW as soon as they are known
         (worker thread). The flags come in bulk (:func:`assess_fixes`: from the result cache,
@@ -177,14 +182,20 @@ class ReviewSession:
         leaves Python to the UI); a fix without decisions is shown as its flags arrive, and
         the fixes with decisions (UNKNOWN, from :meth:`load_rows`), whose flags are asked for
         first, are judged BATCH at a time meanwhile, each batch waiting while the reviewer
-        opens a fix. Nothing is shown once QUEUE is no longer the session's."""
+        opens a fix. Nothing is shown once QUEUE is no longer the session's. PROGRESS, when
+        given, is told how many fixes have their flags, and how many of UNKNOWN are judged."""
         by_name = {fix.branch.name: fix for fix in queue.fixes}
         waiting: list[Fix] = []
+        judged = 0
 
         def judge_some(count: int) -> None:
+            nonlocal judged
             while len(waiting) >= count and waiting and self.queue is queue:
                 chosen, waiting[:] = waiting[:batch], waiting[batch:]
+                if progress is not None:
+                    progress(STAGE_DECISIONS, judged, len(unknown))
                 show(self.judge(queue, chosen))
+                judged += len(chosen)
 
         def arrived(flags: dict[str, list[RiskFlag]]) -> None:
             if self.queue is not queue:
@@ -202,7 +213,7 @@ class ReviewSession:
             judge_some(batch)
 
         first = sorted(queue.fixes, key=lambda fix: fix.branch.name not in unknown)
-        assess_fixes(self.repo, first, queue.policy.policy, on_flags=arrived)
+        assess_fixes(self.repo, first, queue.policy.policy, on_flags=arrived, progress=progress)
         judge_some(1)
 
     def _standing_for(

@@ -7,6 +7,7 @@ as a notification in one place (``on_worker_state_changed``) and never ends the 
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from fixreview.app.themes import notify_theme_errors, setup_themes, theme_variab
 from fixreview.errors import FixreviewError
 from fixreview.gate import GateResult
 from fixreview.models import Fix
+from fixreview.progress import Progress, Throttle
 from fixreview.queue import Queue
 from fixreview.recording import Recorded
 from fixreview.repo.git import Repository
@@ -81,12 +83,19 @@ class FixreviewApp(App[None]):
     ]
 
     def __init__(
-        self, repo: Repository, base: str | None = None, config: UserConfig | None = None
+        self,
+        repo: Repository,
+        base: str | None = None,
+        config: UserConfig | None = None,
+        loading_watcher: Progress | None = None,
     ) -> None:
         super().__init__()
         self.session = ReviewSession(repo, base)
         self.queue_screen = QueueScreen(self.session)
         self.config = config or UserConfig()
+        # told every step of loading the queue (unthrottled, in the loading worker, after the
+        # screen was told): what a test holds the load at a known stage with
+        self.loading_watcher = loading_watcher
 
     # -- start ------------------------------------------------------------------------------
 
@@ -123,8 +132,32 @@ class FixreviewApp(App[None]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="queue", name="loading the queue")
     def reload_queue(self) -> None:
         """The rows first (refs, commits, notes: no diff, no signature), then every fix's
-        flags, status and approvals, which fill their columns when known."""
-        queue, unknown = self.session.load_rows()
+        flags, status and approvals, which fill their columns when known. Meanwhile the queue
+        screen shows the stage and its count, a few times a second at most, until the end."""
+        try:
+            self._load_queue(self._loading_progress())
+        finally:
+            with contextlib.suppress(RuntimeError):  # the app has gone: nothing to hide
+                self.call_from_thread(self.queue_screen.hide_progress)
+
+    def _loading_progress(self) -> Progress:
+        """What loading reports to: the queue screen (throttled), then the loading watcher."""
+
+        def draw(stage: str, done: int, total: int) -> None:
+            self.call_from_thread(self.queue_screen.show_progress, stage, done, total)
+
+        shown = Throttle(draw)
+        watcher = self.loading_watcher
+
+        def progress(stage: str, done: int, total: int) -> None:
+            shown(stage, done, total)
+            if watcher is not None:
+                watcher(stage, done, total)
+
+        return progress
+
+    def _load_queue(self, progress: Progress) -> None:
+        queue, unknown = self.session.load_rows(progress)
         drawn = threading.Event()
         self.call_from_thread(self.queue_loaded, queue, unknown, drawn)
         # judging shares Python with the UI thread: the rows are drawn first, so the queue
@@ -142,7 +175,7 @@ class FixreviewApp(App[None]):
                 self.call_from_thread(self.queue_judged, queue, found)
                 found, shown = {}, time.monotonic()
 
-        self.session.judge_all(queue, unknown, show, batch=JUDGE_BATCH)
+        self.session.judge_all(queue, unknown, show, batch=JUDGE_BATCH, progress=progress)
         if found and self.session.queue is queue:
             self.call_from_thread(self.queue_judged, queue, found)
 

@@ -10,14 +10,16 @@ from rich.text import Text
 from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
 from textual.message import Message
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 
 from fixreview.app.plain import one_line
 from fixreview.app.widgets.key_footer import KeyFooter
 from fixreview.models import Fix
+from fixreview.progress import progress_text
 from fixreview.safetext import visible_line
 from fixreview.session import SORTS, ReviewSession
 
@@ -171,6 +173,9 @@ class QueueScreen(Screen[None]):
         yield Header()
         yield Input(placeholder="filter: id, title, branch, tool, severity, status", id="filter")
         yield Static(Text("loading the queue…"), id="queue-state")
+        with Horizontal(id="queue-progress"):
+            yield Static(id="progress-stage")
+            yield ProgressBar(id="progress-bar", show_eta=False)
         yield QueueTable(id="queue", cursor_type="row", zebra_stripes=True)
         yield KeyFooter(compact=True)
 
@@ -236,6 +241,21 @@ class QueueScreen(Screen[None]):
             if self.needle:
                 line.append_text(one_line(self.needle))
             state.update(line)
+
+    def show_progress(self, stage: str, done: int, total: int) -> None:
+        """The line under the state line: what loading is doing now, and how far it is (a
+        fixed stage name and counts: fixreview/progress.py)."""
+        self.query_one("#progress-stage", Static).update(
+            Text(visible_line(progress_text(stage, done, total)))
+        )
+        self.query_one("#progress-bar", ProgressBar).update(
+            total=max(total, 1), progress=min(done, total)
+        )
+        self.query_one("#queue-progress").display = True
+
+    def hide_progress(self) -> None:
+        """Loading is over: no progress line."""
+        self.query_one("#queue-progress").display = False
 
     def texts(self, fix: Fix) -> dict[str, str]:
         """Each column's text for FIX, before styling and cutting to width."""
