@@ -12,7 +12,7 @@ only the ``for-each-ref`` and an ``ls-tree`` run.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -54,6 +54,8 @@ class Queue:
     policy: LoadedPolicy
     fixes: list[Fix]
     warnings: list[str] = field(default_factory=list)
+    # the fix branches left out because they match none of the patterns the queue was read for
+    hidden: int = 0
 
     def get(self, name: str) -> Fix:
         """The fix on branch NAME (or a remote-tracking ``REMOTE/NAME``)."""
@@ -114,13 +116,32 @@ def list_fix_branches(
 
 
 def load_queue(
-    repo: Repository, base: str | None = None, progress: Progress | None = None
+    repo: Repository,
+    base: str | None = None,
+    progress: Progress | None = None,
+    only: Sequence[str] = (),
 ) -> Queue:
-    """Read every fix branch of the repository, in bulk (telling PROGRESS how far it is)."""
+    """Read every fix branch of the repository, in bulk (telling PROGRESS how far it is); with
+    ONLY, those whose name matches one of its patterns (the reviewer's ``branches``: the others
+    are counted in :attr:`Queue.hidden`)."""
     loaded = load_policy(repo, base)
-    branches = list_fix_branches(repo, loaded)
+    every = list_fix_branches(repo, loaded)
+    patterns = list(only)
+    branches = [b for b in every if matches_any(b.name, patterns)] if patterns else every
     fixes, warnings = build_fixes(repo, loaded, branches, progress)
-    return Queue(policy=loaded, fixes=fixes, warnings=warnings + _shallow(repo, loaded, fixes))
+    return Queue(
+        policy=loaded,
+        fixes=fixes,
+        warnings=warnings + _shallow(repo, loaded, fixes),
+        hidden=len(every) - len(branches),
+    )
+
+
+def hidden_note(hidden: int, patterns: Sequence[str], origin: str) -> str:
+    """What a reviewer is told of the HIDDEN fix branches that PATTERNS (set by ORIGIN) left out
+    of the queue, so that a narrowed queue is never mistaken for the whole one."""
+    noun = "fix branch matches" if hidden == 1 else "fix branches match"
+    return f"{hidden} more {noun} none of {', '.join(patterns)} ({origin}): not shown"
 
 
 def _shallow(repo: Repository, loaded: LoadedPolicy, fixes: list[Fix]) -> list[str]:

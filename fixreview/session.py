@@ -105,9 +105,12 @@ class Signing:
 class ReviewSession:
     """The state of one batch review of a repository's pending AI fixes."""
 
-    def __init__(self, repo: Repository, base: str | None = None) -> None:
+    def __init__(
+        self, repo: Repository, base: str | None = None, branches: Sequence[str] = ()
+    ) -> None:
         self.repo = repo
         self.base = base
+        self.branches = tuple(branches)  # the reviewer's branch patterns: the queue shows those
         self.queue: Queue | None = None
         self.sort_mode: SortMode = "severity"
         self.opened: list[str] = []  # every fix opened this run, in the order first opened
@@ -131,7 +134,7 @@ class ReviewSession:
     def load(self) -> Queue:
         """Read the queue and every fix's status afresh (the caller installs it with
         :meth:`use_queue`, on the UI thread)."""
-        queue = load_queue(self.repo, self.base)
+        queue = load_queue(self.repo, self.base, only=self.branches)
         fill_statuses(self.repo, queue)
         return queue
 
@@ -139,7 +142,7 @@ class ReviewSession:
         """Read the queue without judging anything: what its rows need, fast. With it, the
         branches whose status is unknown until :meth:`judge` (those with decisions); every
         other fix is pending. PROGRESS, when given, is told how far the queue is read."""
-        queue = load_queue(self.repo, self.base, progress)
+        queue = load_queue(self.repo, self.base, progress, self.branches)
         records, _, exists = read_decisions(self.repo)
         if not exists:
             return queue, set()

@@ -5,6 +5,10 @@ line naming the key (exit 2), never silently ignored. What it sets:
 
 - ``theme``: the app's theme, by name (a built-in one or one of ``themes/``);
 - ``base``: the base branch when ``--base`` is not given (before ``git config fixreview.base``);
+- ``branches``: the fix branches this reviewer reviews, as patterns (``["pixeebot/*"]``; ``*``
+  matches ``/`` too, as in the policy's ``fix_branches``): the app's queue and ``list`` show the
+  policy's fix branches that match one of them (``list --branch`` overrides it). It narrows what
+  is shown, never what is a fix branch;
 - ``[keys]``: key remapping by binding id (``"review.approve" = "ctrl+a"``; docs/app.md lists
   the ids), as Textual's ``App.set_keymap`` takes them.
 
@@ -45,6 +49,7 @@ class UserConfig(BaseModel):
 
     theme: StrictStr | None = None
     base: StrictStr | None = None
+    branches: list[StrictStr] = []
     keys: dict[StrictStr, StrictStr] = {}
 
 

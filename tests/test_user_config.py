@@ -1,10 +1,12 @@
 """The reviewer's config.toml ($XDG_CONFIG_HOME/fixreview): read strictly (one line naming the key
 that cannot be used, exit 2), its base used when --base is not given (and named as the config's
 when it names no branch), its theme and its key remapping by binding id applied in the app —
-pressing the remapped key does what the binding does."""
+pressing the remapped key does what the binding does — and its branch patterns narrowing the
+queue of list and the app (never silently: how many more there are is said)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -76,3 +78,52 @@ async def test_the_app_takes_the_theme_and_the_remapped_keys(demo_repo: Path) ->
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
     assert load_user_config() == UserConfig(theme="textual-light", keys={"app.help": "f2"})
+
+
+def test_branch_patterns_narrow_list_and_say_how_many_are_not_shown(demo_repo: Path) -> None:
+    path = write_config('branches = ["snyk-*", "alert-autofix-*"]\n')
+    proc = fixreview(demo_repo, "list", "--all", "--json", env=dict(os.environ))
+    assert proc.returncode == 0, proc.stderr
+    shown = [fix["branch"] for fix in json.loads(proc.stdout)["fixes"]]
+    assert sorted(shown) == ["alert-autofix-12", "snyk-fix-gunicorn-23-0-0", "snyk-fix-pyyaml-5-4"]
+    assert proc.stderr.strip().splitlines() == [
+        "fixreview: note: 13 more fix branches match none of snyk-*, alert-autofix-* "
+        f"(branches in {path}): not shown"
+    ]
+    # --branch wins over the config; a pattern * matches / too, as the policy's do
+    proc = fixreview(
+        demo_repo, "list", "--all", "--json", "--branch", "copilot*", env=dict(os.environ)
+    )
+    assert [fix["branch"] for fix in json.loads(proc.stdout)["fixes"]] == ["copilot/tidy-logging"]
+    assert "15 more fix branches match none of copilot* (--branch): not shown" in proc.stderr
+    # patterns narrow what is shown, never what is a fix branch: main is not one
+    proc = fixreview(demo_repo, "list", "--all", "--json", "--branch", "*", env=dict(os.environ))
+    assert len(json.loads(proc.stdout)["fixes"]) == 16 and proc.stderr == ""
+
+
+def test_a_branch_pattern_that_is_not_a_string_is_named(repo: TestRepo) -> None:
+    path = write_config('branches = "ai-fix/*"\n')
+    proc = fixreview(repo, "list", env=dict(os.environ))
+    assert proc.returncode == 2
+    assert proc.stderr.startswith(f"fixreview: error: {path}: branches: "), proc.stderr
+
+
+async def test_the_app_shows_the_configured_branches_and_says_how_many_more(
+    demo_repo: Path,
+) -> None:
+    write_config('branches = ["snyk-*"]\n')
+    app = FixreviewApp(Repository(demo_repo), None, load_user_config())
+    async with app.run_test(size=(160, 40)) as pilot:
+        for _ in range(100):
+            await pilot.pause(0.05)
+            if app.session.queue is not None:
+                break
+        await pilot.pause()
+        queue = app.session.queue
+        assert queue is not None
+        assert sorted(f.branch.name for f in queue.fixes) == [
+            "snyk-fix-gunicorn-23-0-0",
+            "snyk-fix-pyyaml-5-4",
+        ]
+        assert "14 more not matching your branches (config.toml)" in app.sub_title
+        assert "ai-fix/sqli-invoice-search" not in str(app.screen.query_one("DataTable").rows)

@@ -90,9 +90,9 @@ class FixreviewApp(App[None]):
         loading_watcher: Progress | None = None,
     ) -> None:
         super().__init__()
-        self.session = ReviewSession(repo, base)
-        self.queue_screen = QueueScreen(self.session)
         self.config = config or UserConfig()
+        self.session = ReviewSession(repo, base, self.config.branches)
+        self.queue_screen = QueueScreen(self.session)
         # told every step of loading the queue (unthrottled, in the loading worker, after the
         # screen was told): what a test holds the load at a known stage with
         self.loading_watcher = loading_watcher
@@ -126,6 +126,9 @@ class FixreviewApp(App[None]):
         self.sub_title = (
             f"{len(session.decided)} reviewed this run · {session.awaiting()} awaiting review"
         )
+        hidden = session.queue.hidden if session.queue is not None else 0
+        if hidden:  # a narrowed queue is never taken for the whole one
+            self.sub_title += f" · {hidden} more not matching your branches (config.toml)"
 
     # -- loading, in workers --------------------------------------------------------------
 

@@ -58,7 +58,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "pending fixes (or all, with their status)",
         "List the fix branches awaiting review (pending or stale), most severe first, with\n"
         "their finding, AI tool, size, risk flags and status. --all lists every fix branch.",
-        "  fixreview list\n  fixreview list --all\n  fixreview list --json --base origin/main",
+        "  fixreview list\n  fixreview list --all\n  fixreview list --branch 'snyk-*'\n"
+        "  fixreview list --json --base origin/main",
     ),
     "show": (
         "finding, suggestion, diff stats and commits of a fix",
@@ -201,6 +202,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(commands, "list")
     _common(p, top=False)
     p.add_argument("--all", action="store_true", help="include decided fixes")
+    p.add_argument(
+        "--branch",
+        metavar="PATTERN",
+        action="append",
+        help="only fix branches matching PATTERN (* matches / too; repeatable; default: "
+        "branches in your config.toml, else all)",
+    )
     p.add_argument("--json", action="store_true", help="machine-readable output (docs/json.md)")
 
     p = _command(commands, "show")
@@ -358,6 +366,10 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         return _run_app(repo, args.base, config)
     if args.command == "list":
+        if args.branch is None and config.branches:
+            from fixreview.user_config import config_path
+
+            args.branch, args.branch_origin = list(config.branches), f"branches in {config_path()}"
         return _list(repo, args)
     if args.command == "show":
         return _show(repo, args)
@@ -408,7 +420,7 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.risk import assess_fixes
 
     with _progress() as progress:
-        queue = load_queue(repo, args.base, progress)
+        queue = load_queue(repo, args.base, progress, args.branch or ())
         # the signatures are checked on a thread while every fix's flags are computed, once:
         # statuses need them for the fixes with decisions, too
         judging = start_judging(repo, queue, background=True, progress=progress)
@@ -421,6 +433,13 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
         (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
         key=lambda f: (f.severity_rank, f.branch.name),
     )
+    if queue.hidden:
+        from fixreview.queue import hidden_note
+        from fixreview.safetext import visible
+
+        origin = getattr(args, "branch_origin", "--branch")
+        note = hidden_note(queue.hidden, args.branch, origin)
+        print(f"{PROG}: note: {visible(note, multiline=False)}", file=sys.stderr)
     if args.json:
         _emit_json(queue_document(queue, fixes, flags))
         return 0
