@@ -111,3 +111,14 @@ def test_scopes_read_with_pythons_parser() -> None:
     assert is_import_line("    b as c,", continuation=True)
     assert not is_import_line("    b as c,") and not is_import_line("x = 1", continuation=True)
     assert python_scopes("def broken(:\n") is None
+
+
+def test_a_long_changed_line_next_to_imports_is_read_in_one_pass() -> None:
+    # the names-line pattern once split a run of letters into names every possible way: 30
+    # letters took minutes. Now a comma separates any two names; a line past MAX_LINE is not
+    # read as names at all (nor can it hide code after them).
+    for hostile in ("a" * 5000 + "!", "a" + " " * 20000 + "!", "a as" + " " * 20000 + "b!"):
+        assert not is_import_line(hostile, continuation=True)
+    assert is_import_line("    b as c, d,", continuation=True)
+    assert not is_import_line("    b c", continuation=True)
+    assert not is_import_line("a, " * 2000 + "run()", continuation=True)

@@ -16,9 +16,13 @@ import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
+from fixreview.risk.bounds import MAX_LINE
+
 Span = tuple[int, int]
-# a line of names inside ``from x import (…)``: ``a,``, ``b as c,``, ``)``
-_NAMES_LINE = re.compile(r"^(\(?\s*[A-Za-z_][\w.]*(\s+as\s+\w+)?\s*,?\s*)+\)?$|^\)$")
+# a line of names inside ``from x import (…)``: ``a,``, ``b as c,``, ``)``; a comma between
+# any two names, so no line can be split into names in more than one way (no backtracking)
+_NAME = r"[A-Za-z_][\w.]*(?:\s+as\s+\w+)?"
+_NAMES_LINE = re.compile(rf"^\(?\s*{_NAME}(?:\s*,\s*{_NAME})*(?:\s*,)?(?:\s*\))?$|^\)$")
 
 
 @dataclass(frozen=True)
@@ -111,4 +115,5 @@ def is_import_line(text: str, *, continuation: bool = False) -> bool:
     stripped = text.strip()
     if not stripped or stripped.startswith(("import ", "from ")):
         return True
-    return continuation and _NAMES_LINE.match(stripped) is not None
+    fits = len(stripped) <= MAX_LINE  # a longer line is not read as names (nor hides code)
+    return continuation and fits and _NAMES_LINE.match(stripped) is not None
