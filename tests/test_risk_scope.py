@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixreview.risk.code_scope import is_import_line, python_scopes
+from fixreview.risk.python_scope import is_import_line, python_scopes
 from tests.cliutil import fixreview
 from tests.gitutil import AI, TestRepo
 

@@ -25,7 +25,8 @@ from fixreview.policy import POLICY_PATH, Policy, RiskPolicy
 from fixreview.repo.diffs import Diff, FileDiff, Hunk
 from fixreview.repo.diffs import git_unquote as unquote
 from fixreview.risk.bounds import MAX_SCAN_LINE, MAX_SCAN_TOTAL, cut
-from fixreview.risk.code_scope import PythonScopes, is_import_line, python_scopes
+from fixreview.risk.code_blocks import CodeScopes
+from fixreview.risk.code_scope import code_scopes
 from fixreview.risk.deps import DependencyChange, ManifestError, file_changes, show_spec
 from fixreview.risk.flags import Evidence, RiskFlag, sort_key
 from fixreview.risk.paths import (
@@ -331,18 +332,20 @@ def _distance(span: tuple[int, int], target: tuple[int, int]) -> int:
     return max(target[0] - span[1], span[0] - target[1], 0)
 
 
-def _code_scopes(ctx: Context, item: FileDiff) -> PythonScopes | None:
-    """The structure of ITEM at the merge-base, when it is a Python file the finding names."""
-    text = ctx.tree.python_base(item.old_path or item.path)
-    return python_scopes(text) if text is not None else None
+def _code_scopes(ctx: Context, item: FileDiff) -> CodeScopes | None:
+    """The structure of ITEM at the merge-base, when it is a file the finding names in a
+    language :mod:`fixreview.risk.code_scope` reads."""
+    path = item.old_path or item.path
+    text = ctx.tree.code_base(path)
+    return code_scopes(path, text) if text is not None else None
 
 
-def _imports_only(code: PythonScopes, hunk: Hunk, old_span: tuple[int, int]) -> bool:
+def _imports_only(code: CodeScopes, hunk: Hunk, old_span: tuple[int, int]) -> bool:
     """Whether HUNK changes imports only: every changed line an import statement (or, where
-    the hunk touches the file's imports, a line of a parenthesized import's names)."""
+    the hunk touches the file's imports, a line of a multi-line import's names)."""
     changed = [line.text for line in hunk.lines if line.kind in "+-"]
     touches = code.in_imports(old_span)
-    return bool(changed) and all(is_import_line(t, continuation=touches) for t in changed)
+    return bool(changed) and all(code.is_import_line(t, continuation=touches) for t in changed)
 
 
 def check_out_of_scope(ctx: Context) -> RiskFlag | None:

@@ -8,7 +8,10 @@ branch's tip, follows those references (a few levels deep, a bounded number of t
 returns every file or directory they reach, with why; it also reads ``.gitmodules`` on both
 sides of the final diff, for the submodule evidence of ``dependency-change``, and every
 dependency manifest or lockfile the final diff changes, whole, at the merge-base and at the
-head (:class:`ManifestSides`), for ``dependency-change`` to parse.
+head (:class:`ManifestSides`), for ``dependency-change`` to parse; and, for ``out-of-scope``,
+the code files the finding names and the fix changes (in a language
+:func:`~fixreview.risk.code_scope.understands`), at the merge-base: at most
+:data:`MAX_CODE_FILES` of them, none larger than :data:`~fixreview.risk.bounds.MAX_FILE_BYTES`.
 
 The manifests' sizes are asked first (one ``cat-file --batch-check``); those within
 :data:`~fixreview.risk.bounds.MAX_MANIFEST_BYTES` each and
@@ -34,6 +37,7 @@ from fixreview.models import Fix
 from fixreview.repo.diffs import Diff, FileDiff
 from fixreview.repo.git import Repository
 from fixreview.risk.bounds import MAX_FILE_BYTES, MAX_MANIFEST_BYTES, MAX_MANIFEST_TOTAL, cut
+from fixreview.risk.code_scope import understands
 from fixreview.risk.deps import parser_for
 from fixreview.risk.paths import file_paths, first_match, glob_match, match_file, normalize
 
@@ -95,12 +99,12 @@ class TreeFacts:
     gitmodules_old: str | None = None
     gitmodules_new: str | None = None
     manifests: tuple[ManifestSides, ...] = ()
-    # the Python files the finding names and the fix changes, at the merge-base: (path, text)
-    python_bases: tuple[tuple[str, str], ...] = ()
+    # the code files the finding names and the fix changes, at the merge-base: (path, text)
+    code_bases: tuple[tuple[str, str], ...] = ()
 
-    def python_base(self, path: str) -> str | None:
-        """PATH's text at the merge-base, when it is a Python file the finding names."""
-        return next((text for known, text in self.python_bases if known == path), None)
+    def code_base(self, path: str) -> str | None:
+        """PATH's text at the merge-base, when it is a code file the finding names."""
+        return next((text for known, text in self.code_bases if known == path), None)
 
     def ci_reason(self, path: str) -> str | None:
         """Why PATH is CI by reference, or None."""
@@ -333,15 +337,15 @@ def tree_facts(
     specs = {oid: side for oid, side in revisions}
     manifests = _manifest_plan(repo, fix, final, dependency_paths)
     blobs = [oid for plan in manifests for oid in (plan.old, plan.new) if oid]
-    named_python = _named_python(fix, final)
-    python_specs = [f"{fix.branch.merge_base}:{path}" for path in named_python]
+    named_code = _named_code(fix, final)
+    code_specs = [f"{fix.branch.merge_base}:{path}" for path in named_code]
     data = reader.read(
         [
             *first,
             *(spec for spec, _, _ in siblings),
             *_gitmodules_specs(fix),
             *blobs,
-            *python_specs,
+            *code_specs,
         ]
     )
 
@@ -378,28 +382,31 @@ def tree_facts(
     sides = tuple(plan.sides(data) for plan in manifests)
     bases = tuple(
         (path, text)
-        for path, spec in zip(named_python, python_specs, strict=True)
-        if (text := _text(data.get(spec))) is not None
+        for path, spec in zip(named_code, code_specs, strict=True)
+        if (content := data.get(spec)) is not None
+        and len(content) <= MAX_FILE_BYTES
+        and (text := _text(content)) is not None
     )
     return TreeFacts(tuple(reader.refs.values()), old, new, sides, bases)
 
 
-MAX_PYTHON_FILES = 20
-"""The most named Python files read for the out-of-scope check's code structure."""
+MAX_CODE_FILES = 20
+"""The most named code files read for the out-of-scope check's code structure."""
 
 
-def _named_python(fix: Fix, final: Diff) -> list[str]:
-    """The Python files (by their name at the merge-base) that the finding names and the fix
-    changes, at most :data:`MAX_PYTHON_FILES`; none without a merge-base or a finding."""
+def _named_code(fix: Fix, final: Diff) -> list[str]:
+    """The code files (by their name at the merge-base) in a language the out-of-scope check
+    reads (:func:`~fixreview.risk.code_scope.understands`) that the finding names and the fix
+    changes, at most :data:`MAX_CODE_FILES`; none without a merge-base or a finding."""
     if fix.branch.merge_base is None or fix.finding is None:
         return []
     named = {normalize(loc.path).lower() for loc in fix.finding.locations}
     found: list[str] = []
     for item in final.files:
         old = item.old_path or item.path
-        if old.lower().endswith(".py") and normalize(old).lower() in named and old not in found:
+        if understands(old) and normalize(old).lower() in named and old not in found:
             found.append(old)
-    return found[:MAX_PYTHON_FILES]
+    return found[:MAX_CODE_FILES]
 
 
 def _follow(
