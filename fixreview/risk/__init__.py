@@ -112,8 +112,9 @@ _SOURCES = (
     "repo/diffs.py",
     "repo/git.py",
 )
-# Libraries the checks call (the secret scan, version parsing): a different install, new key.
-_LIBRARIES = ("detect_secrets", "packaging", "tomli")
+# Libraries the checks call (the secret scan, version parsing, the tokens of out-of-scope's
+# code structure): a different install, new key.
+_LIBRARIES = ("detect_secrets", "packaging", "tomli", "pygments")
 
 
 @cache

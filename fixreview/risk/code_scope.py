@@ -5,14 +5,16 @@ The check asks this of a file the finding names, read at the merge-base (the sid
 lines are on): a change inside the function or class that holds the finding's lines, or to the
 imports a fix needs, is in scope however many lines away it is; elsewhere, the check's evidence
 names the function a far change falls in. Python is read with its own parser
-(:mod:`fixreview.risk.python_scope`). Any other file, or one that does not parse, gives
-nothing: the check then measures lines only.
+(:mod:`fixreview.risk.python_scope`); JavaScript, TypeScript, Java, Kotlin, Go, C#, PHP, Ruby,
+C, C++ and Rust from their Pygments tokens (:mod:`fixreview.risk.token_scope`). Any other file,
+or one that does not parse, gives nothing: the check then measures lines only.
 """
 
 from __future__ import annotations
 
 from fixreview.risk.code_blocks import CodeScopes
 from fixreview.risk.python_scope import python_scopes
+from fixreview.risk.token_scope import language_for, token_scopes
 
 
 def is_python(path: str) -> bool:
@@ -21,12 +23,12 @@ def is_python(path: str) -> bool:
 
 def understands(path: str) -> bool:
     """Whether :func:`code_scopes` reads the language of the file at PATH (by its name)."""
-    return is_python(path)
+    return is_python(path) or language_for(path) is not None
 
 
 def code_scopes(path: str, text: str) -> CodeScopes | None:
     """The functions, classes and imports of TEXT, the file at PATH; None when its language is
-    not understood or it cannot be read (Python that does not parse)."""
+    not understood or it cannot be read (too long, or Python that does not parse)."""
     if is_python(path):
         return python_scopes(text)
-    return None
+    return token_scopes(path, text)
