@@ -82,13 +82,18 @@ def is_fix_branch(policy: Policy, name: str) -> bool:
 
 
 def list_fix_branches(
-    repo: Repository, loaded: LoadedPolicy, points_at: str | None = None
+    repo: Repository,
+    loaded: LoadedPolicy,
+    points_at: str | None = None,
+    *,
+    shadowed: bool = False,
 ) -> list[BranchRef]:
     """Fix branches among local and remote-tracking branches: those ``load_policy`` listed to
     resolve the base, else one ``for-each-ref`` (only those whose head is POINTS_AT, when
     given).
 
-    A local branch wins over a remote-tracking branch of the same name.
+    A local branch wins over a remote-tracking branch of the same name, unless SHADOWED: then
+    both are listed (the local one first), for a reviewer who names ``REMOTE/NAME``.
     """
     found: dict[str, BranchRef] = {}
     listed = loaded.branch_refs or BranchRefs(repo)
@@ -110,9 +115,11 @@ def list_fix_branches(
             continue
         if not is_fix_branch(loaded.policy, name):  # each pattern compiled once per process
             continue
-        if local or name not in found:
-            found[name] = BranchRef(name=name, ref=ref, head=oid)
-    return sorted(found.values(), key=lambda b: b.name)
+        key = ref if shadowed else name
+        if local or key not in found:
+            found[key] = BranchRef(name=name, ref=ref, head=oid)
+    # refs/heads/… sorts before refs/remotes/…: a local branch comes first
+    return sorted(found.values(), key=lambda b: (b.name, b.ref))
 
 
 def load_queue(
@@ -160,10 +167,10 @@ def load_one(repo: Repository, name: str, base: str | None = None) -> Queue:
     """The queue of the one fix on branch NAME (as :meth:`Queue.get` names it): what ``show``
     and ``decide`` need, without reading the other fixes' proposals or judging them."""
     loaded = load_policy(repo, base)
-    branches = list_fix_branches(repo, loaded)
+    branches = list_fix_branches(repo, loaded, shadowed=True)  # REMOTE/NAME beside a local NAME
     chosen = [b for b in branches if _names(name, b.name, b.ref)]
     if not chosen:
-        raise _no_such_branch(name, [b.name for b in branches])
+        raise _no_such_branch(name, list(dict.fromkeys(b.name for b in branches)))
     fixes, warnings = build_fixes(repo, loaded, chosen[:1])
     return Queue(policy=loaded, fixes=fixes, warnings=warnings + _shallow(repo, loaded, fixes))
 

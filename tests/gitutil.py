@@ -36,6 +36,15 @@ class TestRepo:
         git(path, "config", "fixreview.base", "main")  # the base is never guessed
         self.tick = 0
 
+    @classmethod
+    def clone_of(cls, source: Path, dest: Path, *options: str, tick: int = 100) -> TestRepo:
+        """``git clone OPTIONS SOURCE DEST``, as a TestRepo whose commits are dated from TICK
+        (after the source's own, so that times never go backwards)."""
+        git(dest.parent, "clone", "-q", *options, str(source), str(dest))
+        cloned = cls.__new__(cls)
+        cloned.path, cloned.tick = dest, tick
+        return cloned
+
     def write(self, files: dict[str, str | bytes | None]) -> None:
         for name, content in files.items():
             target = self.path / name

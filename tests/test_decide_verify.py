@@ -403,10 +403,7 @@ def test_verify_a_detached_head_in_ci(
     gated: TestRepo, people: dict[str, Reviewer], tmp_path: Path
 ) -> None:
     _approved(gated, people)
-    clone = tmp_path / "ci"
-    gated.git("clone", "-q", "--no-checkout", str(gated.path), str(clone))
-    ci = TestRepo.__new__(TestRepo)
-    ci.path = clone
+    ci = TestRepo.clone_of(gated.path, tmp_path / "ci", "--no-checkout")
     assert verify(ci, "origin/ai-fix/sqli").returncode == 2  # notes not fetched yet
     ci.git("fetch", "-q", "origin", "refs/notes/fixreview/*:refs/notes/fixreview/*")
     ci.git("checkout", "-q", "--detach", "origin/ai-fix/sqli")
@@ -524,10 +521,7 @@ def test_verify_in_a_checkout_with_only_remote_branches(
     gated: TestRepo, people: dict[str, Reviewer], tmp_path: Path
 ) -> None:
     _approved(gated, people)
-    clone = tmp_path / "pr"
-    gated.git("clone", "-q", "--no-checkout", str(gated.path), str(clone))
-    ci = TestRepo.__new__(TestRepo)
-    ci.path = clone
+    ci = TestRepo.clone_of(gated.path, tmp_path / "pr", "--no-checkout")
     ci.git("fetch", "-q", "origin", "refs/notes/fixreview/*:refs/notes/fixreview/*")
     ci.git("checkout", "-q", "--detach", "origin/ai-fix/sqli")
     ci.git("branch", "-D", "main")

@@ -21,10 +21,7 @@ def clone(repo: TestRepo, tmp_path: Path) -> TestRepo:
     remote = tmp_path / "remote.git"
     git(tmp_path, "clone", "-q", "--bare", str(repo.path), str(remote))
     dest = tmp_path / "clone"
-    git(tmp_path, "clone", "-q", str(remote), str(dest))
-    cloned = TestRepo.__new__(TestRepo)
-    cloned.path, cloned.tick = dest, 200
-    return cloned
+    return TestRepo.clone_of(remote, dest, tick=200)
 
 
 def test_init_sets_a_clone_up_once(

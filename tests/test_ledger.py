@@ -228,10 +228,7 @@ def test_history_read_is_linear_in_the_change(
 
 
 def _clone(remote: Path, dest: Path) -> TestRepo:
-    git(dest.parent, "clone", "-q", str(remote), str(dest))
-    clone = TestRepo.__new__(TestRepo)
-    clone.path = dest
-    clone.tick = 100
+    clone = TestRepo.clone_of(remote, dest)
     git(dest, "branch", "-q", "--track", "ai-fix/sqli", "origin/ai-fix/sqli")
     return clone
 

@@ -9,7 +9,7 @@ import pytest
 from fixreview.errors import NotFoundError
 from fixreview.models import Finding, Location
 from fixreview.proposals import propose
-from fixreview.queue import load_queue
+from fixreview.queue import load_one, load_queue
 from fixreview.repo.git import Repository
 from tests.gitutil import AI, HUMAN, TestRepo
 
@@ -183,6 +183,28 @@ def test_remote_tracking_fix_branches_are_found(tmp_path: Path, repo: TestRepo) 
         ("ai-fix/remote-only", "refs/remotes/origin/ai-fix/remote-only")
     ]
     assert fixes[0].stats.files == 1
+
+
+def test_remote_name_picks_the_remote_branch_beside_a_local_one(
+    tmp_path: Path, repo: TestRepo
+) -> None:
+    """`show origin/X` in a clone where a local X moved on: the remote's head, not "no fix
+    branch named" (the local one hid it)."""
+    _branch(repo, "ai-fix/both", {"r.txt": "r\n"}, "remote fix")
+    clone = TestRepo.clone_of(repo.path, tmp_path / "clone")
+    remote_head = clone.git("rev-parse", "origin/ai-fix/both").strip()
+    clone.git("config", "fixreview.base", "main")
+    clone.checkout("-b", "ai-fix/both", "origin/ai-fix/both")
+    local_head = clone.commit("local follow-up", {"r.txt": "local\n"}, who=HUMAN)
+    clone.checkout("main")
+    r = Repository(clone.path)
+    assert load_one(r, "origin/ai-fix/both").fixes[0].branch.head == remote_head
+    assert load_one(r, "ai-fix/both").fixes[0].branch.head == local_head
+    assert load_one(r, "refs/heads/ai-fix/both").fixes[0].branch.head == local_head
+    # the queue lists the name once, the local branch
+    assert [f.branch.head for f in load_queue(r).fixes] == [local_head]
+    with pytest.raises(NotFoundError, match="did you mean ai-fix/both\\?"):
+        load_one(r, "both")
 
 
 def _git_calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, ...]]:

@@ -16,10 +16,7 @@ FINDING = 'id = "SEC-1"\ntitle = "SQL injection"\nseverity = "high"\n'
 
 
 def _clone(remote: Path, dest: Path) -> TestRepo:
-    git(dest.parent, "clone", "-q", str(remote), str(dest))
-    repo = TestRepo.__new__(TestRepo)
-    repo.path = dest
-    repo.tick = 100
+    repo = TestRepo.clone_of(remote, dest)
     git(dest, "branch", "-q", "--track", "ai-fix/sqli", "origin/ai-fix/sqli")
     return repo
 
