@@ -89,11 +89,13 @@ def merge_notes(repo: Repository, ref: str, other: str) -> str:
         if theirs is None:
             if ours is None:
                 return "nothing on the remote"
-            new, what = ours, "nothing on the remote"
+            new, what = ours, "nothing on the remote yet: records to push"
         elif ours is None:
             new, what = theirs, "taken from the remote"
-        elif ours == theirs or repo.is_ancestor(theirs, ours):
+        elif ours == theirs:
             new, what = ours, "up to date"
+        elif repo.is_ancestor(theirs, ours):
+            new, what = ours, "ahead of the remote: records to push"
         elif repo.is_ancestor(ours, theirs):
             new, what = theirs, "fast-forwarded"
         else:

@@ -68,6 +68,10 @@ def test_init_without_a_key_or_a_remote_says_what_is_left(repo: TestRepo, tmp_pa
         "to do: no signing key to allow yet: no ssh signing key: set user.signingKey" in proc.stdout
     )
     assert "to do: no remote named 'origin'" in proc.stdout
+    assert "nothing to do" not in proc.stdout  # never both
+    again = fixreview(repo, "init", env={**os.environ, **env})  # the policy is written now
+    assert "to do: no remote named 'origin'" in again.stdout
+    assert "nothing to do" not in again.stdout
     assert not (repo.path / ".fixreview" / "allowed_signers").exists()
 
 

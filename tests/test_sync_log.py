@@ -46,9 +46,22 @@ def test_two_clones_sync_every_record_without_loss(repo: TestRepo, tmp_path: Pat
     assert decide(two, tomas, *APPROVE).returncode == 0
     assert decide(two, tomas, "--request-changes", "--comment", "wait").returncode == 0
     assert decide(two, tomas, *APPROVE).returncode == 0
+    reports = []
     for clone in (one, two, one):
         proc = fixreview(clone, "sync")
         assert proc.returncode == 0, proc.stderr
+        reports.append(proc.stdout.splitlines())
+    # what each sync did, said truly: one's records are ahead of the remote and pushed; two's
+    # are merged with them; one then takes the merge
+    assert reports == [
+        [
+            f"{PROPOSALS_REF}: nothing on the remote yet: records to push",
+            f"{DECISIONS_REF}: nothing on the remote yet: records to push",
+            "pushed to origin",
+        ],
+        [f"{PROPOSALS_REF}: taken from the remote", f"{DECISIONS_REF}: merged", "pushed to origin"],
+        [f"{PROPOSALS_REF}: up to date", f"{DECISIONS_REF}: fast-forwarded", "pushed to origin"],
+    ]
     head = one.rev("ai-fix/sqli")
     for clone in (one, two):
         lines = clone.git("notes", f"--ref={DECISIONS_REF}", "show", head).splitlines()

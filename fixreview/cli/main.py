@@ -693,7 +693,7 @@ def _init(repo: Any, args: argparse.Namespace) -> int:
     if report.to_commit:
         files = " ".join(report.to_commit)
         print(f"commit on the base branch (through review): git add {files} && git commit")
-    elif not report.done:
+    elif not report.done and not report.advice:
         print("nothing to do: this repository is set up")
     return 0
 
