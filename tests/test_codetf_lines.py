@@ -152,3 +152,38 @@ def test_a_line_number_of_thousands_of_digits_is_no_line(tmp_path: Path) -> None
         f"fixreview: error: {report}: not valid JSON: Exceeds the limit (4300 digits) for integer "
         "string conversion: value has 5000 digits"
     )
+
+
+def test_a_v3_right_side_line_is_on_its_diffs_new_side() -> None:
+    """The v3 schema, and its example (codemodder-specs' juice-shop report: an import added at
+    13, the query on old line 36 replaced at new line 37), number a "right" line on the new
+    side: it is put back on the old side first. A v2 report's lines are the old side's."""
+    after = BASE.replace("line 13\n", "import q\nline 13\n").replace("line 36\n", "fixed 36\n")
+    assert after.splitlines().index("fixed 36") + 1 == 37
+    v3 = {
+        "run": {"vendor": "pixee", "tool": "codemodder-python", "version": "0.1.0", "elapsed": 1},
+        "fixes": [
+            {
+                "findingMetadata": {"id": "AY_oou", "rule": {"id": "S3649", "name": "SQLi"}},
+                "fixMetadata": {"id": "sonar:sqli", "summary": "s", "description": "d"},
+                "changesets": [
+                    {
+                        "path": "routes/login.ts",
+                        "diff": unified(BASE, after),
+                        "changes": [
+                            {"lineNumber": 13, "description": "import", "diffSide": "right"},
+                            {"lineNumber": 37, "description": "query", "diffSide": "RIGHT"},
+                            {"lineNumber": 36, "description": "was", "diffSide": "left"},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    [change] = parse_codetf(json.dumps(v3).encode(), "v3.json")
+    assert [str(loc) for loc in change.finding.locations] == [
+        "routes/login.ts:13",
+        "routes/login.ts:36",
+    ]
+    v2 = document(result("pixee:python/x", "app.py", BASE, after, 37))
+    assert [str(loc) for loc in parse_codetf(v2, "v2.json")[0].finding.locations] == ["app.py:37"]

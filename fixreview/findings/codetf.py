@@ -145,16 +145,20 @@ def parse_codetf(data: bytes, source: str) -> list[CodetfChange]:
 def _onto_base(raw: _Raw, run_lines: RunLines) -> None:
     """Put RAW's lines on the files as they were before the run (:mod:`codetf_lines`), then
     record its diffs as applied: the lines of the results after it are on the files it left."""
-    for changeset in raw.changesets:
+    layers = [(c, DiffLayer.read(c.diff) if c.diff else None) for c in raw.changesets]
+    for changeset, own in layers:
         for change in changeset.changes:
-            if change.line is not None:
-                change.line = run_lines.to_base(changeset.path, change.line)
+            if change.line is None:
+                continue
+            if raw.right_side and change.side == "right" and own is not None:
+                change.line = own.to_old(change.line)  # a v3 "right" line: the new side
+            change.line = run_lines.to_base(changeset.path, change.line)
     for fixed in raw.fixed:
         if fixed.path is not None and fixed.line is not None:
             fixed.line = run_lines.to_base(fixed.path, fixed.line)
-    for changeset in raw.changesets:
-        if changeset.diff:
-            run_lines.applied(changeset.path, DiffLayer.read(changeset.diff))
+    for changeset, own in layers:
+        if own is not None:
+            run_lines.applied(changeset.path, own)
 
 
 @dataclass
@@ -174,6 +178,7 @@ class _Fixed:
 class _Change:
     line: int | None
     description: str
+    side: str = ""  # its diffSide, lower case
 
 
 @dataclass
@@ -198,6 +203,7 @@ class _Raw:
     model: str
     failure: str
     generation: str = ""  # how the fix was made (v3 ``fixMetadata.generation``), in words
+    right_side: bool = False  # whether a change's "right" diffSide is its diff's new side (v3)
 
 
 def _from_v2(result: JsonObject) -> _Raw:
@@ -260,6 +266,7 @@ def _from_v3(fix: JsonObject) -> _Raw:
         model=_str(_obj(generation.get("ai")).get("model")).strip(),
         failure="",
         generation=_generation(generation),
+        right_side=True,
     )
 
 
@@ -291,6 +298,7 @@ def _changesets(value: Any) -> list[_Changeset]:
             _Change(
                 line=_line(change.get("lineNumber")),
                 description=_str(change.get("description")).strip(),
+                side=_str(change.get("diffSide")).strip().lower(),
             )
             for change in _dicts(entry.get("changes"))
         ]

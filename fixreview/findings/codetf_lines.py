@@ -5,11 +5,13 @@ result's changeset diff, and the ``lineNumber`` of its changes, are on a file as
 before it left it. The scanner's findings, the merge-base and the policy's findings sources are
 all on the file before the run, so a finding's lines must be too.
 
-A line is read as one of the file as this result found it (the old side of its own diff),
-whatever its ``diffSide`` says: codemodder-python labels every change ``right`` while its numbers
-are on the old side (in tests/fixtures/codetf/pygoat.codetf.json, result 14 reports line 421 of
-introduction/views.py, the line its diff removes; the new side has the replacement at 423), and
-codemodder-java says ``left``.
+Which side of its own diff a line is on: the CodeTF v3 schema says a ``right`` line is on the
+new side, and its example (codemodder-specs' juice-shop report) numbers it so; a v3 ``right``
+line is first mapped onto the old side (:meth:`DiffLayer.to_old`). A v2 line is read as on the
+old side whatever its ``diffSide`` says: codemodder-python labels every change ``right`` while
+its numbers are on the old side (in tests/fixtures/codetf/pygoat.codetf.json, result 14 reports
+line 421 of introduction/views.py, the line its diff removes; the new side has the replacement
+at 423), and codemodder-java says ``left``.
 
 :class:`RunLines` walks a report's results in report order: :meth:`RunLines.to_base` maps a line
 back through each earlier result's diff of the same file, newest first; :meth:`RunLines.applied`
