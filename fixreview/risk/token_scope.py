@@ -546,11 +546,8 @@ def _brace_blocks(language: Language, tokens: Sequence[Tok]) -> Iterator[Block]:
             header.clear()
             parens = 0
         elif value == "}":
-            if stack:
-                frame = stack.pop()
-                name = names.pop()
-                if frame.kind is not None:
-                    yield Block(frame.start, tok.line, name, frame.kind)
+            if (closed := _close(stack, names, tok.line)) is not None:
+                yield closed
             header.clear()
             parens = 0
         elif value == ";" and parens <= 0:
@@ -558,6 +555,14 @@ def _brace_blocks(language: Language, tokens: Sequence[Tok]) -> Iterator[Block]:
         else:
             parens += (value in _OPENERS) - (value in _CLOSERS)
             header.append(tok)
+
+
+def _close(stack: list[_Frame], names: list[str], line: int) -> Block | None:
+    """Close the innermost open frame at LINE: its block when it is a named one."""
+    if not stack:
+        return None
+    frame, name = stack.pop(), names.pop()
+    return Block(frame.start, line, name, frame.kind) if frame.kind is not None else None
 
 
 # -- Ruby blocks -------------------------------------------------------------------------------
@@ -585,11 +590,8 @@ def _ruby_blocks(tokens: Sequence[Tok]) -> Iterator[Block]:
         frame: _Frame | None = None
         value = tok.value
         if value == "end":
-            if stack:
-                frame = stack.pop()
-                name = names.pop()
-                if frame.kind is not None:
-                    yield Block(frame.start, tok.line, name, frame.kind)
+            if (closed := _close(stack, names, tok.line)) is not None:
+                yield closed
             continue
         if value == "def":
             frame = _ruby_def(tokens, index)
