@@ -14,6 +14,9 @@ SignatureFormat = Literal["ssh", "openpgp"]
 # Decisions are signed in a namespace of fixreview's own, so a decision signature can never
 # pass as a git commit signature (namespace "git") or the reverse.
 SSH_NAMESPACE = "fixreview-decision"
+# CI's check records (fixreview.check_records) have their own: a check signature can never pass
+# as a decision's, nor the reverse.
+CHECK_NAMESPACE = "fixreview-check"
 
 
 class SigningError(FixreviewError):

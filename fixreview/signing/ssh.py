@@ -120,8 +120,10 @@ def verify_ssh(
     principal: str,
     allowed_signers: bytes,
     program: str = "ssh-keygen",
+    namespace: str = SSH_NAMESPACE,
 ) -> SignatureCheck:
-    """``ssh-keygen -Y verify`` of PAYLOAD against ALLOWED_SIGNERS for PRINCIPAL."""
+    """``ssh-keygen -Y verify`` of PAYLOAD against ALLOWED_SIGNERS for PRINCIPAL, signed for
+    NAMESPACE (decisions by default)."""
     with tempfile.TemporaryDirectory(prefix="fixreview-verify-") as tmp:
         allowed = Path(tmp) / "allowed_signers"
         allowed.write_bytes(allowed_signers)
@@ -137,7 +139,7 @@ def verify_ssh(
                 "-I",
                 principal,
                 "-n",
-                SSH_NAMESPACE,
+                namespace,
                 "-s",
                 str(sig),
             ],

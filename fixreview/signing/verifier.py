@@ -192,9 +192,12 @@ class DecisionVerifier:
         pgp_file: str,
         base: str,
         cache_dir: Path | None = None,
+        namespace: str = SSH_NAMESPACE,
     ) -> None:
         """CACHE_DIR: the repository's common git dir, where answers are kept across
-        processes (None: only in this process)."""
+        processes (None: only in this process). NAMESPACE: the ssh signature namespace the
+        records were signed for (decisions by default; CI's check records have their own)."""
+        self.namespace = namespace
         self.allowed_ssh = allowed_ssh
         self.allowed_pgp = allowed_pgp
         self.ssh_file = ssh_file
@@ -204,7 +207,12 @@ class DecisionVerifier:
             parse_allowed_signers(allowed_ssh) if allowed_ssh is not None else None
         )
         self._digest = hashlib.sha256(
-            b"ssh\0" + (allowed_ssh or b"") + b"\0pgp\0" + (allowed_pgp or b"")
+            b"ssh\0"
+            + (allowed_ssh or b"")
+            + b"\0pgp\0"
+            + (allowed_pgp or b"")
+            + b"\0namespace\0"
+            + namespace.encode()
         ).hexdigest()
         self.external_checks = 0
         self._budget_lock = threading.Lock()  # guards external_checks
@@ -401,7 +409,7 @@ class DecisionVerifier:
             refusal = self._ssh_listing_refusal(fingerprint, principal, claimed)
             if refusal is not None:
                 return SignatureCheck(False, fingerprint, refusal)
-            verdict, why = sshsig_check(payload, signature, SSH_NAMESPACE)
+            verdict, why = sshsig_check(payload, signature, self.namespace)
             if verdict == "bad":
                 return SignatureCheck(False, fingerprint, f"bad signature: {why}")
             external = verdict == "unchecked"
@@ -418,7 +426,7 @@ class DecisionVerifier:
                 SIGNATURE_CHECKS_VERSION,
                 "ssh",
                 _tool("ssh-keygen"),
-                SSH_NAMESPACE,
+                self.namespace,
                 principal,
                 self._allowed_ssh_digest,
                 payload,
@@ -436,7 +444,9 @@ class DecisionVerifier:
         a private temporary directory, one process, an atomic cache write; a timeout or no
         tool raises SigningError)."""
         assert self.allowed_ssh is not None
-        result = verify_ssh(run.payload, run.signature, run.principal, self.allowed_ssh)
+        result = verify_ssh(
+            run.payload, run.signature, run.principal, self.allowed_ssh, namespace=self.namespace
+        )
         if run.disk_key is not None:  # ssh-keygen ran and answered
             self.store.put(run.disk_key, check_body(result, datetime.now(UTC), None))
         return self._vouching(run.vouch, result)
@@ -489,9 +499,9 @@ class DecisionVerifier:
         listed = [e for e in entries if e.allows(principal)]
         if not listed:
             return self._not_listed(fingerprint, principal)
-        scoped = [e for e in listed if e.allows_namespace(SSH_NAMESPACE)]
+        scoped = [e for e in listed if e.allows_namespace(self.namespace)]
         if not scoped:
-            return f"key {fingerprint} is not allowed to sign {SSH_NAMESPACE} records"
+            return f"key {fingerprint} is not allowed to sign {self.namespace} records"
         now = datetime.now(UTC)
         last = ""
         for entry in scoped:
