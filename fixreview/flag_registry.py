@@ -51,6 +51,7 @@ class FlagId(StrEnum):
     DEPENDENCY_CHANGE = "dependency-change"
     BINARY_FILE = "binary-file"
     NO_TEST_CHANGE = "no-test-change"
+    CHECKS_NOT_PASSED = "checks-not-passed"
     THIN_RATIONALE = "thin-rationale"
     LARGE_DIFF = "large-diff"
     MERGE_COMMIT = "merge-commit"
@@ -115,6 +116,7 @@ FLAGS: Final[tuple[FlagSpec, ...]] = (
     FlagSpec(FlagId.DEPENDENCY_CHANGE, "warn", "Changes dependencies"),
     FlagSpec(FlagId.BINARY_FILE, "warn", "Adds or changes binary files"),
     FlagSpec(FlagId.NO_TEST_CHANGE, "warn", "No test touched"),
+    FlagSpec(FlagId.CHECKS_NOT_PASSED, "warn", "A required CI check has not passed on this head"),
     FlagSpec(
         FlagId.THIN_RATIONALE,
         "warn",

@@ -15,7 +15,10 @@ approval must be bound to this exact head, tree and diff. The rules, in the desi
 5. no voter's latest decision on this fix is ``reject`` or ``request-changes``; a veto binds to
    the diff it was made on, so it keeps blocking every later head with the same final diff (an
    empty commit does not clear it), until that voter decides again or the diff changes;
-6. every blocking risk flag at this head is acknowledged in each counted approval.
+6. every blocking risk flag at this head is acknowledged in each counted approval;
+7. every check the policy requires (``[checks] required``) has passed on this exact head and
+   tree, by the latest counted record signed with a key of the base's CI signers
+   (:mod:`fixreview.check_rules` says what counts).
 
 Rules 3, 4 and 6, which are about one decision, are the rule-book's (:mod:`fixreview.rulebook`):
 the gate asks it about every bound record, as ``decide`` and the app ask it before signing.
@@ -32,6 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fixreview.check_rules import check_problems
 from fixreview.decisions import (
     DecisionRecord,
     cached_diff_sha256,
@@ -41,7 +45,7 @@ from fixreview.decisions import (
     trees,
 )
 from fixreview.errors import FixreviewError, NotFoundError
-from fixreview.models import Fix, Status
+from fixreview.models import CheckState, Fix, Status
 from fixreview.notes.store import DECISIONS_REF
 from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import Queue, fix_at
@@ -90,6 +94,8 @@ class GateResult:
     # stands for, and the commit it was merged into (its first parent)
     merged_as: str | None = None
     merged_into: str | None = None
+    # the CI checks at the head (fixreview.check_rules): a required one not passed is a problem
+    checks: list[CheckState] = field(default_factory=list)
 
     @property
     def counted(self) -> list[Judged]:
@@ -238,6 +244,8 @@ def judge_fix(
     )
     if facts.refused is not None:  # several merge-bases: the diff is not what merging does
         result.problems.append(facts.refused)
+    result.checks = list(fix.checks)
+    result.problems.extend(check_problems(fix.checks))
     if verifier is None:
         verifier = base_verifier(repo, loaded)
     binding = _Binding(

@@ -186,6 +186,21 @@ class DiffStats(Strict):
 
 
 FindingSource = Literal["note", "trailers", "none"]
+CheckStateName = Literal["passed", "failed", "stale", "missing"]
+
+
+class CheckState(Strict):
+    """Where one CI check stands at a fix's head, as the gate judges its check records
+    (fixreview.check_rules): ``passed`` or ``failed`` by the latest counted record on this
+    exact head and tree, ``stale`` when counted records exist only for earlier commits of the
+    fix, ``missing`` when none counts. DETAIL says why, in one line (untrusted text inside)."""
+
+    name: str
+    state: CheckStateName
+    required: bool  # listed in the base policy's [checks] required
+    detail: str = ""
+    url: str = ""  # the run's URL of the record that decided the state ("": none)
+
 
 
 class Fix(Strict):
@@ -200,6 +215,9 @@ class Fix(Strict):
     commits: list[Commit] = Field(default_factory=list)
     stats: DiffStats = Field(default_factory=DiffStats)
     problems: list[str] = Field(default_factory=list)
+    # the CI checks at the head: every required one, and any other with a counted record
+    # (fixreview.check_rules.attach_checks); the risk checks read them (checks-not-passed)
+    checks: list[CheckState] = Field(default_factory=list)
 
     @property
     def commit_ids(self) -> set[str]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import re
 from importlib.resources import files
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
@@ -124,6 +124,20 @@ class RiskPolicy(Strict):
         return self.levels.get(flag_id, DEFAULT_RISK_LEVELS[flag_id])
 
 
+CHECK_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,99}$"
+"""A check's name: what ``[checks] required`` lists and ``record-check NAME`` records."""
+
+
+class ChecksPolicy(Strict):
+    """CI's check records (docs/policy.md, ``[checks]``): who may sign them, and which checks
+    the gate requires to have passed on a fix's exact head."""
+
+    signers: str = Field(default_factory=lambda: _default().checks.signers)
+    required: list[Annotated[str, Field(pattern=CHECK_NAME_PATTERN)]] = Field(
+        default_factory=lambda: list(_default().checks.required)
+    )
+
+
 class Policy(Strict):
     """The whole policy file. Every key is optional; absent keys take the strict defaults."""
 
@@ -132,6 +146,7 @@ class Policy(Strict):
     findings: list[str] = Field(default_factory=lambda: list(_default().findings))
     approvals: ApprovalsPolicy = Field(default_factory=ApprovalsPolicy)
     risk: RiskPolicy = Field(default_factory=RiskPolicy)
+    checks: ChecksPolicy = Field(default_factory=ChecksPolicy)
 
 
 class LoadedPolicy:

@@ -16,6 +16,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from fixreview.check_rules import attach_checks
 from fixreview.errors import InputError, NotFoundError
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
@@ -256,6 +257,7 @@ def build_fixes(
         if problem:
             fix.problems.append(problem)
     _fill_stats(repo, fixes)
+    warnings += attach_checks(repo, loaded, fixes)
     if progress is not None:
         progress(STAGE_BRANCHES, total, total)
     return fixes, warnings

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from fixreview.errors import GitError
 from fixreview.notes.store import (
+    CHECKS_REF,
     DECISIONS_REF,
     PROPOSALS_REF,
     restore_dropped,
@@ -28,7 +29,7 @@ from fixreview.repo.git import Repository
 if TYPE_CHECKING:
     from fixreview.progress import Progress
 
-NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF)
+NOTES_REFS = (PROPOSALS_REF, DECISIONS_REF, CHECKS_REF)
 ROUNDS = 5
 # what sync tells its progress callback (fixreview/progress.py): the merge counts the refs
 STAGE_FETCH = "fetching notes"

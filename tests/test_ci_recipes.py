@@ -164,3 +164,63 @@ def test_the_recipes_fail_closed(
     head = gated.rev("ai-fix/sqli")
     proc = run_steps("github", url, tmp_path / "nonotes", head, {"REV": head})
     assert proc.returncode != 0, proc.stdout
+
+
+def test_the_tests_recipe_records_a_real_run_that_the_gate_then_requires(
+    gated: TestRepo,  # noqa: F811 (a fixture)
+    people: dict[str, Reviewer],
+    daemon: tuple[Path, str],
+    tmp_path: Path,
+) -> None:
+    """docs/ci.md's tests job: a real pytest run in a clone of the remote writes JUnit, CI's
+    key signs the check record, sync pushes the notes over git://; then the gate job, in a
+    fresh clone, passes only on the head whose run passed."""
+    from tests.signing_util import make_reviewer
+
+    _, url = daemon
+    ci = make_reviewer(tmp_path / "ci-keys", "CI", "ci@example.com")
+    gated.commit(
+        "Require tests",
+        {
+            ".fixreview.toml": '[checks]\nrequired = ["tests"]\n',
+            ".fixreview/ci_signers": ci.allowed_line() + "\n",
+        },
+    )
+    assert decide(gated, people["aisha"], *APPROVE).returncode == 0
+    head = gated.rev("ai-fix/sqli")
+    publish(gated, daemon)
+    env = {"REV": head, "RUN_URL": "https://ci.example.com/runs/1", "RUNNER_TEMP": ""}
+    gate = run_steps("github", url, tmp_path / "gate0", head, {"REV": head})
+    assert gate.returncode == 1, gate.stdout + gate.stderr  # no run recorded yet
+    assert "required check tests missing" in gate.stdout
+    temp = tmp_path / "runner-temp"
+    temp.mkdir()
+    env.update(RUNNER_TEMP=str(temp), CI_SIGNING_KEY=ci.key.read_text())
+    job = run_steps("github-tests", url, tmp_path / "tests0", head, env)
+    assert job.returncode == 0, job.stdout + job.stderr
+    assert "1 passed" in job.stdout
+    assert "recorded tests passed (1 tests, 0 failures, 0 errors, 0 skipped" in job.stdout
+    assert "pushed to origin" in job.stdout
+    gate = run_steps("github", url, tmp_path / "gate1", head, {"REV": head})
+    assert gate.returncode == 0, gate.stdout + gate.stderr
+    assert "required check tests: passed" in gate.stdout
+
+    # a new head whose test fails: recorded as failed, pushed, and the gate refuses it
+    gated.checkout("ai-fix/sqli")
+    gated.commit(
+        "Break it", {"tests/test_db.py": "def test_query():\n    assert 1 == 2\n"}, who=AI
+    )
+    gated.checkout("main")
+    broken = gated.rev("ai-fix/sqli")
+    served, _ = daemon
+    git(gated.path, "push", "-q", f"{url}/remote.git", "+refs/heads/*:refs/heads/*")
+    env.update(REV=broken)
+    job = run_steps("github-tests", url, tmp_path / "tests1", broken, env)
+    assert job.returncode == 1, job.stdout + job.stderr
+    assert "recorded tests failed (1 tests, 1 failures, 0 errors, 0 skipped" in job.stdout
+    gate = run_steps("github", url, tmp_path / "gate2", broken, {"REV": broken})
+    assert gate.returncode == 1
+    assert "required check tests failed" in gate.stdout
+    # the notes were pushed, never forced: the earlier pass is still on the remote
+    notes = git(served / "remote.git", "notes", "--ref=refs/notes/fixreview/checks", "list")
+    assert head in notes and broken in notes

@@ -142,7 +142,8 @@ def documented_commands() -> list[str]:
     """The commands ``fixreview --help`` lists."""
     page = fixreview(ROOT, "--help").stdout
     listing = page.split("\n  COMMAND\n", 1)[1].split("\n\n", 1)[0]
-    return [line.split()[0] for line in listing.splitlines()]
+    # a name longer than the help column (record-check) has its help on the next line, deeper
+    return [line.split()[0] for line in listing.splitlines() if not line.startswith(" " * 5)]
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from fixreview.safetext import HIDDEN_CLASS
 if TYPE_CHECKING:  # only named in annotations: `list --json` loads no audit or review code
     from fixreview.audit import AuditTrail
     from fixreview.gate import GateResult, Judged
-    from fixreview.models import Commit, Fix
+    from fixreview.models import CheckState, Commit, Fix
     from fixreview.queue import Queue
     from fixreview.repo.diffs import Diff
     from fixreview.review import ReviewData
@@ -71,7 +71,13 @@ def fix_row(fix: Fix, flags: list[RiskFlag] | None = None) -> dict[str, Any]:
         "removed": fix.stats.removed,
         "problems": list(fix.problems),
         **risk_figures(flags),
+        "checks": [check_json(check) for check in fix.checks],
     }
+
+
+def check_json(check: CheckState) -> dict[str, Any]:
+    """One CI check at a fix's head, as the gate judged its records (docs/json.md)."""
+    return check.model_dump(mode="json")
 
 
 def risk_figures(flags: list[RiskFlag] | None) -> dict[str, Any]:
@@ -153,6 +159,7 @@ def show_document(queue: Queue, data: ReviewData) -> dict[str, Any]:
         "human_changes": {"how": human.how, "diff": diff_summary(human.diff)},
         "commits": [commit_json(c) for c in fix.commits],
         "risk_flags": [flag_json(flag) for flag in data.flags],
+        "checks": [check_json(check) for check in fix.checks],
         "warnings": list(queue.warnings),
     }
 
@@ -172,6 +179,7 @@ def gate_document(result: GateResult) -> dict[str, Any]:
         "required": result.required,
         "sensitive": result.sensitive,
         "blocking_flags": result.blocking_flags,
+        "checks": [check_json(check) for check in result.checks],
         "decisions": [judged_json(j) for j in result.judged],
         "problems": result.problems,
         "warnings": result.warnings,

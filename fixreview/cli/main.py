@@ -29,8 +29,22 @@ class UsageError(FixreviewError):
 
 
 class _Parser(argparse.ArgumentParser):
+    intermixed = False  # positionals may follow options (record-check NAME --passed REV)
+    _parsing = False
+
     def error(self, message: str) -> NoReturn:
         raise UsageError(f"{message} (see: {self.prog} --help)")
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: argparse.Namespace | None = None
+    ) -> tuple[argparse.Namespace, list[str]]:
+        if not self.intermixed or self._parsing:
+            return super().parse_known_args(args, namespace)
+        self._parsing = True  # the intermixed parse calls this again: then the plain one
+        try:
+            return self.parse_known_intermixed_args(args, namespace)
+        finally:
+            self._parsing = False
 
 
 EXIT_CODES = "exit codes: 0 success, 1 a negative answer (not found), 2 usage or environment error"
@@ -108,6 +122,18 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "  fixreview decide ai-fix/xss --reject --comment 'over-scoped: resubmit app.js alone'\n"
         "  fixreview decide ai-fix/ci --request-changes --comment 'pin actions by hash'",
     ),
+    "record-check": (
+        "record a CI check's result on a head, signed (for CI)",
+        "Record the result of an automated check (a test run) on REV's commit (default HEAD),\n"
+        "signed with the git signing setup (an ssh key: CI's, from a secret), in the notes\n"
+        "ref refs/notes/fixreview/checks: the check's name, its status, the head commit and\n"
+        "tree, the time, the signer, the run's URL and, from a JUnit XML report, its counts.\n"
+        "It counts only when the key is in the base policy's [checks] signers file. A report\n"
+        "with failures or errors is never recorded as --passed. Share it with: fixreview sync.",
+        "  fixreview record-check tests --passed --junit junit.xml --url \"$RUN_URL\"\n"
+        "  fixreview record-check tests --failed --junit junit.xml \"$PR_HEAD_SHA\"\n"
+        "  fixreview record-check lint --passed",
+    ),
     "verify": (
         "the CI gate: exit 0 only when REV is approved",
         "Check that REV (default HEAD), the head of a fix, carries the approvals the base\n"
@@ -130,9 +156,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "sync": (
         "fetch, merge and push the notes refs, losing nothing",
-        "Share the proposals and decisions notes with REMOTE (default origin): fetch them,\n"
-        "merge with git's cat_sort_uniq strategy, restore any record a rewrite dropped, and\n"
-        "push without force.",
+        "Share the proposals, decisions and checks notes with REMOTE (default origin): fetch\n"
+        "them, merge with git's cat_sort_uniq strategy, restore any record a rewrite dropped,\n"
+        "and push without force.",
         "  fixreview sync\n  fixreview sync upstream",
     ),
     "demo": (
@@ -291,6 +317,24 @@ def build_parser() -> argparse.ArgumentParser:
         "you committed to the fix…); without it such a decision is refused",
     )
 
+    p = _command(commands, "record-check")
+    assert isinstance(p, _Parser)
+    p.intermixed = True  # NAME --passed REV: REV after the option
+    p.add_argument("--repo", metavar="PATH", default=argparse.SUPPRESS, help="the repository")
+    p.add_argument("name", metavar="NAME", help="the check's name (e.g. tests)")
+    status = p.add_mutually_exclusive_group(required=True)
+    status.add_argument(
+        "--passed", dest="status", action="store_const", const="passed", help="the check passed"
+    )
+    status.add_argument(
+        "--failed", dest="status", action="store_const", const="failed", help="the check failed"
+    )
+    p.add_argument(
+        "rev", nargs="?", default="HEAD", metavar="REV", help="the commit tested (default: HEAD)"
+    )
+    p.add_argument("--junit", metavar="FILE", help="the run's JUnit XML report: its counts")
+    p.add_argument("--url", metavar="URL", default="", help="where the run can be seen")
+
     p = _command(commands, "verify")
     _common(p, top=False)
     p.add_argument(
@@ -381,6 +425,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return _init(repo, args)
     if args.command == "attest":
         return _attest(repo, args)
+    if args.command == "record-check":
+        return _record_check(repo, args)
     if args.command == "verify":
         return _verify(repo, args)
     if args.command == "log":
@@ -618,6 +664,39 @@ def _decide(repo: Any, args: argparse.Namespace) -> int:
         f"recorded {decision.verdict} of {visible(fix.branch.name, multiline=False)} "
         f"at {decision.head_commit[:12]} by {visible(decision.reviewer_label, multiline=False)}, "
         f"signed with {recorded.key}"
+    )
+    return 0
+
+
+def _record_check(repo: Any, args: argparse.Namespace) -> int:
+    from fixreview.check_records import prepare_check, record_check
+    from fixreview.safetext import visible
+    from fixreview.signing import signer_from_git
+    from fixreview.signing.config import reviewer_identity
+
+    head = repo.resolve(args.rev)
+    if head is None:
+        raise UsageError(f"{args.rev!r} is not a commit in this repository")
+    junit = None
+    if args.junit:
+        from fixreview.junit import read_junit
+
+        junit = read_junit(_read_input(args.junit), args.junit)
+    signer = signer_from_git(repo)
+    check = prepare_check(
+        repo,
+        head,
+        args.name,
+        args.status,
+        signer_identity=reviewer_identity(repo),
+        signer=signer,
+        junit=junit,
+        url=args.url,
+    )
+    key = record_check(repo, check, signer)
+    print(
+        f"recorded {visible(check.summary(), multiline=False)} at {head[:12]} "
+        f"by {visible(check.signer_label, multiline=False)}, signed with {key}"
     )
     return 0
 

@@ -14,7 +14,7 @@ from fixreview.safetext import visible, visible_line
 if TYPE_CHECKING:  # only named in annotations: `verify` loads no audit, review or diff code
     from fixreview.audit import AuditTrail
     from fixreview.gate import GateResult
-    from fixreview.models import Finding, Fix
+    from fixreview.models import CheckState, Finding, Fix
     from fixreview.queue import Queue
     from fixreview.repo.diffs import Diff
     from fixreview.review import ReviewData
@@ -45,6 +45,7 @@ def list_table(fixes: list[Fix], flags: dict[str, list[RiskFlag]] | None = None)
         ("FILES", 5),
         ("+/-", 11),
         ("FLAGS", 7),
+        ("CHECKS", 7),
         ("STATUS", 17),
     ]
     rows = [[name for name, _ in columns]]
@@ -66,6 +67,7 @@ def list_table(fixes: list[Fix], flags: dict[str, list[RiskFlag]] | None = None)
                 str(fix.stats.files),
                 f"+{fix.stats.added}/-{fix.stats.removed}",
                 flag_count(flags.get(fix.branch.name)),
+                check_count(fix.checks),
                 str(fix.branch.status),
             ]
         )
@@ -85,6 +87,27 @@ def flag_count(flags: list[RiskFlag] | None) -> str:
         return "?"
     blocking = sum(1 for f in flags if f.level == BLOCKING)
     return f"{blocking}!/{len(flags)}" if blocking else str(len(flags))
+
+
+def check_count(checks: list[CheckState]) -> str:
+    """``-`` (no check), ``2/2`` (passed of all), ``1!/2`` when a required one has not."""
+    if not checks:
+        return "-"
+    passed = sum(1 for c in checks if c.state == "passed")
+    short = any(c.required and c.state != "passed" for c in checks)
+    return f"{passed}{'!' if short else ''}/{len(checks)}"
+
+
+def check_lines(checks: list[CheckState], indent: str = "  ") -> list[str]:
+    """Each check at the head: its state, whether required, the record's summary and link."""
+    out = []
+    for check in checks:
+        required = " (required)" if check.required else ""
+        out.append(f"{indent}{check.state:<7} {one_line(check.name)}{required}")
+        out.append(f"{indent}        {one_line(check.detail)}")
+        if check.url:
+            out.append(f"{indent}        {one_line(check.url)}")
+    return out
 
 
 def risk_lines(flags: list[RiskFlag]) -> list[str]:
@@ -180,6 +203,9 @@ def show_report(queue: Queue, data: ReviewData) -> str:
     out.append("")
     out.extend(risk_lines(data.flags))
     out.append("")
+    out.append(f"Checks  {len(fix.checks) or 'none'}")
+    out.extend(check_lines(fix.checks))
+    out.append("")
     out.append(f"Final change  {_size(final)}")
     out.extend(_diff_lines(final))
     out.append("")
@@ -234,6 +260,9 @@ def gate_report(result: GateResult) -> str:
         )
     if result.blocking_flags:
         out.append(f"  blocking risk flags: {', '.join(result.blocking_flags)}")
+    for check in result.checks:
+        required = "required check" if check.required else "check"
+        out.append(f"  {required} {one_line(check.name)}: {check.state} — {one_line(check.detail)}")
     if not result.judged:
         out.append("  no decisions on this fix")
     invalid = [j for j in result.judged if j.signature is not None and not j.signature.valid]
@@ -270,7 +299,7 @@ def _annotation(text: str) -> str:
 
 
 def gate_github(result: GateResult) -> str:
-    """GitHub Actions workflow commands: one annotation per decision and per problem."""
+    """GitHub Actions workflow commands: one annotation per decision, check and problem."""
     lines = []
     for j in result.judged:
         d = j.record.decision
@@ -280,6 +309,11 @@ def gate_github(result: GateResult) -> str:
         elif j.reason:
             message = _annotation(f"{text}: {j.reason}")
             lines.append(f"::warning title=fixreview decision not counted::{message}")
+    for check in result.checks:
+        kind = "required check" if check.required else "check"
+        message = _annotation(f"{kind} {check.name}: {check.state} — {check.detail}")
+        level = "notice" if check.state == "passed" else "warning"
+        lines.append(f"::{level} title=fixreview check::{message}")
     for warning in result.warnings:
         lines.append(f"::warning title=fixreview::{_annotation(warning)}")
     if result.approved:

@@ -1,11 +1,11 @@
 """The note line format: one self-contained record per line.
 
 A line is ``TAG PAYLOAD[ FIELD]``: a short tag naming the record kind, then the payload
-(TOML bytes) and a third field — for a decision its signature, for a proposal (schema 2 on) its
-frozen patch, which is kept out of the TOML so that no reader parses megabytes of TOML string
-character by character — each as padded base64url. One record per line lets git's
-``cat_sort_uniq`` notes merge keep every record from every clone. Readers skip a line they cannot
-parse and report it; such a line never counts for anything.
+(TOML bytes) and a third field — for a decision or a CI check record its signature, for a
+proposal (schema 2 on) its frozen patch, which is kept out of the TOML so that no reader parses
+megabytes of TOML string character by character — each as padded base64url. One record per line
+lets git's ``cat_sort_uniq`` notes merge keep every record from every clone. Readers skip a line
+they cannot parse and report it; such a line never counts for anything.
 """
 
 from __future__ import annotations
@@ -22,7 +22,9 @@ from fixreview.documents import parse_toml_text
 
 TAG_PROPOSAL = "proposal"
 TAG_DECISION = "decision"
-KNOWN_TAGS = (TAG_PROPOSAL, TAG_DECISION)
+TAG_CHECK = "check"
+KNOWN_TAGS = (TAG_PROPOSAL, TAG_DECISION, TAG_CHECK)
+SIGNED_TAGS = (TAG_DECISION, TAG_CHECK)  # payload and signature, always three fields
 
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -32,12 +34,18 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # patch, so it may be larger. Longer lines are reported and skipped, never parsed.
 MAX_LINE_BYTES = 16 * 1024 * 1024
 MAX_DECISION_LINE_BYTES = 1024 * 1024
-MAX_LINE_BYTES_BY_TAG = {TAG_PROPOSAL: MAX_LINE_BYTES, TAG_DECISION: MAX_DECISION_LINE_BYTES}
+MAX_CHECK_LINE_BYTES = 64 * 1024
+MAX_LINE_BYTES_BY_TAG = {
+    TAG_PROPOSAL: MAX_LINE_BYTES,
+    TAG_DECISION: MAX_DECISION_LINE_BYTES,
+    TAG_CHECK: MAX_CHECK_LINE_BYTES,
+}
 
 
 @dataclass(frozen=True, slots=True)
 class RawRecord:
-    """A well-formed line: its tag, the exact payload bytes, the signature bytes (decisions) and
+    """A well-formed line: its tag, the exact payload bytes, the signature bytes (decisions and
+    check records) and
     the patch bytes (a proposal's third field; what they must be, its payload says).
 
     ``removed_in`` is None for a record in the tip of its notes ref; for a record that a later
@@ -147,8 +155,9 @@ def parse_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | No
         return BadLine(target, number, raw.decode("utf-8", "replace"), "unknown record tag")
     if len(raw) > MAX_LINE_BYTES_BY_TAG[tag]:
         return BadLine(target, number, _excerpt(raw), f"{tag} line too long ({len(raw)} bytes)")
-    # a decision: payload and signature; a proposal: payload and, from schema 2 on, its patch
-    expected = (3,) if tag == TAG_DECISION else (2, 3)
+    # a decision or a check: payload and signature; a proposal: payload and, from schema 2 on,
+    # its patch
+    expected = (3,) if tag in SIGNED_TAGS else (2, 3)
     if len(parts) not in expected:
         count = " or ".join(str(n) for n in expected)
         return BadLine(
@@ -164,7 +173,7 @@ def parse_line(target: str, number: int, raw: bytes) -> RawRecord | BadLine | No
         return BadLine(target, number, raw.decode("utf-8", "replace"), str(exc))
     del parts
     line = raw.decode("utf-8", "replace")
-    if tag == TAG_DECISION:
+    if tag in SIGNED_TAGS:
         return RawRecord(tag, payload, third, line)
     return RawRecord(tag, payload, None, line, patch=third)
 

@@ -47,6 +47,7 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 PROPOSALS_REF = "refs/notes/fixreview/proposals"
 DECISIONS_REF = "refs/notes/fixreview/decisions"
+CHECKS_REF = "refs/notes/fixreview/checks"
 _TEMP_PREFIX = "refs/notes/fixreview-tmp/"
 
 _OID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -716,7 +717,7 @@ def _cached_group(body: bytes | None, model: type[ModelT], count: int) -> list[_
 RECORDS_VERSION = "1"
 RECORDS_CACHE_KIND = "records"
 NOTES_CACHE_KIND = "notes"
-_RECORD_SOURCES = ("models.py", "decisions.py", "queue.py", "notes")
+_RECORD_SOURCES = ("models.py", "decisions.py", "check_records.py", "queue.py", "notes")
 _RECORD_LIBRARIES = ("tomli", "pydantic", "pydantic_core")
 """The libraries that parse and validate a record: an upgraded one is a changed input."""
 

@@ -95,7 +95,7 @@ __all__ = [
 # changes (a new input must also join `risk_key`): cached flags of the old code are then never
 # used. (The sources of the risk checks are also hashed into every key, below, as a safety net
 # for a forgotten bump; this constant stays the documented rule: docs/development.md.)
-RISK_CHECKS_VERSION = "4"
+RISK_CHECKS_VERSION = "5"
 CACHE_KIND = "risk-flags"
 STAGE_RISK = "checking risk flags"
 """What :func:`assess_fixes` tells its progress callback (fixreview/progress.py)."""
@@ -165,7 +165,8 @@ def _presence(repo: Repository, fixes: Iterable[Fix]) -> dict[str, str]:
 def _fix_facts(fix: Fix) -> str:
     """Everything of FIX the checks and the diffs may read, canonical: the branch's commits
     (head, merge-base, base tip: their ids fix their trees), every commit of the fix with its
-    trailers, the finding and the suggestion (its frozen patch by hash). Left out: the review
+    trailers, the finding, the suggestion (its frozen patch by hash) and the CI checks at the
+    head as the gate judged them (``checks``, read by checks-not-passed). Left out: the review
     status, the diff stats and the queue's problems, which no check reads."""
     # the patch is left out of the dump (no copy of a megabyte patch) and named by its hash
     data = fix.model_dump(

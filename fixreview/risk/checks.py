@@ -131,6 +131,8 @@ def policy_file(ctx: Context, item: FileDiff) -> tuple[str, str] | None:
     for key, value in ctx.policy.approvals:
         if key.startswith("allowed_") and isinstance(value, str) and value:
             named.append((value, f"approvals.{key}"))
+    if ctx.policy.checks.signers:
+        named.append((ctx.policy.checks.signers, "checks.signers"))
     named += [(path, "code owners") for path in CODEOWNERS_PATHS]
     for path in file_paths(item):
         for literal, why in named:
@@ -862,6 +864,27 @@ def check_no_test_change(ctx: Context) -> RiskFlag | None:
     )
 
 
+# -- checks-not-passed ---------------------------------------------------------------------------
+
+
+def check_checks_not_passed(ctx: Context) -> RiskFlag | None:
+    """Each required CI check that is missing, failing, or recorded only for an earlier head,
+    as the gate judged the check records (fixreview.check_rules, in ``fix.checks``)."""
+    short = [c for c in ctx.fix.checks if c.required and c.state != "passed"]
+    if not short:
+        return None
+    evidence = [
+        Evidence(None, None, ctx.excerpt(f"{c.name}: {c.state}: {c.detail}")) for c in short
+    ]
+    names = listing([visible(f"{c.name} ({c.state})", multiline=False) for c in short])
+    return ctx.flag(
+        ids.CHECKS_NOT_PASSED,
+        f"The policy's [checks] required: {names} has no passing run recorded by CI on this "
+        "exact head; the gate will not pass until it does.",
+        evidence,
+    )
+
+
 # -- no-linked-finding ---------------------------------------------------------------------------
 
 
@@ -1097,6 +1120,7 @@ CHECKS: Mapping[FlagId, Check] = MappingProxyType(
         ids.DEPENDENCY_CHANGE: check_dependency_change,
         ids.BINARY_FILE: check_binary_file,
         ids.NO_TEST_CHANGE: check_no_test_change,
+        ids.CHECKS_NOT_PASSED: check_checks_not_passed,
         ids.THIN_RATIONALE: check_thin_rationale,
         ids.LARGE_DIFF: check_large_diff,
         ids.MERGE_COMMIT: check_merge_commit,
