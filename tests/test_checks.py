@@ -222,8 +222,23 @@ def test_a_pass_recorded_for_an_earlier_head_is_stale(
     assert first[:12] in proc.stdout
     shown = fixreview(checked, "show", "ai-fix/sqli", "--json")
     assert shown.returncode == 0, shown.stderr
-    [state] = json.loads(shown.stdout)["checks"]
+    document = json.loads(shown.stdout)
+    [state] = document["checks"]
     assert state["state"] == "stale"
+    [flag] = [f for f in document["risk_flags"] if f["id"] == "checks-not-passed"]
+    assert flag["level"] == "warn" and "tests (stale)" in flag["detail"]
+    assert "tests: stale: recorded only for an earlier head" in flag["evidence"][0]["excerpt"]
+    # a pass on the new head: the gate passes and the flag goes (the checks are an input of
+    # the cached flags, not stale in the risk cache)
+    assert record_check(checked, ci, "tests", "--passed", "ai-fix/sqli").returncode == 0
+    assert verify(checked).returncode == 0
+    document = json.loads(fixreview(checked, "show", "ai-fix/sqli", "--json").stdout)
+    assert [c["state"] for c in document["checks"]] == ["passed"]
+    assert "checks-not-passed" not in [f["id"] for f in document["risk_flags"]]
+    shown = fixreview(checked, "show", "ai-fix/sqli")
+    assert "Checks  1" in shown.stdout and "passed  tests (required)" in shown.stdout
+    listed = fixreview(checked, "list", "--all")
+    assert "1/1" in listed.stdout
 
 
 def test_a_later_failing_record_wins_over_an_earlier_pass(

@@ -189,6 +189,7 @@ def test_list_json_is_documented_shape(
         "problems",
         "risk_flags",
         "blocking_flags",
+        "checks",
     }
     documented = (Path(__file__).resolve().parents[1] / "docs" / "json.md").read_text()
     for key in doc["fixes"][0]:

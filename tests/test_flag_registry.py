@@ -54,7 +54,7 @@ CHECKS_SOURCE = Path(inspect.getfile(checks_module)).read_text(encoding="utf-8")
 
 def test_every_declared_flag_has_one_declaration_a_title_and_a_default_level() -> None:
     assert [spec.id for spec in FLAGS] == list(FlagId) == list(FLAG_IDS)
-    assert set(REGISTRY) == set(FlagId) and len(REGISTRY) == len(FLAGS) == 15
+    assert set(REGISTRY) == set(FlagId) and len(REGISTRY) == len(FLAGS) == 16
     for spec in FLAGS:
         assert flag_spec(spec.id) is spec is flag_spec(str(spec.id))
         assert spec.title and spec.title == spec.title.strip() and "\n" not in spec.title
