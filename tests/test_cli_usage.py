@@ -24,6 +24,7 @@ SUBCOMMANDS = [
     "show",
     "propose",
     "decide",
+    "record-check",
     "verify",
     "attest",
     "log",
@@ -135,6 +136,7 @@ def test_not_a_repository_exits_2(command: str | None, tmp_path: Path) -> None:
         "attest": ["x"],
         "propose": ["x", "--finding", "f.toml"],
         "decide": ["x", "--reject", "--comment", "no"],
+        "record-check": ["tests", "--passed"],
     }
     argv = [command, *args.get(command, [])] if command else []
     # a fresh interpreter: looking for the repository walks up to /, outside the test's reach
