@@ -129,6 +129,12 @@ def test_a_schema_2_payload_with_an_unmatched_reason_is_refused() -> None:
     with pytest.raises(ValueError, match=r"suggestion\.unmatched: unknown key in a schema-2"):
         _decode(downgraded)
     assert _decode(line).suggestion.unmatched == "no commit holds it"
+    # and schema 3 is only ever an unmatched proposal: without its reason, refused
+    bare = _replace_in_payload(
+        proposal_line(_proposal()), b"schema = 2\n", b"schema = 3\n"
+    )
+    with pytest.raises(ValueError, match=r"suggestion\.unmatched: missing"):
+        _decode(bare)
 
 
 @FAST

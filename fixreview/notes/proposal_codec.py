@@ -15,7 +15,8 @@ character, which took a second for a 20,000-line patch held in the payload.
 Schema 3 is schema 2 with ``suggestion.unmatched``: why the producer's change is in no commit of
 the branch, for a proposal ``propose --force`` recorded at the head anyway. It is written only
 for such a proposal, so that a reader of schemas 1 and 2 refuses it instead of dropping the
-reason; a schema-1 or schema-2 payload with that key is refused.
+reason; a schema-1 or schema-2 payload with that key is refused, and so is a schema-3 payload
+without it.
 
 Schema 1 (written by earlier versions) is ``proposal PAYLOAD``, the patch inside the payload as
 ``suggestion.patch``; it is still read. A record that mixes the two forms (a schema-1 payload
@@ -91,6 +92,8 @@ def proposal_from_record(raw: RawRecord) -> Proposal:
     keys = suggestion if isinstance(suggestion, dict) else {}
     if schema < PROPOSAL_SCHEMA_UNMATCHED and "unmatched" in keys:
         raise ValueError(f"suggestion.unmatched: unknown key in a schema-{schema} proposal")
+    if schema == PROPOSAL_SCHEMA_UNMATCHED and "unmatched" not in keys:
+        raise ValueError("suggestion.unmatched: missing (a schema-3 proposal is an unmatched one)")
     return validate_data(data, Proposal)
 
 
