@@ -30,6 +30,7 @@ judged, and its removal reported as tampering.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -525,6 +526,13 @@ class QueueJudging:
         self.judged, self.hashes, self.bearing, self.verifier = judged, hashes, bearing, verifier
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+
+    @property
+    def holds_until(self) -> float:
+        """Until when (Unix time) the signature answers judging used hold whatever the clock
+        says (``DecisionVerifier.holds_until``; ``inf`` without any): read after
+        :meth:`finish`."""
+        return math.inf if self.verifier is None else self.verifier.holds_until
 
     def _prefetch(self, background: bool) -> None:
         """Check every signature judging asks about, in the order it asks: the ssh-keygen runs

@@ -19,27 +19,16 @@ from the base branch only.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, StrictStr, ValidationError
 
+from fixreview.config_location import CONFIG_FILE, config_dir, config_path
 from fixreview.documents import load_toml
 from fixreview.errors import InputError
 from fixreview.notes.records import describe_validation
 
-CONFIG_FILE = "config.toml"
-
-
-def config_dir() -> Path:
-    """fixreview's configuration directory: ``$XDG_CONFIG_HOME/fixreview``.
-
-    As the XDG specification asks, an unset, empty or relative ``XDG_CONFIG_HOME`` is ignored in
-    favour of ``~/.config``.
-    """
-    base = os.environ.get("XDG_CONFIG_HOME", "")
-    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".config"
-    return root / "fixreview"
+__all__ = ["CONFIG_FILE", "UserConfig", "config_dir", "config_path", "load_user_config"]
 
 
 class UserConfig(BaseModel):
@@ -51,10 +40,6 @@ class UserConfig(BaseModel):
     base: StrictStr | None = None
     branches: list[StrictStr] = []
     keys: dict[StrictStr, StrictStr] = {}
-
-
-def config_path() -> Path:
-    return config_dir() / CONFIG_FILE
 
 
 def load_user_config(path: Path | None = None) -> UserConfig:

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -18,6 +19,7 @@ from fixreview import __version__
 from fixreview.errors import EXIT_USAGE, FixreviewError, InputError
 
 if TYPE_CHECKING:
+    from fixreview.listsnapshot import ListOutput
     from fixreview.progress import Progress
     from fixreview.user_config import UserConfig
 
@@ -395,10 +397,17 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "demo":
         return _demo(args)
     from fixreview.repo.git import Repository
-    from fixreview.user_config import load_user_config
+
+    if args.command == "list":
+        repo = Repository(args.repo)
+        snapshot = _list_snapshot(repo, args)
+        if snapshot.output is not None:  # nothing changed since a list made it
+            return _emit_output(snapshot.output)
+    from fixreview.user_config import load_user_config  # the models: not for a snapshot
 
     config = load_user_config()  # one line naming the key when it cannot be used
-    repo = Repository(args.repo)
+    if args.command != "list":
+        repo = Repository(args.repo)
     if getattr(args, "base", None) is None and config.base is not None:
         from fixreview.repo.refs import BranchRefs
         from fixreview.user_config import config_path
@@ -414,7 +423,7 @@ def _dispatch(args: argparse.Namespace) -> int:
             from fixreview.user_config import config_path
 
             args.branch, args.branch_origin = list(config.branches), f"branches in {config_path()}"
-        return _list(repo, args)
+        return _list(repo, args, snapshot)
     if args.command == "show":
         return _show(repo, args)
     if args.command == "propose":
@@ -457,13 +466,72 @@ def _progress() -> AbstractContextManager[Progress | None]:
     return stderr_progress(sys.stderr, f"{PROG}: ")
 
 
-def _list(repo: Any, args: argparse.Namespace) -> int:
-    from fixreview.cli.jsonout import queue_document
-    from fixreview.cli.render import list_table
+@dataclass
+class _Snapshot:
+    """A list's snapshot: its key, when it was looked up, and what it held (None: nothing)."""
+
+    key: str
+    created: float
+    output: ListOutput | None
+
+
+def _list_snapshot(repo: Any, args: argparse.Namespace) -> _Snapshot:
+    """The snapshot of this list's answer (fixreview/listsnapshot.py); the repository is
+    pinned to the refs and configuration its key was made of, so that an answer computed next
+    is the answer for exactly that key."""
+    import time
+
+    from fixreview.config_location import config_path
+    from fixreview.listsnapshot import read_snapshot, snapshot_key
+    from fixreview.repo.refs import read_ref_state
+
+    created = time.time()
+    state = read_ref_state(repo)
+    repo.pin(state)
+    try:
+        config: bytes | None = config_path().read_bytes()
+    except OSError:
+        config = None
+    request = (
+        "list",
+        args.base,
+        "\0".join(args.branch) if args.branch is not None else None,
+        int(args.all),
+        int(args.json),
+        config,
+    )
+    key = snapshot_key(repo, state, request)
+    return _Snapshot(key, created, read_snapshot(repo, key))
+
+
+def _emit_output(output: ListOutput) -> int:
+    """Print OUTPUT as the command that made it printed it: standard error first."""
+    if output.stderr:
+        sys.stderr.write(output.stderr)
+        sys.stderr.flush()
+    sys.stdout.write(output.stdout)
+    sys.stdout.flush()
+    return output.code
+
+
+def _list(repo: Any, args: argparse.Namespace, snapshot: _Snapshot) -> int:
+    from fixreview.listsnapshot import write_snapshot
+
+    output, holds_until = _list_output(repo, args)
+    write_snapshot(repo, snapshot.key, output, snapshot.created, holds_until)
+    return _emit_output(output)
+
+
+def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float]:
+    """What list prints, and until when its signature answers hold (Unix time)."""
+    from fixreview.cli.jsonout import dumps, queue_document
+    from fixreview.cli.render import list_table, shown_warnings
     from fixreview.gate import set_statuses, start_judging
+    from fixreview.listsnapshot import ListOutput
     from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
     from fixreview.risk import assess_fixes
+    from fixreview.safetext import visible
 
     with _progress() as progress:
         queue = load_queue(repo, args.base, progress, args.branch or ())
@@ -479,22 +547,23 @@ def _list(repo: Any, args: argparse.Namespace) -> int:
         (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
         key=lambda f: (f.severity_rank, f.branch.name),
     )
+    err: list[str] = []
     if queue.hidden:
         from fixreview.queue import hidden_note
-        from fixreview.safetext import visible
 
         origin = getattr(args, "branch_origin", "--branch")
         note = hidden_note(queue.hidden, args.branch, origin)
-        print(f"{PROG}: note: {visible(note, multiline=False)}", file=sys.stderr)
+        err.append(f"{PROG}: note: {visible(note, multiline=False)}\n")
     if args.json:
-        _emit_json(queue_document(queue, fixes, flags))
-        return 0
-    _warn(queue.warnings)
-    if not fixes:
-        print("no fixes awaiting review" if not args.all else "no fix branches")
-        return 0
-    print(list_table(fixes, flags))
-    return 0
+        out = dumps(queue_document(queue, fixes, flags)) + "\n"
+    else:
+        for warning in shown_warnings(queue.warnings):
+            err.append(f"{PROG}: warning: {visible(warning, multiline=False)}\n")
+        if not fixes:
+            out = ("no fixes awaiting review" if not args.all else "no fix branches") + "\n"
+        else:
+            out = list_table(fixes, flags) + "\n"
+    return ListOutput(out, "".join(err), 0), judging.holds_until
 
 
 def _show(repo: Any, args: argparse.Namespace) -> int:

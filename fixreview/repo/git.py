@@ -23,6 +23,7 @@ from pathlib import Path
 
 from fixreview.errors import FixreviewError, GitError, NotARepositoryError
 from fixreview.repo.catfile import BatchReader
+from fixreview.repo.refstate import RefState
 
 # the tree with nothing in it, per object format (git hash-object -t tree /dev/null); use
 # Repository.empty_tree and Repository.zero_oid, which follow the repository's format
@@ -70,6 +71,8 @@ CLEAN_DIFF_FLAGS: tuple[str, ...] = (
 GIT_TIMEOUT_ENV = "FIXREVIEW_GIT_TIMEOUT"
 DEFAULT_GIT_TIMEOUT = 120.0
 _HEX_OID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+# a full ref name that rev-parse reads as nothing but that ref (no :path, ^, ~, @{…}, ranges)
+_FULL_REF = re.compile(r"refs/[^\s:^~?*\[\\@.]+(?:\.[^\s:^~?*\[\\@.]+)*")
 
 
 def timeout_from_env(name: str, default: float) -> float:
@@ -216,6 +219,14 @@ class Repository:
         self._diffs: dict[tuple[str, ...], bytes] = {}
         self._reader: BatchReader | None = None
         self._trees: dict[str, str] = {}  # commit id -> its tree id
+        self.pinned: RefState | None = None  # see pin()
+
+    def pin(self, state: RefState) -> None:
+        """Read refs from STATE from now on, not from git: :meth:`ref_value` of a full ref
+        name, the branches and settings ``BranchRefs`` reads. A result computed so is the
+        result for exactly STATE, whatever moves refs meanwhile (fixreview/listsnapshot.py).
+        Only for a process that reads: a process that writes refs must not pin."""
+        self.pinned = state
 
     @property
     def root(self) -> Path:
@@ -381,6 +392,8 @@ class Repository:
 
     def ref_value(self, ref: str) -> str | None:
         """The object id a full ref name points at, or None when the ref does not exist."""
+        if self.pinned is not None and _FULL_REF.fullmatch(ref):
+            return self.pinned.values.get(ref)
         proc = self._run(["rev-parse", "--verify", "--quiet", ref], input=None, env=None)
         if proc.returncode != 0:
             return None

@@ -18,15 +18,18 @@ branch and which no push can move. All refs and the configuration are read with 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from fixreview.errors import FixreviewError
 from fixreview.repo.git import Repository
+from fixreview.repo.refstate import LISTING_FORMAT, RefState
 from fixreview.safetext import visible
 
 BASE_CONFIG = "fixreview.base"
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
+_CONFIG_KEYS = r"^(fixreview\.base|remote\..*\.(url|fetch))$"
 
 
 class BaseRefError(FixreviewError):
@@ -70,18 +73,24 @@ class BranchRefs:
         self.kinds: dict[str, str] = {}  # full ref -> object type
         self.symrefs: dict[str, str] = {}  # refs/remotes/R/HEAD -> the ref it points at
         self.listing: list[tuple[str, str, str]] = []  # (object id, type, ref), git's order
-        out = repo.run(
-            "for-each-ref",
-            "--format=%(objectname) %(objecttype) %(refname)%00%(symref)",
-            HEADS,
-            REMOTES,
-        ).decode("utf-8", "surrogateescape")
+        pinned = repo.pinned
+        if pinned is not None:  # the state a snapshot's key was made of (refstate.py)
+            out = pinned.listing.decode("utf-8", "surrogateescape")
+            config: bytes | None = None if pinned.config is None else _config_subset(pinned.config)
+        else:
+            out = repo.run("for-each-ref", f"--format={LISTING_FORMAT}", HEADS, REMOTES).decode(
+                "utf-8", "surrogateescape"
+            )
+            proc = repo.try_run("config", "--null", "--get-regexp", _CONFIG_KEYS)
+            config = proc.stdout if proc.returncode == 0 else None
         for line in out.split("\n"):  # not splitlines(): a ref name may hold U+0085 or U+2028
             head, _, symref = line.partition("\0")
             parts = head.split(" ", 2)
             if len(parts) != 3:
                 continue
             oid, kind, ref = parts
+            if not (ref.startswith(HEADS) or ref.startswith(REMOTES)):
+                continue  # a pinned listing holds every ref
             self.listing.append((oid, kind, ref))
             self.kinds[ref] = kind
             if symref:
@@ -90,12 +99,9 @@ class BranchRefs:
                 self.commits[ref] = oid
         self.remotes: tuple[str, ...] = ()
         self.configured: str | None = None
-        proc = repo.try_run(
-            "config", "--null", "--get-regexp", r"^(fixreview\.base|remote\..*\.(url|fetch))$"
-        )
         remotes: list[str] = []
-        if proc.returncode == 0:
-            for entry in proc.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if config is not None:
+            for entry in config.decode("utf-8", "surrogateescape").split("\0"):
                 key, _, value = entry.partition("\n")
                 if key == BASE_CONFIG:
                     self.configured = value  # the last one wins, as with git config --get
@@ -206,9 +212,8 @@ class BranchRefs:
                 f"pass --base BRANCH (or: git config {BASE_CONFIG} main)"
             )
         if repo.workdir is None:
-            proc = repo.try_run("symbolic-ref", "-q", "HEAD")
-            target = proc.stdout.decode("utf-8", "surrogateescape").strip()
-            if proc.returncode == 0 and target in self.commits:
+            code, target = bare_head(repo)
+            if code == 0 and target in self.commits:
                 return self._commit_of(target)
         if not self.kinds:
             raise BaseRefError(f"no base branch: {NO_BRANCHES}")
@@ -216,3 +221,40 @@ class BranchRefs:
             "no base branch given: pass --base BRANCH "
             f"(or: git config {BASE_CONFIG} main; a clone's origin/HEAD also names it)"
         )
+
+
+def _config_subset(listing: bytes) -> bytes | None:
+    """The entries of a ``git config --null --list`` output that ``git config --null
+    --get-regexp`` of the base and remotes settings prints (None when there is none, as git's
+    exit code 1 says)."""
+    wanted = re.compile(_CONFIG_KEYS)
+    kept = [
+        entry
+        for entry in listing.split(b"\0")
+        if entry and wanted.match(entry.partition(b"\n")[0].decode("utf-8", "surrogateescape"))
+    ]
+    return b"".join(entry + b"\0" for entry in kept) if kept else None
+
+
+def bare_head(repo: Repository) -> tuple[int, str]:
+    """``git symbolic-ref -q HEAD`` of a bare repository: its exit code and the ref it names
+    (from the pinned state, when there is one)."""
+    pinned = repo.pinned
+    if pinned is not None and pinned.bare_head is not None:
+        code, _, out = pinned.bare_head.partition(b" ")
+        return int(code), out.decode("utf-8", "surrogateescape").strip()
+    proc = repo.try_run("symbolic-ref", "-q", "HEAD")
+    return proc.returncode, proc.stdout.decode("utf-8", "surrogateescape").strip()
+
+
+def read_ref_state(repo: Repository) -> RefState:
+    """Every ref and the configuration of REPO, now (two git processes; three in a bare
+    repository)."""
+    listing = repo.run("for-each-ref", f"--format={LISTING_FORMAT}")
+    proc = repo.try_run("config", "--null", "--list")
+    config = proc.stdout if proc.returncode == 0 else None
+    head = None
+    if repo.workdir is None:
+        symbolic = repo.try_run("symbolic-ref", "-q", "HEAD")
+        head = b"%d " % symbolic.returncode + symbolic.stdout
+    return RefState.parse(listing, config, head)

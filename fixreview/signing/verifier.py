@@ -47,8 +47,10 @@ import atexit
 import functools
 import hashlib
 import json
+import math
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -115,6 +117,7 @@ SIGNATURE_CHECKS_VERSION = "1"
 CACHE_KIND = "signature-checks"
 # allowed signers options that make ssh-keygen's answer depend on the clock
 _CLOCK_OPTIONS = re.compile(rb"valid-(after|before)", re.IGNORECASE)
+_CLOCK_MARGIN = 86400.0  # seconds: how far ssh-keygen's local reading of a bound may be from ours
 # OpenPGP refusals that no passing of time undoes (the keyring is part of the key)
 _TIMELESS_PGP_REFUSALS = (
     "bad OpenPGP signature: the signature does not match the payload",
@@ -225,6 +228,12 @@ class DecisionVerifier:
         self._allowed_pgp_digest = hashlib.sha256(allowed_pgp or b"").hexdigest()
         # ssh-keygen's good answers, by what they vouch for (guarded by _prefetched_lock)
         self._vouched: dict[Vouch, SignatureCheck] = {}
+        self.holds_until = math.inf
+        """Until when (Unix time) every answer :meth:`check` gave holds whatever the clock
+        says: ``inf`` while none may change with time, 0 once one may change at an instant not
+        known here (see :meth:`_clock_bound`). What a snapshot of those answers may be trusted
+        for (fixreview/listsnapshot.py)."""
+        self._clock_lock = threading.Lock()  # guards holds_until
 
     # -- the one entry point ------------------------------------------------------------------
 
@@ -238,6 +247,22 @@ class DecisionVerifier:
     ) -> SignatureCheck:
         """Whether SIGNATURE over PAYLOAD is a valid signature by a key the base allows for
         PRINCIPAL, at the CLAIMED time and now. Cached by its exact inputs."""
+        try:
+            result = self._check(signing_format, payload, signature, principal, claimed)
+        except BaseException:  # a timeout, no tool: nothing to keep
+            self._bound_clock(0.0)
+            raise
+        self._bound_clock(self._clock_bound(signing_format, signature, result))
+        return result
+
+    def _check(
+        self,
+        signing_format: str,
+        payload: bytes,
+        signature: bytes,
+        principal: str,
+        claimed: datetime,
+    ) -> SignatureCheck:
         key = self._memory_key(signing_format, payload, signature, principal, claimed)
         cached = self._remembered(key)
         if cached is not None:
@@ -248,6 +273,50 @@ class DecisionVerifier:
             result = self._check_openpgp(payload, signature, principal, claimed)
         _remember(key, result)
         return result
+
+    def _bound_clock(self, until: float) -> None:
+        with self._clock_lock:
+            self.holds_until = min(self.holds_until, until)
+
+    def _clock_bound(self, signing_format: str, signature: bytes, result: SignatureCheck) -> float:
+        """Until when (Unix time) RESULT, the answer for SIGNATURE, holds whatever the clock
+        says: ``inf`` when no passing of time changes it, 0 when the instant is not known here.
+
+        Computed from the inputs alone, so the same wherever the answer came from (ssh-keygen,
+        the disk cache, memory). A refusal for budget: 0. OpenPGP: ``inf`` for a refusal no time
+        undoes, else 0 (key and signature expiries are gpg's to read). ssh: 0 for a certificate
+        or a security key (their validity is ssh-keygen's to read); else the allowed signers'
+        next validity bound (:meth:`_ssh_clock_bound`)."""
+        if not _keepable(result):
+            return 0.0
+        if signing_format != "ssh":
+            return math.inf if result.reason in _TIMELESS_PGP_REFUSALS else 0.0
+        sig = parse_armored(signature)
+        if sig is None:
+            return math.inf
+        if sig.key_type.endswith("-cert-v01@openssh.com") or sig.key_type.startswith("sk-"):
+            return 0.0
+        return self._ssh_clock_bound()
+
+    def _ssh_clock_bound(self) -> float:
+        """Until when the allowed signers' ``valid-after``/``valid-before`` windows keep every
+        ssh answer as it is: ``inf`` without any; else a day before the next bound still to
+        come (ssh-keygen reads a time without a zone as local time, at most a day away from
+        UTC), 0 when that is already past or a line could not be read (it may hold a window)."""
+        if self.allowed_ssh is None or not _CLOCK_OPTIONS.search(self.allowed_ssh):
+            return math.inf
+        if self.signers is None or self.signers.bad_lines:
+            return 0.0
+        now = time.time()
+        bounds = [
+            moment.timestamp()
+            for entry in self.signers.entries
+            for moment in (entry.valid_after, entry.valid_before)
+            if moment is not None
+        ]
+        coming = [bound - _CLOCK_MARGIN for bound in bounds if bound + _CLOCK_MARGIN > now]
+        until = min(coming, default=math.inf)
+        return until if until > now else 0.0
 
     def prefetch(self, requests: Iterable[SignatureRequest]) -> None:
         """Check the signatures of REQUESTS (each what :meth:`check` is given) so that
