@@ -489,9 +489,11 @@ def _list_snapshot(repo: Any, args: argparse.Namespace) -> _Snapshot:
     state = read_ref_state(repo)
     repo.pin(state)
     try:
-        config: bytes | None = config_path().read_bytes()
-    except OSError:
+        config: bytes | str | None = config_path().read_bytes()
+    except FileNotFoundError:
         config = None
+    except OSError as exc:  # an error for the run that reads it: never a missing file's answer
+        config = f"unreadable: {exc.errno}"
     request = (
         "list",
         args.base,
