@@ -19,6 +19,7 @@ notes is still judged, and its removal reported. Records that do not count are s
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -111,18 +112,23 @@ def judge_checks(
     return found
 
 
-def attach_checks(repo: Repository, loaded: LoadedPolicy, fixes: Sequence[Fix]) -> list[str]:
-    """Set each fix's ``checks`` (:func:`judge_checks`); the warnings about unusable lines.
-    Nothing is read when no check is required and the repository has no checks ref."""
+def attach_checks(
+    repo: Repository, loaded: LoadedPolicy, fixes: Sequence[Fix]
+) -> tuple[list[str], float]:
+    """Set each fix's ``checks`` (:func:`judge_checks`); the warnings about unusable lines, and
+    until when the signature answers hold (``DecisionVerifier.holds_until``: a key's validity
+    window may end). Nothing is read when no check is required and the repository has no
+    checks ref."""
     if not fixes or (not loaded.policy.checks.required and repo.ref_value(CHECKS_REF) is None):
-        return []
-    judged = judge_checks(repo, loaded, fixes)
+        return [], math.inf
+    verifier = checks_verifier(repo, loaded)
+    judged = judge_checks(repo, loaded, fixes, verifier)
     warnings: list[str] = []
     for fix in fixes:
         judgement = judged[fix.branch.head]
         fix.checks = judgement.states
         warnings += [w for w in judgement.warnings if w not in warnings]
-    return warnings
+    return warnings, verifier.holds_until
 
 
 def _judge(

@@ -11,6 +11,7 @@ only the ``for-each-ref`` and an ``ls-tree`` run.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,8 @@ class Queue:
     warnings: list[str] = field(default_factory=list)
     # the fix branches left out because they match none of the patterns the queue was read for
     hidden: int = 0
+    # until when the check records' signature answers hold (a CI key's validity window)
+    holds_until: float = math.inf
 
     def get(self, name: str) -> Fix:
         """The fix on branch NAME (or a remote-tracking ``REMOTE/NAME``)."""
@@ -136,12 +139,13 @@ def load_queue(
     every = list_fix_branches(repo, loaded)
     patterns = list(only)
     branches = [b for b in every if matches_any(b.name, patterns)] if patterns else every
-    fixes, warnings = build_fixes(repo, loaded, branches, progress)
+    fixes, warnings, holds_until = build_fixes(repo, loaded, branches, progress)
     return Queue(
         policy=loaded,
         fixes=fixes,
         warnings=warnings + _shallow(repo, loaded, fixes),
         hidden=len(every) - len(branches),
+        holds_until=holds_until,
     )
 
 
@@ -172,7 +176,7 @@ def load_one(repo: Repository, name: str, base: str | None = None) -> Queue:
     chosen = [b for b in branches if _names(name, b.name, b.ref)]
     if not chosen:
         raise _no_such_branch(name, list(dict.fromkeys(b.name for b in branches)))
-    fixes, warnings = build_fixes(repo, loaded, chosen[:1])
+    fixes, warnings, _ = build_fixes(repo, loaded, chosen[:1])
     return Queue(policy=loaded, fixes=fixes, warnings=warnings + _shallow(repo, loaded, fixes))
 
 
@@ -181,7 +185,7 @@ def fix_at(repo: Repository, loaded: LoadedPolicy, head: str) -> tuple[Fix, list
     detached commits): named after a fix branch at HEAD when there is one."""
     at_head = [b for b in list_fix_branches(repo, loaded, head) if b.head == head]
     branch = at_head[0] if at_head else BranchRef(name="", ref="", head=head)
-    fixes, warnings = build_fixes(repo, loaded, [branch])
+    fixes, warnings, _ = build_fixes(repo, loaded, [branch])
     fix = fixes[0]
     if not fix.branch.name:
         fix.branch.name = fix.proposal_branch or "HEAD"
@@ -193,9 +197,10 @@ def build_fixes(
     loaded: LoadedPolicy,
     branches: list[BranchRef],
     progress: Progress | None = None,
-) -> tuple[list[Fix], list[str]]:
-    """The fixes of BRANCHES: commits, merge-bases, proposals, trailers and sizes, in bulk;
-    PROGRESS, when given, is told how many branches are read."""
+) -> tuple[list[Fix], list[str], float]:
+    """The fixes of BRANCHES: commits, merge-bases, proposals, trailers, sizes and CI checks,
+    in bulk, with the warnings and until when the checks' signature answers hold; PROGRESS,
+    when given, is told how many branches are read."""
     total = len(branches)
     if progress is not None:
         progress(STAGE_BRANCHES, 0, total)
@@ -257,10 +262,10 @@ def build_fixes(
         if problem:
             fix.problems.append(problem)
     _fill_stats(repo, fixes)
-    warnings += attach_checks(repo, loaded, fixes)
+    check_warnings, holds_until = attach_checks(repo, loaded, fixes)
     if progress is not None:
         progress(STAGE_BRANCHES, total, total)
-    return fixes, warnings
+    return fixes, warnings + check_warnings, holds_until
 
 
 def merge_bases_problem(branch: FixBranch) -> str | None:

@@ -387,3 +387,28 @@ def test_a_check_key_cannot_sign_decisions_nor_a_reviewer_key_checks(
     assert proc.returncode == 1
     assert "0 of 1 required approvals" in proc.stdout
     assert "required check tests missing" in proc.stdout
+
+
+def test_a_ci_keys_validity_window_bounds_the_list_snapshot(
+    checked: TestRepo, ci: Reviewer, tmp_path: Path
+) -> None:
+    """A CI key valid for a few more days: list keeps its snapshot only until a day before the
+    window ends (the checks' signature answers may change then), as it does for reviewers'."""
+    from datetime import UTC, datetime, timedelta
+
+    from tests.test_list_snapshot import snapshot_files
+
+    bound = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
+    stamp = bound.strftime("%Y%m%d%H%MZ")
+    checked.commit(
+        "CI key for three more days",
+        {".fixreview/ci_signers": f'{ci.email} valid-before="{stamp}" {ci.public}\n'},
+    )
+    assert record_check(checked, ci, "tests", "--passed", "ai-fix/sqli").returncode == 0
+    proc = fixreview(checked, "list", "--json")
+    assert proc.returncode == 0, proc.stderr
+    [row] = json.loads(proc.stdout)["fixes"]
+    assert [c["state"] for c in row["checks"]] == ["passed"]
+    [entry] = snapshot_files(checked.path)
+    kept = json.loads(entry.read_bytes().partition(b"\n")[2])
+    assert kept["holds_until"] == (bound - timedelta(days=1)).timestamp()

@@ -565,7 +565,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
             out = ("no fixes awaiting review" if not args.all else "no fix branches") + "\n"
         else:
             out = list_table(fixes, flags) + "\n"
-    return ListOutput(out, "".join(err), 0), judging.holds_until
+    return ListOutput(out, "".join(err), 0), min(judging.holds_until, queue.holds_until)
 
 
 def _show(repo: Any, args: argparse.Namespace) -> int:
