@@ -412,3 +412,53 @@ def test_a_ci_keys_validity_window_bounds_the_list_snapshot(
     [entry] = snapshot_files(checked.path)
     kept = json.loads(entry.read_bytes().partition(b"\n")[2])
     assert kept["holds_until"] == (bound - timedelta(days=1)).timestamp()
+
+
+async def test_the_review_screen_shows_each_check_beside_the_flags(
+    checked: TestRepo, ci: Reviewer, tmp_path: Path
+) -> None:
+    """The reviewer sees where the head's checks stand without leaving the terminal: a line
+    beside the risk flags, and each check's record (counts, head, signer, time, link) in the
+    commits view; a URL with markup is shown as it is (check names are refused unless plain:
+    letters, digits and ``._:/+-``)."""
+    from textual.widgets import Static
+
+    from fixreview.app.main import FixreviewApp
+    from fixreview.repo.git import Repository
+    from tests.test_app import text_of
+    from tests.test_app_flags import _open
+
+    junit = write(tmp_path, "junit.xml", PASSING_JUNIT)
+    url = "https://ci.example.com/run/[bold]7[/bold]"
+    assert record_check(
+        checked, ci, "tests", "--passed", "ai-fix/sqli", "--junit", str(junit), "--url", url
+    ).returncode == 0
+    assert record_check(checked, ci, "lint", "--failed", "ai-fix/sqli").returncode == 0
+    app = FixreviewApp(Repository(checked.path))
+    async with app.run_test(size=(180, 50)) as pilot:
+        screen = await _open(app, pilot, "ai-fix/sqli")
+        line = text_of(screen.query_one("#review-checks", Static))
+        assert line == "CI checks: ✓ tests passed  ✗ lint failed", line
+        await pilot.press("c")
+        await pilot.pause()
+        detail = text_of(screen.query_one("#check-log", Static))
+        assert screen.query_one("#check-log", Static).display
+        assert "✓ passed  tests (required)" in detail
+        assert "tests passed (3 tests, 0 failures, 0 errors, 1 skipped, 0.42 s) on " in detail
+        assert "by CI <ci@example.com> at " in detail
+        assert url in detail
+        assert "✗ failed  lint\n" in detail
+
+
+async def test_no_checks_line_where_no_check_is_recorded_or_required(repo: TestRepo) -> None:
+    from textual.widgets import Static
+
+    from fixreview.app.main import FixreviewApp
+    from fixreview.repo.git import Repository
+    from tests.test_app_flags import _flags_repo, _open
+
+    app = FixreviewApp(Repository(_flags_repo(repo)))
+    async with app.run_test(size=(180, 50)) as pilot:
+        screen = await _open(app, pilot, "ai-fix/hidden")
+        assert not screen.query_one("#review-checks", Static).display
+        assert not screen.query_one("#check-log", Static).display

@@ -30,7 +30,7 @@ from fixreview.app.widgets.risk_bar import FlagChip, RiskBar
 from fixreview.decisions import CHECKLIST_ITEMS, CHECKLIST_LABELS, Verdict
 from fixreview.drafts import Draft
 from fixreview.gate import GateResult
-from fixreview.models import Fix
+from fixreview.models import CheckState, Fix
 from fixreview.repo.diffs import Diff
 from fixreview.review import ReviewData
 from fixreview.risk import Evidence, RiskFlag
@@ -129,6 +129,59 @@ def decisions_text(gate: GateResult | None) -> Text:
     text.append("gate: ", style="dim")
     text.append_text(one_line(verdict))
     text.append("\n\n")
+    return text
+
+
+# how each CI check state reads on screen (mark, style); a required check not passed is red
+CHECK_MARK = {"passed": ("✓", "green"), "failed": ("✗", "bold red"), "stale": ("~", "yellow")}
+
+
+def _check_mark(check: CheckState) -> tuple[str, str]:
+    mark, style = CHECK_MARK.get(check.state, ("?", "dim"))
+    if check.required and check.state != "passed":
+        style = "bold red"
+    return mark, style
+
+
+def checks_line(checks: list[CheckState]) -> Text:
+    """The CI checks of this head in one line, beside the risk flags: each check's mark, name
+    and state (``required`` when the gate asks for it and it has not passed)."""
+    text = Text("CI checks: ", style="dim")
+    if not checks:
+        text.append("none recorded on this head", style="dim")
+        return text
+    for index, check in enumerate(checks):
+        if index:
+            text.append("  ")
+        mark, style = _check_mark(check)
+        text.append(f"{mark} ", style=style)
+        text.append_text(one_line(check.name, style="bold"))
+        text.append(f" {check.state}", style=style)
+        if check.required and check.state != "passed":
+            text.append(" (required)", style=style)
+    return text
+
+
+def checks_text(checks: list[CheckState]) -> Text:
+    """Every CI check of this head, as the gate judges their records: state, name, the
+    deciding record's summary (counts, head, signer, time) and its run's link."""
+    text = Text("CI checks\n", style="bold underline")
+    if not checks:
+        text.append("No check recorded on this head, and none required.\n\n")
+        return text
+    for check in checks:
+        mark, style = _check_mark(check)
+        text.append(f"{mark} {check.state:<7} ", style=style)
+        text.append_text(one_line(check.name, style="bold"))
+        text.append(" (required)\n" if check.required else "\n")
+        text.append("  ")
+        text.append_text(one_line(check.detail, style="italic"))
+        text.append("\n")
+        if check.url:
+            text.append("  ")
+            text.append_text(one_line(check.url))
+            text.append("\n")
+    text.append("\n")
     return text
 
 
@@ -260,6 +313,7 @@ class ReviewScreen(Screen[None]):
         yield Header()
         yield Static(id="review-title")
         yield Static(id="review-standing")
+        yield Static(id="review-checks")
         yield RiskBar(id="risk-bar")
         yield FlagPanel(id="flag-panel")
         with Horizontal(id="review-body"):
@@ -281,6 +335,7 @@ class ReviewScreen(Screen[None]):
                         yield DiffView(id="human-diff")
                     with VerticalScroll(id="commits"):
                         yield Static(id="decision-log")
+                        yield Static(id="check-log")
                         yield Static(id="commit-log")
         yield KeyFooter(compact=True)
 
@@ -302,6 +357,10 @@ class ReviewScreen(Screen[None]):
         self.query_one("#rationale", Static).update(suggestion_text(fix))
         self.query_one("#commit-log", Static).update(commits_text(fix))
         self.query_one("#decision-log", Static).update(Text("Decisions: loading…\n"))
+        for where, text in (("#review-checks", checks_line), ("#check-log", checks_text)):
+            shown = self.query_one(where, Static)
+            shown.update(text(fix.checks))
+            shown.display = bool(fix.checks)  # a repository without CI checks: no line
         self.query_one(ChecklistView).set_checklist(self.draft.checklist)
         self.data = None
         await self.query_one(RiskBar).set_flags(None)
