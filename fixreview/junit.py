@@ -11,16 +11,16 @@ report that says failures exist can be recorded as passed.
 from __future__ import annotations
 
 import math
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 from xml.etree.ElementTree import Element, ParseError
 
-import defusedxml.ElementTree
-from defusedxml import DefusedXmlException
-from junitparser import Error, Failure, JUnitXml, JUnitXmlError, Skipped, TestSuite
 from pydantic import Field
 
 from fixreview.errors import InputError
 from fixreview.models import Strict
+
+if TYPE_CHECKING:
+    from junitparser import JUnitXml
 
 MAX_JUNIT_BYTES = 32 * 1024 * 1024
 """The largest report read: a test run's JUnit file is kilobytes to a few megabytes."""
@@ -51,6 +51,11 @@ class JunitCounts(Strict):
 def read_junit(data: bytes, where: str) -> JunitCounts:
     """The counts of the JUnit report DATA (read from WHERE); InputError in one line when it
     is too large, not XML, uses a DTD or entities, or is not a JUnit report."""
+    # imported here: every queue load reads check records (JunitCounts), only record-check a report
+    import defusedxml.ElementTree
+    from defusedxml import DefusedXmlException
+    from junitparser import JUnitXml, JUnitXmlError
+
     if len(data) > MAX_JUNIT_BYTES:
         raise InputError(
             f"{where}: {len(data)} bytes, more than the {MAX_JUNIT_BYTES} a JUnit report may have"
@@ -104,6 +109,7 @@ def _seconds(value: str | None) -> float:
 
 def _counts(report: JUnitXml, claims: tuple[dict[str, int], float]) -> JunitCounts:
     """What the cases show (junitparser walks them), and at least what the suites claim."""
+    from junitparser import Error, Failure, Skipped, TestSuite
     claimed, seconds = claims
     shown = dict.fromkeys(_COUNTS, 0)
     for suite in report:
