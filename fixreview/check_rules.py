@@ -14,7 +14,8 @@ Of the counted records of one check, the latest (by its signed time) decides its
 an exact tie a failure wins: a later failing run for the same head undoes an earlier pass. A
 check with counted records only on earlier commits of the fix is ``stale``; one with none,
 ``missing``. The checks ref is read as a ledger, like decisions: a record dropped from the
-notes is still judged, and its removal reported. Records that do not count are shown with why.
+notes is still judged, and its removal reported. Records that do not count are shown with why;
+a counted record that a later one of the same check outweighs is ``overridden`` by it.
 """
 
 from __future__ import annotations
@@ -40,10 +41,27 @@ class JudgedCheck:
     signature: SignatureCheck
     reason: str | None  # None: it counts for this head
     stale: bool = False  # validly signed, for an earlier commit of the fix
+    decides: bool = False  # the counted record whose status is its check's state
+    overridden_by: JudgedCheck | None = None  # counted, but this later one decides instead
 
     @property
     def counted(self) -> bool:
         return self.reason is None
+
+    @property
+    def standing(self) -> str:
+        """What the record counts for, in one line: ``counts``, ``counted, overridden by …``
+        or why it does not count."""
+        if self.reason is not None:
+            return self.reason
+        later = self.overridden_by
+        if later is None:
+            return "counts"
+        record = later.stored.record
+        return (
+            f"counted, overridden: the {record.status} record of "
+            f"{record.time.isoformat(timespec='seconds')} decides {record.name}"
+        )
 
 
 @dataclass
@@ -53,6 +71,14 @@ class ChecksJudgement:
     judged: list[JudgedCheck] = field(default_factory=list)
     states: list[CheckState] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # the lines about records a later notes commit dropped (among the warnings, too)
+    tampering: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> list[JudgedCheck]:
+        """The record that decides each check that passed on the head, in the states' order."""
+        deciding = {j.stored.record.name: j for j in self.judged if j.decides}
+        return [deciding[s.name] for s in self.states if s.state == "passed"]
 
 
 def check_problems(states: Sequence[CheckState]) -> list[str]:
@@ -106,7 +132,8 @@ def judge_checks(
             for stored in own:
                 judgement.judged.append(_judge(stored, verifier, head, tree, fix.commit_ids))
                 if stored.removed_in is not None:
-                    judgement.warnings.append(_tamper_line(stored))
+                    judgement.tampering.append(_tamper_line(stored))
+            judgement.warnings.extend(judgement.tampering)
         judgement.states = _states(judgement.judged, required)
         found[head] = judgement
     return found
@@ -180,6 +207,10 @@ def _states(judged: list[JudgedCheck], required: list[str]) -> list[CheckState]:
                 counted,
                 key=lambda j: (j.stored.record.time, j.stored.record.status == "failed"),
             )
+            latest.decides = True
+            for other in counted:
+                if other is not latest:
+                    other.overridden_by = latest
             record = latest.stored.record
             detail = (
                 f"{record.summary()} on {record.head_commit[:12]} by {record.signer_label} "
