@@ -2,7 +2,8 @@
 
 For each fix it answers the four questions: what changed (final diff, the AI's suggestion and
 what people changed after it), why (the finding and the AI's rationale), who decided what and
-whether each decision is valid (the gate's own judgement), and which finding it maps to.
+whether each decision is valid (the gate's own judgement), which finding it maps to, and the
+CI check records on its commits, each as :mod:`fixreview.check_rules` judged it.
 
 A finding id is looked up among the fixes' linked findings first, then in the findings sources
 the policy names (TOML by id; SARIF by id, guid or ``RULEID@PATH:LINE``): a finding no branch
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from fixreview.changes import HumanChanges, final_diff, human_changes, prefetch, suggestion_diff
+from fixreview.check_rules import ChecksJudgement, judge_checks
 from fixreview.decisions import DecisionRecord, read_decisions
 from fixreview.errors import NotFoundError
 from fixreview.findings.sources import load_findings_index
@@ -40,6 +42,7 @@ class TrailEntry:
     human: HumanChanges
     gate: GateResult | None
     flags: list[RiskFlag] = field(default_factory=list)  # the same figures as ``list``'s
+    checks: ChecksJudgement = field(default_factory=ChecksJudgement)  # its check records
 
 
 @dataclass
@@ -64,6 +67,9 @@ def audit_trail(
     fixes, finding = _select(repo, queue, target, records)
     prefetch(repo, fixes)  # every fix's final and human diffs with one git process
     verifier = base_verifier(repo, queue.policy) if has_decisions else None
+    # every check record on the fixes' commits, judged; the states the gate reads come from the
+    # same judgement, so the trail's records and its checks always agree
+    checks = judge_checks(repo, queue.policy, fixes) if fixes else {}
     entries = []
     for done, fix in enumerate(fixes):
         if progress is not None:
@@ -73,12 +79,14 @@ def audit_trail(
             suggestion_diff(repo, fix),
             human_changes(repo, fix),
         )
+        judgement = checks[fix.branch.head]
+        fix.checks = judgement.states
         flags = assess_fix(repo, fix, queue.policy.policy, (final, suggestion, human.diff))
         gate = None
         if has_decisions and fix.branch.merge_base:
             gate = judge_fix(repo, queue.policy, fix, records, [], flags, verifier)
             fix.branch.status = status_of(gate)  # as fill_statuses sets it for list
-        entries.append(TrailEntry(fix, final, suggestion, human, gate, flags))
+        entries.append(TrailEntry(fix, final, suggestion, human, gate, flags, judgement))
     return AuditTrail(target=target, queue=queue, entries=entries, finding=finding)
 
 

@@ -21,6 +21,7 @@ from fixreview.safetext import HIDDEN_CLASS
 
 if TYPE_CHECKING:  # only named in annotations: `list --json` loads no audit or review code
     from fixreview.audit import AuditTrail
+    from fixreview.check_rules import JudgedCheck
     from fixreview.gate import GateResult, Judged
     from fixreview.models import CheckState, Commit, Fix
     from fixreview.queue import Queue
@@ -220,8 +221,38 @@ def logged_decision(judged: Judged) -> dict[str, Any]:
     }
 
 
+def logged_check(judged: JudgedCheck) -> dict[str, Any]:
+    """One check record as ``log --json`` lists it: the run, where it is attached, the whole
+    signed payload, and what the rules made of it (fixreview.check_rules)."""
+    stored = judged.stored
+    record = stored.record
+    later = judged.overridden_by
+    return {
+        "id": record.id,
+        "name": record.name,
+        "status": record.status,
+        "junit": record.junit.model_dump(mode="json") if record.junit is not None else None,
+        "head": record.head_commit,
+        "signer": record.signer,
+        "signer_name": record.signer_name,
+        "time": record.time.isoformat(),
+        "url": record.url,
+        "key": judged.signature.key,
+        "signature_valid": judged.signature.valid,
+        "counted": judged.counted,
+        "reason": judged.reason,
+        "stale": judged.stale,
+        "decides": judged.decides,
+        "overridden_by": later.stored.record.id if later is not None else None,
+        "attached_to": stored.target,
+        "removed_in": stored.removed_in,
+        "signed": record.model_dump(mode="json", by_alias=True),
+    }
+
+
 def audit_document(trail: AuditTrail) -> dict[str, Any]:
-    """``log --json``: per fix, the row, finding, suggestion, diff sizes and judged decisions."""
+    """``log --json``: per fix, the row, finding, suggestion, diff sizes, judged decisions and
+    judged check records."""
     entries = []
     for entry in trail.entries:
         fix = entry.fix
@@ -240,9 +271,13 @@ def audit_document(trail: AuditTrail) -> dict[str, Any]:
                 "human_changes": {"how": entry.human.how, "diff": diff_summary(entry.human.diff)},
                 "risk_flags": [flag_json(flag) for flag in entry.flags],
                 "decisions": [logged_decision(j) for j in gate.judged] if gate else [],
+                "check_records": [
+                    logged_check(j)
+                    for j in sorted(entry.checks.judged, key=lambda j: j.stored.record.time)
+                ],
                 "approved": gate.approved if gate else False,
                 "problems": list(gate.problems) if gate else [],
-                "tampering": list(gate.tampering) if gate else [],
+                "tampering": (list(gate.tampering) if gate else []) + entry.checks.tampering,
             }
         )
     return {

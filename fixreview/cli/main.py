@@ -151,9 +151,10 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "the audit trail of a branch or a finding",
         "The audit trail, from the notes alone: per fix, what changed (the AI's suggestion\n"
         "and people's changes after it), why (the finding and the AI's rationale), who\n"
-        "decided what (every signed decision, judged by the gate) and which finding it\n"
-        "answers. A FINDING-ID is looked up in the fixes and in the policy's findings\n"
-        "sources; with no argument, every fix branch.",
+        "decided what (every signed decision, judged by the gate), which CI checks ran on\n"
+        "it (every check record, and whether it counts) and which finding it answers. A\n"
+        "FINDING-ID is looked up in the fixes and in the policy's findings sources; with no\n"
+        "argument, every fix branch.",
         "  fixreview log\n  fixreview log ai-fix/sqli\n  fixreview log SEC-101 --json",
     ),
     "sync": (

@@ -13,6 +13,7 @@ from fixreview.safetext import visible, visible_line
 
 if TYPE_CHECKING:  # only named in annotations: `verify` loads no audit, review or diff code
     from fixreview.audit import AuditTrail
+    from fixreview.check_rules import ChecksJudgement
     from fixreview.gate import GateResult
     from fixreview.models import CheckState, Finding, Fix
     from fixreview.queue import Queue
@@ -369,6 +370,7 @@ def audit_report(trail: AuditTrail) -> str:
             f"  risk       {count} flag{'s' if count != 1 else ''}"
             + (f" ({len(blocking)} blocking: {', '.join(blocking)})" if blocking else "")
         )
+        out.extend(logged_checks(entry.checks))
         gate = entry.gate
         if gate is None or not gate.judged:
             out.append("  decisions  none")
@@ -388,6 +390,7 @@ def audit_report(trail: AuditTrail) -> str:
                 )
                 if d.comment:
                     out.extend(labelled("      comment: ", d.comment))
+        out.extend(f"  ! {one_line(line)}" for line in entry.checks.tampering)
         if gate is not None:
             out.extend(f"  ! {one_line(line)}" for line in gate.tampering)
             if gate.approved:
@@ -398,3 +401,25 @@ def audit_report(trail: AuditTrail) -> str:
                     out.extend(labelled("    - ", problem))
         out.append("")
     return "\n".join(out).rstrip()
+
+
+def logged_checks(judgement: ChecksJudgement) -> list[str]:
+    """``log``'s checks: where each stands at the head, then every check record on the fix's
+    commits in time order, with what it counts for (fixreview.check_rules's judgement)."""
+    if not judgement.states and not judgement.judged:
+        return ["  checks     none"]
+    states = "; ".join(
+        f"{one_line(s.name)} {s.state}{' (required)' if s.required else ''}"
+        for s in judgement.states
+    )
+    out = [f"  checks     {states}"]
+    for j in sorted(judgement.judged, key=lambda j: j.stored.record.time):
+        record = j.stored.record
+        out.append(
+            f"    {record.time.isoformat()}  {one_line(record.summary())} "
+            f"on {record.head_commit[:12]} by {one_line(record.signer_label)}: "
+            f"{one_line(j.standing)}"
+        )
+        if record.url:
+            out.append(f"      url: {one_line(record.url)}")
+    return out
