@@ -4,8 +4,12 @@ The statement (in-toto Statement v1, ``https://in-toto.io/Statement/v1``) has on
 approved head commit, by its ``gitCommit`` and ``gitTree`` digests. Its predicate, of type
 :data:`PREDICATE_TYPE` (docs/commands/attest.md describes every field), names what the gate
 judged: the finding, the base and merge-base, the SHA-256 of the final diff, each counted
-approval (reviewer, key fingerprint, time, checklist) and the policy blob applied. A merge
-queue's commit (docs/verify.md) is attested as itself, naming the approved head it merges.
+approval (reviewer, key fingerprint, time, checklist), the checks the policy requires and each
+check that passed on the head (the counted record that decides it, as
+:mod:`fixreview.check_rules` judged it: name, counts, URL, CI key fingerprint, time) and the
+policy blob applied. A merge queue's commit (docs/verify.md) is attested as itself, naming the
+approved head it merges. The predicate follows in-toto's versioning rules: within ``v1`` fields
+are only ever added, and a field's absence means nothing (an earlier version did not write it).
 
 :func:`bundle` wraps a statement in a DSSE envelope signed with the reviewer's ssh key, for the
 namespace :data:`DSSE_NAMESPACE` (never a decision's): the signature is ``ssh-keygen -Y sign``'s
@@ -19,6 +23,7 @@ import json
 from typing import Any
 
 from fixreview import __version__
+from fixreview.check_rules import JudgedCheck, judge_checks
 from fixreview.errors import FixreviewError
 from fixreview.gate import GateResult
 from fixreview.policy import POLICY_PATH
@@ -40,6 +45,11 @@ def statement(repo: Repository, result: GateResult) -> dict[str, Any]:
     subject_commit = result.merged_as or branch.head
     trees = repo.commit_trees([subject_commit, branch.head])
     policy_blob = repo.ref_value(f"{branch.base_commit}:{POLICY_PATH}")
+    checks = judge_checks(repo, result.policy, [fix])[branch.head]
+    if checks.states != result.checks:  # a record written since the gate read the ref
+        raise FixreviewError(
+            "the check records changed while attesting: nothing attested (run it again)"
+        )
     finding = fix.finding
     predicate: dict[str, Any] = {
         "tool": {"name": "fixreview", "version": __version__},
@@ -67,6 +77,8 @@ def statement(repo: Repository, result: GateResult) -> dict[str, Any]:
             }
             for j in result.counted
         ],
+        "requiredChecks": list(dict.fromkeys(result.policy.policy.checks.required)),
+        "checks": [_passed_check(j) for j in checks.passed],
         "policy": {
             "path": POLICY_PATH,
             "blob": policy_blob,  # None: the base has no policy file, the defaults applied
@@ -87,6 +99,22 @@ def statement(repo: Repository, result: GateResult) -> dict[str, Any]:
         ],
         "predicateType": PREDICATE_TYPE,
         "predicate": predicate,
+    }
+
+
+def _passed_check(judged: JudgedCheck) -> dict[str, Any]:
+    """The counted record that decided a passed check, as the predicate names it."""
+    record = judged.stored.record
+    return {
+        "name": record.name,
+        "status": record.status,
+        "counts": record.junit.model_dump(mode="json") if record.junit is not None else None,
+        "url": record.url,
+        "signer": record.signer,
+        "signerName": record.signer_name,
+        "key": judged.signature.key,
+        "time": record.time.isoformat(),
+        "recordId": record.id,
     }
 
 

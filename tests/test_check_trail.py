@@ -1,6 +1,7 @@
-"""The check records in the audit trail: ``log`` lists every check record on a fix's commits next
-to its decisions, with what it counts for. Real git, real keys (CI's and others'), the command
-line."""
+"""The check records in the audit trail and in the attestation: ``log`` lists every check record
+on a fix's commits next to its decisions, with what it counts for; ``attest`` names the checks
+that passed on the head (the counted records only) and the checks the policy requires. Real git,
+real keys (CI's and others'), the command line."""
 
 from __future__ import annotations
 
@@ -150,6 +151,51 @@ def test_log_shows_an_overridden_pass_and_a_dropped_failure(
     assert f"  ! {tampering}" in text.splitlines()
 
 
+def test_attest_names_only_the_counted_passing_checks(
+    checked: TestRepo,  # noqa: F811 (a fixture)
+    people: dict[str, Reviewer],
+    ci: Reviewer,  # noqa: F811 (a fixture)
+    tmp_path: Path,
+) -> None:
+    approve(checked, people["aisha"])
+    three_records(checked, ci, people["mallory"], tmp_path)
+    recorded(checked, people["mallory"], "docs", "--passed")  # no CI key: not a passed check
+    proc = fixreview(checked, "attest", "ai-fix/sqli")
+    assert proc.returncode == 0, proc.stderr
+    predicate = json.loads(proc.stdout)["predicate"]
+    assert predicate["requiredChecks"] == ["tests"]
+    [check] = predicate["checks"]  # not lint (failed), not mallory's tests or docs
+    counted = log_entry(checked)["check_records"][0]
+    assert check == {
+        "name": "tests",
+        "status": "passed",
+        "counts": PASS_COUNTS,
+        "url": RUN_URL,
+        "signer": "ci@example.com",
+        "signerName": "CI",
+        "key": fingerprint(ci),
+        "time": counted["time"],
+        "recordId": counted["id"],
+    }
+
+
+def test_attest_without_checks_names_none(
+    checked: TestRepo,  # noqa: F811 (a fixture)
+    people: dict[str, Reviewer],
+    ci: Reviewer,  # noqa: F811 (a fixture)
+) -> None:
+    """A check recorded without a JUnit report has no counts; a later pass of the same check
+    is the one named."""
+    approve(checked, people["aisha"])
+    recorded(checked, ci, "tests", "--failed")
+    recorded(checked, ci, "tests", "--passed", "--url", RUN_URL)
+    predicate = json.loads(fixreview(checked, "attest", "ai-fix/sqli").stdout)["predicate"]
+    [check] = predicate["checks"]
+    assert check["counts"] is None and check["url"] == RUN_URL
+    latest = log_entry(checked)["check_records"][1]
+    assert latest["decides"] and check["recordId"] == latest["id"]
+
+
 def test_hostile_text_in_check_records_reaches_no_terminal(
     checked: TestRepo,  # noqa: F811 (a fixture)
     people: dict[str, Reviewer],
@@ -181,7 +227,8 @@ def test_hostile_text_in_check_records_reaches_no_terminal(
     lines = [*check_lines(checked, head), f"check {b64encode(payload)} {b64encode(signed)}"]
     checked.git("notes", f"--ref={CHECKS_REF}", "add", "-f", "-m", "\n".join(lines), head)
 
-    for argv in (("log", "ai-fix/sqli"), ("log", "ai-fix/sqli", "--json")):
+    for argv in (("log", "ai-fix/sqli"), ("log", "ai-fix/sqli", "--json"),
+                 ("attest", "ai-fix/sqli")):  # fmt: skip
         proc = fixreview(checked, *argv)
         assert proc.returncode == 0, proc.stderr
         for raw in ("\x1b", "\x07", "\u202e"):
@@ -199,3 +246,6 @@ def test_hostile_text_in_check_records_reaches_no_terminal(
         f"note on {head[:12]} record 3: payload is not a valid CheckRecord: name:" in w
         for w in doc["warnings"]
     )
+    attested = json.loads(fixreview(checked, "attest", "ai-fix/sqli").stdout)["predicate"]
+    assert [c["name"] for c in attested["checks"]] == ["tests", "lint"]
+    assert attested["checks"][0]["url"] == url

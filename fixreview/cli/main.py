@@ -107,7 +107,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "an in-toto statement that a head passed the gate",
         "Print an in-toto Statement v1 for an approved head: the head commit and tree as its\n"
         "subject, and a fixreview predicate naming the finding, the diff hash, each counted\n"
-        "approval and the policy blob applied. Exit 1 when REV does not pass verify.\n"
+        "approval, the required checks and each check that passed on the head (its counted\n"
+        "CI record), and the policy blob applied. Exit 1 when REV does not pass verify.\n"
         "--bundle signs it with your ssh key in a DSSE envelope.",
         "  fixreview attest ai-fix/sqli\n"
         "  fixreview attest --base origin/main --bundle \"$GITHUB_SHA\" > review.dsse.json",
