@@ -179,7 +179,7 @@ def test_attest_names_only_the_counted_passing_checks(
     }
 
 
-def test_attest_without_checks_names_none(
+def test_attest_names_the_latest_pass_with_no_counts_without_junit(
     checked: TestRepo,  # noqa: F811 (a fixture)
     people: dict[str, Reviewer],
     ci: Reviewer,  # noqa: F811 (a fixture)
