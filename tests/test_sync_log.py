@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF
+from fixreview.notes.store import CHECKS_REF, DECISIONS_REF, PROPOSALS_REF
 from tests.gitutil import TestRepo, git
 from tests.signing_util import Reviewer, allow, make_reviewer
 from tests.test_decide_verify import APPROVE, decide, fixreview, verify
@@ -57,10 +57,21 @@ def test_two_clones_sync_every_record_without_loss(repo: TestRepo, tmp_path: Pat
         [
             f"{PROPOSALS_REF}: nothing on the remote yet: records to push",
             f"{DECISIONS_REF}: nothing on the remote yet: records to push",
+            f"{CHECKS_REF}: nothing on the remote",
             "pushed to origin",
         ],
-        [f"{PROPOSALS_REF}: taken from the remote", f"{DECISIONS_REF}: merged", "pushed to origin"],
-        [f"{PROPOSALS_REF}: up to date", f"{DECISIONS_REF}: fast-forwarded", "pushed to origin"],
+        [
+            f"{PROPOSALS_REF}: taken from the remote",
+            f"{DECISIONS_REF}: merged",
+            f"{CHECKS_REF}: nothing on the remote",
+            "pushed to origin",
+        ],
+        [
+            f"{PROPOSALS_REF}: up to date",
+            f"{DECISIONS_REF}: fast-forwarded",
+            f"{CHECKS_REF}: nothing on the remote",
+            "pushed to origin",
+        ],
     ]
     head = one.rev("ai-fix/sqli")
     for clone in (one, two):
