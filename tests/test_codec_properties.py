@@ -18,7 +18,7 @@ from fixreview.errors import InputError
 from fixreview.models import SEVERITIES, Finding, Location, Proposal, Suggestion
 from fixreview.notes.records import (
     KNOWN_TAGS,
-    TAG_DECISION,
+    SIGNED_TAGS,
     BadLine,
     RawRecord,
     encode_line,
@@ -155,14 +155,14 @@ def test_proposal_toml_round_trip(proposal: Proposal) -> None:
 )
 def test_line_round_trip_keeps_exact_bytes(items: list[tuple[str, bytes, bytes]]) -> None:
     lines = [
-        encode_line(tag, payload, signature if tag == TAG_DECISION else None)
+        encode_line(tag, payload, signature if tag in SIGNED_TAGS else None)
         for tag, payload, signature in items
     ]
     assert all("\n" not in line and line == line.strip() for line in lines)
     records, bad = parse_note("a" * 40, "\n".join(lines).encode())
     assert bad == []
     assert [(r.tag, r.payload, r.signature) for r in records] == [
-        (tag, payload, signature if tag == TAG_DECISION else None)
+        (tag, payload, signature if tag in SIGNED_TAGS else None)
         for tag, payload, signature in items
     ]
 

@@ -113,7 +113,7 @@ def big(repo: TestRepo) -> TestRepo:
 def test_flag_ids_are_the_documented_set_with_default_levels() -> None:
     assert known_flag_ids() == FLAG_IDS
     assert set(FLAG_IDS) == set(DEFAULT_RISK_LEVELS)
-    assert len(FLAG_IDS) == 15
+    assert len(FLAG_IDS) == 16
     assert {i for i, lvl in DEFAULT_RISK_LEVELS.items() if lvl == BLOCKING} == {
         "sensitive-path",
         "policy-change",
@@ -124,6 +124,8 @@ def test_flag_ids_are_the_documented_set_with_default_levels() -> None:
         "suggestion-mismatch",
     }
     assert DEFAULT_RISK_LEVELS["diverges-from-suggestion"] == "info"
+    # the gate itself refuses a head whose required checks have not passed: the flag tells
+    assert DEFAULT_RISK_LEVELS["checks-not-passed"] == "warn"
     risk = RiskPolicy()
     assert (risk.scope_slack_lines, risk.min_rationale_words) == (10, 12)
     assert (risk.large_diff_lines, risk.large_diff_files) == (400, 20)
