@@ -23,6 +23,16 @@ class Reviewer:
     def allowed_line(self) -> str:
         return f"{self.email} {self.public}"
 
+    def sign(self, payload: bytes, namespace: str) -> bytes:
+        """``ssh-keygen -Y sign`` of PAYLOAD with this key, for NAMESPACE: a signature made by
+        hand, as an attacker holding the key (or a stolen CI secret) would make one."""
+        return subprocess.run(
+            ["ssh-keygen", "-Y", "sign", "-n", namespace, "-f", str(self.key)],
+            input=payload,
+            capture_output=True,
+            check=True,
+        ).stdout
+
     def env(self, **extra: str) -> dict[str, str]:
         """Environment that makes git (and so fixreview) act as this reviewer."""
         config = {

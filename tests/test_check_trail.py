@@ -218,12 +218,7 @@ def test_hostile_text_in_check_records_reaches_no_terminal(
         f'head_tree = "{tree}"\ntime = 2030-01-01T00:00:00Z\nsigner = "ci@example.com"\n'
         'signing_format = "ssh"\nkey = "k"\n'
     ).encode()
-    signed = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", "fixreview-check", "-f", str(ci.key)],
-        input=payload,
-        capture_output=True,
-        check=True,
-    ).stdout
+    signed = ci.sign(payload, "fixreview-check")
     lines = [*check_lines(checked, head), f"check {b64encode(payload)} {b64encode(signed)}"]
     checked.git("notes", f"--ref={CHECKS_REF}", "add", "-f", "-m", "\n".join(lines), head)
 

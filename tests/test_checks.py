@@ -14,6 +14,7 @@ from fixreview.notes.store import CHECKS_REF
 from tests.cliutil import APPROVE, fixreview, one_error_line
 from tests.gitutil import AI, TestRepo
 from tests.signing_util import Reviewer, allow, make_reviewer
+from tests.test_decide_verify import sqli_fix
 
 PASSING_JUNIT = (
     '<?xml version="1.0" encoding="utf-8"?><testsuites name="pytest tests">'
@@ -47,16 +48,7 @@ def checked(repo: TestRepo, people: dict[str, Reviewer], ci: Reviewer) -> TestRe
             ".fixreview/ci_signers": ci.allowed_line() + "\n",
         },
     )
-    repo.checkout("-b", "ai-fix/sqli")
-    repo.commit(
-        "Parameterize\n\nUse bound parameters so user input stays data.\n\nFinding-Id: SEC-1",
-        {
-            "app/db.py": "def query(sql, args):\n    return sql, args\n",
-            "tests/test_db.py": "def test_query():\n    assert True\n",
-        },
-        who=AI,
-    )
-    repo.checkout("main")
+    sqli_fix(repo)
     return repo
 
 
@@ -319,12 +311,7 @@ def test_a_crafted_passed_record_with_failures_is_refused_when_read(
         'signing_format = "ssh"\nkey = "k"\n\n[junit]\ntests = 2\nfailures = 1\nerrors = 0\n'
         "skipped = 0\nduration = 0.1\n"
     ).encode()
-    signed = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", "fixreview-check", "-f", str(ci.key)],
-        input=payload,
-        capture_output=True,
-        check=True,
-    ).stdout
+    signed = ci.sign(payload, "fixreview-check")
     line = f"check {b64encode(payload)} {b64encode(signed)}"
     checked.git("notes", f"--ref={CHECKS_REF}", "add", "-m", line, head)
     proc = verify(checked)

@@ -21,6 +21,12 @@ from tests.signing_util import Reviewer, allow, make_reviewer
 def gated(repo: TestRepo, people: dict[str, Reviewer]) -> TestRepo:
     """main allows aisha and tomas; ai-fix/sqli is an AI commit on top."""
     allow(repo, people["aisha"], people["tomas"])
+    sqli_fix(repo)
+    return repo
+
+
+def sqli_fix(repo: TestRepo) -> None:
+    """ai-fix/sqli: one AI commit on main, claiming SEC-1, with a test; main checked out."""
     repo.checkout("-b", "ai-fix/sqli")
     repo.commit(
         "Parameterize\n\nUse bound parameters so user input stays data.\n\nFinding-Id: SEC-1",
@@ -31,7 +37,6 @@ def gated(repo: TestRepo, people: dict[str, Reviewer]) -> TestRepo:
         who=AI,
     )
     repo.checkout("main")
-    return repo
 
 
 def decide(

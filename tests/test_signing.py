@@ -41,12 +41,7 @@ def test_namespace_separates_decisions_from_commit_signatures(
     repo: TestRepo, tmp_path: Path
 ) -> None:
     who = make_reviewer(tmp_path, "A", "a@example.com")
-    git_sig = subprocess.run(
-        ["ssh-keygen", "-Y", "sign", "-n", "git", "-f", str(who.key)],
-        input=PAYLOAD,
-        capture_output=True,
-        check=True,
-    ).stdout
+    git_sig = who.sign(PAYLOAD, "git")
     allowed = f"{who.allowed_line()}\n".encode()
     assert not verify_ssh(PAYLOAD, git_sig, "a@example.com", allowed).valid
 
