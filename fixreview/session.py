@@ -46,6 +46,7 @@ from fixreview.signing.verifier import KeyStanding
 
 if TYPE_CHECKING:
     from fixreview.progress import Progress
+    from fixreview.repo.refstate import RefState
 
 PREVIEW_AFTER = 4_000  # diff lines beyond which the review screen shows a preview first
 READ_AHEAD_WAIT = 30.0  # seconds opening a fix waits at most for its diff being read ahead
@@ -63,6 +64,13 @@ def sort_key(mode: SortMode, fix: Fix) -> tuple[object, ...]:
     if mode == "branch":
         return (fix.branch.name,)
     return (fix.severity_rank, fix.branch.name)
+
+
+def listed_first(queue: Queue) -> list[Fix]:
+    """The fixes the queue lists at start (the default view): awaiting review, most severe
+    first."""
+    waiting = (f for f in queue.fixes if f.branch.status in AWAITING_REVIEW)
+    return sorted(waiting, key=lambda f: sort_key("severity", f))
 
 
 @dataclass
@@ -138,12 +146,20 @@ class ReviewSession:
         fill_statuses(self.repo, queue)
         return queue
 
-    def load_rows(self, progress: Progress | None = None) -> tuple[Queue, set[str]]:
+    def load_rows(
+        self, progress: Progress | None = None, state: RefState | None = None
+    ) -> tuple[Queue, set[str]]:
         """Read the queue without judging anything: what its rows need, fast. With it, the
         branches whose status is unknown until :meth:`judge` (those with decisions); every
-        other fix is pending. PROGRESS, when given, is told how far the queue is read."""
-        queue = load_queue(self.repo, self.base, progress, self.branches)
-        records, _, exists = read_decisions(self.repo)
+        other fix is pending. PROGRESS, when given, is told how far the queue is read. STATE,
+        when given, is the refs and configuration to read it from (read_ref_state: what a
+        rows snapshot's key was made of), not git's refs now."""
+        repo = self.repo
+        if state is not None:  # a pinned copy: the session's own repository writes refs
+            repo = Repository(self.repo.root)
+            repo.pin(state)
+        queue = load_queue(repo, self.base, progress, self.branches)
+        records, _, exists = read_decisions(repo)
         if not exists:
             return queue, set()
         return queue, {f.branch.name for f in fixes_with_decisions(queue, records)}
@@ -567,5 +583,6 @@ __all__ = [
     "Signing",
     "SortMode",
     "Standing",
+    "listed_first",
     "sort_key",
 ]
