@@ -23,7 +23,7 @@ from textual.worker import Worker, WorkerState
 from fixreview.app.plain import say
 from fixreview.app.screens.decision import DecisionDialog
 from fixreview.app.screens.help import HelpScreen
-from fixreview.app.screens.queue import QueueScreen
+from fixreview.app.screens.queue import QueueScreen, fix_texts
 from fixreview.app.screens.review import ReviewScreen
 from fixreview.app.screens.summary import SummaryScreen
 from fixreview.app.themes import notify_theme_errors, setup_themes, theme_variable_defaults
@@ -34,9 +34,12 @@ from fixreview.progress import Progress, Throttle
 from fixreview.queue import Queue
 from fixreview.recording import Recorded
 from fixreview.repo.git import Repository
+from fixreview.repo.refs import read_ref_state
+from fixreview.repo.refstate import RefState
 from fixreview.review import ReviewData
+from fixreview.rowsnapshot import config_field, read_rows, rows_key, write_rows
 from fixreview.rulebook import checklist_problems
-from fixreview.session import Outcome, ReviewSession, Standing
+from fixreview.session import Outcome, ReviewSession, Standing, listed_first
 from fixreview.user_config import UserConfig
 
 # Textual's own keys, said the way the help says them (they work on every screen)
@@ -160,12 +163,16 @@ class FixreviewApp(App[None]):
         return progress
 
     def _load_queue(self, progress: Progress) -> None:
-        queue, unknown = self.session.load_rows(progress)
+        state, key = self._last_rows()
+        queue, unknown = self.session.load_rows(progress, state)
+        kept = [fix_texts(fix) for fix in listed_first(queue)] if key is not None else []
         drawn = threading.Event()
         self.call_from_thread(self.queue_loaded, queue, unknown, drawn)
         # judging shares Python with the UI thread: the rows are drawn first, so the queue
         # answers keys at once (bounded: a screen that never refreshes delays nothing long)
         drawn.wait(ROWS_DRAWN_WAIT)
+        if key is not None:  # the next start's first frame
+            write_rows(self.session.repo, key, kept)
         # the session hands over what it finds as it goes (a fix the reviewer opens waits for
         # one small batch at most); the rows fill in a few times a second
         found: dict[str, Standing] = {}
@@ -181,6 +188,24 @@ class FixreviewApp(App[None]):
         self.session.judge_all(queue, unknown, show, batch=JUDGE_BATCH, progress=progress)
         if found and self.session.queue is queue:
             self.call_from_thread(self.queue_judged, queue, found)
+
+    def _last_rows(self) -> tuple[RefState | None, str | None]:
+        """The refs and configuration now and the rows snapshot's key for them (None, None
+        when they cannot be read: the queue is then read as usual, and nothing is kept); the
+        rows kept under that key, when there are, drawn at once, provisional
+        (fixreview/rowsnapshot.py), before the queue is read from that very state."""
+        session = self.session
+        try:
+            state = read_ref_state(session.repo)
+            key = rows_key(session.repo, state, session.base, session.branches, config_field())
+        except FixreviewError:
+            return None, None
+        kept = read_rows(session.repo, key)
+        if kept:
+            drawn = threading.Event()
+            self.call_from_thread(self.queue_screen.show_provisional, kept, drawn)
+            drawn.wait(ROWS_DRAWN_WAIT)  # drawn before reading the queue takes Python
+        return state, key
 
     def queue_loaded(
         self, queue: Queue, unknown: set[str], drawn: threading.Event | None = None

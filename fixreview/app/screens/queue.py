@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import ClassVar
@@ -16,13 +17,20 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 
-from fixreview.app.plain import one_line
+from fixreview.app.plain import one_line, say
 from fixreview.app.widgets.key_footer import KeyFooter
 from fixreview.models import Fix
 from fixreview.progress import progress_text
 from fixreview.safetext import visible_line
 from fixreview.session import SORTS, ReviewSession
 
+PROVISIONAL_STYLE = "dim italic"  # a row from the last run, shown until the queue is read
+UNKNOWN = "…"
+PROVISIONAL_LINE = "bold"
+PROVISIONAL_NOTE = (
+    "loading the queue… the rows below are the last run's, not checked: status, flags and "
+    "approvals are not known yet"
+)
 WARM_AFTER = 0.15  # seconds the cursor rests on a fix before its long diff is read ahead
 
 SEVERITY_STYLE = {
@@ -117,6 +125,25 @@ def plan_columns(width: int, natural: dict[str, int]) -> list[tuple[Column, int]
     return [(c, sizes[c.key]) for c in shown]
 
 
+def fix_texts(fix: Fix) -> dict[str, str]:
+    """The columns of FIX's row that reading the queue tells, before any judgement (the
+    columns a rows snapshot keeps: fixreview/rowsnapshot.py), before styling and cutting."""
+    finding = fix.finding
+    return {
+        "severity": finding.severity if finding else "-",
+        "finding": fix.finding_id or "-",
+        "title": (
+            finding.title
+            if finding
+            else ("(no linked finding)" if fix.source == "none" else "(finding not found)")
+        ),
+        "branch": fix.branch.name,
+        "tool": fix.suggestion.tool if fix.suggestion else "",
+        "files": str(fix.stats.files),
+        "lines": f"+{fix.stats.added}/-{fix.stats.removed}",
+    }
+
+
 def matches(fix: Fix, needle: str) -> bool:
     if not needle:
         return True
@@ -168,6 +195,10 @@ class QueueScreen(Screen[None]):
         self.width_used = 0
         self._stale = False  # changed while another screen was shown: redraw when resumed
         self._warm_timer: Timer | None = None
+        # the last run's rows (fixreview/rowsnapshot.py), shown until the queue is read; and
+        # the fix Enter was pressed on meanwhile, opened once it is
+        self.provisional: list[dict[str, str]] = []
+        self.open_when_read: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -190,10 +221,34 @@ class QueueScreen(Screen[None]):
     def plan(self) -> list[tuple[Column, int]]:
         """The columns for the screen's width and the rows shown (see ``plan_columns``)."""
         natural: dict[str, int] = {}
-        for fix in self.rows:
-            for key, text in self.texts(fix).items():
+        every = [self.texts(fix) for fix in self.rows] if self.rows else self._provisional()
+        for texts in every:
+            for key, text in texts.items():
                 natural[key] = max(natural.get(key, 0), len(text))
         return plan_columns(self.width_used, natural)
+
+    def _provisional(self) -> list[dict[str, str]]:
+        """The last run's rows' texts while the queue is read, in the default view only (they
+        are kept in its order, unfiltered); else none."""
+        if self.session.queue is not None or self.needle or self.show_decided:
+            return []
+        if self.session.sort_mode != SORTS[0]:
+            return []
+        return [self.provisional_texts(row) for row in self.provisional]
+
+    def show_provisional(self, rows: list[dict[str, str]], drawn: threading.Event) -> None:
+        """Show ROWS, the last run's, until the queue is read (nothing happens once it is);
+        DRAWN is set once they are on screen (or would have been)."""
+        if self.session.queue is None:
+            self.provisional = rows
+            self.refresh_rows()
+        self.app.call_after_refresh(drawn.set)
+
+    def _names(self) -> list[str]:
+        """The branch of each row of the table, in order."""
+        if self.rows:
+            return [fix.branch.name for fix in self.rows]
+        return [texts["branch"] for texts in self._provisional()]
 
     def visible_fixes(self) -> list[Fix]:
         return self.session.visible(
@@ -202,11 +257,11 @@ class QueueScreen(Screen[None]):
 
     def refresh_rows(self, keep: str | None = None) -> None:
         table = self.query_one("#queue", DataTable)
-        current = keep or (
-            self.rows[table.cursor_row].branch.name
-            if self.rows and 0 <= table.cursor_row < len(self.rows)
-            else None
-        )
+        before = self._names()
+        at = table.cursor_row
+        current = keep or (before[at] if 0 <= at < len(before) else None)
+        if self.session.queue is not None:
+            self.provisional = []  # read: the last run's rows are gone for good
         self.rows = self.visible_fixes()
         self.width_used = self.size.width or self.app.size.width
         columns = self.plan()
@@ -218,16 +273,37 @@ class QueueScreen(Screen[None]):
         for fix in self.rows:
             cells = self.cells(fix)
             table.add_row(*(cells[column.key] for column, _ in columns), key=fix.branch.name)
+        for texts in self._provisional():
+            cells = self._styled(texts, provisional=True)
+            table.add_row(*(cells[column.key] for column, _ in columns), key=texts["branch"])
         self._show_state()
-        names = [f.branch.name for f in self.rows]
+        names = self._names()
         if current in names:
             table.move_cursor(row=names.index(current))
+        if self.session.queue is not None and self.open_when_read is not None:
+            self._open_read()
+
+    def _open_read(self) -> None:
+        """The queue is read: open the fix Enter was pressed on while it was being read, as
+        the queue now says it is (its row, if it still lists it)."""
+        branch, self.open_when_read = self.open_when_read, None
+        names = [fix.branch.name for fix in self.rows]
+        if branch in names:
+            self.query_one("#queue", DataTable).move_cursor(row=names.index(branch))
+            self.call_after_refresh(self.action_open)
+        else:
+            say(self.app, f"{branch} is not in the queue any more", severity="warning")
 
     def _show_state(self) -> None:
         """The line above the table: how many fixes are shown of how many, and how."""
         state = self.query_one("#queue-state", Static)
         queue = self.session.queue
-        if queue is None:
+        if queue is None and self.open_when_read is not None:
+            line = Text("loading the queue… then opening ", style=PROVISIONAL_LINE)
+            state.update(line.append_text(one_line(self.open_when_read)))
+        elif queue is None and self._provisional():
+            state.update(Text(PROVISIONAL_NOTE, style=PROVISIONAL_LINE))
+        elif queue is None:
             state.update(Text("loading the queue…"))
         else:
             shown = "all fixes" if self.show_decided else "awaiting review"
@@ -259,29 +335,15 @@ class QueueScreen(Screen[None]):
 
     def texts(self, fix: Fix) -> dict[str, str]:
         """Each column's text for FIX, before styling and cutting to width."""
-        finding = fix.finding
         flags = self.session.flag_counts(fix)
         approvals: Callable[[Fix], tuple[int, int] | None] | None = getattr(
             self.session, "approvals", None
         )
         counted = approvals(fix) if approvals is not None else None
-        return {
-            "severity": finding.severity if finding else "-",
+        return fix_texts(fix) | {
             "status": str(fix.branch.status) if self.session.status_known(fix) else "…",
-            "finding": fix.finding_id or "-",
-            "title": (
-                finding.title
-                if finding
-                else ("(no linked finding)" if fix.source == "none" else "(finding not found)")
-            ),
-            "branch": fix.branch.name,
-            "tool": fix.suggestion.tool if fix.suggestion else "",
-            "files": str(fix.stats.files),
-            "lines": f"+{fix.stats.added}/-{fix.stats.removed}",
             "flags": (
-                "…"
-                if flags is None
-                else (f"{flags[0]}■ {flags[1]}" if flags[0] else str(flags[1]))
+                "…" if flags is None else (f"{flags[0]}■ {flags[1]}" if flags[0] else str(flags[1]))
             ),
             "approvals": "…" if counted is None else f"{counted[0]}/{counted[1]}",
         }
@@ -289,12 +351,21 @@ class QueueScreen(Screen[None]):
     def cells(self, fix: Fix) -> dict[str, Text]:
         """Each shown column's cell for FIX, cut to the column's width (the branch keeps its
         end, everything else its start)."""
-        texts = self.texts(fix)
+        return self._styled(self.texts(fix))
+
+    def _styled(self, texts: dict[str, str], provisional: bool = False) -> dict[str, Text]:
         widths = {column.key: width for column, width in self.shown_columns}
         cells: dict[str, Text] = {}
         for key, value in texts.items():
             width = widths.get(key)
-            if key == "severity":
+            if provisional:  # the last run's row: dim, no severity's or status's colour
+                shown = tail(value, width) if key == "branch" and width else None
+                cells[key] = Text(
+                    shown if shown is not None else visible_line(value, width),
+                    style=PROVISIONAL_STYLE,
+                    justify="right" if key in RIGHT else None,
+                )
+            elif key == "severity":
                 cells[key] = Text(value, style=SEVERITY_STYLE.get(value, ""))
             elif key == "status":
                 cells[key] = Text(value, style=STATUS_STYLE.get(value, ""))
@@ -305,6 +376,11 @@ class QueueScreen(Screen[None]):
             else:
                 cells[key] = one_line(value, width=width)
         return cells
+
+    def provisional_texts(self, row: dict[str, str]) -> dict[str, str]:
+        """A kept row's texts: where the fix stands is not known ("…") until the queue is read
+        (fixreview/rowsnapshot.py keeps nothing of it)."""
+        return dict(row) | dict.fromkeys(("status", "flags", "approvals"), UNKNOWN)
 
     def update_flags(self, branch: str) -> None:
         self._update_cells([branch], ("flags", "approvals"))
@@ -360,6 +436,11 @@ class QueueScreen(Screen[None]):
 
     def action_open(self) -> None:
         table = self.query_one("#queue", DataTable)
+        names = self._names()
+        if not self.rows and 0 <= table.cursor_row < len(names):  # the last run's rows
+            self.open_when_read = names[table.cursor_row]
+            self._show_state()
+            return
         if self.rows and 0 <= table.cursor_row < len(self.rows):
             fix = self.rows[table.cursor_row]
             if self._warm_timer is not None:
