@@ -1218,10 +1218,46 @@ def fixreview_app(repo):
     from fixreview.repo.git import Repository
     return FixreviewApp(Repository(repo), None)
 
-async def queue(repo):
+def read_queue(app):
+    """The queue is read: the session has it (whatever the app drew before, from the rows it
+    kept last time, is gone)."""
+    return app.session.queue is not None and rows_table(app) is not None and not getattr(
+        app.queue_screen, "provisional", None)
+
+async def queue(repo, kept=True):
+    """Start to a key answered, then to the queue read. KEPT False: with no rows kept from
+    a start before (moved aside for the run, put back after)."""
+    import shutil
+    from pathlib import Path
+    rows = Path(repo) / ".git" / "fixreview" / "cache" / "app-rows"
+    aside = rows.with_name("app-rows.aside")
+    if not kept:
+        shutil.rmtree(aside, ignore_errors=True)
+        if rows.exists():
+            rows.rename(aside)
     app = fixreview_app(repo)
     async with app.run_test(size=SIZE) as pilot:
         await interactive(app, pilot)
+        deadline = time.perf_counter() + TIMEOUT
+        while not read_queue(app):
+            if time.perf_counter() > deadline:
+                finish(error="timeout waiting for the queue to be read")
+            await asyncio.sleep(0.002)
+        emit(mark="read")
+        if not kept:
+            shutil.rmtree(rows, ignore_errors=True)
+            if aside.exists():
+                aside.rename(rows)
+        finish()
+
+async def prime(repo):
+    """A whole start: the queue read and judged, what the app keeps for its next start kept."""
+    app = fixreview_app(repo)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(app, pilot)
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await app.workers.wait_for_complete()
         finish()
 
 async def diff(repo, branch, path):
@@ -1352,6 +1388,10 @@ elif MODE == "bare-scroll":
     asyncio.run(bare_scroll(int(TARGET)))
 elif MODE == "queue":
     asyncio.run(queue(TARGET))
+elif MODE == "queue-unkept":
+    asyncio.run(queue(TARGET, kept=False))
+elif MODE == "prime":
+    asyncio.run(prime(TARGET))
 elif MODE == "diff":
     asyncio.run(diff(TARGET, sys.argv[3], sys.argv[4]))
 elif MODE == "batch":
@@ -1363,6 +1403,7 @@ elif MODE == "batch":
 class ChildResult:
     ready: float | None  # seconds from spawning to the "ready" marker
     done: dict[str, Any]
+    marks: dict[str, float] = field(default_factory=dict)  # every marker, seconds from spawning
 
 
 def run_child(*args: str, env: dict[str, str] | None = None) -> ChildResult:
@@ -1376,6 +1417,7 @@ def run_child(*args: str, env: dict[str, str] | None = None) -> ChildResult:
         env=env,
     )
     ready: float | None = None
+    marks: dict[str, float] = {}
     done: dict[str, Any] | None = None
     assert proc.stdout is not None
     deadline = started + CHILD_TIMEOUT
@@ -1388,6 +1430,8 @@ def run_child(*args: str, env: dict[str, str] | None = None) -> ChildResult:
                 continue
             if message.get("mark") == "ready" and ready is None:
                 ready = now - started
+            if message.get("mark"):
+                marks.setdefault(message["mark"], now - started)
             if message.get("done"):
                 done = message
                 break
@@ -1407,7 +1451,7 @@ def run_child(*args: str, env: dict[str, str] | None = None) -> ChildResult:
         proc.stderr.close()
     if done.get("error"):
         raise RuntimeError(done["error"])
-    return ChildResult(ready, done)
+    return ChildResult(ready, done, marks)
 
 
 def measure_app(repo: Path, count: int, repeat: int) -> list[Figure]:
@@ -1419,19 +1463,54 @@ def measure_app(repo: Path, count: int, repeat: int) -> list[Figure]:
             bare_runs.extend(run_child("bare", str(count)) for _ in range(repeat))
         return [r.ready or 0.0 for r in bare_runs]
 
+    # a start after a start (the rows it kept drawn first, provisional) and a first start,
+    # alternated, each run to a key answered and then to the queue read
+    kept_runs: list[ChildResult] = []
+    first_runs: list[ChildResult] = []
+
+    def runs() -> None:
+        if not kept_runs:
+            run_child("prime", str(repo))
+            for _ in range(repeat):
+                kept_runs.append(run_child("queue", str(repo)))
+                first_runs.append(run_child("queue-unkept", str(repo)))
+
     def start(f: Figure) -> None:
-        runs = [run_child("queue", str(repo)) for _ in range(repeat)]
-        f.samples = [r.ready or 0.0 for r in runs]
+        runs()
+        f.samples = [r.ready or 0.0 for r in kept_runs]
         f.floor_samples = bare_floor()
 
+    def read(f: Figure) -> None:
+        runs()
+        f.samples = [r.marks["read"] for r in kept_runs]
+        f.floor_samples = bare_floor()
+
+    def first(f: Figure) -> None:
+        runs()
+        f.samples = [r.ready or 0.0 for r in first_runs]
+        f.floor_samples = bare_floor()
+
+    floor_what = f"bare Textual app, one DataTable of {count} rows"
     figures.append(
         measure(
             Figure(
                 "app.start",
                 "app: start to an interactive queue (a key moves the cursor)",
-                floor_what=f"bare Textual app, one DataTable of {count} rows",
+                floor_what=floor_what,
+                note="a start after a start: the rows it kept are drawn first, provisional",
             ),
             start,
+        )
+    )
+    figures.append(
+        measure(Figure("app.read", "app: start to the queue read", floor_what=floor_what), read)
+    )
+    figures.append(
+        measure(
+            Figure(
+                "app.first", "app: first start (no rows kept) to a key", floor_what=floor_what
+            ),
+            first,
         )
     )
     return figures
