@@ -18,35 +18,24 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from fixreview.changes import final_diff, final_pair, final_text
-from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem, Verdict, read_decisions
-from fixreview.drafts import Draft, discard_draft, load_draft, save_draft
 from fixreview.errors import FixreviewError
-from fixreview.gate import (
-    STAGE_DECISIONS,
-    GateResult,
-    approvals_of,
-    fill_statuses,
-    fixes_with_decisions,
-    judge_queue,
-    status_of,
-)
-from fixreview.models import AWAITING_REVIEW, Fix, Person, Status
-from fixreview.queue import Queue, load_queue
-from fixreview.recording import Recorded, key_standing, record, ruling_for
-from fixreview.repo.diffs import Diff, diff_preview, parse_diff
 from fixreview.repo.git import Repository
-from fixreview.review import ReviewData, load_review
-from fixreview.risk import RiskFlag, assess_fixes
-from fixreview.rulebook import Reason, Ruling
-from fixreview.signing import signer_from_git
-from fixreview.signing.base import Signer
-from fixreview.signing.config import reviewer_identity
-from fixreview.signing.verifier import KeyStanding
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the rest is imported where used: the app draws its first frame first
+    from fixreview.decisions import Verdict
+    from fixreview.drafts import Draft
+    from fixreview.gate import GateResult
+    from fixreview.models import Fix, Person, Status
     from fixreview.progress import Progress
+    from fixreview.queue import Queue
+    from fixreview.recording import Recorded
+    from fixreview.repo.diffs import Diff
     from fixreview.repo.refstate import RefState
+    from fixreview.review import ReviewData
+    from fixreview.risk import RiskFlag
+    from fixreview.rulebook import Reason, Ruling
+    from fixreview.signing.base import Signer
+    from fixreview.signing.verifier import KeyStanding
 
 PREVIEW_AFTER = 4_000  # diff lines beyond which the review screen shows a preview first
 READ_AHEAD_WAIT = 30.0  # seconds opening a fix waits at most for its diff being read ahead
@@ -69,6 +58,7 @@ def sort_key(mode: SortMode, fix: Fix) -> tuple[object, ...]:
 def listed_first(queue: Queue) -> list[Fix]:
     """The fixes the queue lists at start (the default view): awaiting review, most severe
     first."""
+    from fixreview.models import AWAITING_REVIEW
     waiting = (f for f in queue.fixes if f.branch.status in AWAITING_REVIEW)
     return sorted(waiting, key=lambda f: sort_key("severity", f))
 
@@ -142,6 +132,8 @@ class ReviewSession:
     def load(self) -> Queue:
         """Read the queue and every fix's status afresh (the caller installs it with
         :meth:`use_queue`, on the UI thread)."""
+        from fixreview.gate import fill_statuses
+        from fixreview.queue import load_queue
         queue = load_queue(self.repo, self.base, only=self.branches)
         fill_statuses(self.repo, queue)
         return queue
@@ -154,6 +146,9 @@ class ReviewSession:
         other fix is pending. PROGRESS, when given, is told how far the queue is read. STATE,
         when given, is the refs and configuration to read it from (read_ref_state: what a
         rows snapshot's key was made of), not git's refs now."""
+        from fixreview.decisions import read_decisions
+        from fixreview.gate import fixes_with_decisions
+        from fixreview.queue import load_queue
         repo = self.repo
         if state is not None:  # a pinned copy: the session's own repository writes refs
             repo = Repository(self.repo.root)
@@ -169,6 +164,9 @@ class ReviewSession:
         already are not looked up again) and the gate's judgement of those with decisions:
         after a decision, that fix alone, nothing else verified again. Install the result with
         :meth:`use_standing`. Waits while the reviewer opens a fix (:meth:`foreground`)."""
+        from fixreview.gate import judge_queue
+        from fixreview.queue import Queue
+        from fixreview.risk import assess_fixes
         self._idle.wait()
         fixes = list(queue.fixes if fixes is None else fixes)
         flags = {
@@ -203,6 +201,8 @@ class ReviewSession:
         first, are judged BATCH at a time meanwhile, each batch waiting while the reviewer
         opens a fix. Nothing is shown once QUEUE is no longer the session's. PROGRESS, when
         given, is told how many fixes have their flags, and how many of UNKNOWN are judged."""
+        from fixreview.gate import STAGE_DECISIONS
+        from fixreview.risk import assess_fixes
         by_name = {fix.branch.name: fix for fix in queue.fixes}
         waiting: list[Fix] = []
         judged = 0
@@ -242,6 +242,8 @@ class ReviewSession:
         flags: Mapping[str, list[RiskFlag]],
         gates: Mapping[str, GateResult],
     ) -> Standing:
+        from fixreview.gate import approvals_of, status_of
+        from fixreview.models import Status
         name = fix.branch.name
         gate = gates.get(name)
         status = status_of(gate) if gate is not None else Status.PENDING
@@ -262,6 +264,7 @@ class ReviewSession:
     def final(self, fix: Fix) -> Diff:
         """The final diff of FIX at its head, parsed once per head: what the review screen
         shows first, before the risk checks and the gate (worker thread)."""
+        from fixreview.changes import final_diff
         key = (fix.branch.name, fix.branch.head)
         diff = self._finals.get(key)
         if diff is None:
@@ -274,6 +277,8 @@ class ReviewSession:
         """The first lines of FIX's final diff when it is long and not parsed yet (what the
         review screen shows while :meth:`final` parses the whole: unidiff reads about 100,000
         lines a second), else None (worker thread)."""
+        from fixreview.changes import final_text
+        from fixreview.repo.diffs import diff_preview
         if (fix.branch.name, fix.branch.head) in self._finals:
             return None
         self._read_ahead(fix)
@@ -287,6 +292,8 @@ class ReviewSession:
         parse (UI thread, as a fix opens): the whole when it is parsed already or short, the
         first lines of a long one (:func:`diff_preview`) whose text was read ahead
         (:meth:`warm_final`); None when its text is not read yet."""
+        from fixreview.changes import final_pair, final_text
+        from fixreview.repo.diffs import diff_preview, parse_diff
         key = (fix.branch.name, fix.branch.head)
         parsed = self._finals.get(key)
         if parsed is None and not self.repo.has_diff(*final_pair(self.repo, fix)):
@@ -304,6 +311,7 @@ class ReviewSession:
         cursor rests on its row, or the review screen is being built), so that opening it
         starts from git's bytes, already read; whether anything was computed (worker thread).
         Opening the fix meanwhile waits for this run instead of starting the same one."""
+        from fixreview.changes import final_pair, final_text
         if fix.stats.added + fix.stats.removed <= PREVIEW_AFTER:
             return False
         key = (fix.branch.name, fix.branch.head)
@@ -343,6 +351,7 @@ class ReviewSession:
 
     def review(self, fix: Fix) -> ReviewData:
         """Everything the review screen shows for FIX at its head, computed once per head."""
+        from fixreview.review import load_review
         key = (fix.branch.name, fix.branch.head)
         data = self._reviews.get(key)
         if data is None:
@@ -354,6 +363,9 @@ class ReviewSession:
     def signer(self) -> Signing:
         """Who signs, with which signer, and what the base's allowed keys say of that key:
         learned once a run (runs the signing program: call it from a worker)."""
+        from fixreview.recording import key_standing
+        from fixreview.signing import signer_from_git
+        from fixreview.signing.config import reviewer_identity
         if self._signing is None:
             loaded = self._policy_queue().policy
             reviewer = reviewer_identity(self.repo)
@@ -366,6 +378,7 @@ class ReviewSession:
     def ruling(self, fix: Fix, verdict: Verdict, draft: Draft, signing: Signing) -> Ruling:
         """What the rule-book says of this decision before it is signed. Pure (no process):
         the review of FIX and SIGNING come from :meth:`review` and :meth:`signer`."""
+        from fixreview.recording import ruling_for
         data = self.cached_review(fix)
         if data is None:
             raise RuntimeError("the fix's review has not been loaded yet")
@@ -384,6 +397,9 @@ class ReviewSession:
         confirmed and every blocking flag acknowledged: their key, who they are, the fix's
         history — or that no signing key is set up. Asked before the reviewer starts (runs
         signing programs once a run: call it from a worker)."""
+        from fixreview.decisions import CHECKLIST_ITEMS, Checklist, ChecklistItem
+        from fixreview.drafts import Draft
+        from fixreview.rulebook import Reason
         try:
             signing = self.signer()
         except FixreviewError as exc:
@@ -412,6 +428,8 @@ class ReviewSession:
         """Sign and write the decision (the rule-book asked first), then forget the draft.
         Call it from a worker (signing may wait for a passphrase), then :meth:`decided_on`
         from the UI thread."""
+        from fixreview.drafts import discard_draft
+        from fixreview.recording import record
         signing = self.signer()
         recorded = record(
             self.repo,
@@ -479,6 +497,7 @@ class ReviewSession:
 
     def visible(self, *, show_decided: bool, matches: Callable[[Fix], bool]) -> list[Fix]:
         """The fixes the queue lists: awaiting review (or all), that MATCHES keeps, in order."""
+        from fixreview.models import AWAITING_REVIEW
         return [
             f
             for f in self.ordered()
@@ -486,6 +505,7 @@ class ReviewSession:
         ]
 
     def awaiting(self) -> int:
+        from fixreview.models import AWAITING_REVIEW
         if self.queue is None:
             return 0
         return sum(1 for f in self.queue.fixes if f.branch.status in AWAITING_REVIEW)
@@ -513,6 +533,7 @@ class ReviewSession:
     def next_pending(self, after: str) -> str | None:
         """The next fix after AFTER, in order and wrapping around, that awaits review and was
         not decided this run; None when the batch is done."""
+        from fixreview.models import AWAITING_REVIEW
         order = self.ordered()
         names = [f.branch.name for f in order]
         start = names.index(after) + 1 if after in names else 0
@@ -538,6 +559,7 @@ class ReviewSession:
     def outcome(self) -> Outcome:
         """This run's decisions by verdict, and the fixes it opened and left undecided while
         they await review (a fix decided before the run is never "skipped")."""
+        from fixreview.models import AWAITING_REVIEW
         result = Outcome()
         for branch, verdict in self.decided.items():
             result.of(verdict).append(branch)
@@ -561,11 +583,13 @@ class ReviewSession:
 
     def draft_for(self, fix: Fix) -> Draft:
         """The saved draft of FIX, or a fresh one."""
+        from fixreview.drafts import Draft, load_draft
         draft = load_draft(self.repo, fix.branch.name)
         return draft if draft is not None else Draft(branch=fix.branch.name, head=fix.branch.head)
 
     def save_draft(self, draft: Draft) -> None:
         """Write DRAFT to disk (OSError when it cannot be: the caller says so)."""
+        from fixreview.drafts import save_draft
         save_draft(self.repo, draft)
 
     # -- internals -----------------------------------------------------------------------------

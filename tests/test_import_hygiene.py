@@ -193,6 +193,33 @@ def test_the_app_loads_no_signature_or_scanner_code_to_draw_its_queue() -> None:
     assert early == set()
 
 
+# what the app imports once its first frame is drawn (the kept rows, fixreview/rowsnapshot.py),
+# in the worker that reads the queue, or when a fix is opened
+AFTER_THE_FIRST_FRAME = (
+    "fixreview.models",
+    "fixreview.queue",
+    "fixreview.gate",
+    "fixreview.risk",
+    "fixreview.review",
+    "fixreview.decisions",
+    "fixreview.recording",
+    "fixreview.app.screens.review",
+    "fixreview.app.screens.decision",
+    "unidiff",
+)
+
+
+def test_the_app_loads_no_models_or_queue_code_before_its_first_frame() -> None:
+    code = "import sys\nimport fixreview.app.main\nprint(' '.join(sorted(sys.modules)))\n"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(proc.stdout.split())
+    assert "fixreview.app.main" in loaded and "fixreview.rowsnapshot" in loaded
+    early = {
+        m for m in loaded for name in AFTER_THE_FIRST_FRAME if m == name or m.startswith(name + ".")
+    }
+    assert early == set()
+
+
 def test_ci_runs_exactly_the_readme_test_command() -> None:
     root = ROOT
     readme = (root / "README.md").read_text()

@@ -11,7 +11,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import work
 from textual.app import App, SystemCommand
@@ -21,26 +21,26 @@ from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
 from fixreview.app.plain import say
-from fixreview.app.screens.decision import DecisionDialog
 from fixreview.app.screens.help import HelpScreen
 from fixreview.app.screens.queue import QueueScreen, fix_texts
-from fixreview.app.screens.review import ReviewScreen
-from fixreview.app.screens.summary import SummaryScreen
 from fixreview.app.themes import notify_theme_errors, setup_themes, theme_variable_defaults
 from fixreview.errors import FixreviewError
-from fixreview.gate import GateResult
-from fixreview.models import Fix
 from fixreview.progress import Progress, Throttle
-from fixreview.queue import Queue
-from fixreview.recording import Recorded
 from fixreview.repo.git import Repository
 from fixreview.repo.refs import read_ref_state
-from fixreview.repo.refstate import RefState
-from fixreview.review import ReviewData
 from fixreview.rowsnapshot import config_field, read_rows, rows_key, write_rows
-from fixreview.rulebook import checklist_problems
-from fixreview.session import Outcome, ReviewSession, Standing, listed_first
+from fixreview.session import ReviewSession, listed_first
 from fixreview.user_config import UserConfig
+
+if TYPE_CHECKING:  # the review screen, the dialogs and the models: loaded after the first frame
+    from fixreview.app.screens.review import ReviewScreen
+    from fixreview.gate import GateResult
+    from fixreview.models import Fix
+    from fixreview.queue import Queue
+    from fixreview.recording import Recorded
+    from fixreview.repo.refstate import RefState
+    from fixreview.review import ReviewData
+    from fixreview.session import Outcome, Standing
 
 # Textual's own keys, said the way the help says them (they work on every screen)
 TEXTUAL_KEYS = {
@@ -250,6 +250,8 @@ class FixreviewApp(App[None]):
     # -- moving around -----------------------------------------------------------------------
 
     def on_queue_screen_open(self, message: QueueScreen.Open) -> None:
+        from fixreview.app.screens.review import ReviewScreen
+
         self.push_screen(ReviewScreen(self.session, message.branch))
 
     async def on_review_screen_step(self, message: ReviewScreen.Step) -> None:
@@ -259,6 +261,8 @@ class FixreviewApp(App[None]):
             await self.show_in_review(target)
 
     async def show_in_review(self, branch: str) -> None:
+        from fixreview.app.screens.review import ReviewScreen
+
         if isinstance(self.screen, ReviewScreen):
             await self.screen.show_fix(branch)
         else:
@@ -267,6 +271,9 @@ class FixreviewApp(App[None]):
     # -- decisions ---------------------------------------------------------------------------
 
     def on_review_screen_decide(self, message: ReviewScreen.Decide) -> None:
+        from fixreview.app.screens.decision import DecisionDialog
+        from fixreview.rulebook import checklist_problems
+
         session = self.session
         fix = session.fix(message.branch)
         data = session.cached_review(fix)
@@ -306,6 +313,8 @@ class FixreviewApp(App[None]):
         self.call_from_thread(self._summary_ready, outcome, gates)
 
     def _summary_ready(self, outcome: Outcome, gates: dict[str, GateResult | None]) -> None:
+        from fixreview.app.screens.summary import SummaryScreen
+
         while len(self.screen_stack) > 2:
             self.pop_screen()
         self.push_screen(SummaryScreen(outcome, gates))
@@ -370,6 +379,10 @@ class FixreviewApp(App[None]):
 
 def binding_ids() -> set[str]:
     """The id of every binding of the app and its screens (what ``[keys]`` may remap)."""
+    from fixreview.app.screens.decision import DecisionDialog
+    from fixreview.app.screens.review import ReviewScreen
+    from fixreview.app.screens.summary import SummaryScreen
+
     owners: list[type[DOMNode]] = [
         FixreviewApp,
         QueueScreen,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.text import Text
 from textual import events, work
@@ -19,10 +19,13 @@ from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 
 from fixreview.app.plain import one_line, say
 from fixreview.app.widgets.key_footer import KeyFooter
-from fixreview.models import Fix
 from fixreview.progress import progress_text
 from fixreview.safetext import visible_line
-from fixreview.session import SORTS, ReviewSession
+from fixreview.session import SORTS
+
+if TYPE_CHECKING:  # the models: loaded while the first frame is drawn, not before
+    from fixreview.models import Fix
+    from fixreview.session import ReviewSession
 
 PROVISIONAL_STYLE = "dim italic"  # a row from the last run, shown until the queue is read
 UNKNOWN = "…"
