@@ -158,3 +158,25 @@ async def test_sorting_or_filtering_leaves_the_last_runs_rows_aside(repo: TestRe
             assert rows(app) == shown  # every branch matches "f"
     finally:
         holds.let_go()
+
+
+async def test_a_fix_asked_for_meanwhile_is_not_opened_when_the_queue_no_longer_shows_it(
+    repo: TestRepo,
+) -> None:
+    many_fixes(repo, COUNT)
+    shown = await first_run(repo.path)
+    holds = Holds(STAGE_BRANCHES)
+    app = FixreviewApp(Repository(repo.path), loading_watcher=holds)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await holds.at(STAGE_BRANCHES)
+            await pilot.pause()
+            await pilot.press("j", "enter")  # asks for shown[1] once the queue is read
+            await pilot.press("slash", *shown[0][-3:], "enter")  # then filters it out
+            holds.let_go()
+            await settle(app, pilot)
+            assert rows(app) == [shown[0]]
+            assert isinstance(app.screen, QueueScreen)
+            assert app.queue_screen.open_when_read is None
+    finally:
+        holds.let_go()

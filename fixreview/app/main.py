@@ -198,7 +198,7 @@ class FixreviewApp(App[None]):
         try:
             state = read_ref_state(session.repo)
             key = rows_key(session.repo, state, session.base, session.branches, config_field())
-        except FixreviewError:
+        except (FixreviewError, OSError):  # no kept rows: never a reason not to read the queue
             return None, None
         kept = read_rows(session.repo, key)
         if kept:

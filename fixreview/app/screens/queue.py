@@ -295,7 +295,7 @@ class QueueScreen(Screen[None]):
             self.query_one("#queue", DataTable).move_cursor(row=names.index(branch))
             self.call_after_refresh(self.action_open)
         else:
-            say(self.app, f"{branch} is not in the queue any more", severity="warning")
+            say(self.app, f"not opened: {branch} is not among the rows shown", severity="warning")
 
     def _show_state(self) -> None:
         """The line above the table: how many fixes are shown of how many, and how."""
