@@ -244,7 +244,8 @@ class QueueScreen(Screen[None]):
         DRAWN is set once they are on screen (or would have been)."""
         if self.session.queue is None:
             self.provisional = rows
-            self.refresh_rows()
+            if self.is_mounted:  # else on_mount draws them
+                self.refresh_rows()
         self.app.call_after_refresh(drawn.set)
 
     def _names(self) -> list[str]:
