@@ -28,6 +28,7 @@ nothing: lines only), one pass over its tokens, each header kept to its last
 
 from __future__ import annotations
 
+import importlib
 import posixpath
 import re
 from collections import deque
@@ -36,18 +37,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
-from pygments.lexers.c_cpp import CLexer, CppLexer  # type: ignore[import-untyped]
-from pygments.lexers.dotnet import CSharpLexer  # type: ignore[import-untyped]
-from pygments.lexers.go import GoLexer  # type: ignore[import-untyped]
-from pygments.lexers.javascript import (  # type: ignore[import-untyped]
-    JavascriptLexer,
-    TypeScriptLexer,
-)
-from pygments.lexers.jsx import JsxLexer, TsxLexer  # type: ignore[import-untyped]
-from pygments.lexers.jvm import JavaLexer, KotlinLexer  # type: ignore[import-untyped]
-from pygments.lexers.php import PhpLexer  # type: ignore[import-untyped]
-from pygments.lexers.ruby import RubyLexer  # type: ignore[import-untyped]
-from pygments.lexers.rust import RustLexer  # type: ignore[import-untyped]
 from pygments.token import (  # type: ignore[import-untyped]
     Comment,
     Error,
@@ -119,7 +108,7 @@ class Language:
     is a call with a trailing block, not a function), and its class keywords."""
 
     name: str
-    lexer: Any  # a Pygments lexer class (untyped)
+    lexer: str  # its Pygments lexer class, "module:Class": imported when a file needs it
     imports: ImportLines
     ruby: bool = False
     keyword_functions: bool = False
@@ -128,32 +117,46 @@ class Language:
     )
 
 
-_JS = Language("JavaScript", JavascriptLexer, _JS_IMPORTS)
-_TS = Language("TypeScript", TypeScriptLexer, _JS_IMPORTS)
-_C = Language("C", CLexer, _C_IMPORTS)
-_CPP = Language("C++", CppLexer, _C_IMPORTS)
+def _lexer_class(path: str) -> Any:
+    """The lexer class PATH (``module:Class``) names, its module imported now: a process that
+    reads no such file (``verify`` on a Python fix, a risk worker on a Python queue) does not
+    import the eleven lexers' modules (about 2 MB and 20 ms here)."""
+    module, _, name = path.partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+_JS = Language("JavaScript", "pygments.lexers.javascript:JavascriptLexer", _JS_IMPORTS)
+_TS = Language("TypeScript", "pygments.lexers.javascript:TypeScriptLexer", _JS_IMPORTS)
+_C = Language("C", "pygments.lexers.c_cpp:CLexer", _C_IMPORTS)
+_CPP = Language("C++", "pygments.lexers.c_cpp:CppLexer", _C_IMPORTS)
 LANGUAGES: dict[str, Language] = {
     **dict.fromkeys((".js", ".mjs", ".cjs"), _JS),
-    ".jsx": Language("JavaScript", JsxLexer, _JS_IMPORTS),
+    ".jsx": Language("JavaScript", "pygments.lexers.jsx:JsxLexer", _JS_IMPORTS),
     **dict.fromkeys((".ts", ".mts", ".cts"), _TS),
-    ".tsx": Language("TypeScript", TsxLexer, _JS_IMPORTS),
-    ".java": Language("Java", JavaLexer, _JVM_IMPORTS),
+    ".tsx": Language("TypeScript", "pygments.lexers.jsx:TsxLexer", _JS_IMPORTS),
+    ".java": Language("Java", "pygments.lexers.jvm:JavaLexer", _JVM_IMPORTS),
     **dict.fromkeys(
-        (".kt", ".kts"), Language("Kotlin", KotlinLexer, _JVM_IMPORTS, keyword_functions=True)
+        (".kt", ".kts"),
+        Language("Kotlin", "pygments.lexers.jvm:KotlinLexer", _JVM_IMPORTS, keyword_functions=True),
     ),
     ".go": Language(
         "Go",
-        GoLexer,
+        "pygments.lexers.go:GoLexer",
         _GO_IMPORTS,
         keyword_functions=True,
         class_words=frozenset({"type", "struct", "interface"}),
     ),
-    ".cs": Language("C#", CSharpLexer, _CSHARP_IMPORTS),
-    ".php": Language("PHP", PhpLexer, _PHP_IMPORTS, keyword_functions=True),
-    **dict.fromkeys((".rb", ".rake"), Language("Ruby", RubyLexer, _RUBY_IMPORTS, ruby=True)),
+    ".cs": Language("C#", "pygments.lexers.dotnet:CSharpLexer", _CSHARP_IMPORTS),
+    ".php": Language("PHP", "pygments.lexers.php:PhpLexer", _PHP_IMPORTS, keyword_functions=True),
+    **dict.fromkeys(
+        (".rb", ".rake"),
+        Language("Ruby", "pygments.lexers.ruby:RubyLexer", _RUBY_IMPORTS, ruby=True),
+    ),
     ".c": _C,
     **dict.fromkeys((".h", ".cc", ".cpp", ".cxx", ".c++", ".hh", ".hpp", ".hxx"), _CPP),
-    ".rs": Language("Rust", RustLexer, _RUST_IMPORTS, keyword_functions=True),
+    ".rs": Language(
+        "Rust", "pygments.lexers.rust:RustLexer", _RUST_IMPORTS, keyword_functions=True
+    ),
 }
 """The languages understood, by file name extension (lower case)."""
 
@@ -188,7 +191,7 @@ def _tokens(language: Language, text: str) -> tuple[list[Tok], set[int]]:
     """The code tokens of TEXT (each bracket and ``;`` a token of its own: a lexer may join
     ``()``; ``::`` one token: a lexer may split it), and the lines whose first token is code
     (an import may start only there)."""
-    lexer = language.lexer(stripnl=False, ensurenl=True)
+    lexer = _lexer_class(language.lexer)(stripnl=False, ensurenl=True)
     found: list[Tok] = []
     code_lines: set[int] = set()
     line, seen = 1, 0  # seen: the last line whose first token was looked at
