@@ -41,6 +41,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from fixreview.config_location import config_path
 from fixreview.repo.git import Repository
 from fixreview.repo.refstate import RefState
 from fixreview.resultcache import (
@@ -165,6 +166,17 @@ def snapshot_key(repo: Repository, state: RefState, request: tuple[Field, ...]) 
         *state.key_fields(),
         *request,
     )
+
+
+def config_field() -> Field:
+    """The reviewer's config file as a key field: its bytes, None when there is none, why it
+    could not be read otherwise (never a missing file's answer)."""
+    try:
+        return config_path().read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"unreadable: {exc.errno}"
 
 
 def _store(repo: Repository) -> ResultCache:

@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 
-from fixreview.config_location import config_path
 from fixreview.listsnapshot import snapshot_key
 from fixreview.repo.git import Repository
 from fixreview.repo.refstate import RefState
@@ -56,17 +55,6 @@ def rows_key(
     patterns = json.dumps(list(branches))
     request: tuple[Field, ...] = (ROWS_KIND, ROWS_VERSION, base, patterns, config)
     return snapshot_key(repo, state, request)
-
-
-def config_field() -> Field:
-    """The reviewer's config file as a key field: its bytes, None when there is none, why it
-    could not be read otherwise (never a missing file's answer)."""
-    try:
-        return config_path().read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        return f"unreadable: {exc.errno}"
 
 
 def _store(repo: Repository) -> ResultCache:

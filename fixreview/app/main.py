@@ -25,10 +25,11 @@ from fixreview.app.screens.help import HelpScreen
 from fixreview.app.screens.queue import QueueScreen, fix_texts
 from fixreview.app.themes import notify_theme_errors, setup_themes, theme_variable_defaults
 from fixreview.errors import FixreviewError
+from fixreview.listsnapshot import config_field
 from fixreview.progress import Progress, Throttle
 from fixreview.repo.git import Repository
 from fixreview.repo.refs import read_ref_state
-from fixreview.rowsnapshot import config_field, read_rows, rows_key, write_rows
+from fixreview.rowsnapshot import read_rows, rows_key, write_rows
 from fixreview.session import ReviewSession, listed_first
 from fixreview.user_config import UserConfig
 

@@ -483,19 +483,13 @@ def _list_snapshot(repo: Any, args: argparse.Namespace) -> _Snapshot:
     is the answer for exactly that key."""
     import time
 
-    from fixreview.config_location import config_path
-    from fixreview.listsnapshot import read_snapshot, snapshot_key
+    from fixreview.listsnapshot import config_field, read_snapshot, snapshot_key
     from fixreview.repo.refs import read_ref_state
 
     created = time.time()
     state = read_ref_state(repo)
     repo.pin(state)
-    try:
-        config: bytes | str | None = config_path().read_bytes()
-    except FileNotFoundError:
-        config = None
-    except OSError as exc:  # an error for the run that reads it: never a missing file's answer
-        config = f"unreadable: {exc.errno}"
+    config = config_field()
     request = (
         "list",
         args.base,
