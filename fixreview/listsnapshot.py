@@ -50,6 +50,7 @@ from fixreview.resultcache import (
     cache_key,
     file_identity,
     history_files,
+    json_body,
     library_identity,
     program_identity,
 )
@@ -188,10 +189,7 @@ def read_snapshot(repo: Repository, key: str, now: float | None = None) -> ListO
     body = _store(repo).get(key)
     if body is None:
         return None
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    data = json_body(body)
     if not isinstance(data, dict) or set(data) != {
         "created",
         "holds_until",

@@ -25,12 +25,14 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
 import os
 import re
 import shutil
 import stat
 import tempfile
 from pathlib import Path
+from typing import Any
 
 NO_CACHE_ENV = "FIXREVIEW_NO_CACHE"
 MAX_ENTRY_BYTES = 8 * 1024 * 1024
@@ -48,6 +50,15 @@ Field = bytes | str | int | None
 
 _KIND = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
 _KEY = re.compile(r"^[0-9a-f]{64}$")
+
+
+def json_body(body: bytes) -> Any:
+    """An entry's BODY read as JSON; None when it is not JSON (not UTF-8, not JSON, nested too
+    deeply): such an entry is a miss, as a corrupt one is, and the caller checks the shape."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return None
 
 
 def disabled() -> bool:

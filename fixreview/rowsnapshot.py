@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from fixreview.listsnapshot import snapshot_key
 from fixreview.repo.git import Repository
 from fixreview.repo.refstate import RefState
-from fixreview.resultcache import Field, ResultCache
+from fixreview.resultcache import Field, ResultCache, json_body
 
 ROWS_KIND = "app-rows"
 # BUMP THIS whenever what an entry holds or how it is read changes (every file of the package
@@ -67,10 +67,7 @@ def read_rows(repo: Repository, key: str) -> list[Row] | None:
     body = _store(repo).get(key)
     if body is None:
         return None
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    data = json_body(body)
     if not isinstance(data, list) or len(data) > MAX_ROWS:
         return None
     rows: list[Row] = []

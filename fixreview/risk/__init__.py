@@ -36,6 +36,7 @@ from fixreview.resultcache import (
     cache_key,
     code_digest,
     history_files,
+    json_body,
     library_identity,
     program_identity,
 )
@@ -223,10 +224,7 @@ def flags_body(flags: Sequence[RiskFlag]) -> bytes:
 
 def flags_from_json(body: bytes) -> list[RiskFlag] | None:
     """Flags read back from :func:`flags_body`, exactly; None when BODY is not such a list."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    data = json_body(body)
     if not isinstance(data, list):
         return None
     flags: list[RiskFlag] = []

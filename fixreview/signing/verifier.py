@@ -59,7 +59,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fixreview.jobs import jobs_from_env, usable_cpus
-from fixreview.resultcache import ResultCache, cache_key, program_identity
+from fixreview.resultcache import ResultCache, cache_key, json_body, program_identity
 from fixreview.signing.allowed_signers import AllowedSigners, parse_allowed_signers
 from fixreview.signing.base import SSH_NAMESPACE, SignatureCheck
 from fixreview.signing.openpgp import FOREVER, OpenPgpVerifier
@@ -146,10 +146,7 @@ def check_body(check: SignatureCheck, checked: datetime, until: datetime | None)
 
 def check_from_body(body: bytes, now: datetime) -> SignatureCheck | None:
     """The check stored in BODY if it still holds at NOW; None for anything else."""
-    try:
-        data = json.loads(body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        return None
+    data = json_body(body)
     if not isinstance(data, dict) or set(data) != {
         "valid",
         "key",
