@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,18 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture
 def forced_pool(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any two misses are worth a pool (the real threshold wants seconds of work)."""
+    """Any two misses are worth a pool (the real thresholds want seconds of work)."""
     monkeypatch.setattr(pool, "POOL_MIN_WEIGHT", 0)
+    monkeypatch.setattr(pool, "FORK_MIN_WEIGHT", 0)
+
+
+@pytest.fixture(params=["fork", "spawn"])
+def method(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Workers started each way: forked, as from the command line's ``list`` (no other
+    thread), and spawned, as from the app (its worker threads)."""
+    chosen: str = request.param
+    monkeypatch.setattr(pool, "start_method", lambda: chosen)
+    return chosen
 
 
 @pytest.fixture
@@ -80,10 +91,16 @@ def state(pid: int) -> str:
 
 
 def workers() -> set[int]:
-    """Our live or unreaped worker processes (a pool's spawned interpreters; not the git
-    processes a Repository keeps open, nor multiprocessing's resource tracker, which is started
-    once for the process's semaphores, holds nothing of ours and ends with us)."""
-    return {pid for pid in children() if state(pid) == "Z" or "spawn_main" in cmdline(pid)}
+    """Our live or unreaped worker processes (a pool's spawned interpreters, or its forked
+    copies of this process; not the git processes a Repository keeps open, nor
+    multiprocessing's resource tracker, which is started once for the process's semaphores,
+    holds nothing of ours and ends with us)."""
+    ours = cmdline(os.getpid())
+    return {
+        pid
+        for pid in children()
+        if state(pid) == "Z" or "spawn_main" in cmdline(pid) or cmdline(pid) == ours
+    }
 
 
 def cache_files(path: Path) -> dict[str, bytes]:
@@ -155,7 +172,7 @@ def many(repo: TestRepo) -> TestRepo:
 
 
 def test_pool_gives_the_in_process_flags_on_the_demo_repository(
-    demo_repo: Path, forced_pool: None, computed_here: list[str]
+    demo_repo: Path, forced_pool: None, computed_here: list[str], method: str
 ) -> None:
     alone = assess(demo_repo, "1")
     written_here = cache_files(demo_repo)
@@ -175,7 +192,7 @@ def test_pool_gives_the_in_process_flags_on_the_demo_repository(
 
 
 def test_pool_gives_the_in_process_flags_on_thirty_varied_fixes(
-    many: TestRepo, forced_pool: None, computed_here: list[str]
+    many: TestRepo, forced_pool: None, computed_here: list[str], method: str
 ) -> None:
     alone = assess(many.path, "1")
     assert len(alone) == 30
@@ -240,7 +257,11 @@ def test_a_chunk_the_pool_cannot_take_is_computed_here(
 
 
 def test_workers_killed_midway_lose_nothing_and_leave_no_process(
-    many: TestRepo, forced_pool: None, computed_here: list[str], monkeypatch: pytest.MonkeyPatch
+    many: TestRepo,
+    forced_pool: None,
+    computed_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+    method: str,
 ) -> None:
     alone = assess(many.path, "1")
     clear_cache(many.path)
@@ -262,7 +283,7 @@ def test_workers_killed_midway_lose_nothing_and_leave_no_process(
 
 
 def test_an_interrupt_stops_the_pool_and_leaves_no_process(
-    many: TestRepo, forced_pool: None
+    many: TestRepo, forced_pool: None, method: str
 ) -> None:
     before = workers()
 
@@ -299,9 +320,8 @@ def test_a_fix_nobody_can_check_fails_as_in_process(
 
 
 def test_jobs_one_starts_no_process(many: TestRepo) -> None:
-    """In a fresh interpreter: with a pool, multiprocessing's resource tracker stays a child
-    of the process until it exits; with FIXREVIEW_JOBS=1 (or jobs=1) no process but git's is
-    started."""
+    """In a fresh interpreter: with FIXREVIEW_JOBS=1 (or jobs=1) no pool is used and no process
+    but git's is started; with 2, a pool is."""
     script = textwrap.dedent(
         """
         import sys
@@ -309,7 +329,13 @@ def test_jobs_one_starts_no_process(many: TestRepo) -> None:
         from fixreview.queue import load_queue
         from fixreview.repo.git import Repository
         from fixreview.risk import assess_fixes, pool
-        pool.POOL_MIN_WEIGHT = 0
+        pool.POOL_MIN_WEIGHT = pool.FORK_MIN_WEIGHT = 0
+        pools = []
+        real = pool.assess_in_pool
+        def counted(*args, **options):
+            pools.append(1)
+            return real(*args, **options)
+        pool.assess_in_pool = counted
         repo = Repository(sys.argv[1])
         queue = load_queue(repo)
         jobs = int(sys.argv[2]) if len(sys.argv) > 2 else None
@@ -328,11 +354,11 @@ def test_jobs_one_starts_no_process(many: TestRepo) -> None:
                 commands.append(Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\\0")[0])
             except OSError:  # ended since
                 pass
-        print(sum(1 for command in commands if not command.endswith(b"git")))
+        print(len(pools), sum(1 for command in commands if not command.endswith(b"git")))
         """
     )
 
-    def started(jobs_env: str, *jobs: str) -> int:
+    def started(jobs_env: str, *jobs: str) -> tuple[int, int]:
         env = dict(os.environ, FIXREVIEW_JOBS=jobs_env, FIXREVIEW_NO_CACHE="1")
         out = subprocess.run(
             [sys.executable, "-c", script, str(many.path), *jobs],
@@ -343,11 +369,12 @@ def test_jobs_one_starts_no_process(many: TestRepo) -> None:
             check=False,
         )
         assert out.returncode == 0, out.stderr
-        return int(out.stdout.split()[-1])
+        pools, left = out.stdout.split()[-2:]
+        return int(pools), int(left)
 
-    assert started("1") == 0
-    assert started("2", "1") == 0, "a caller asking for one worker gets no pool"
-    assert started("2") > 0, "(the test sees a pool that was used)"
+    assert started("1") == (0, 0)
+    assert started("2", "1") == (0, 0), "a caller asking for one worker gets no pool"
+    assert started("2")[0] == 1, "(the test sees a pool that was used)"
 
 
 def test_a_script_without_a_main_guard_is_not_run_again(many: TestRepo, tmp_path: Path) -> None:
@@ -452,3 +479,52 @@ def test_workers_run_at_a_lower_priority(many: TestRepo) -> None:
     assert len(answers) == len(misses)
     expected = min(os.nice(0) + pool.WORKER_NICENESS, 19)
     assert {int(body) for _, body in answers} == {expected}
+
+
+def test_workers_are_forked_only_from_a_process_without_other_threads() -> None:
+    """A fork copies every thread's locks as they are: the app (threads) spawns its workers,
+    the command line (none) forks them."""
+    assert pool.start_method() == ("fork" if sys.platform == "linux" else pool.START_METHOD)
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert pool.start_method() == pool.START_METHOD == "spawn"
+    finally:
+        release.set()
+        other.join()
+    seen: list[str] = []
+    aside = threading.Thread(target=lambda: seen.append(pool.start_method()))
+    aside.start()
+    aside.join()
+    assert seen == ["spawn"], "never forked from a thread other than the main one"
+
+
+def test_the_callers_threads_start_once_the_workers_are_forked(
+    many: TestRepo, forced_pool: None, computed_here: list[str]
+) -> None:
+    """``list`` starts its judging thread in STARTED: the workers are forked by then (no thread
+    of the caller's is copied into them), and the checks are theirs."""
+    if sys.platform != "linux":
+        pytest.skip("workers are forked on Linux only")
+    at_start: list[tuple[set[int], int]] = []
+
+    def started() -> None:
+        at_start.append((workers(), threading.active_count()))
+
+    before = workers()
+    flags = assess(many.path, "2", started=started)
+    assert len(flags) == 30 and computed_here == []
+    assert len(at_start) == 1, "called once"
+    running, _ = at_start[0]
+    assert len(running - before) == 2, "both workers forked before STARTED"
+    assert workers() == before
+
+
+def test_started_is_called_once_without_a_pool(many: TestRepo) -> None:
+    calls: list[int] = []
+    flags = assess(many.path, "1", started=lambda: calls.append(1))
+    assert len(flags) == 30 and calls == [1]
+    calls.clear()
+    assert assess(many.path, "2", started=lambda: calls.append(1)) == flags  # all hits now
+    assert calls == [1]

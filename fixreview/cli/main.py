@@ -524,7 +524,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
     """What list prints, and until when its signature answers hold (Unix time)."""
     from fixreview.cli.jsonout import dumps, queue_document
     from fixreview.cli.render import list_table, shown_warnings
-    from fixreview.gate import set_statuses, start_judging
+    from fixreview.gate import QueueJudging, set_statuses, start_judging
     from fixreview.listsnapshot import ListOutput
     from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
@@ -534,13 +534,21 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
     with _progress() as progress:
         queue = load_queue(repo, args.base, progress, args.branch or ())
         # the signatures are checked on a thread while every fix's flags are computed, once:
-        # statuses need them for the fixes with decisions, too
-        judging = start_judging(repo, queue, background=True, progress=progress)
+        # statuses need them for the fixes with decisions, too. The thread starts once the
+        # risk workers are started: they are forked from a process without threads
+        judging: list[QueueJudging] = []
+
+        def judge() -> None:
+            judging.append(start_judging(repo, queue, background=True, progress=progress))
+
         try:
-            flags = assess_fixes(repo, queue.fixes, queue.policy.policy, progress=progress)
+            flags = assess_fixes(
+                repo, queue.fixes, queue.policy.policy, progress=progress, started=judge
+            )
         finally:
-            judging.wait(progress)
-        set_statuses(queue, judging.finish(flags, progress))
+            for started in judging:
+                started.wait(progress)
+        set_statuses(queue, judging[0].finish(flags, progress))
     fixes = sorted(
         (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
         key=lambda f: (f.severity_rank, f.branch.name),
@@ -561,7 +569,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
             out = ("no fixes awaiting review" if not args.all else "no fix branches") + "\n"
         else:
             out = list_table(fixes, flags) + "\n"
-    return ListOutput(out, "".join(err), 0), min(judging.holds_until, queue.holds_until)
+    return ListOutput(out, "".join(err), 0), min(judging[0].holds_until, queue.holds_until)
 
 
 def _show(repo: Any, args: argparse.Namespace) -> int:

@@ -327,6 +327,7 @@ def assess_fixes(
     jobs: int | None = None,
     on_flags: Callable[[dict[str, list[RiskFlag]]], None] | None = None,
     progress: Progress | None = None,
+    started: Callable[[], None] | None = None,
 ) -> dict[str, list[RiskFlag]]:
     """The risk flags of every fix, by branch name: the keys resolved with at most one git
     process, only the fixes missing from the cache assessed, their diffs computed together
@@ -338,7 +339,10 @@ def assess_fixes(
     never a pool); else, or for whatever the pool did not finish, here. ON_FLAGS, when given,
     is called in the calling thread with the flags found so far: the cache hits first, in one
     call, then each batch of fixes as it is checked. PROGRESS, when given, is told how many
-    fixes have their flags (:data:`STAGE_RISK`), as they come."""
+    fixes have their flags (:data:`STAGE_RISK`), as they come. STARTED, when given, is called
+    once, in the calling thread, as soon as the workers are at work (or when none are used,
+    before any fix is checked here): a caller starts its own threads there, not before, so that
+    the workers can be forked (:func:`fixreview.risk.pool.start_method`)."""
     from fixreview.risk import pool
 
     total = len(fixes)
@@ -379,9 +383,22 @@ def assess_fixes(
             batch[fixes[index].branch.name] = flags
         report(batch)
 
+    begun = False
+
+    def begin() -> None:
+        nonlocal begun
+        if not begun:
+            begun = True
+            if started is not None:
+                started()
+
     workers = pool.pool_jobs(jobs)
-    if pool.worth_pool(misses, workers):
-        pool.assess_in_pool(repo, policy, misses, workers, _compute_body, CACHE_KIND, deliver)
+    method = pool.start_method()
+    if pool.worth_pool(misses, workers, method):
+        pool.assess_in_pool(
+            repo, policy, misses, workers, _compute_body, CACHE_KIND, deliver, method, begin
+        )
+    begin()
     rest = [miss for miss in misses if miss.index not in done]
     if rest:
         from fixreview.changes import prefetch

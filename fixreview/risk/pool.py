@@ -3,8 +3,10 @@
 Python runs one thread at a time: checking a thousand fixes in the process that also draws the
 app would starve its UI thread, and would use one core of many. :func:`assess_in_pool` hands
 the fixes missing from the result cache to a :class:`~concurrent.futures.ProcessPoolExecutor`
-of *spawned* workers (never forked: the caller may have threads, and a fork copies their locks
-in whatever state they are in). Each worker opens its own :class:`Repository` on the same
+of workers (:func:`start_method`: *forked* from a process that runs no other thread, on Linux,
+so a worker starts with everything its parent imported; else *spawned*, since a fork copies
+other threads' locks in whatever state they are in). Each worker opens its own
+:class:`Repository` on the same
 repository, computes the diffs of its share with one git process
 (:func:`fixreview.changes.prefetch`), computes every fix's flags with the function it is given,
 writes each answer into the result cache itself (safe under concurrent writers) and sends the
@@ -27,6 +29,7 @@ import contextlib
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,20 +49,25 @@ WORKER_NICENESS = 10
 processes it starts inherit it): the checks are background work, and on a machine with few
 cores the app's UI thread, and the fix the reviewer opens, go first."""
 START_METHOD = "spawn"
-"""A fresh interpreter per worker: safe from a process with threads (unlike fork), and, unlike
-forkserver, it leaves no server process behind once the pool is shut down."""
+"""How a worker starts when forking is not safe (:func:`start_method`): a fresh interpreter,
+safe from a process with threads (unlike fork), and, unlike forkserver, it leaves no server
+process behind once the pool is shut down."""
 
 # The cost model, in "line units" (measured on the 1,000-fix benchmark repository, see
 # docs/risk.md): checking a fix costs about 4 ms plus about 25 µs per changed line (added +
 # removed) in-process, so a fix weighs its changed lines plus FIX_WEIGHT.
 FIX_WEIGHT = 160
 # Starting a spawned worker and importing what the checks need (the diff parser, the secret
-# scan) takes 0.4-0.6 s of CPU; a 2-worker pool checking 2 small fixes took 1.0-1.5 s end to end
-# against 0.01 s in-process (2-core benchmark machine shared with other work, 3 runs). Two
-# workers halve the work W: the pool wins once W > 2 x start cost (2-3 s); POOL_MIN_WEIGHT asks
-# for about 3 s of work (120,000 line units: e.g. 750 small fixes, or one 100,000-line fix), so
-# small queues, and the app's after-a-decision batch of one fix, stay in-process.
+# scan) takes 0.4-0.6 s of CPU (a forked one: see FORK_MIN_WEIGHT); a 2-worker pool checking 2
+# small fixes took 1.0-1.5 s end to end against 0.01 s in-process (2-core benchmark machine
+# shared with other work, 3 runs). Two workers halve the work W: the pool wins once
+# W > 2 x start cost (2-3 s); POOL_MIN_WEIGHT asks for about 3 s of work (120,000 line units:
+# e.g. 750 small fixes, or one 100,000-line fix), so small queues, and the app's
+# after-a-decision batch of one fix, stay in-process.
 POOL_MIN_WEIGHT = 120_000
+FORK_MIN_WEIGHT = 30_000
+"""The same threshold for forked workers, which start in a few milliseconds but still import
+the checks' modules their parent has not imported (about 0.1-0.2 s): about 0.75 s of work."""
 POOL_MIN_FIXES = 2
 """Never a pool for fewer misses than this: one fix cannot be split."""
 CHUNKS_PER_WORKER = 4
@@ -173,13 +181,30 @@ def weight(fix: Fix) -> int:
     return max(0, fix.stats.added) + max(0, fix.stats.removed) + FIX_WEIGHT
 
 
-def worth_pool(misses: Sequence[Miss], jobs: int) -> bool:
-    """Whether checking MISSES with JOBS workers beats checking them here, start cost paid."""
+def start_method() -> str:
+    """How this process starts its workers: ``fork`` on Linux when this is the main thread and
+    no other Python thread runs (the command line's ``list``: the judging thread is started
+    only once the workers are), so a worker begins with its parent's imports and memory;
+    else :data:`START_METHOD` (the app, whose UI and workers are threads; other systems, where
+    forking a process that has loaded system frameworks is not safe)."""
+    if (
+        sys.platform == "linux"
+        and threading.current_thread() is threading.main_thread()
+        and threading.active_count() == 1
+    ):
+        return "fork"
+    return START_METHOD
+
+
+def worth_pool(misses: Sequence[Miss], jobs: int, method: str = START_METHOD) -> bool:
+    """Whether checking MISSES with JOBS workers started by METHOD beats checking them here,
+    start cost paid."""
     if jobs < 2 or len(misses) < POOL_MIN_FIXES:
         return False
-    if sum(weight(miss.fix) for miss in misses) < POOL_MIN_WEIGHT:
+    least = FORK_MIN_WEIGHT if method == "fork" else POOL_MIN_WEIGHT
+    if sum(weight(miss.fix) for miss in misses) < least:
         return False
-    return main_safe_to_import()
+    return method == "fork" or main_safe_to_import()
 
 
 def plan_chunks(misses: Sequence[Miss], jobs: int) -> list[list[Miss]]:
@@ -291,10 +316,16 @@ def assess_in_pool(
     compute: ComputeBody,
     cache_kind: str,
     deliver: Callable[[list[tuple[int, bytes]]], None],
+    method: str = START_METHOD,
+    started: Callable[[], None] | None = None,
 ) -> None:
-    """Compute the encoded flags of MISSES in up to JOBS spawned workers with COMPUTE, each
-    worker writing its answers into the result cache of CACHE_KIND; DELIVER gets each chunk's
-    answers, ``(index, body)``, in the calling thread as the chunk finishes.
+    """Compute the encoded flags of MISSES in up to JOBS workers started by METHOD
+    (:func:`start_method`) with COMPUTE, each worker writing its answers into the result cache
+    of CACHE_KIND; DELIVER gets each chunk's answers, ``(index, body)``, in the calling thread
+    as the chunk finishes. STARTED, when given, is called once the workers are started and
+    every chunk handed out (forked workers are started before the pool's own threads: a
+    caller that starts threads of its own does so in STARTED, never before), or once the pool
+    could not start.
 
     Whatever goes wrong with the pool (it cannot start, a worker dies, an argument cannot be
     pickled) only means some misses are never delivered: the caller computes those itself.
@@ -306,26 +337,32 @@ def assess_in_pool(
 
     chunks = plan_chunks(misses, jobs)
     if not chunks:
+        if started is not None:
+            started()
         return
     workers = max(1, min(jobs, len(chunks)))
     try:
         executor = ProcessPoolExecutor(
             max_workers=workers,
-            mp_context=multiprocessing.get_context(START_METHOD),
+            mp_context=multiprocessing.get_context(method),
             initializer=_start_worker,
             initargs=(str(repo.root), str(repo.git_dir), policy, cache_kind, compute),
         )
     except Exception:  # no such start method, no semaphores in this sandbox, ...
+        if started is not None:
+            started()
         return
     finished = False
     try:
         pending: set[Future[list[tuple[int, bytes]]]] = set()
-        for chunk in chunks:
+        for chunk in chunks:  # forked workers are started by the first submit
             payload = [(miss.index, miss.fix, miss.key) for miss in chunk]
             try:
                 pending.add(executor.submit(_assess_chunk, payload))
             except Exception:  # a worker could not be started, or the pool broke
                 break
+        if started is not None:
+            started()
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
