@@ -3,11 +3,22 @@
 ``FIXREVIEW_JOBS`` (an integer ≥ 1; 1 = one at a time) overrides the number of workers of every
 pool fixreview runs (signature checks, risk checks). A value that is not such an integer is
 ignored. Callers cap the answer to what their work can use.
+
+Work can be shared with a *forked* copy of the process only when forking is safe
+(:func:`may_fork`): a fork copies other threads' locks in whatever state they hold them.
+:func:`fork_beside` runs a function in such a copy while the caller goes on.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from multiprocessing.process import BaseProcess
 
 ENV_VAR = "FIXREVIEW_JOBS"
 _MAX_JOBS = 1024  # far above any useful pool; keeps an absurd setting bounded
@@ -31,3 +42,34 @@ def jobs_from_env(default: int) -> int:
         if value >= 1:
             return min(value, _MAX_JOBS)
     return max(1, default)
+
+
+def may_fork() -> bool:
+    """Whether this process may fork a copy of itself to share work: on Linux, from the main
+    thread, while no other Python thread runs (the command line before it starts any; never
+    the app, whose UI and workers are threads). Elsewhere forking a process that has loaded
+    system frameworks is not safe."""
+    return (
+        sys.platform == "linux"
+        and threading.current_thread() is threading.main_thread()
+        and threading.active_count() == 1
+    )
+
+
+def fork_beside(target: Callable[..., None], *args: Any) -> BaseProcess | None:
+    """TARGET(*ARGS) started in a forked copy of this process, when :func:`may_fork` and
+    ``FIXREVIEW_JOBS`` allow a second job; None otherwise, or when it cannot start (the caller
+    then does the work itself). The copy must not use this process's git processes (a
+    Repository's open pipes): it opens the repository again. It ends with ``os._exit`` (no
+    exit handler, no buffered output of the parent written twice); the caller joins it, and
+    never trusts it for more than work whose result it checks (a cache entry)."""
+    if not may_fork() or jobs_from_env(usable_cpus()) < 2:
+        return None
+    import multiprocessing
+
+    try:
+        process = multiprocessing.get_context("fork").Process(target=target, args=args, daemon=True)
+        process.start()
+    except Exception:  # no fork here, no processes left, ...
+        return None
+    return process

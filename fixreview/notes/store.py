@@ -28,11 +28,13 @@ import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
 from fixreview.errors import GitError
+from fixreview.jobs import fork_beside
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
 from fixreview.resultcache import (
@@ -539,6 +541,74 @@ def read_models(
             continue
         for n, hit in zip(members, cached, strict=True):
             notes[n] = hit
+    theirs: list[tuple[str, list[int]]] = []
+    helper = None
+    if sum(len(members) for _, members in misses) >= _FORK_MIN_NOTES:
+        # a forked copy parses the later groups into the cache meanwhile (the command line)
+        half = len(misses) * _FORKED_SHARE // 100
+        helper = fork_beside(
+            _parse_groups_forked, repo.root, repo.git_dir, pairs, misses[-half:], tag, model,
+            check, decode,
+        )  # fmt: skip
+        if helper is not None:
+            misses, theirs = misses[:-half], misses[-half:]
+    try:
+        _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
+    finally:
+        if helper is not None:
+            helper.join()
+    late = []
+    for key, members in theirs:  # read back what the copy kept; what it did not, parsed here
+        cached = _cached_group(store.get(key), model, len(members))
+        if cached is None:
+            late.append((key, members))
+            continue
+        for n, hit in zip(members, cached, strict=True):
+            notes[n] = hit
+    _parse_groups(repo, store, pairs, late, notes, tag, model, check, decode)
+    warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
+    by_target: dict[str, list[ModelT]] = {}
+    outcomes: dict[str, list[_Outcome]] = {}
+    for (_, target), note in zip(pairs, notes, strict=True):
+        if note is not None and note[1]:
+            outcomes.setdefault(target, []).extend(note[1])
+    for target, came_to in outcomes.items():
+        for number, outcome in enumerate(came_to, start=1):
+            if isinstance(outcome, tuple):
+                kind, text = outcome
+                where = _record_where(ref, target, number)
+                if kind == "tag":
+                    warnings.append(_skipped(where, tag, other_tag=text))
+                else:
+                    warnings.append(_skipped(where, tag, refusal=text))
+                continue
+            assert isinstance(outcome, model)
+            by_target.setdefault(target, []).append(outcome)
+    return NoteModels(by_target, warnings, True)
+
+
+_FORK_MIN_NOTES = 128
+"""Notes to parse below which no forked copy shares the work (a fork and a git process cost a
+few tens of milliseconds; a note about a millisecond)."""
+_FORKED_SHARE = 55
+"""The share of the groups to parse a forked copy takes, in percent: a little more than half,
+since reading its entries back costs the caller about a tenth of parsing them."""
+
+
+def _parse_groups(
+    repo: Repository,
+    store: ResultCache,
+    pairs: list[tuple[str, str]],
+    misses: list[tuple[str, list[int]]],
+    notes: list[_Note | None],
+    tag: str,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> None:
+    """Read, parse and validate the notes of the groups MISSES ((key, indexes into PAIRS)) into
+    NOTES, in batches, and keep each group's entry in STORE (a group too large for an entry,
+    or with a note git could not read, keeps its records' own entries instead)."""
     records_store = ResultCache.under(repo.common_dir, RECORDS_CACHE_KIND)
     seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
     batch: list[tuple[str, list[int]]] = []
@@ -573,25 +643,31 @@ def read_models(
                     _keep_record(records_store, record_key, value, size)
         batch = []
         del blobs
-    warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
-    by_target: dict[str, list[ModelT]] = {}
-    outcomes: dict[str, list[_Outcome]] = {}
-    for (_, target), note in zip(pairs, notes, strict=True):
-        if note is not None and note[1]:
-            outcomes.setdefault(target, []).extend(note[1])
-    for target, came_to in outcomes.items():
-        for number, outcome in enumerate(came_to, start=1):
-            if isinstance(outcome, tuple):
-                kind, text = outcome
-                where = _record_where(ref, target, number)
-                if kind == "tag":
-                    warnings.append(_skipped(where, tag, other_tag=text))
-                else:
-                    warnings.append(_skipped(where, tag, refusal=text))
-                continue
-            assert isinstance(outcome, model)
-            by_target.setdefault(target, []).append(outcome)
-    return NoteModels(by_target, warnings, True)
+
+
+def _parse_groups_forked(
+    root: Path,
+    git_dir: Path,
+    pairs: list[tuple[str, str]],
+    misses: list[tuple[str, list[int]]],
+    tag: str,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> None:
+    """:func:`_parse_groups` in a forked copy of the process (:func:`fixreview.jobs.fork_beside`),
+    for the cache only: the repository opened again (never the parent's git processes); it
+    does nothing when the path now leads to another git dir. Its entries are read back like any
+    entry: checked, and recomputed when missing or wrong."""
+    repo = Repository(root)
+    if repo.git_dir != git_dir:
+        return
+    store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
+    notes: list[_Note | None] = [None] * len(pairs)
+    try:
+        _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
+    finally:
+        repo.close()
 
 
 def _group_key(

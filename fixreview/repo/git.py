@@ -516,6 +516,11 @@ class Repository:
             result.update(self._read_named(named))
         return {spec: result[spec] for spec in wanted}
 
+    def close(self) -> None:
+        """End this repository's long-lived ``git cat-file`` (a later read starts it again)."""
+        if self._reader is not None:
+            self._reader.close()
+
     def _batch_reader(self) -> BatchReader:
         if self._reader is None:
             env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_NO_REPLACE_OBJECTS="1")

@@ -29,13 +29,12 @@ import contextlib
 import os
 import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fixreview.jobs import jobs_from_env, usable_cpus
+from fixreview.jobs import jobs_from_env, may_fork, usable_cpus
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
@@ -182,18 +181,11 @@ def weight(fix: Fix) -> int:
 
 
 def start_method() -> str:
-    """How this process starts its workers: ``fork`` on Linux when this is the main thread and
-    no other Python thread runs (the command line's ``list``: the judging thread is started
-    only once the workers are), so a worker begins with its parent's imports and memory;
-    else :data:`START_METHOD` (the app, whose UI and workers are threads; other systems, where
-    forking a process that has loaded system frameworks is not safe)."""
-    if (
-        sys.platform == "linux"
-        and threading.current_thread() is threading.main_thread()
-        and threading.active_count() == 1
-    ):
-        return "fork"
-    return START_METHOD
+    """How this process starts its workers: ``fork`` when it may (:func:`fixreview.jobs.may_fork`:
+    the command line's ``list``, whose judging thread is started only once the workers are),
+    so a worker begins with its parent's imports and memory; else :data:`START_METHOD` (the
+    app, whose UI and workers are threads; other systems)."""
+    return "fork" if may_fork() else START_METHOD
 
 
 def worth_pool(misses: Sequence[Miss], jobs: int, method: str = START_METHOD) -> bool:

@@ -1,0 +1,126 @@
+"""Work shared with a forked copy of the process (fixreview.jobs.fork_beside): only from a
+process without other threads, and what the copy does counts only as cache entries its parent
+reads back and checks. The proposals of a queue read with a forked copy parsing half of the
+notes are exactly those read alone, whatever happens to the copy."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+import fixreview.notes.store as store
+from fixreview import jobs
+from fixreview.jobs import ENV_VAR as JOBS_ENV
+from fixreview.queue import _read_proposals
+from fixreview.repo.git import Repository
+
+
+def _cold(path: Path) -> None:
+    shutil.rmtree(path / ".git" / "fixreview" / "cache", ignore_errors=True)
+
+
+@pytest.fixture
+def shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Any number of notes is worth a forked copy; each group a copy parses is logged, by pid,
+    in the returned file (the wrapper is inherited by the copy)."""
+    monkeypatch.setattr(store, "_FORK_MIN_NOTES", 1)
+    monkeypatch.setenv(JOBS_ENV, "2")
+    log = tmp_path / "parsed-by"
+    real = store._parse_groups
+
+    def logged(repo, cache, pairs, misses, *rest):  # type: ignore[no-untyped-def]
+        with log.open("a") as out:
+            out.writelines(f"{os.getpid()} {key}\n" for key, _ in misses)
+        return real(repo, cache, pairs, misses, *rest)
+
+    monkeypatch.setattr(store, "_parse_groups", logged)
+    return log
+
+
+def _parsed_by(log: Path) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for line in log.read_text().splitlines():
+        pid, key = line.split(" ", 1)
+        found.setdefault(pid, set()).add(key)
+    return found
+
+
+def _alone(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, list[str]]:
+    with monkeypatch.context() as m:
+        m.setenv(JOBS_ENV, "1")
+        _cold(path)
+        return _read_proposals(Repository(path))
+
+
+def test_a_forked_copy_parses_half_of_the_notes_and_the_result_is_the_same(
+    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(demo_repo, monkeypatch)
+    _cold(demo_repo)
+    shared.unlink(missing_ok=True)
+    assert _read_proposals(Repository(demo_repo)) == alone
+    by_pid = _parsed_by(shared)
+    assert str(os.getpid()) in by_pid and len(by_pid) == 2, "the parent and one copy parsed"
+    (copy,) = set(by_pid) - {str(os.getpid())}
+    assert by_pid[copy] and not by_pid[copy] & by_pid[str(os.getpid())], "no group twice"
+    assert _read_proposals(Repository(demo_repo)) == alone, "and warm, from the entries"
+
+
+def test_a_copy_that_dies_or_writes_nothing_changes_nothing(
+    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(demo_repo, monkeypatch)
+    for end in (lambda *_: os._exit(3), lambda *_: None):
+        monkeypatch.setattr(store, "_parse_groups_forked", end)
+        _cold(demo_repo)
+        assert _read_proposals(Repository(demo_repo)) == alone
+
+
+def test_a_damaged_entry_left_by_a_copy_is_parsed_again(
+    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alone = _alone(demo_repo, monkeypatch)
+    real = store._parse_groups_forked
+
+    def damaging(*args):  # type: ignore[no-untyped-def]
+        real(*args)
+        cache = demo_repo / ".git" / "fixreview" / "cache" / store.NOTES_CACHE_KIND
+        for entry in cache.rglob("*"):
+            if entry.is_file():
+                entry.write_bytes(entry.read_bytes()[:-7])
+
+    monkeypatch.setattr(store, "_parse_groups_forked", damaging)
+    _cold(demo_repo)
+    assert _read_proposals(Repository(demo_repo)) == alone
+
+
+def test_no_copy_from_a_process_with_threads_or_one_job(
+    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert jobs.may_fork()
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        assert not jobs.may_fork()
+        assert jobs.fork_beside(print) is None
+        _cold(demo_repo)
+        _read_proposals(Repository(demo_repo))
+    finally:
+        release.set()
+        other.join()
+    assert set(_parsed_by(shared)) == {str(os.getpid())}, "parsed here alone"
+    shared.unlink()
+    monkeypatch.setenv(JOBS_ENV, "1")
+    _cold(demo_repo)
+    _read_proposals(Repository(demo_repo))
+    assert set(_parsed_by(shared)) == {str(os.getpid())}
+    seen: list[bool] = []
+    aside = threading.Thread(target=lambda: seen.append(jobs.may_fork()))
+    aside.start()
+    aside.join()
+    assert seen == [False], "never from a thread other than the main one"
