@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from dataclasses import replace as dc_replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 from fixreview.flag_registry import REGISTRY, FlagId
@@ -118,7 +118,13 @@ def changed_lines(diff: Diff) -> int:
 
 
 def _same_path(a: str, b: str) -> bool:
-    return normalize(a).lower() == normalize(b).lower()
+    return _path_key(a) == _path_key(b)
+
+
+@lru_cache(maxsize=16_384)
+def _path_key(path: str) -> str:
+    """What two paths are compared by: normalized, case folded as the checks fold it."""
+    return normalize(path).lower()
 
 
 def _shown_path(path: str) -> str:

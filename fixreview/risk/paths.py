@@ -19,8 +19,10 @@ DOC_SUFFIXES = (".md", ".rst", ".txt", ".adoc")
 DOC_DIRS = frozenset({"docs", "doc"})
 
 
+@lru_cache(maxsize=16_384)
 def normalize(path: str) -> str:
-    """PATH unquoted, without a leading ``./`` or ``/`` and with forward slashes."""
+    """PATH unquoted, without a leading ``./`` or ``/`` and with forward slashes (remembered:
+    the checks of one fix ask for the same few paths dozens of times)."""
     path = unquote(path).replace("\\", "/")
     while path.startswith("./"):
         path = path[2:]

@@ -32,6 +32,7 @@ import posixpath
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from fixreview.models import Fix
 from fixreview.repo.diffs import Diff, FileDiff
@@ -418,7 +419,8 @@ def _follow(
     pending: list[tuple[str, str, str]],
 ) -> None:
     """Register what the CI file SOURCE (read at OID) references; queue what to read next."""
-    for path in local_actions(text):
+    actions, includes, used = _references(text, source)
+    for path in actions:
         if path.lower().endswith((".yml", ".yaml")):  # a reusable workflow
             if reader.add(path, False, f"reusable workflow ./{path} used by {source} {side}"):
                 reader.queue(pending, f"{oid}:{path}", path, side)
@@ -426,13 +428,20 @@ def _follow(
         if reader.add(path, True, f"local action ./{path} used by {source} {side}"):
             for name in ACTION_FILES:
                 reader.queue(pending, f"{oid}:{path}/{name}", f"{path}/{name}", side)
-    for path in gitlab_includes(text):
+    for path in includes:
         added = reader.add(path, False, f"included by {source} {side}", glob=True)
         if added and not any(char in path for char in "*?["):
             reader.queue(pending, f"{oid}:{path}", path, side)
-    for path in templates(text, source):
+    for path in used:
         if reader.add(path, False, f"template of {source} {side}"):
             reader.queue(pending, f"{oid}:{path}", path, side)
+
+
+@lru_cache(maxsize=128)
+def _references(text: str, source: str) -> tuple[tuple[str, ...], ...]:
+    """What the CI file SOURCE whose text is TEXT references: its local actions, its GitLab
+    includes, its templates (remembered: every fix reads the base's same CI files)."""
+    return tuple(local_actions(text)), tuple(gitlab_includes(text)), tuple(templates(text, source))
 
 
 def _gitmodules_specs(fix: Fix) -> list[str]:
