@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Literal
 
 from pydantic import AwareDatetime, Field
@@ -260,6 +261,22 @@ def read_decisions(
         _READ_CACHE[key] = cached
     records, warnings = cached
     return {target: list(items) for target, items in records.items()}, list(warnings), True
+
+
+def warm_decisions(root: Path, git_dir: Path) -> None:
+    """:func:`read_decisions` of the repository at ROOT for the result cache only (its records
+    and ledger entries), in a forked copy of the process
+    (:func:`fixreview.jobs.forked_beside`): the repository is opened again, never the parent's
+    git processes, and nothing is done when ROOT now leads to another git dir. The caller
+    reads the decisions afterwards as usual; what it finds in the cache is checked as any
+    entry, and what it does not find it parses itself."""
+    repo = Repository(root)
+    if repo.git_dir != git_dir:
+        return
+    try:
+        read_decisions(repo)
+    finally:
+        repo.close()
 
 
 def read_decisions_on(

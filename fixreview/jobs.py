@@ -6,7 +6,7 @@ ignored. Callers cap the answer to what their work can use.
 
 Work can be shared with a *forked* copy of the process only when forking is safe
 (:func:`may_fork`): a fork copies other threads' locks in whatever state they hold them.
-:func:`fork_beside` runs a function in such a copy while the caller goes on.
+:func:`forked_beside` runs a function in such a copy while the caller goes on.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -56,20 +57,57 @@ def may_fork() -> bool:
     )
 
 
-def fork_beside(target: Callable[..., None], *args: Any) -> BaseProcess | None:
-    """TARGET(*ARGS) started in a forked copy of this process, when :func:`may_fork` and
-    ``FIXREVIEW_JOBS`` allow a second job; None otherwise, or when it cannot start (the caller
-    then does the work itself). The copy must not use this process's git processes (a
-    Repository's open pipes): it opens the repository again. It ends with ``os._exit`` (no
-    exit handler, no buffered output of the parent written twice); the caller joins it, and
-    never trusts it for more than work whose result it checks (a cache entry)."""
-    if not may_fork() or jobs_from_env(usable_cpus()) < 2:
-        return None
-    import multiprocessing
+class Beside:
+    """The work a forked copy of this process does beside the caller (:func:`forked_beside`),
+    or none when no copy could be forked."""
 
+    def __init__(self, process: BaseProcess | None) -> None:
+        self._process = process
+
+    @property
+    def forked(self) -> bool:
+        return self._process is not None
+
+    def wait(self) -> None:
+        """Return once the copy has ended (at once when there is none)."""
+        if self._process is not None:
+            self._process.join()
+
+    def stop(self) -> None:
+        """End the copy now, and wait for it."""
+        if self._process is not None:
+            if self._process.is_alive():
+                self._process.terminate()
+            self._process.join()
+
+
+@contextmanager
+def forked_beside(
+    target: Callable[..., None], *args: Any, wanted: bool = True
+) -> Iterator[Beside]:
+    """TARGET(*ARGS) run in a forked copy of this process while the block runs, when WANTED,
+    :func:`may_fork` and ``FIXREVIEW_JOBS`` allow a second job (else no copy: the caller does
+    the work itself); waited for when the block ends, ended at once when it raises.
+
+    The copy must not use this process's git processes (a Repository's open pipes): it opens
+    the repository again. It ends with ``os._exit`` (no exit handler, no buffered output of
+    the parent written twice). Its work may only be cache entries, which the caller reads back
+    and checks like any entry, recomputing whatever is missing or does not read back."""
+    process = None
+    if wanted and may_fork() and jobs_from_env(usable_cpus()) >= 2:
+        import multiprocessing
+
+        try:
+            process = multiprocessing.get_context("fork").Process(
+                target=target, args=args, daemon=True
+            )
+            process.start()
+        except Exception:  # no fork here, no processes left, ...
+            process = None
+    beside = Beside(process)
     try:
-        process = multiprocessing.get_context("fork").Process(target=target, args=args, daemon=True)
-        process.start()
-    except Exception:  # no fork here, no processes left, ...
-        return None
-    return process
+        yield beside
+    except BaseException:
+        beside.stop()
+        raise
+    beside.wait()

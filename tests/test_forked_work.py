@@ -1,4 +1,4 @@
-"""Work shared with a forked copy of the process (fixreview.jobs.fork_beside): only from a
+"""Work shared with a forked copy of the process (fixreview.jobs.forked_beside): only from a
 process without other threads, and what the copy does counts only as cache entries its parent
 reads back and checks. The proposals of a queue read with a forked copy parsing half of the
 notes are exactly those read alone, whatever happens to the copy."""
@@ -107,7 +107,8 @@ def test_no_copy_from_a_process_with_threads_or_one_job(
     other.start()
     try:
         assert not jobs.may_fork()
-        assert jobs.fork_beside(print) is None
+        with jobs.forked_beside(print) as copy:
+            assert not copy.forked
         _cold(demo_repo)
         _read_proposals(Repository(demo_repo))
     finally:
@@ -124,3 +125,48 @@ def test_no_copy_from_a_process_with_threads_or_one_job(
     aside.start()
     aside.join()
     assert seen == [False], "never from a thread other than the main one"
+
+
+def _list(path: Path, capsys: pytest.CaptureFixture[str]) -> str:
+    from fixreview.cli.main import main
+
+    _cold(path)
+    assert main(["--repo", str(path), "list", "--all", "--json"]) == 0
+    return capsys.readouterr().out
+
+
+def test_list_reads_the_decisions_into_the_cache_in_a_forked_copy(
+    demo_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A cold list has a forked copy read the decisions (records and ledger entries) while the
+    queue is read; what it prints is what a list without any copy prints, and a copy that dies
+    or leaves damaged entries changes nothing."""
+    import fixreview.decisions as decisions
+
+    monkeypatch.setenv(JOBS_ENV, "1")
+    alone = _list(demo_repo, capsys)
+    monkeypatch.setenv(JOBS_ENV, "2")
+    log = tmp_path / "warmed-by"
+    real = decisions.warm_decisions
+
+    def logged(root: Path, git_dir: Path) -> None:
+        log.write_text(str(os.getpid()))
+        real(root, git_dir)
+
+    monkeypatch.setattr(decisions, "warm_decisions", logged)
+    assert _list(demo_repo, capsys) == alone
+    assert log.read_text() not in ("", str(os.getpid())), "a forked copy read them"
+
+    def damaging(root: Path, git_dir: Path) -> None:
+        real(root, git_dir)
+        for kind in (store.RECORDS_CACHE_KIND, "ledger"):
+            for entry in (demo_repo / ".git" / "fixreview" / "cache" / kind).rglob("*"):
+                if entry.is_file():
+                    entry.write_bytes(b"x" + entry.read_bytes()[1:])
+
+    for copy in (lambda *_: os._exit(3), damaging):
+        monkeypatch.setattr(decisions, "warm_decisions", copy)
+        assert _list(demo_repo, capsys) == alone

@@ -524,14 +524,20 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
     """What list prints, and until when its signature answers hold (Unix time)."""
     from fixreview.cli.jsonout import dumps, queue_document
     from fixreview.cli.render import list_table, shown_warnings
+    from fixreview.decisions import warm_decisions
     from fixreview.gate import QueueJudging, set_statuses, start_judging
+    from fixreview.jobs import forked_beside
     from fixreview.listsnapshot import ListOutput
     from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
     from fixreview.risk import assess_fixes
     from fixreview.safetext import visible
 
-    with _progress() as progress:
+    with (
+        _progress() as progress,
+        # a forked copy reads the decisions into the cache while the queue is read here
+        forked_beside(warm_decisions, repo.root, repo.git_dir) as warming,
+    ):
         queue = load_queue(repo, args.base, progress, args.branch or ())
         # the signatures are checked on a thread while every fix's flags are computed, once:
         # statuses need them for the fixes with decisions, too. The thread starts once the
@@ -539,6 +545,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
         judging: list[QueueJudging] = []
 
         def judge() -> None:
+            warming.wait()
             judging.append(start_judging(repo, queue, background=True, progress=progress))
 
         try:

@@ -34,7 +34,7 @@ from typing import Generic, TypeVar
 from pydantic import BaseModel
 
 from fixreview.errors import GitError
-from fixreview.jobs import fork_beside
+from fixreview.jobs import forked_beside
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
 from fixreview.resultcache import (
@@ -541,22 +541,17 @@ def read_models(
             continue
         for n, hit in zip(members, cached, strict=True):
             notes[n] = hit
-    theirs: list[tuple[str, list[int]]] = []
-    helper = None
-    if sum(len(members) for _, members in misses) >= _FORK_MIN_NOTES:
-        # a forked copy parses the later groups into the cache meanwhile (the command line)
-        half = len(misses) * _FORKED_SHARE // 100
-        helper = fork_beside(
-            _parse_groups_forked, repo.root, repo.git_dir, pairs, misses[-half:], tag, model,
-            check, decode,
-        )  # fmt: skip
-        if helper is not None:
-            misses, theirs = misses[:-half], misses[-half:]
-    try:
-        _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
-    finally:
-        if helper is not None:
-            helper.join()
+    # a forked copy parses the later groups into the cache meanwhile (from the command line)
+    many = sum(len(members) for _, members in misses) >= _FORK_MIN_NOTES
+    theirs = misses[len(misses) - len(misses) * _FORKED_SHARE // 100 :] if many else []
+    with forked_beside(
+        _parse_groups_forked, repo.root, repo.git_dir, pairs, theirs, tag, model, check, decode,
+        wanted=bool(theirs),
+    ) as helper:  # fmt: skip
+        if not helper.forked:
+            theirs = []
+        ours = misses[: len(misses) - len(theirs)]
+        _parse_groups(repo, store, pairs, ours, notes, tag, model, check, decode)
     late = []
     for key, members in theirs:  # read back what the copy kept; what it did not, parsed here
         cached = _cached_group(store.get(key), model, len(members))
@@ -655,7 +650,7 @@ def _parse_groups_forked(
     check: Callable[[ModelT], None] | None,
     decode: Callable[[RawRecord], ModelT] | None,
 ) -> None:
-    """:func:`_parse_groups` in a forked copy of the process (:func:`fixreview.jobs.fork_beside`),
+    """:func:`_parse_groups` in a forked copy of the process (:func:`fixreview.jobs.forked_beside`),
     for the cache only: the repository opened again (never the parent's git processes); it
     does nothing when the path now leads to another git dir. Its entries are read back like any
     entry: checked, and recomputed when missing or wrong."""
