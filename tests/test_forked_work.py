@@ -70,17 +70,7 @@ def test_a_forked_copy_parses_half_of_the_notes_and_the_result_is_the_same(
     assert _read_proposals(Repository(demo_repo)) == alone, "and warm, from the entries"
 
 
-def test_a_copy_that_dies_or_writes_nothing_changes_nothing(
-    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    alone = _alone(demo_repo, monkeypatch)
-    for end in (lambda *_: os._exit(3), lambda *_: None):
-        monkeypatch.setattr(store, "_parse_groups_forked", end)
-        _cold(demo_repo)
-        assert _read_proposals(Repository(demo_repo)) == alone
-
-
-def test_a_damaged_entry_left_by_a_copy_is_parsed_again(
+def test_a_copy_that_dies_writes_nothing_or_damages_its_entries_changes_nothing(
     demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alone = _alone(demo_repo, monkeypatch)
@@ -93,9 +83,10 @@ def test_a_damaged_entry_left_by_a_copy_is_parsed_again(
             if entry.is_file():
                 entry.write_bytes(entry.read_bytes()[:-7])
 
-    monkeypatch.setattr(store, "_parse_groups_forked", damaging)
-    _cold(demo_repo)
-    assert _read_proposals(Repository(demo_repo)) == alone
+    for copy in (lambda *_: os._exit(3), lambda *_: None, damaging):
+        monkeypatch.setattr(store, "_parse_groups_forked", copy)
+        _cold(demo_repo)
+        assert _read_proposals(Repository(demo_repo)) == alone
 
 
 def test_no_copy_from_a_process_with_threads_or_one_job(

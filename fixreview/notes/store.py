@@ -532,15 +532,11 @@ def read_models(
     for n, (_, target) in enumerate(pairs):
         groups.setdefault(target[:2], []).append(n)
     notes: list[_Note | None] = [None] * len(pairs)
-    misses: list[tuple[str, list[int]]] = []
-    for members in groups.values():
-        key = _group_key([pairs[n] for n in members], tag, model, check, decode)
-        cached = _cached_group(store.get(key), model, len(members))
-        if cached is None:
-            misses.append((key, members))
-            continue
-        for n, hit in zip(members, cached, strict=True):
-            notes[n] = hit
+    keyed = [
+        (_group_key([pairs[n] for n in members], tag, model, check, decode), members)
+        for members in groups.values()
+    ]
+    misses = _read_back(store, keyed, notes, model)
     # a forked copy parses the later groups into the cache meanwhile (from the command line)
     many = sum(len(members) for _, members in misses) >= _FORK_MIN_NOTES
     theirs = misses[len(misses) - len(misses) * _FORKED_SHARE // 100 :] if many else []
@@ -552,14 +548,7 @@ def read_models(
             theirs = []
         ours = misses[: len(misses) - len(theirs)]
         _parse_groups(repo, store, pairs, ours, notes, tag, model, check, decode)
-    late = []
-    for key, members in theirs:  # read back what the copy kept; what it did not, parsed here
-        cached = _cached_group(store.get(key), model, len(members))
-        if cached is None:
-            late.append((key, members))
-            continue
-        for n, hit in zip(members, cached, strict=True):
-            notes[n] = hit
+    late = _read_back(store, theirs, notes, model)  # what the copy did not keep: parsed here
     _parse_groups(repo, store, pairs, late, notes, tag, model, check, decode)
     warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
     by_target: dict[str, list[ModelT]] = {}
@@ -588,6 +577,25 @@ few tens of milliseconds; a note about a millisecond)."""
 _FORKED_SHARE = 55
 """The share of the groups to parse a forked copy takes, in percent: a little more than half,
 since reading its entries back costs the caller about a tenth of parsing them."""
+
+
+def _read_back(
+    store: ResultCache,
+    groups: list[tuple[str, list[int]]],
+    notes: list[_Note | None],
+    model: type[ModelT],
+) -> list[tuple[str, list[int]]]:
+    """Fill NOTES from the entries of GROUPS ((key, indexes into NOTES)); the groups whose
+    entry is missing or does not read back."""
+    misses = []
+    for key, members in groups:
+        cached = _cached_group(store.get(key), model, len(members))
+        if cached is None:
+            misses.append((key, members))
+            continue
+        for n, hit in zip(members, cached, strict=True):
+            notes[n] = hit
+    return misses
 
 
 def _parse_groups(
