@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 
@@ -25,8 +26,9 @@ from fixreview.risk import (
     assess_fix,
     flag_json,
     known_flag_ids,
+    paths,
 )
-from fixreview.risk.paths import glob_match, unquote
+from fixreview.risk.paths import compile_glob, first_match, glob_match, may_match, unquote
 from tests.gitutil import AI, TestRepo
 
 RATIONALE = (
@@ -231,6 +233,40 @@ def test_glob_semantics() -> None:
     )
     assert glob_match("a/**/b.txt", "a/b.txt") and glob_match("a/**/b.txt", "a/x/y/b.txt")
     assert glob_match("./docs/*.md", "docs/x.md")
+
+
+def test_a_pattern_is_compiled_only_for_a_path_it_may_match() -> None:
+    """The policy's ~200 globs are compiled only for paths holding every plain piece of
+    theirs: the others cannot match, and compiling them was most of a verify's risk checks."""
+    compile_glob.cache_clear()
+    paths._first_match.cache_clear()
+    patterns = ("**/auth/**", "**/*.pem", ".github/workflows/**", "**/Jenkinsfile", "**/*.[jt]s")
+    assert first_match(patterns, "lib/App/Login.py") is None
+    assert compile_glob.cache_info().currsize == 0
+    assert first_match(patterns, "web/AUTH/x.TS") == "**/auth/**"
+    assert compile_glob.cache_info().currsize == 1
+    # beyond ASCII, case-insensitive matching is more than lower-casing: always compiled
+    assert glob_match("**/kelvin", "a/\u212aelvin")  # KELVIN SIGN matches k
+    assert glob_match("**/\u212aelvin", "a/KELVIN")
+
+
+def test_the_prefilter_never_refuses_a_match() -> None:
+    """may_match is False only where the compiled pattern does not match, over patterns and
+    paths made of the glob language's every piece (seeded: the same cases every run)."""
+    rng = random.Random(11)
+    alphabet = ["a", "B", "/", ".", "*", "**", "?", "[", "]", "!", "-", "x", "\\", "./", "**/"]
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 7))) for _ in range(600)]
+    patterns = [*texts[:300], "dir/**", "**/x", "[!a]b", "a[", "[]]a", "a/**/b.x", "**"]
+    candidates = [*texts[300:], "dir", "dir/a/b", "x", "a/x", "cb", "a[", "]a", "a/b.x", "A/B.X"]
+    matched = 0
+    for pattern in patterns:
+        compiled = compile_glob(pattern)
+        for path in candidates:
+            clean = paths.normalize(path)
+            if compiled.fullmatch(clean) is not None:
+                matched += 1
+                assert may_match(pattern, clean), (pattern, path)
+    assert matched > 300  # the cases do match, often
 
 
 # -- policy-change ---------------------------------------------------------------------------

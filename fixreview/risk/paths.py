@@ -81,8 +81,48 @@ def compile_glob(pattern: str) -> re.Pattern[str]:
         return re.compile(re.escape(normalize(pattern)), re.IGNORECASE)
 
 
+@lru_cache(maxsize=2048)
+def required_text(pattern: str) -> tuple[str, ...]:
+    """Pieces of text, lower-cased, that every path PATTERN matches holds (each somewhere in
+    it): the runs of PATTERN's plain characters between wildcards, classes and slashes (a
+    slash beside ``**`` is optional). Empty, so no requirement, for a pattern with a character
+    beyond ASCII, where case-insensitive matching is more than lower-casing."""
+    text = normalize(pattern)
+    if not text.isascii():
+        return ()
+    pieces: list[str] = []
+    run: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "*?/[":
+            pieces.append("".join(run))
+            run = []
+            if char == "[":  # a class (as _translate reads it): its characters are not plain
+                close = text.find("]", i + 2 if text[i + 1 : i + 2] in ("!", "]") else i + 1)
+                if close != -1:
+                    i = close + 1
+                    continue
+        else:
+            run.append(char)
+        i += 1
+    pieces.append("".join(run))
+    return tuple(piece.lower() for piece in pieces if piece)
+
+
+def may_match(pattern: str, clean: str) -> bool:
+    """False only when PATTERN cannot match CLEAN (a path as :func:`normalize` leaves it):
+    an ASCII path that lacks a piece of :func:`required_text`. Spares compiling the patterns
+    a path cannot match (a policy has about two hundred; a fix touches a few paths)."""
+    if not clean.isascii():
+        return True
+    folded = clean.lower()
+    return all(piece in folded for piece in required_text(pattern))
+
+
 def glob_match(pattern: str, path: str) -> bool:
-    return compile_glob(pattern).fullmatch(normalize(path)) is not None
+    clean = normalize(path)
+    return may_match(pattern, clean) and compile_glob(pattern).fullmatch(clean) is not None
 
 
 def first_match(patterns: Sequence[str], path: str) -> str | None:
@@ -95,7 +135,9 @@ def _first_match(patterns: tuple[str, ...], path: str) -> str | None:
     """:func:`first_match`, remembered: a queue's fixes ask about the same paths under the
     same policy lists again and again (each a few dozen patterns)."""
     clean = normalize(path)
-    return next((p for p in patterns if compile_glob(p).fullmatch(clean)), None)
+    return next(
+        (p for p in patterns if may_match(p, clean) and compile_glob(p).fullmatch(clean)), None
+    )
 
 
 def file_paths(item: FileDiff) -> list[str]:
