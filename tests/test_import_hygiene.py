@@ -282,3 +282,22 @@ def test_verify_loads_only_what_it_needs(demo_repo: Path) -> None:
     assert loaded == set()
     json_code, as_json = _loaded_by("--repo", str(demo_repo), "verify", "--json", approved)
     assert json_code == 0 and "fixreview.cli.jsonout" in as_json and "textual" not in as_json
+
+
+PLUGINS = (
+    "import sys\n"
+    "from fixreview.cli.main import main\n"
+    "code = main(sys.argv[1:])\n"
+    "import pydantic.plugin._loader as loader\n"
+    "print(code, loader._plugins is None)\n"
+)
+
+
+def test_commands_look_for_no_pydantic_plugin(demo_repo: Path) -> None:
+    """No command reads every installed distribution's metadata for pydantic plugins (5-10 ms
+    here; a plugin has no business in the validation of untrusted records anyway)."""
+    argv = ["--repo", str(demo_repo), "verify", "ai-fix/sqli-invoice-search"]
+    proc = subprocess.run(
+        [sys.executable, "-c", PLUGINS, *argv], capture_output=True, text=True, check=False
+    )
+    assert proc.stdout.strip().splitlines()[-1] == "0 True"  # never looked for
