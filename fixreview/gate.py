@@ -30,6 +30,7 @@ judged, and its removal reported as tampering.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Mapping
@@ -47,7 +48,7 @@ from fixreview.decisions import (
 )
 from fixreview.errors import FixreviewError, NotFoundError
 from fixreview.models import CheckState, Fix, Status
-from fixreview.notes.store import DECISIONS_REF
+from fixreview.notes.store import DECISIONS_REF, prefetch_ledger
 from fixreview.policy import LoadedPolicy, load_policy
 from fixreview.queue import Queue, fix_at
 from fixreview.repo.git import Repository
@@ -117,11 +118,13 @@ def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> Ga
     REV that is not approved itself but is a merge queue's commit passes as the approved head
     it merged (:func:`_as_queue_merge`: its second parent, approved; its first parent in the
     base, or such a merge itself; its tree the clean merge of the two), and says so."""
+    ledger = repo.ref_value(DECISIONS_REF)  # read once: the whole judgement sees this commit
+    if ledger is not None:  # its history's git log runs while the policy and the fix are read
+        prefetch_ledger(repo, DECISIONS_REF, ledger)
     loaded = load_policy(repo, base)
     head = repo.resolve(rev)
     if head is None:
         raise FixreviewError(f"{rev!r} is not a commit in this repository")
-    ledger = repo.ref_value(DECISIONS_REF)  # read once: the whole judgement sees this commit
     if ledger is None:
         raise FixreviewError(
             f"{DECISIONS_REF} is missing (a clone without notes?): "
@@ -231,8 +234,16 @@ def judge_fix(
     if current_hash is None:
         current_hash = diff_sha256(repo, merge_base, head)
     head_tree, base_tree = trees(repo, head, merge_base)
-    if flags is None:
-        flags = _risk_flags(repo, fix, loaded)
+    if verifier is None:
+        verifier = base_verifier(repo, loaded)
+    if relevant is None:
+        relevant = _relevant(fix, records, current_hash)
+    if flags is None:  # the signatures are checked while the risk checks run
+        checking = _check_ahead(verifier, relevant)
+        try:
+            flags = _risk_flags(repo, fix, loaded)
+        finally:
+            checking.join()
     facts = fix_facts(fix, flags)
     result = GateResult(
         fix=fix,
@@ -247,13 +258,9 @@ def judge_fix(
         result.problems.append(facts.refused)
     result.checks = list(fix.checks)
     result.problems.extend(check_problems(fix.checks))
-    if verifier is None:
-        verifier = base_verifier(repo, loaded)
     binding = _Binding(
         repo, head, head_tree, merge_base, base_tree, current_hash, frozenset(fix.commit_ids)
     )
-    if relevant is None:
-        relevant = _relevant(fix, records, current_hash)
     for record in relevant:
         judged = _judge(record, loaded, verifier, binding, facts)
         result.judged.append(judged)
@@ -286,6 +293,21 @@ def _relevant(
             seen.add(key)
             unique.append(record)
     return unique
+
+
+def _check_ahead(verifier: DecisionVerifier, relevant: list[DecisionRecord]) -> threading.Thread:
+    """A started thread checking the signatures of RELEVANT (``DecisionVerifier.prefetch``, in
+    the order :func:`_judge` asks: the same answers, its ``ssh-keygen`` runs several at a
+    time), so that they run while the caller works; :func:`_judge` then finds them in memory.
+    Whatever it could not settle (an error, a check cut short) :func:`_judge` checks again."""
+
+    def run() -> None:
+        with contextlib.suppress(Exception):  # each check is made again, and raises, in _judge
+            verifier.prefetch([_signature_request(r) for r in relevant])
+
+    thread = threading.Thread(target=run, name="fixreview-signatures", daemon=True)
+    thread.start()
+    return thread
 
 
 def base_verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:

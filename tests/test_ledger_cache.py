@@ -15,6 +15,7 @@ from fixreview.notes.store import (
     DECISIONS_REF,
     LEDGER_CACHE_KIND,
     NotesSnapshot,
+    prefetch_ledger,
     read_ledger,
 )
 from fixreview.repo.git import Repository
@@ -181,3 +182,27 @@ def test_many_appends_and_drops_read_as_without_the_cache(
     for target, numbers in steps:
         _set_note(repo, target, [_line(n) for n in numbers])
         assert _cached(repo.path) == _uncached(repo.path, monkeypatch)
+
+
+def test_a_history_read_ahead_is_taken_by_the_read_of_its_tip(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """verify starts reading the ledger's history before it needs it: the read of that tip
+    then takes that result (one git log, not two), and finds exactly what it finds alone."""
+    head = repo.rev("HEAD")
+    _set_note(repo, head, [_line(1)])
+    _set_note(repo, head, [_line(1), _line(2)])
+    tip = _set_note(repo, head, [_line(2)])  # line 1 dropped
+    alone = _uncached(repo.path, monkeypatch)
+    trace = tmp_path / "trace"
+    with monkeypatch.context() as patch:
+        patch.setenv(NO_CACHE_ENV, "1")  # else the second read would find the first one's entry
+        patch.setenv("GIT_TRACE", str(trace))
+        opened = Repository(repo.path)
+        prefetch_ledger(opened, DECISIONS_REF, tip)
+        found = read_ledger(opened, DECISIONS_REF)
+        assert found == alone
+        assert len(_logs(trace)) == 1  # the read ahead's, taken by the read
+        again = read_ledger(opened, DECISIONS_REF)  # taken once: this one reads for itself
+        assert again == alone
+        assert len(_logs(trace)) == 2

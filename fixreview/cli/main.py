@@ -793,7 +793,11 @@ def _record_check(repo: Any, args: argparse.Namespace) -> int:
 def _verify(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.errors import EXIT_NEGATIVE
     from fixreview.gate import evaluate
+    from fixreview.repo.refs import read_ref_state
 
+    # one look at every ref and the configuration (two git processes instead of five): the
+    # whole judgement reads its branches, base and notes tips from that one moment
+    repo.pin(read_ref_state(repo))
     result = evaluate(repo, args.rev, args.base)
     if args.json:
         from fixreview.cli.jsonout import gate_document

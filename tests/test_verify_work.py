@@ -1,0 +1,84 @@
+"""What one ``verify`` runs, and when: the refs read once (one ``for-each-ref``, no look-up per
+notes ref), the ledger's history read while the policy and the fix are read, and the
+signatures checked while the risk checks run — each with the same verdict as read in order.
+Counted from git's own trace and from the threads the work ran on; nothing is timed."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+import pytest
+
+from fixreview.cli.main import main
+from fixreview.gate import evaluate
+from fixreview.repo.git import Repository
+from fixreview.signing.verifier import DecisionVerifier, SignatureRequest
+
+APPROVED = "ai-fix/sqli-invoice-search"
+
+
+def _git_commands(trace: Path) -> list[str]:
+    """The git commands a GIT_TRACE file shows run (one line each, from ``git`` on)."""
+    lines = trace.read_text().splitlines()
+    return [line.split("built-in: ", 1)[1] for line in lines if "built-in: git" in line]
+
+
+def test_verify_reads_every_ref_once(
+    demo_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["--repo", str(demo_repo), "verify", APPROVED]) == 0  # the caches filled
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    assert main(["--repo", str(demo_repo), "verify", APPROVED]) == 0
+    assert "APPROVED" in capsys.readouterr().out
+    commands = _git_commands(trace)
+    assert sum(c.startswith("git for-each-ref") for c in commands) == 1
+    # the notes refs' tips (decisions, proposals, checks) come from that one listing
+    assert [c for c in commands if c.startswith("git rev-parse") and "refs/notes/" in c] == []
+    assert not any(c.startswith("git config") and "--get-regexp" in c for c in commands)
+
+
+def test_signatures_are_checked_on_a_thread_while_the_risk_checks_run(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[str, list[SignatureRequest]]] = []
+    original = DecisionVerifier.prefetch
+
+    def spy(self: DecisionVerifier, requests: Iterable[SignatureRequest]) -> None:
+        asked = list(requests)
+        seen.append((threading.current_thread().name, asked))
+        original(self, asked)
+
+    monkeypatch.setattr(DecisionVerifier, "prefetch", spy)
+    result = evaluate(Repository(demo_repo), APPROVED)
+    assert result.approved
+    ((thread, asked),) = seen
+    assert thread == "fixreview-signatures"
+    # exactly the records judged, in the order they are judged
+    assert [(r[1], r[2]) for r in asked] == [
+        (j.record.payload, j.record.signature) for j in result.judged
+    ]
+    assert len(result.counted) == result.required
+
+
+def test_a_failed_check_ahead_is_checked_again_in_order(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread's work is only ahead of the judging: when it fails, each signature is
+    checked where it is judged, with the same verdict."""
+    expected = evaluate(Repository(demo_repo), APPROVED)
+
+    def broken(self: DecisionVerifier, requests: Iterable[SignatureRequest]) -> None:
+        raise RuntimeError("the thread died")
+
+    monkeypatch.setattr(DecisionVerifier, "prefetch", broken)
+    result = evaluate(Repository(demo_repo), APPROVED)
+    assert result.approved == expected.approved
+    assert [(j.counted, j.reason) for j in result.judged] == [
+        (j.counted, j.reason) for j in expected.judged
+    ]
