@@ -14,10 +14,13 @@ an ellipsis, here and in every other flag's text.
 from __future__ import annotations
 
 import re
+import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any
+from types import ModuleType
+from typing import Any, NoReturn
 
 from fixreview.errors import FixreviewError
 from fixreview.risk import secret_prefilter as prefilter
@@ -318,16 +321,10 @@ def scan(
     scans = _to_scan(groups, prefilter.PLUGINS, prefiltered)
     if not scans:
         return [], unscanned
-    try:
-        from detect_secrets.core.scan import scan_diff
-        from detect_secrets.settings import default_settings
-    except ImportError:
-        raise FixreviewError(
-            "the secret check needs detect-secrets: pip install 'detect-secrets>=1.5,<2'"
-        ) from None
-
     found: list[tuple[str, Piece, Any]] = []
-    with _LOCK, default_settings() as settings:
+    with _LOCK, _offline(), _settings() as settings:
+        from detect_secrets.core.scan import scan_diff
+
         settings.disable_filters(*_DISABLED_FILTERS)
         configured = dict(settings.plugins)
         if frozenset(configured) != prefilter.PLUGINS:  # not the plugins the prefilter knows
@@ -360,6 +357,81 @@ def scan(
                 hits.append(SecretHit(path, line_no, secret.type, token, ""))
     hits.sort(key=lambda hit: (hit.path, hit.line))
     return _with_excerpts(hits, texts, Redactor(h.token for h in hits if h.token)), unscanned
+
+
+def _settings() -> AbstractContextManager[Any]:
+    """detect-secrets' ``default_settings()`` (its modules imported on first use)."""
+    try:
+        from detect_secrets.settings import default_settings
+    except ImportError:
+        raise FixreviewError(
+            "the secret check needs detect-secrets: pip install 'detect-secrets>=1.5,<2'"
+        ) from None
+    return default_settings()
+
+
+class NetworkCheckError(FixreviewError):
+    """detect-secrets asked for ``requests`` while it scanned: see :func:`_offline`."""
+
+
+def _unavailable(*args: object, **kwargs: object) -> NoReturn:
+    raise NetworkCheckError(
+        "detect-secrets tried to reach the network to verify a secret; fixreview never asks "
+        "it to (its default settings verify nothing)"
+    )
+
+
+def _offline_requests() -> ModuleType:
+    """A stand-in for the ``requests`` package: every name it is asked for is a function that
+    raises :class:`NetworkCheckError`, but ``exceptions.RequestException``, an exception class
+    nothing raises (so an ``except`` naming it catches nothing)."""
+    stand_in = ModuleType("requests", "fixreview's stand-in while detect-secrets is imported")
+    exceptions = ModuleType("requests.exceptions")
+
+    class RequestException(Exception):
+        """Never raised: nothing here reaches the network."""
+
+    exceptions.RequestException = RequestException  # type: ignore[attr-defined]
+    stand_in.exceptions = exceptions  # type: ignore[attr-defined]
+    stand_in.__getattr__ = lambda name: _unavailable  # type: ignore[method-assign]
+    return stand_in
+
+
+@contextmanager
+def _offline() -> Iterator[None]:
+    """While detect-secrets is imported and runs, a stand-in for ``requests``
+    (:func:`_offline_requests`) in place of the real package, unless that is imported
+    already: detect-secrets imports it (and with it urllib3, charset_normalizer, idna: about
+    200 ms, most of a first scan) only to verify secrets with their providers over the
+    network, which fixreview never asks of it. The real package stays importable after (the
+    stand-in is taken out of ``sys.modules`` on the way out); detect-secrets' own modules keep
+    the stand-in, so a call that would reach the network raises instead.
+
+    A detect-secrets that cannot be imported with the stand-in (one that imports a module
+    of ``requests``) is imported again, whole, with the real package."""
+    if "requests" in sys.modules or "detect_secrets" in sys.modules:
+        yield
+        return
+    stand_in = _offline_requests()
+    sys.modules["requests"] = stand_in
+    try:
+        try:
+            import detect_secrets.core.plugins.util as util
+            import detect_secrets.core.scan
+            import detect_secrets.settings  # noqa: F401
+
+            every_plugin = getattr(util, "get_mapping_from_secret_type_to_class", None)
+            if callable(every_plugin):
+                every_plugin()  # imports every plugin's module (else the first scan does)
+        except ImportError:
+            for name in [n for n in sys.modules if n.split(".")[0] == "detect_secrets"]:
+                del sys.modules[name]
+            if sys.modules.get("requests") is stand_in:
+                del sys.modules["requests"]
+        yield
+    finally:
+        if sys.modules.get("requests") is stand_in:
+            del sys.modules["requests"]
 
 
 def _around(line: str, token: str, before: int = 40, after: int = 160) -> str:
