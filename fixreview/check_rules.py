@@ -23,14 +23,17 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from fixreview.check_records import StoredCheck, read_checks
 from fixreview.models import CheckState, Fix
 from fixreview.notes.store import CHECKS_REF
 from fixreview.policy import LoadedPolicy
 from fixreview.repo.git import Repository
 from fixreview.signing.base import CHECK_NAMESPACE, SignatureCheck
 from fixreview.signing.verifier import DecisionVerifier
+
+if TYPE_CHECKING:  # the records' model (and the JUnit reader) only where a checks ref is read
+    from fixreview.check_records import StoredCheck
 
 
 @dataclass
@@ -114,6 +117,8 @@ def judge_checks(
     """The judgement of the check records of each of FIXES, by head commit: the checks ref
     is read once (only the notes on the fixes' commits are parsed), the records' signatures
     checked against the base's CI signers."""
+    from fixreview.check_records import read_checks
+
     required = list(dict.fromkeys(loaded.policy.checks.required))
     tip = repo.ref_value(CHECKS_REF)
     targets = {oid for fix in fixes for oid in fix.commit_ids}
