@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fixreview.errors import GitError
 from fixreview.notes.records import TAG_DECISION, encode_line
 from fixreview.notes.store import (
     DECISIONS_REF,
@@ -184,11 +185,12 @@ def test_many_appends_and_drops_read_as_without_the_cache(
         assert _cached(repo.path) == _uncached(repo.path, monkeypatch)
 
 
-def test_a_history_read_ahead_is_taken_by_the_read_of_its_tip(
+def test_a_ledger_read_ahead_is_taken_by_the_read_of_its_commit(
     repo: TestRepo, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    """verify starts reading the ledger's history before it needs it: the read of that tip
-    then takes that result (one git log, not two), and finds exactly what it finds alone."""
+    """verify starts reading the ledger before it needs it: the read of that notes commit
+    then takes that result (one git log, not two), and finds exactly what it finds alone;
+    a read of the ref without naming the commit reads for itself."""
     head = repo.rev("HEAD")
     _set_note(repo, head, [_line(1)])
     _set_note(repo, head, [_line(1), _line(2)])
@@ -200,9 +202,31 @@ def test_a_history_read_ahead_is_taken_by_the_read_of_its_tip(
         patch.setenv("GIT_TRACE", str(trace))
         opened = Repository(repo.path)
         prefetch_ledger(opened, DECISIONS_REF, tip)
-        found = read_ledger(opened, DECISIONS_REF)
+        found = read_ledger(opened, DECISIONS_REF, at=tip)
         assert found == alone
         assert len(_logs(trace)) == 1  # the read ahead's, taken by the read
-        again = read_ledger(opened, DECISIONS_REF)  # taken once: this one reads for itself
+        again = read_ledger(opened, DECISIONS_REF, at=tip)  # taken once: read for itself
         assert again == alone
         assert len(_logs(trace)) == 2
+        prefetch_ledger(opened, DECISIONS_REF, tip)
+        assert read_ledger(opened, DECISIONS_REF) == alone  # not at a named commit
+        assert read_ledger(opened, DECISIONS_REF, at=tip) == alone  # the one read ahead
+        assert len(_logs(trace)) == 4
+
+
+def test_an_error_reading_ahead_is_raised_by_the_read(repo: TestRepo) -> None:
+    """A ledger whose history cannot be read fails the read that takes it, as it fails a
+    read of its own: never a tip alone (it could hide a dropped record)."""
+    head = repo.rev("HEAD")
+    _set_note(repo, head, [_line(1)])
+    tip = _set_note(repo, head, [_line(2)])
+    parent = git(repo.path, "rev-parse", f"{tip}^").strip()
+    objects = repo.path / ".git" / "objects"
+    loose = objects / parent[:2] / parent[2:]
+    loose.unlink()  # the notes commit before the tip is gone: its history cannot be read
+    opened = Repository(repo.path)
+    with pytest.raises(GitError, match="cannot read the history"):
+        read_ledger(opened, DECISIONS_REF, at=tip)
+    prefetch_ledger(opened, DECISIONS_REF, tip)
+    with pytest.raises(GitError, match="cannot read the history"):
+        read_ledger(opened, DECISIONS_REF, at=tip)

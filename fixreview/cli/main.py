@@ -792,12 +792,17 @@ def _record_check(repo: Any, args: argparse.Namespace) -> int:
 
 def _verify(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.errors import EXIT_NEGATIVE
-    from fixreview.gate import evaluate
+    from fixreview.notes.store import DECISIONS_REF, prefetch_ledger
     from fixreview.repo.refs import read_ref_state
 
     # one look at every ref and the configuration (two git processes instead of five): the
     # whole judgement reads its branches, base and notes tips from that one moment
     repo.pin(read_ref_state(repo))
+    ledger = repo.ref_value(DECISIONS_REF)
+    if ledger is not None:  # its git processes run while the gate's code is imported
+        prefetch_ledger(repo, DECISIONS_REF, ledger)
+    from fixreview.gate import evaluate
+
     result = evaluate(repo, args.rev, args.base)
     if args.json:
         from fixreview.cli.jsonout import gate_document

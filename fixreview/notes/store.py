@@ -152,11 +152,51 @@ def read_ledger(repo: Repository, ref: str, *, at: str | None = None) -> NotesSn
     read whose tip descends from the cached notes commit by a line of ordinary commits reads
     only those commits; any other tip is read whole.
     """
+    if at is not None:
+        with _AHEAD_LOCK:
+            ahead = _AHEAD.pop((str(repo.common_dir), ref, at), None)
+        if ahead is not None:  # read on a thread since prefetch_ledger: its result, or error
+            return ahead.result()
+    return _read_ledger(repo, ref, at)
+
+
+# ledgers being read ahead (prefetch_ledger), by (common dir, ref, notes commit), until
+# read_ledger takes them: each is taken once, by the first read of that very commit
+_AHEAD: dict[tuple[str, str, str], Future[NotesSnapshot]] = {}
+_AHEAD_LOCK = threading.Lock()
+
+
+def prefetch_ledger(repo: Repository, ref: str, tip: str) -> None:
+    """Start :func:`read_ledger` of notes commit TIP of REF on a thread, so that its git
+    processes (``ls-tree``, ``cat-file``, the history's ``git log``) run while the caller
+    does other work; the next :func:`read_ledger` of exactly that commit takes its result (or
+    its error) instead of reading it again. What is read is what that read would have read:
+    commits never change, and the cache answers alike whichever thread asks it."""
+    key = (str(repo.common_dir), ref, tip)
+    future: Future[NotesSnapshot] = Future()
+    with _AHEAD_LOCK:
+        if key in _AHEAD:
+            return
+        _AHEAD[key] = future
+
+    def read() -> None:
+        try:
+            future.set_result(_read_ledger(repo, ref, tip))
+        except BaseException as exc:  # read_ledger raises it where it would have
+            future.set_exception(exc)
+
+    # a daemon: a command that fails before it reads the ledger does not wait for it (the
+    # cache's writes are atomic, so one cut short leaves nothing half written)
+    threading.Thread(target=read, name="fixreview-ledger", daemon=True).start()
+
+
+def _read_ledger(repo: Repository, ref: str, at: str | None) -> NotesSnapshot:
+    """:func:`read_ledger`, read now."""
     snapshot, present = _read_tip(repo, ref, at, lines=True)
     if snapshot.tip is None:
         return snapshot
     try:
-        added, dropped_by = _read_history(repo, ref, snapshot.tip)
+        added, dropped_by = _ledger_history(repo, ref, snapshot.tip)
     except GitError as exc:  # never fall back to the tip: that would hide what was dropped
         raise GitError(f"cannot read the history of {ref} (a ledger): {exc}") from None
     for key, raw in added.items():
@@ -268,45 +308,6 @@ LEDGER_VERSION = "1"
 LEDGER_CACHE_KIND = "ledger"
 _LEDGER_SOURCES = ("notes/store.py",)
 _LEDGER_HEADER = b"ledger "
-
-
-_History = tuple[dict[_Key, bytes], dict[_Key, str]]
-# histories being read ahead (prefetch_ledger), by (common dir, ref, tip), until read_ledger
-# takes them: each is taken once, by the first read of that very tip
-_AHEAD: dict[tuple[str, str, str], Future[_History]] = {}
-_AHEAD_LOCK = threading.Lock()
-
-
-def prefetch_ledger(repo: Repository, ref: str, tip: str) -> None:
-    """Start reading the history of notes commit TIP of REF on a thread, so that its ``git
-    log`` runs while the caller does other work; the next :func:`read_ledger` of exactly that
-    tip takes the result (or the error) instead of reading it again. What is read is what that
-    read would have read (:func:`_ledger_history` of the same inputs): commits never change."""
-    key = (str(repo.common_dir), ref, tip)
-    future: Future[_History] = Future()
-    with _AHEAD_LOCK:
-        if key in _AHEAD:
-            return
-        _AHEAD[key] = future
-
-    def read() -> None:
-        try:
-            future.set_result(_ledger_history(repo, ref, tip))
-        except BaseException as exc:  # read_ledger raises it where it would have
-            future.set_exception(exc)
-
-    # a daemon: a command that fails before it reads the ledger does not wait for it (the
-    # cache's writes are atomic, so one cut short leaves nothing half written)
-    threading.Thread(target=read, name="fixreview-ledger", daemon=True).start()
-
-
-def _read_history(repo: Repository, ref: str, tip: str) -> _History:
-    """:func:`_ledger_history` of TIP: the one read ahead when there is one."""
-    with _AHEAD_LOCK:
-        ahead = _AHEAD.pop((str(repo.common_dir), ref, tip), None)
-    if ahead is not None:
-        return ahead.result()
-    return _ledger_history(repo, ref, tip)
 
 
 def _ledger_history(
