@@ -15,6 +15,7 @@ from fixreview.cli.main import main
 from fixreview.gate import evaluate
 from fixreview.repo.git import Repository
 from fixreview.signing.verifier import DecisionVerifier, SignatureRequest
+from fixreview.user_config import config_path
 
 APPROVED = "ai-fix/sqli-invoice-search"
 
@@ -82,3 +83,22 @@ def test_a_failed_check_ahead_is_checked_again_in_order(
     assert [(j.counted, j.reason) for j in result.judged] == [
         (j.counted, j.reason) for j in expected.judged
     ]
+
+
+def test_what_verify_reads_first_fails_as_before(
+    demo_repo: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The repository, its refs and its ledger are read on a thread while the models load;
+    what fails there fails the command with its one line, after a bad config.toml's."""
+    outside = tmp_path / "not-a-repository"
+    outside.mkdir()
+    assert main(["--repo", str(outside), "verify", APPROVED]) == 2
+    assert "not a git repository" in capsys.readouterr().err
+    config = config_path()
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text("colour = 'red'\n")
+    assert main(["--repo", str(outside), "verify", APPROVED]) == 2
+    assert "colour" in capsys.readouterr().err  # the config's error comes first, as before
+    config.unlink()
+    assert main(["--repo", str(demo_repo), "verify", "no-such-branch"]) == 2
+    assert "'no-such-branch' is not a commit" in capsys.readouterr().err

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -412,10 +413,14 @@ def _dispatch(args: argparse.Namespace) -> int:
         snapshot = _list_snapshot(repo, args)
         if snapshot.output is not None:  # nothing changed since a list made it
             return _emit_output(snapshot.output)
+    # verify's repository, refs and ledger are read on a thread while the models are imported
+    ahead = _VerifyStart(args.repo) if args.command == "verify" else None
     from fixreview.user_config import load_user_config  # the models: not for a snapshot
 
     config = load_user_config()  # one line naming the key when it cannot be used
-    if args.command != "list":
+    if ahead is not None:
+        repo = ahead.repository()
+    elif args.command != "list":
         repo = Repository(args.repo)
     if getattr(args, "base", None) is None and config.base is not None:
         from fixreview.repo.refs import BranchRefs
@@ -790,17 +795,47 @@ def _record_check(repo: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+class _VerifyStart:
+    """What ``verify`` reads first, on a thread started before the models are imported (the
+    git processes run meanwhile): the repository found at PATH, one look at every ref and at
+    the configuration, pinned on it (two git processes instead of five: the whole judgement
+    reads its branches, base and notes tips from that one moment), and the decisions ledger of
+    that moment, whose read is started (:func:`fixreview.notes.store.prefetch_ledger`).
+    :meth:`repository` hands the repository over, or raises what finding it raised."""
+
+    def __init__(self, path: str) -> None:
+        self._repo: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._start, args=(path,), name="fixreview-verify-start", daemon=True
+        )
+        self._thread.start()
+
+    def _start(self, path: str) -> None:
+        try:
+            from fixreview.repo.git import Repository
+            from fixreview.repo.refs import read_ref_state
+
+            repo = Repository(path)
+            repo.pin(read_ref_state(repo))
+            from fixreview.notes.store import DECISIONS_REF, prefetch_ledger
+
+            ledger = repo.ref_value(DECISIONS_REF)
+            if ledger is not None:
+                prefetch_ledger(repo, DECISIONS_REF, ledger)
+            self._repo = repo
+        except BaseException as error:  # raised by repository(), in the caller's thread
+            self._error = error
+
+    def repository(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._repo
+
+
 def _verify(repo: Any, args: argparse.Namespace) -> int:
     from fixreview.errors import EXIT_NEGATIVE
-    from fixreview.notes.store import DECISIONS_REF, prefetch_ledger
-    from fixreview.repo.refs import read_ref_state
-
-    # one look at every ref and the configuration (two git processes instead of five): the
-    # whole judgement reads its branches, base and notes tips from that one moment
-    repo.pin(read_ref_state(repo))
-    ledger = repo.ref_value(DECISIONS_REF)
-    if ledger is not None:  # its git processes run while the gate's code is imported
-        prefetch_ledger(repo, DECISIONS_REF, ledger)
     from fixreview.gate import evaluate
 
     result = evaluate(repo, args.rev, args.base)
