@@ -20,7 +20,7 @@ from fixreview.check_rules import ChecksJudgement, judge_checks
 from fixreview.decisions import DecisionRecord, read_decisions
 from fixreview.errors import NotFoundError
 from fixreview.findings.sources import load_findings_index
-from fixreview.gate import GateResult, base_verifier, judge_fix, status_of
+from fixreview.gate import GateResult, base_verifier, check_ahead, judge_fix, status_of
 from fixreview.models import Finding, Fix
 from fixreview.queue import Queue, load_queue
 from fixreview.repo.diffs import Diff
@@ -70,6 +70,9 @@ def audit_trail(
     # every check record on the fixes' commits, judged; the states the gate reads come from the
     # same judgement, so the trail's records and its checks always agree
     checks = judge_checks(repo, queue.policy, fixes) if fixes else {}
+    # the signatures are checked on a thread (the ssh-keygen runs at once) while the risk
+    # checks run, in the order the fixes are judged below, after it ends
+    checking = check_ahead(repo, verifier, fixes, records) if verifier is not None else None
     entries = []
     for done, fix in enumerate(fixes):
         if progress is not None:
@@ -82,11 +85,14 @@ def audit_trail(
         judgement = checks[fix.branch.head]
         fix.checks = judgement.states
         flags = assess_fix(repo, fix, queue.policy.policy, (final, suggestion, human.diff))
-        gate = None
-        if has_decisions and fix.branch.merge_base:
-            gate = judge_fix(repo, queue.policy, fix, records, [], flags, verifier)
-            fix.branch.status = status_of(gate)  # as fill_statuses sets it for list
-        entries.append(TrailEntry(fix, final, suggestion, human, gate, flags, judgement))
+        entries.append(TrailEntry(fix, final, suggestion, human, None, flags, judgement))
+    if checking is not None:
+        checking.join()
+    for entry in entries:
+        fix = entry.fix
+        if verifier is not None and fix.branch.merge_base:
+            entry.gate = judge_fix(repo, queue.policy, fix, records, [], entry.flags, verifier)
+            fix.branch.status = status_of(entry.gate)  # as fill_statuses sets it for list
     return AuditTrail(target=target, queue=queue, entries=entries, finding=finding)
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -308,6 +308,26 @@ def _check_ahead(verifier: DecisionVerifier, relevant: list[DecisionRecord]) -> 
     thread = threading.Thread(target=run, name="fixreview-signatures", daemon=True)
     thread.start()
     return thread
+
+
+def check_ahead(
+    repo: Repository,
+    verifier: DecisionVerifier,
+    fixes: Sequence[Fix],
+    records: dict[str, list[DecisionRecord]],
+) -> threading.Thread:
+    """:func:`_check_ahead` of what :func:`judge_fix` asks about FIXES, judged in that order
+    (those with a merge-base): the caller joins the thread before it judges any."""
+    by_hash = _by_diff_hash(records)
+    relevant = [
+        record
+        for fix in fixes
+        if fix.branch.merge_base
+        for record in _relevant(
+            fix, records, diff_sha256(repo, fix.branch.merge_base, fix.branch.head), by_hash
+        )
+    ]
+    return _check_ahead(verifier, relevant)
 
 
 def base_verifier(repo: Repository, loaded: LoadedPolicy) -> DecisionVerifier:

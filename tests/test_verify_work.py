@@ -102,3 +102,29 @@ def test_what_verify_reads_first_fails_as_before(
     config.unlink()
     assert main(["--repo", str(demo_repo), "verify", "no-such-branch"]) == 2
     assert "'no-such-branch' is not a commit" in capsys.readouterr().err
+
+
+def test_log_checks_every_signature_once_ahead_in_judging_order(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """log checks the signatures of every fix it judges on one thread while the risk checks
+    run, in the order the fixes are judged; the trail is the one judging in turn gives."""
+    from fixreview.audit import audit_trail
+
+    seen: list[tuple[str, list[SignatureRequest]]] = []
+    original = DecisionVerifier.prefetch
+
+    def spy(self: DecisionVerifier, requests: Iterable[SignatureRequest]) -> None:
+        asked = list(requests)
+        seen.append((threading.current_thread().name, asked))
+        original(self, asked)
+
+    monkeypatch.setattr(DecisionVerifier, "prefetch", spy)
+    trail = audit_trail(Repository(demo_repo), None)
+    ((thread, asked),) = seen
+    assert thread == "fixreview-signatures"
+    judged = [j for e in trail.entries if e.gate is not None for j in e.gate.judged]
+    assert judged and [(r[1], r[2]) for r in asked] == [
+        (j.record.payload, j.record.signature) for j in judged
+    ]
+    assert any(e.gate is not None and e.gate.approved for e in trail.entries)
