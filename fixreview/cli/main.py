@@ -796,42 +796,46 @@ def _record_check(repo: Any, args: argparse.Namespace) -> int:
 
 
 class _VerifyStart:
-    """What ``verify`` reads first, on a thread started before the models are imported (the
-    git processes run meanwhile): the repository found at PATH, one look at every ref and at
-    the configuration, pinned on it (two git processes instead of five: the whole judgement
-    reads its branches, base and notes tips from that one moment), and the decisions ledger of
-    that moment, whose read is started (:func:`fixreview.notes.store.prefetch_ledger`).
-    :meth:`repository` hands the repository over, or raises what finding it raised."""
+    """What ``verify`` reads first, on a thread started before the models are imported (its
+    git processes run meanwhile): the repository found at PATH, and one look at every ref and
+    at the configuration, pinned on it (two git processes instead of five: the whole judgement
+    reads its branches, base and notes tips from that one moment). :meth:`repository` hands
+    the repository over, or raises what finding it raised, then starts reading the decisions
+    ledger of that moment (:func:`fixreview.notes.store.prefetch_ledger`).
+
+    The thread imports nothing: a module imported by two threads at once is the one thing
+    Python's imports do not make safe in general (circular imports), so what it runs is
+    imported before it starts."""
 
     def __init__(self, path: str) -> None:
+        from fixreview.repo.git import Repository
+        from fixreview.repo.refs import read_ref_state
+
         self._repo: Any = None
         self._error: BaseException | None = None
-        self._thread = threading.Thread(
-            target=self._start, args=(path,), name="fixreview-verify-start", daemon=True
-        )
+
+        def start() -> None:
+            try:
+                repo = Repository(path)
+                repo.pin(read_ref_state(repo))
+                self._repo = repo
+            except BaseException as error:  # raised by repository(), in the caller's thread
+                self._error = error
+
+        self._thread = threading.Thread(target=start, name="fixreview-verify-start", daemon=True)
         self._thread.start()
-
-    def _start(self, path: str) -> None:
-        try:
-            from fixreview.repo.git import Repository
-            from fixreview.repo.refs import read_ref_state
-
-            repo = Repository(path)
-            repo.pin(read_ref_state(repo))
-            from fixreview.notes.store import DECISIONS_REF, prefetch_ledger
-
-            ledger = repo.ref_value(DECISIONS_REF)
-            if ledger is not None:
-                prefetch_ledger(repo, DECISIONS_REF, ledger)
-            self._repo = repo
-        except BaseException as error:  # raised by repository(), in the caller's thread
-            self._error = error
 
     def repository(self) -> Any:
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self._repo
+        repo = self._repo
+        from fixreview.notes.store import DECISIONS_REF, prefetch_ledger
+
+        ledger = repo.ref_value(DECISIONS_REF)
+        if ledger is not None:  # its git processes run while the gate's code is imported
+            prefetch_ledger(repo, DECISIONS_REF, ledger)
+        return repo
 
 
 def _verify(repo: Any, args: argparse.Namespace) -> int:
