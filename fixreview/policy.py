@@ -12,8 +12,6 @@ accepts, and their default levels, are declared with the flags (:mod:`fixreview.
 
 from __future__ import annotations
 
-import functools
-import re
 from importlib.resources import files
 from typing import Annotated, Any, Final
 
@@ -22,27 +20,17 @@ from pydantic_core import PydanticCustomError
 
 from fixreview.documents import load_toml
 from fixreview.errors import InputError
+from fixreview.fixbranches import DEFAULT_POLICY_FILE
+from fixreview.fixbranches import POLICY_PATH as POLICY_PATH  # where the policy is, for all
 from fixreview.flag_registry import DEFAULT_RISK_LEVELS, FLAG_IDS, FlagId, RiskLevel
 from fixreview.models import Strict
 from fixreview.notes.records import describe_validation
 from fixreview.repo.git import Repository
 from fixreview.repo.refs import BaseRef, BranchRefs
 
-POLICY_PATH = ".fixreview.toml"
-DEFAULT_POLICY_FILE = "default_policy.toml"
-"""The defaults of every key: a file of the fixreview package, shown whole in docs/policy.md."""
-
-
-@functools.lru_cache(maxsize=1024)
-def simple_glob(pattern: str) -> re.Pattern[str]:
-    """A glob where only ``*`` (anything, ``/`` included) and ``?`` are wildcards: brackets are
-    literal, so ``*[bot]`` means a name ending in "[bot]", not in b, o or t."""
-    body = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
-    return re.compile(f"^{body}$", re.IGNORECASE | re.DOTALL)
-
-
-def matches_any(value: str, patterns: list[str]) -> bool:
-    return any(simple_glob(pattern).match(value) for pattern in patterns)
+# DEFAULT_POLICY_FILE: the defaults of every key, a file of the fixreview package shown whole
+# in docs/policy.md. Which branches are fix branches is fixreview/fixbranches.py's (the app's
+# first frame lists them without these models), and matches_any its glob.
 
 
 class ApprovalsPolicy(Strict):

@@ -19,11 +19,12 @@ from typing import TYPE_CHECKING
 
 from fixreview.check_rules import attach_checks
 from fixreview.errors import InputError, NotFoundError
+from fixreview.fixbranches import BranchRef, fix_branch_refs, matches_any
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
 from fixreview.notes.store import PROPOSALS_REF, read_models
-from fixreview.policy import LoadedPolicy, Policy, load_policy, matches_any
+from fixreview.policy import LoadedPolicy, Policy, load_policy
 from fixreview.repo.commits import CommitGraph, load_graph
 from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
@@ -40,13 +41,6 @@ if TYPE_CHECKING:
 
 STAGE_BRANCHES = "reading fix branches"
 """What :func:`build_fixes` tells its progress callback (fixreview/progress.py)."""
-
-
-@dataclass(frozen=True)
-class BranchRef:
-    name: str
-    ref: str
-    head: str
 
 
 @dataclass
@@ -92,38 +86,18 @@ def list_fix_branches(
     *,
     shadowed: bool = False,
 ) -> list[BranchRef]:
-    """Fix branches among local and remote-tracking branches: those ``load_policy`` listed to
-    resolve the base, else one ``for-each-ref`` (only those whose head is POINTS_AT, when
-    given).
-
-    A local branch wins over a remote-tracking branch of the same name, unless SHADOWED: then
-    both are listed (the local one first), for a reviewer who names ``REMOTE/NAME``.
-    """
-    found: dict[str, BranchRef] = {}
+    """Fix branches among local and remote-tracking branches (fixreview/fixbranches.py): those
+    ``load_policy`` listed to resolve the base, else one ``for-each-ref`` (only those whose
+    head is POINTS_AT, when given). SHADOWED: see :func:`fix_branch_refs`."""
     listed = loaded.branch_refs or BranchRefs(repo)
-    for oid, kind, ref in listed.listing:
-        if points_at is not None and oid != points_at:
-            continue
-        if kind != "commit":
-            continue
-        if ref.startswith("refs/heads/"):
-            name, local = ref.removeprefix("refs/heads/"), True
-        else:
-            remote_name = ref.removeprefix("refs/remotes/")
-            if "/" not in remote_name:
-                continue
-            name, local = remote_name.split("/", 1)[1], False
-            if name == "HEAD":
-                continue
-        if ref == loaded.base_ref or name == loaded.base_branch:
-            continue
-        if not is_fix_branch(loaded.policy, name):  # each pattern compiled once per process
-            continue
-        key = ref if shadowed else name
-        if local or key not in found:
-            found[key] = BranchRef(name=name, ref=ref, head=oid)
-    # refs/heads/… sorts before refs/remotes/…: a local branch comes first
-    return sorted(found.values(), key=lambda b: (b.name, b.ref))
+    return fix_branch_refs(
+        listed.listing,
+        loaded.base_ref,
+        loaded.base_branch,
+        loaded.policy.fix_branches,
+        points_at,
+        shadowed=shadowed,
+    )
 
 
 def load_queue(

@@ -36,8 +36,9 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fixreview.decisions import CHECKLIST_ITEMS, Checklist, Decision, Verdict
+from fixreview.fixbranches import matches_any
 from fixreview.models import Fix, Person
-from fixreview.policy import LoadedPolicy, matches_any
+from fixreview.policy import LoadedPolicy
 from fixreview.queue import merge_bases_problem
 from fixreview.risk.flags import BLOCKING, RiskFlag, known_flag_ids
 from fixreview.signing.allowed_signers import match_pattern_list
