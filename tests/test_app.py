@@ -502,9 +502,10 @@ async def test_the_queue_fills_in_place_and_waits_behind_the_review(
     async with app.run_test(size=SIZE) as pilot:
         await settle(app, pilot)
         assert rows(app) == DEMO_AWAITING
-        # once empty (mounted before the queue is read), once with every fix: then in place
+        # before the queue is read no fix's row (mounted empty, then the branches as git lists
+        # them, provisional), then once with every fix: then in place
         assert app.session.queue is not None
-        assert builds == [0, len(app.session.queue.fixes)], builds
+        assert builds == [0, 0, len(app.session.queue.fixes)], builds
         table = app.screen.query_one("#queue", DataTable)
         statuses = [str(table.get_row_at(i)[1]) for i in range(len(DEMO_AWAITING))]
         assert "…" not in statuses and set(statuses) <= {"pending", "stale"}

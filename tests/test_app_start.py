@@ -1,27 +1,39 @@
-"""The app's first frame: the last run's rows, provisional, until the queue is read.
+"""The app's first frame: the last run's rows, or with none kept the fix branches as git lists
+them, provisional until the queue is read.
 
-Each test starts the app once to keep the rows (fixreview/rowsnapshot.py), then again with the
-load held at its first stage (the loading watcher, as in tests/test_app_progress.py): what is
-on screen then is what came from the kept rows, nothing else."""
+Each test starts the app (once to keep the rows: fixreview/rowsnapshot.py, then again) with the
+load held at its first stage (the loading watcher, as in tests/test_app_progress.py) or before
+the queue is read at all: what is on screen then came from the kept rows or the refs alone."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
+from textual.worker import WorkerFailed
 
 from fixreview.app.main import FixreviewApp
-from fixreview.app.screens.queue import PROVISIONAL_STYLE, QueueScreen
+from fixreview.app.screens.queue import (
+    FAILED_NOTE,
+    LISTED_NOTE,
+    PROVISIONAL_NOTE,
+    PROVISIONAL_STYLE,
+    QueueScreen,
+)
 from fixreview.app.screens.review import ReviewScreen
 from fixreview.queue import STAGE_BRANCHES
 from fixreview.repo.git import Repository
 from fixreview.rowsnapshot import ROWS_KIND
 from tests.gitutil import AI, TestRepo
 from tests.test_app import SIZE, rows, settle, text_of
-from tests.test_app_progress import Holds
+from tests.test_app_progress import HOLD, Holds
 from tests.test_progress import many_fixes
 
 COUNT = 4
@@ -104,7 +116,8 @@ async def test_the_last_runs_rows_show_provisional_and_enter_waits_for_the_queue
 async def test_a_moved_ref_or_another_request_shows_no_rows_of_the_last_run(
     repo: TestRepo,
 ) -> None:
-    many_fixes(repo, COUNT)
+    """Only the fix branches the refs list now: none of the last run's columns."""
+    names = many_fixes(repo, COUNT)
     await first_run(repo.path)
     assert kept_entries(repo.path)
     repo.checkout("-b", "ai-fix/late", "main")
@@ -112,8 +125,9 @@ async def test_a_moved_ref_or_another_request_shows_no_rows_of_the_last_run(
     repo.checkout("main")
     for branches in ((), ("ai-fix/f0*",)):  # a new branch; then a narrower request
         async with held_start(repo.path, branches) as (app, pilot, holds):
-            assert rows(app) == []
-            assert state_line(app) == "loading the queue…"
+            assert rows(app) == ([*names, "ai-fix/late"] if not branches else names)
+            assert state_line(app) == LISTED_NOTE
+            assert {(row[0], row[2]) for row in cells(app)} == {("…", "…")}
             holds.let_go()
             await settle(app, pilot)
             assert len(rows(app)) == (COUNT + 1 if not branches else COUNT)
@@ -126,7 +140,7 @@ async def test_a_corrupt_entry_is_ignored_and_written_again(repo: TestRepo) -> N
     good = entry.read_bytes()
     entry.write_bytes(good.replace(b"ai-fix/f01", b"ai-fix/XXX"))  # the checksum no longer holds
     async with held_start(repo.path) as (app, pilot, holds):
-        assert rows(app) == []
+        assert state_line(app) == LISTED_NOTE  # not the entry's rows: the refs' listing
         holds.let_go()
         await settle(app, pilot)
         assert rows(app) == shown
@@ -165,3 +179,132 @@ async def test_a_fix_asked_for_meanwhile_is_not_opened_when_the_queue_no_longer_
         assert rows(app) == [shown[0]]
         assert isinstance(app.screen, QueueScreen)
         assert app.queue_screen.open_when_read is None
+
+
+# -- a first start: the fix branches as git lists them ------------------------------------------
+
+
+def not_fixes(repo: TestRepo) -> None:
+    """Branches that are no fix branches under the default patterns, one of them carrying a
+    policy of its own that would make every branch one (only the base's policy counts)."""
+    repo.checkout("-b", "feature/x", "main")
+    repo.commit("Feature", {".fixreview.toml": 'fix_branches = ["*"]\n', "app/x.py": "x\n"})
+    repo.checkout("-b", "ai-fixes", "main")
+    repo.commit("Not a fix branch", {"app/y.py": "y\n"}, who=AI)
+    repo.checkout("main")
+
+
+async def test_a_first_start_lists_the_fix_branches_provisional_and_enter_waits_for_the_queue(
+    repo: TestRepo,
+) -> None:
+    names = many_fixes(repo, COUNT)
+    not_fixes(repo)
+    assert not kept_entries(repo.path)
+    async with held_start(repo.path) as (app, pilot, holds):
+        assert app.session.queue is None  # nothing read yet: all of this is from the refs
+        assert rows(app) == names  # by name; not main, feature/x or ai-fixes
+        for i, row in enumerate(cells(app)):
+            # the head commit's subject; nothing of the finding, nor of where the fix stands
+            assert row[3] == f"Fix {i}"
+            assert {row[k] for k in (0, 1, 2, 5, 6, 7, 8)} == {"…"}
+        assert styles(app) == {PROVISIONAL_STYLE}
+        assert state_line(app) == LISTED_NOTE
+        assert "not checked" in LISTED_NOTE
+        await pilot.press("j", "j", "enter")
+        assert isinstance(app.screen, QueueScreen)  # nothing opens before the queue is read
+        assert state_line(app) == f"loading the queue… then opening {names[2]}"
+        holds.let_go()
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        assert app.screen.branch == names[2]
+        assert app.queue_screen.provisional == []
+        assert PROVISIONAL_STYLE not in styles(app)
+        await pilot.press("escape")
+        assert rows(app) == names
+    # the next start draws the rows that start kept, and says so
+    async with held_start(repo.path) as (app, pilot, holds):
+        assert rows(app) == names
+        assert state_line(app) == PROVISIONAL_NOTE
+        assert {row[0] for row in cells(app)} != {"…"}
+
+
+async def test_only_the_base_policys_fix_branches_are_listed(repo: TestRepo) -> None:
+    repo.commit("policy", {".fixreview.toml": 'fix_branches = ["bot/*"]\n'})
+    many_fixes(repo, 2)  # ai-fix/…: fix branches by default, not under this policy
+    not_fixes(repo)
+    repo.checkout("-b", "bot/one", "main")
+    repo.commit("Fix one\n\nFinding-Id: SEC-1", {"app/one.py": "1\n"}, who=AI)
+    repo.checkout("main")
+    async with held_start(repo.path) as (app, pilot, holds):
+        assert rows(app) == ["bot/one"]
+        holds.let_go()
+        await settle(app, pilot)
+        assert rows(app) == ["bot/one"]
+
+
+async def test_the_reviewers_branches_narrow_the_listed_rows_and_the_title_says_so(
+    repo: TestRepo,
+) -> None:
+    names = many_fixes(repo, COUNT)
+    async with held_start(repo.path, ("ai-fix/f0[01]", "ai-fix/f00")) as (app, pilot, holds):
+        assert rows(app) == names[:1]  # brackets are literal: only f00 matches
+        assert f"{COUNT - 1} more not matching your branches" in app.sub_title
+        holds.let_go()
+        await settle(app, pilot)
+        assert f"{COUNT - 1} more not matching your branches" in app.sub_title
+
+
+class HeldRead:
+    """Holds the app's queue read before it starts (after the provisional rows are drawn)."""
+
+    def __init__(self, app: FixreviewApp) -> None:
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        read = app.session.load_rows
+
+        def held(*args: Any, **kwargs: Any) -> Any:
+            self.reached.set()
+            self.release.wait(HOLD)
+            return read(*args, **kwargs)
+
+        app.session.load_rows = held  # type: ignore[method-assign]
+
+    async def at(self) -> None:
+        assert await asyncio.to_thread(self.reached.wait, HOLD)
+
+
+@pytest.mark.parametrize(
+    ("policy", "listed"),
+    [
+        ("[approvals]\nrequried = 2\n", True),  # the patterns are known; the policy is refused
+        ('fix_branches = "ai-fix/*"\n', False),  # the patterns themselves are not a list
+    ],
+)
+async def test_a_refused_policy_leaves_no_listed_row_and_opens_nothing(
+    repo: TestRepo, policy: str, listed: bool
+) -> None:
+    repo.commit("policy", {".fixreview.toml": policy})
+    names = many_fixes(repo, COUNT)
+    app = FixreviewApp(Repository(repo.path))
+    hold = HeldRead(app)
+    try:
+        async with app.run_test(size=SIZE, notifications=True) as pilot:
+            await hold.at()
+            await pilot.pause()
+            assert rows(app) == (names if listed else [])
+            await pilot.press("enter")
+            (worker,) = [w for w in app.workers if w.group == "queue"]
+            hold.release.set()
+            with pytest.raises(WorkerFailed):
+                await worker.wait()
+            await pilot.pause()
+            await pilot.pause()
+            assert rows(app) == []
+            assert state_line(app) == FAILED_NOTE
+            assert isinstance(app.screen, QueueScreen)
+            assert app.queue_screen.open_when_read is None
+            messages = [str(n.message) for n in app._notifications]
+            assert any(".fixreview.toml on main" in m for m in messages), messages
+    finally:
+        hold.release.set()
+

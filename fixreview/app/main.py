@@ -29,7 +29,7 @@ from fixreview.listsnapshot import config_field
 from fixreview.progress import Progress, Throttle
 from fixreview.repo.git import Repository
 from fixreview.repo.refs import read_ref_state
-from fixreview.rowsnapshot import read_rows, rows_key, write_rows
+from fixreview.rowsnapshot import listed_rows, read_rows, rows_key, write_rows
 from fixreview.session import ReviewSession, listed_first
 from fixreview.user_config import UserConfig
 
@@ -100,6 +100,9 @@ class FixreviewApp(App[None]):
         # told every step of loading the queue (unthrottled, in the loading worker, after the
         # screen was told): what a test holds the load at a known stage with
         self.loading_watcher = loading_watcher
+        # until the queue is read: the fix branches the reviewer's patterns leave out, as the
+        # provisional rows listed from the refs count them
+        self.listed_hidden = 0
 
     # -- start ------------------------------------------------------------------------------
 
@@ -130,7 +133,7 @@ class FixreviewApp(App[None]):
         self.sub_title = (
             f"{len(session.decided)} reviewed this run · {session.awaiting()} awaiting review"
         )
-        hidden = session.queue.hidden if session.queue is not None else 0
+        hidden = session.queue.hidden if session.queue is not None else self.listed_hidden
         if hidden:  # a narrowed queue is never taken for the whole one
             self.sub_title += f" · {hidden} more not matching your branches (config.toml)"
 
@@ -143,6 +146,10 @@ class FixreviewApp(App[None]):
         screen shows the stage and its count, a few times a second at most, until the end."""
         try:
             self._load_queue(self._loading_progress())
+        except BaseException:
+            with contextlib.suppress(RuntimeError):  # nothing provisional outlives the load
+                self.call_from_thread(self.queue_screen.load_failed)
+            raise
         finally:
             with contextlib.suppress(RuntimeError):  # the app has gone: nothing to hide
                 self.call_from_thread(self.queue_screen.hide_progress)
@@ -192,21 +199,36 @@ class FixreviewApp(App[None]):
 
     def _last_rows(self) -> tuple[RefState | None, str | None]:
         """The refs and configuration now and the rows snapshot's key for them (None, None
-        when they cannot be read: the queue is then read as usual, and nothing is kept); the
-        rows kept under that key, when there are, drawn at once, provisional
-        (fixreview/rowsnapshot.py), before the queue is read from that very state."""
+        when they cannot be read: the queue is then read as usual, and nothing is kept). Drawn
+        at once, provisional, before the queue is read from that very state: the rows kept
+        under that key, when there are (fixreview/rowsnapshot.py), else the fix branches that
+        state lists, as git alone tells them (``listed_rows``)."""
         session = self.session
         try:
             state = read_ref_state(session.repo)
             key = rows_key(session.repo, state, session.base, session.branches, config_field())
         except (FixreviewError, OSError):  # no kept rows: never a reason not to read the queue
             return None, None
-        kept = read_rows(session.repo, key)
-        if kept:
+        rows, hidden, listed = read_rows(session.repo, key), 0, False
+        if rows is None:  # none kept for this state: the fix branches it lists
+            found = listed_rows(session.repo, state, session.base, session.branches)
+            if found is not None:
+                (rows, hidden), listed = found, True
+        if rows:
             drawn = threading.Event()
-            self.call_from_thread(self.queue_screen.show_provisional, kept, drawn)
+            self.call_from_thread(self.show_provisional, rows, hidden, listed, drawn)
             drawn.wait(ROWS_DRAWN_WAIT)  # drawn before reading the queue takes Python
         return state, key
+
+    def show_provisional(
+        self, rows: list[dict[str, str]], hidden: int, listed: bool, drawn: threading.Event
+    ) -> None:
+        """ROWS drawn until the queue is read (the last run's; LISTED: from the refs alone),
+        with HIDDEN, the fix branches the reviewer's patterns leave out, in the title bar."""
+        if self.session.queue is None:
+            self.listed_hidden = hidden
+            self.update_subtitle()
+        self.queue_screen.show_provisional(rows, drawn, listed=listed)
 
     def queue_loaded(
         self, queue: Queue, unknown: set[str], drawn: threading.Event | None = None

@@ -34,6 +34,11 @@ PROVISIONAL_NOTE = (
     "loading the queue… the rows below are the last run's, not checked: status, flags and "
     "approvals are not known yet"
 )
+LISTED_NOTE = (
+    "loading the queue… the fix branches below are as git lists them, not checked: finding, "
+    "status, flags and approvals are not known yet"
+)
+FAILED_NOTE = "the queue could not be read (see the message)"
 WARM_AFTER = 0.15  # seconds the cursor rests on a fix before its long diff is read ahead
 
 SEVERITY_STYLE = {
@@ -201,7 +206,9 @@ class QueueScreen(Screen[None]):
         # the last run's rows (fixreview/rowsnapshot.py), shown until the queue is read; and
         # the fix Enter was pressed on meanwhile, opened once it is
         self.provisional: list[dict[str, str]] = []
+        self.provisional_listed = False  # they are the fix branches git lists, not kept rows
         self.open_when_read: str | None = None
+        self.failed = False  # reading the queue failed: nothing provisional is shown
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -239,14 +246,26 @@ class QueueScreen(Screen[None]):
             return []
         return [self.provisional_texts(row) for row in self.provisional]
 
-    def show_provisional(self, rows: list[dict[str, str]], drawn: threading.Event) -> None:
-        """Show ROWS, the last run's, until the queue is read (nothing happens once it is);
-        DRAWN is set once they are on screen (or would have been)."""
+    def show_provisional(
+        self, rows: list[dict[str, str]], drawn: threading.Event, listed: bool = False
+    ) -> None:
+        """Show ROWS until the queue is read (nothing happens once it is): the last run's, or
+        when LISTED the fix branches as git lists them (fixreview/rowsnapshot.py). DRAWN is
+        set once they are on screen (or would have been)."""
         if self.session.queue is None:
-            self.provisional = rows
+            self.provisional, self.provisional_listed = rows, listed
             if self.is_mounted:  # else on_mount draws them
                 self.refresh_rows()
         self.app.call_after_refresh(drawn.set)
+
+    def load_failed(self) -> None:
+        """Reading the queue failed (the app says why): the provisional rows go, and Enter
+        pressed on one of them opens nothing. A queue read before stays."""
+        self.open_when_read = None
+        if self.session.queue is None:
+            self.failed = True
+            self.provisional = []
+            self.refresh_rows()
 
     def _names(self) -> list[str]:
         """The branch of each row of the table, in order."""
@@ -306,7 +325,10 @@ class QueueScreen(Screen[None]):
             line = Text("loading the queue… then opening ", style=PROVISIONAL_LINE)
             state.update(line.append_text(one_line(self.open_when_read)))
         elif queue is None and self._provisional():
-            state.update(Text(PROVISIONAL_NOTE, style=PROVISIONAL_LINE))
+            note = LISTED_NOTE if self.provisional_listed else PROVISIONAL_NOTE
+            state.update(Text(note, style=PROVISIONAL_LINE))
+        elif queue is None and self.failed:
+            state.update(Text(FAILED_NOTE))
         elif queue is None:
             state.update(Text("loading the queue…"))
         else:
