@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import subprocess
+import sys
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -34,6 +36,7 @@ from fixreview.rowsnapshot import ROWS_KIND
 from tests.gitutil import AI, TestRepo
 from tests.test_app import SIZE, rows, settle, text_of
 from tests.test_app_progress import HOLD, Holds
+from tests.test_import_hygiene import AFTER_THE_FIRST_FRAME, _loaded_by
 from tests.test_progress import many_fixes
 
 COUNT = 4
@@ -308,3 +311,25 @@ async def test_a_refused_policy_leaves_no_listed_row_and_opens_nothing(
     finally:
         hold.release.set()
 
+
+def test_the_command_checks_the_base_without_the_models_before_the_app(repo: TestRepo) -> None:
+    """``fixreview`` (no command) resolves the base and reads its policy's patterns before it
+    opens the app, without importing the models or every screen: they would delay its first
+    frame. Here it stops at the terminal check, after those (the tests have no terminal)."""
+    many_fixes(repo, 1)
+    code, loaded = _loaded_by("--repo", str(repo.path))
+    assert code == 2  # "the review app needs a terminal"
+    assert "fixreview.fixbranches" in loaded
+    early = {m for m in loaded for name in AFTER_THE_FIRST_FRAME if m == name}
+    assert early == set()
+    assert "fixreview.policy" not in loaded
+    # what cannot be told without them is told as before: the model's own words, exit 2
+    repo.commit("policy", {".fixreview.toml": 'fix_branches = "ai-fix/*"\n'})
+    proc = subprocess.run(
+        [sys.executable, "-m", "fixreview", "--repo", str(repo.path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "fix_branches" in proc.stderr and "needs a terminal" not in proc.stderr

@@ -944,16 +944,23 @@ def _demo(args: argparse.Namespace) -> int:
 def _run_app(repo: Any, base: str | None, config: UserConfig) -> int:
     """Open the review app (the only command that imports Textual)."""
     from fixreview.app.main import FixreviewApp, binding_ids
-    from fixreview.policy import load_policy
+    from fixreview.fixbranches import fix_patterns
     from fixreview.user_config import config_path
 
-    load_policy(repo, base)  # a base that cannot be resolved: one line and exit 2, no app
-    unknown = sorted(set(config.keys) - binding_ids())
-    if unknown:
-        raise InputError(
-            f"{config_path()}: keys.{unknown[0]}: no binding has that id "
-            "(docs/app.md lists them)"
-        )
+    # a base that cannot be resolved, or a policy on it that is not TOML or whose fix branch
+    # patterns the policy model refuses: one line and exit 2, no app. Without importing the
+    # models (the app's first frame comes first; its worker reads and checks the whole policy)
+    if fix_patterns(repo, base) is None:
+        from fixreview.policy import load_policy
+
+        load_policy(repo, base)  # says what it refuses
+    if config.keys:  # every screen imported to list their bindings: only when remapping
+        unknown = sorted(set(config.keys) - binding_ids())
+        if unknown:
+            raise InputError(
+                f"{config_path()}: keys.{unknown[0]}: no binding has that id "
+                "(docs/app.md lists them)"
+            )
     if not sys.stdout.isatty() or not sys.stdin.isatty():
         raise UsageError("the review app needs a terminal; for scripts use: fixreview list --json")
     FixreviewApp(repo, base, config).run()
