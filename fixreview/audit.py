@@ -77,11 +77,8 @@ def audit_trail(
     for done, fix in enumerate(fixes):
         if progress is not None:
             progress(STAGE_TRAIL, done, len(fixes))
-        final, suggestion, human = (
-            final_diff(repo, fix),
-            suggestion_diff(repo, fix),
-            human_changes(repo, fix),
-        )
+        final = final_diff(repo, fix)
+        suggestion, human = suggestion_diff(repo, fix, final), human_changes(repo, fix)
         judgement = checks[fix.branch.head]
         fix.checks = judgement.states
         flags = assess_fix(repo, fix, queue.policy.policy, (final, suggestion, human.diff))

@@ -61,9 +61,17 @@ def suggestion_patch(repo: Repository, fix: Fix) -> str | None:
     return decode(repo.diff(start, suggestion.commit))
 
 
-def suggestion_diff(repo: Repository, fix: Fix) -> Diff | None:
+def suggestion_diff(repo: Repository, fix: Fix, final: Diff | None = None) -> Diff | None:
+    """The AI's patch parsed, or None (see :func:`suggestion_patch`). FINAL, when given, is the
+    fix's final diff parsed: a patch of exactly its text is that very diff (a fix the AI's
+    patch alone makes), not a second parse of the same text (a 20,000-line diff's lines cost
+    some 10 MB)."""
     patch = suggestion_patch(repo, fix)
-    return parse_diff(patch) if patch is not None else None
+    if patch is None:
+        return None
+    if final is not None and not final.partial and patch == final.raw:
+        return final
+    return parse_diff(patch)
 
 
 def human_changes(repo: Repository, fix: Fix) -> HumanChanges:

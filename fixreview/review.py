@@ -43,7 +43,7 @@ def load_review(
     can bear on it are parsed."""
     if final is None:
         final = final_diff(repo, fix)
-    suggestion = suggestion_diff(repo, fix)
+    suggestion = suggestion_diff(repo, fix, final)
     human = human_changes(repo, fix)
     flags = assess_fix(repo, fix, loaded.policy, (final, suggestion, human.diff))
     gate = None

@@ -120,3 +120,25 @@ def test_quoted_non_ascii_paths_are_decoded(repo: TestRepo) -> None:
     diff = final_diff(r, load_queue(r).get("ai-fix/unicode"))
     assert sorted(diff.paths()) == ["docs/café.md", "sp ace.txt"]
     assert diff.file("docs/café.md") is not None
+
+
+def test_an_unchanged_ai_patch_is_the_final_diff_itself_not_a_second_parse(repo: TestRepo) -> None:
+    """A fix the AI's patch alone makes: its suggestion view shows the final diff's very parse
+    (a long diff is parsed once); once a person changes the fix, the patch is parsed apart."""
+    repo.checkout("-b", "ai-fix/cmd")
+    repo.commit("Quote it", {"app/db.py": "def query(sql):\n    return quote(sql)\n"}, who=AI)
+    r = Repository(repo.path)
+    propose(r, "ai-fix/cmd", Finding(id="SEC-2", severity="critical"))
+    repo.checkout("main")
+    fix = load_queue(r).get("ai-fix/cmd")
+    final = final_diff(r, fix)
+    assert suggestion_diff(r, fix, final) is final
+    assert suggestion_diff(r, fix) == final  # what a parse of its own gives: equal
+    repo.checkout("ai-fix/cmd")
+    repo.commit("Not quote: bind", {"app/db.py": "def query(sql):\n    return bind(sql)\n"})
+    repo.checkout("main")
+    fix = load_queue(r).get("ai-fix/cmd")
+    final = final_diff(r, fix)
+    suggestion = suggestion_diff(r, fix, final)
+    assert suggestion is not None and suggestion is not final
+    assert suggestion.raw != final.raw

@@ -270,11 +270,10 @@ def _compute(
     from fixreview.risk.checks import assess
     from fixreview.risk.tree import tree_facts
 
-    final, suggestion, human = diffs or (
-        final_diff(repo, fix),
-        suggestion_diff(repo, fix),
-        human_changes(repo, fix).diff,
-    )
+    if diffs is None:
+        final = final_diff(repo, fix)
+        diffs = (final, suggestion_diff(repo, fix, final), human_changes(repo, fix).diff)
+    final, suggestion, human = diffs
     risk = policy.risk
     facts = tree_facts(repo, fix, final, risk.ci_paths, risk.dependency_paths)
     return assess(fix, final, suggestion, human, policy, facts)
