@@ -1135,7 +1135,9 @@ def rows_table(app):
     return None
 
 async def ready(app, pilot):
-    await wait_for(pilot, lambda: rows_table(app) is not None, "the queue's rows")
+    """The queue is read: its real rows are drawn (not the provisional ones a start draws
+    first, on which Enter waits for the queue)."""
+    await wait_for(pilot, lambda: read_queue(app), "the queue's rows")
     await pilot.pause()
     emit(mark="ready")
     return rows_table(app)
