@@ -1,7 +1,7 @@
 """The app's process hands large blocks back when they are freed (fixreview/app/memory.py).
 
-Asked of glibc itself in a fresh interpreter: after a 16 MiB block is freed, a 6 MiB one still
-gets a mapping of its own (glibc alone would have raised its threshold to 16 MiB and served it
+Asked of glibc itself in a fresh interpreter: after an 8 MiB block is freed, a 4 MiB one still
+gets a mapping of its own (glibc alone would have raised its threshold to 8 MiB and served it
 from the heap, where freeing it seldom lowers the resident size). Nothing is timed."""
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ if sys.argv[1] == "app":
     from fixreview.app.main import FixreviewApp  # what the app's start does, and only that
     from fixreview.app.memory import return_large_blocks
     assert return_large_blocks()
-big = bytearray(16 * 1024 * 1024)
+big = bytearray(8 * 1024 * 1024)
 del big
 before = libc.mallinfo2().hblks
-block = bytearray(6 * 1024 * 1024)
+block = bytearray(4 * 1024 * 1024)
 print(libc.mallinfo2().hblks - before)
 """
 

@@ -16,12 +16,9 @@ from __future__ import annotations
 import contextlib
 
 M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter number
-LARGE_BLOCK = 4 * 1024 * 1024
-"""Blocks of this size or more get a mapping of their own, returned when freed: the largest
-patches and diff texts. Smaller ones stay on the heap: mapping a fresh block costs its page
-faults (a 3 MB diff text decoded took 6 ms more mapped, measured), and with the threshold no
-longer moving the heap was found to hold no more than with 1 MiB (benchmark rss: median 155
-against 161 MB, 3 alternated runs, against 181 MB without)."""
+LARGE_BLOCK = 1024 * 1024
+"""Blocks of this size or more get a mapping of their own, returned when freed: diff texts,
+patches and their copies are megabytes; the UI's own objects are far below it."""
 
 
 def return_large_blocks() -> bool:
