@@ -20,7 +20,6 @@ from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.worker import Worker, WorkerState
 
-from fixreview.app.memory import return_large_blocks
 from fixreview.app.plain import say
 from fixreview.app.screens.help import HelpScreen
 from fixreview.app.screens.queue import QueueScreen, fix_texts
@@ -95,7 +94,6 @@ class FixreviewApp(App[None]):
         loading_watcher: Progress | None = None,
     ) -> None:
         super().__init__()
-        return_large_blocks()  # a long-lived process: what a long diff took goes back
         self.config = config or UserConfig()
         self.session = ReviewSession(repo, base, self.config.branches)
         self.queue_screen = QueueScreen(self.session)
