@@ -44,9 +44,9 @@ def test_verify_reads_every_ref_once(
     assert not any(c.startswith("git config") and "--get-regexp" in c for c in commands)
 
 
-def test_signatures_are_checked_on_a_thread_while_the_risk_checks_run(
-    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def prefetched(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, list[SignatureRequest]]]:
+    """Each call of ``DecisionVerifier.prefetch``: the thread it ran on and what it was asked."""
     seen: list[tuple[str, list[SignatureRequest]]] = []
     original = DecisionVerifier.prefetch
 
@@ -56,9 +56,15 @@ def test_signatures_are_checked_on_a_thread_while_the_risk_checks_run(
         original(self, asked)
 
     monkeypatch.setattr(DecisionVerifier, "prefetch", spy)
+    return seen
+
+
+def test_signatures_are_checked_on_a_thread_while_the_risk_checks_run(
+    demo_repo: Path, prefetched: list[tuple[str, list[SignatureRequest]]]
+) -> None:
     result = evaluate(Repository(demo_repo), APPROVED)
     assert result.approved
-    ((thread, asked),) = seen
+    ((thread, asked),) = prefetched
     assert thread == "fixreview-signatures"
     # exactly the records judged, in the order they are judged
     assert [(r[1], r[2]) for r in asked] == [
@@ -105,23 +111,14 @@ def test_what_verify_reads_first_fails_as_before(
 
 
 def test_log_checks_every_signature_once_ahead_in_judging_order(
-    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+    demo_repo: Path, prefetched: list[tuple[str, list[SignatureRequest]]]
 ) -> None:
     """log checks the signatures of every fix it judges on one thread while the risk checks
     run, in the order the fixes are judged; the trail is the one judging in turn gives."""
     from fixreview.audit import audit_trail
 
-    seen: list[tuple[str, list[SignatureRequest]]] = []
-    original = DecisionVerifier.prefetch
-
-    def spy(self: DecisionVerifier, requests: Iterable[SignatureRequest]) -> None:
-        asked = list(requests)
-        seen.append((threading.current_thread().name, asked))
-        original(self, asked)
-
-    monkeypatch.setattr(DecisionVerifier, "prefetch", spy)
     trail = audit_trail(Repository(demo_repo), None)
-    ((thread, asked),) = seen
+    ((thread, asked),) = prefetched
     assert thread == "fixreview-signatures"
     judged = [j for e in trail.entries if e.gate is not None for j in e.gate.judged]
     assert judged and [(r[1], r[2]) for r in asked] == [
