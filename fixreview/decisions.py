@@ -270,13 +270,9 @@ def warm_decisions(root: Path, git_dir: Path) -> None:
     git processes, and nothing is done when ROOT now leads to another git dir. The caller
     reads the decisions afterwards as usual; what it finds in the cache is checked as any
     entry, and what it does not find it parses itself."""
-    repo = Repository(root)
-    if repo.git_dir != git_dir:
-        return
-    try:
-        read_decisions(repo)
-    finally:
-        repo.close()
+    with Repository.reopened(root, git_dir) as repo:
+        if repo is not None:
+            read_decisions(repo)
 
 
 def read_decisions_on(

@@ -704,15 +704,11 @@ def _parse_groups_forked(
     for the cache only: the repository opened again (never the parent's git processes); it
     does nothing when the path now leads to another git dir. Its entries are read back like any
     entry: checked, and recomputed when missing or wrong."""
-    repo = Repository(root)
-    if repo.git_dir != git_dir:
-        return
-    store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
-    notes: list[_Note | None] = [None] * len(pairs)
-    try:
-        _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
-    finally:
-        repo.close()
+    with Repository.reopened(root, git_dir) as repo:
+        if repo is not None:
+            store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
+            notes: list[_Note | None] = [None] * len(pairs)
+            _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
 
 
 def _group_key(

@@ -17,7 +17,8 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 
@@ -520,6 +521,29 @@ class Repository:
         """End this repository's long-lived ``git cat-file`` (a later read starts it again)."""
         if self._reader is not None:
             self._reader.close()
+
+    @classmethod
+    def reopen(
+        cls, root: str | os.PathLike[str], git_dir: str | os.PathLike[str]
+    ) -> Repository | None:
+        """The repository at ROOT opened again in another process (a worker, a forked copy:
+        never the parent's git processes), or None when ROOT now leads to another git dir
+        than GIT_DIR, the one the parent works on."""
+        repo = cls(root)
+        return repo if repo.git_dir == Path(git_dir) else None
+
+    @classmethod
+    @contextmanager
+    def reopened(
+        cls, root: str | os.PathLike[str], git_dir: str | os.PathLike[str]
+    ) -> Iterator[Repository | None]:
+        """:meth:`reopen`, its ``git cat-file`` ended when the block ends."""
+        repo = cls.reopen(root, git_dir)
+        try:
+            yield repo
+        finally:
+            if repo is not None:
+                repo.close()
 
     def _batch_reader(self) -> BatchReader:
         if self._reader is None:

@@ -31,7 +31,6 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fixreview.jobs import jobs_from_env, may_fork, usable_cpus
@@ -268,8 +267,8 @@ def _start_worker(
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     with contextlib.suppress(OSError, AttributeError):  # no nice() on this system: as it is
         os.nice(WORKER_NICENESS)
-    repo = Repository(root)
-    if repo.git_dir != Path(git_dir):
+    repo = Repository.reopen(root, git_dir)
+    if repo is None:
         raise RuntimeError(f"{root} is no longer the repository {git_dir}")
     store = ResultCache.under(repo.common_dir, cache_kind)
     _state = _WorkerState(repo, policy, store, compute)
