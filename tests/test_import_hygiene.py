@@ -184,11 +184,17 @@ NOT_FOR_THE_FIRST_FRAME = (
 )
 
 
-def test_the_app_loads_no_signature_or_scanner_code_to_draw_its_queue() -> None:
+def _loaded_with_the_app() -> set[str]:
+    """The modules a fresh interpreter has loaded once it has imported the app."""
     code = "import sys\nimport fixreview.app.main\nprint(' '.join(sorted(sys.modules)))\n"
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     loaded = set(proc.stdout.split())
     assert "fixreview.app.main" in loaded
+    return loaded
+
+
+def test_the_app_loads_no_signature_or_scanner_code_to_draw_its_queue() -> None:
+    loaded = _loaded_with_the_app()
     early = {m for m in loaded for name in NOT_FOR_THE_FIRST_FRAME if m.split(".")[0] == name}
     assert early == set()
 
@@ -210,10 +216,8 @@ AFTER_THE_FIRST_FRAME = (
 
 
 def test_the_app_loads_no_models_or_queue_code_before_its_first_frame() -> None:
-    code = "import sys\nimport fixreview.app.main\nprint(' '.join(sorted(sys.modules)))\n"
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    loaded = set(proc.stdout.split())
-    assert "fixreview.app.main" in loaded and "fixreview.rowsnapshot" in loaded
+    loaded = _loaded_with_the_app()
+    assert "fixreview.rowsnapshot" in loaded
     early = {
         m for m in loaded for name in AFTER_THE_FIRST_FRAME if m == name or m.startswith(name + ".")
     }
