@@ -171,5 +171,11 @@ def listed_fix_branches(
     if found is None:
         return None
     every = fix_branch_refs(found.refs.listing, found.base.ref, found.base.branch, found.patterns)
+    return narrowed(every, only)
+
+
+def narrowed(every: list[BranchRef], only: Sequence[str]) -> Listed:
+    """The fix branches EVERY narrowed to those matching one of the reviewer's patterns ONLY
+    (all of them without any), and how many that leaves out."""
     branches = [b for b in every if matches_any(b.name, only)] if only else every
     return Listed(branches, len(every) - len(branches))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 from fixreview.check_rules import attach_checks
 from fixreview.errors import InputError, NotFoundError
-from fixreview.fixbranches import BranchRef, fix_branch_refs, matches_any
+from fixreview.fixbranches import BranchRef, fix_branch_refs, matches_any, narrowed
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
@@ -110,15 +110,13 @@ def load_queue(
     ONLY, those whose name matches one of its patterns (the reviewer's ``branches``: the others
     are counted in :attr:`Queue.hidden`)."""
     loaded = load_policy(repo, base)
-    every = list_fix_branches(repo, loaded)
-    patterns = list(only)
-    branches = [b for b in every if matches_any(b.name, patterns)] if patterns else every
-    fixes, warnings, holds_until = build_fixes(repo, loaded, branches, progress)
+    listed = narrowed(list_fix_branches(repo, loaded), only)
+    fixes, warnings, holds_until = build_fixes(repo, loaded, listed.branches, progress)
     return Queue(
         policy=loaded,
         fixes=fixes,
         warnings=warnings + _shallow(repo, loaded, fixes),
-        hidden=len(every) - len(branches),
+        hidden=listed.hidden,
         holds_until=holds_until,
     )
 
