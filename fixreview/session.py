@@ -55,12 +55,12 @@ def sort_key(mode: SortMode, fix: Fix) -> tuple[object, ...]:
     return (fix.severity_rank, fix.branch.name)
 
 
-def listed_first(queue: Queue) -> list[Fix]:
-    """The fixes the queue lists at start (the default view): awaiting review, most severe
-    first."""
+def listed_first(queue: Queue, *, everything: bool = False) -> list[Fix]:
+    """The fixes the queue lists at start (the app's default view, and ``list``): awaiting
+    review (every fix when EVERYTHING, ``list --all``), most severe first."""
     from fixreview.models import AWAITING_REVIEW
-    waiting = (f for f in queue.fixes if f.branch.status in AWAITING_REVIEW)
-    return sorted(waiting, key=lambda f: sort_key("severity", f))
+    shown = (f for f in queue.fixes if everything or f.branch.status in AWAITING_REVIEW)
+    return sorted(shown, key=lambda f: sort_key("severity", f))
 
 
 @dataclass

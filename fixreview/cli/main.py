@@ -540,10 +540,10 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
     from fixreview.gate import QueueJudging, set_statuses, start_judging
     from fixreview.jobs import forked_beside
     from fixreview.listsnapshot import ListOutput
-    from fixreview.models import AWAITING_REVIEW
     from fixreview.queue import load_queue
     from fixreview.risk import assess_fixes
     from fixreview.safetext import visible
+    from fixreview.session import listed_first
 
     with (
         _progress() as progress,
@@ -568,10 +568,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
             for started in judging:
                 started.wait(progress)
         set_statuses(queue, judging[0].finish(flags, progress))
-    fixes = sorted(
-        (f for f in queue.fixes if args.all or f.branch.status in AWAITING_REVIEW),
-        key=lambda f: (f.severity_rank, f.branch.name),
-    )
+    fixes = listed_first(queue, everything=args.all)
     err: list[str] = []
     if queue.hidden:
         from fixreview.queue import hidden_note
