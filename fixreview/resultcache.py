@@ -25,6 +25,7 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
+import itertools
 import json
 import os
 import re
@@ -173,6 +174,39 @@ def _header(kind: str, key: str, body: bytes) -> bytes:
     return b" ".join([FORMAT, kind.encode(), key.encode(), digest.encode(), b"%d" % len(body)])
 
 
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+_temporaries = itertools.count()
+
+
+def _create_temporary(directory: str) -> tuple[int, str] | None:
+    """A new file of this user's only in DIRECTORY (made, with its parents, when missing),
+    opened for writing, and its path; None when it cannot be made.
+
+    Named after this process and a counter, which no other writer uses (one system call, where
+    :func:`tempfile.mkstemp` draws random names and the directory was made again first: a cold
+    ``list`` writes thousands of entries); a name taken anyway (another machine sharing the git
+    dir) falls back to ``mkstemp``."""
+    name = os.path.join(directory, f".tmp-{os.getpid()}-{next(_temporaries)}")
+    for attempt in range(2):
+        try:
+            return os.open(name, _TEMPORARY_FLAGS, 0o600), name
+        except FileNotFoundError:
+            if attempt:
+                return None
+            try:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+            except OSError:
+                return None
+        except FileExistsError:
+            break
+        except OSError:
+            return None
+    try:
+        return tempfile.mkstemp(prefix=".tmp-", dir=directory)
+    except OSError:
+        return None
+
+
 class ResultCache:
     """The entries of one KIND under ROOT (``.git/fixreview/cache``); ROOT None: no cache."""
 
@@ -246,28 +280,31 @@ class ResultCache:
     def put(self, key: str, body: bytes) -> bool:
         """Store BODY under KEY, replacing whatever is there, atomically; whether it was
         stored (never an error: an unwritable cache is no cache)."""
-        path = self.path(key)
+        path = self._where(key)
         if path is None:
             return False
         data = _header(self.kind, key, body) + b"\n" + body
         if len(data) > self.max_bytes:
             return False
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            handle, temp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-        except OSError:
+        temp = _create_temporary(os.path.dirname(path))
+        if temp is None:
             return False
+        handle, temp_path = temp
         try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
             try:
-                os.replace(temp, path)
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(handle, view) :]
+            finally:
+                os.close(handle)
+            try:
+                os.replace(temp_path, path)
             except OSError:  # a directory where the entry should be: clear it, try once more
-                if path.is_dir() and not path.is_symlink():
+                if os.path.isdir(path) and not os.path.islink(path):
                     shutil.rmtree(path, ignore_errors=True)
-                os.replace(temp, path)
+                os.replace(temp_path, path)
             return True
         except OSError:
             with contextlib.suppress(OSError):
-                os.unlink(temp)
+                os.unlink(temp_path)
             return False

@@ -45,6 +45,32 @@ def test_round_trip_and_layout(tmp_path: Path) -> None:
     assert cache.get(key) == b"other"
 
 
+def test_a_temporary_name_in_use_is_never_written_through(tmp_path: Path) -> None:
+    """A writer names its temporary file after its process and a counter; a file already there
+    under every name it would use next (another writer's, a symbolic link planted there) is
+    left alone, and the entry is still stored, with no temporary file left behind."""
+    from fixreview import resultcache
+
+    cache = store(tmp_path)
+    first = cache_key("test-kind", "1", "first")
+    assert cache.put(first, b"one")  # makes the entry's directory
+    key = cache_key("test-kind", "1", "x")
+    shard = cache.path(key).parent  # type: ignore[union-attr]
+    shard.mkdir(parents=True, exist_ok=True)
+    upcoming = next(resultcache._temporaries) + 1
+    taken = shard / f".tmp-{os.getpid()}-{upcoming}"
+    victim = tmp_path / "victim"
+    victim.write_bytes(b"untouched")
+    taken.symlink_to(victim)
+    assert cache.put(key, b"two")
+    assert cache.get(key) == b"two"
+    assert victim.read_bytes() == b"untouched"
+    assert taken.is_symlink()
+    assert sorted(p.name for p in shard.iterdir() if p.name.startswith(".tmp-")) == [taken.name]
+    made = cache.path(first).parent  # type: ignore[union-attr]
+    assert oct(made.stat().st_mode & 0o777) == oct(0o700)  # made by the cache: this user's only
+
+
 def corruptions(path: Path, other: Path) -> list[tuple[str, object]]:
     good = path.read_bytes()
     return [
