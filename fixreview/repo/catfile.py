@@ -30,7 +30,8 @@ MEMO_OBJECT_BYTES = 64 * 1024
 """Answers up to this size are remembered (the trees and small files asked for again and again:
 the base branch's, by the risk checks of every fix of a queue)."""
 MEMO_BYTES = 4 * 1024 * 1024
-"""At most this much is remembered per reader; past it, answers are no longer kept."""
+"""At most this much is remembered per reader; past it, the answers used least recently are
+forgotten first (a queue's note blobs, read once, must not crowd out the base branch's trees)."""
 
 
 class BatchReader:
@@ -64,23 +65,35 @@ class BatchReader:
             return {}
         with self._lock:
             memo = self._memo
-            asked = [spec for spec in dict.fromkeys(specs) if spec not in memo]
+            asked: list[str] = []
+            known: dict[str, bytes | None] = {}
+            for spec in dict.fromkeys(specs):
+                if spec in memo:
+                    known[spec] = memo[spec] = memo.pop(spec)  # used last: forgotten last
+                else:
+                    asked.append(spec)
             answers = self._ask(asked) if asked else {}
             self._remember(answers)
-            return {spec: answers[spec] if spec in answers else memo[spec] for spec in specs}
+            known.update(answers)
+            return {spec: known[spec] for spec in specs}
 
     def _remember(self, answers: Mapping[str, bytes | None]) -> None:
         for spec, data in answers.items():
             if data is not None:
                 self._present.add(spec.partition(":")[0])
+        memo = self._memo
         for spec, data in answers.items():
             size = 0 if data is None else len(data)
-            if size > MEMO_OBJECT_BYTES or self._memo_bytes + size > MEMO_BYTES:
+            if size > MEMO_OBJECT_BYTES:
                 continue
             oid, inside, _ = spec.partition(":")
             if data is None and not (inside and oid in self._present):
                 continue
-            self._memo[spec] = data
+            while memo and self._memo_bytes + size + len(spec) > MEMO_BYTES:
+                oldest = next(iter(memo))  # the least recently used
+                dropped = memo.pop(oldest)
+                self._memo_bytes -= (0 if dropped is None else len(dropped)) + len(oldest)
+            memo[spec] = data
             self._memo_bytes += size + len(spec)
 
     def _ask(self, specs: Sequence[str]) -> dict[str, bytes | None]:

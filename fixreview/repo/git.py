@@ -17,7 +17,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
@@ -205,6 +205,31 @@ def _spawn(
         ) from None
 
 
+def _changed_paths_of(out: bytes, echoes: Sequence[bytes]) -> list[frozenset[str]] | None:
+    """The paths of ``diff-tree --stdin -r --raw -z`` output OUT, one set per pair, whose
+    echoes (``OLD NEW`` trees, which git prints before each pair's entries, none too) are
+    ECHOES; None unless OUT is exactly every echo in order, each followed by its entries."""
+    found: list[set[str]] = []
+    pos, end = 0, len(out)
+    while pos < end:
+        if out[pos : pos + 1] == b":":  # ":modes ids status" NUL path NUL
+            meta_end = out.find(b"\0", pos)
+            path_end = out.find(b"\0", meta_end + 1) if meta_end >= 0 else -1
+            if path_end < 0 or not found:
+                return None
+            found[-1].add(out[meta_end + 1 : path_end].decode("utf-8", "surrogateescape"))
+            pos = path_end + 1
+            continue
+        line_end = out.find(b"\n", pos)
+        if line_end < 0 or len(found) == len(echoes) or out[pos:line_end] != echoes[len(found)]:
+            return None
+        found.append(set())
+        pos = line_end + 1
+    if len(found) != len(echoes):
+        return None
+    return [frozenset(paths) for paths in found]
+
+
 class Repository:
     """A git repository on disk, addressed by its top-level directory (or git dir when bare)."""
 
@@ -220,6 +245,8 @@ class Repository:
         self._diffs: dict[tuple[str, ...], bytes] = {}
         self._reader: BatchReader | None = None
         self._trees: dict[str, str] = {}  # commit id -> its tree id
+        # (old, new) full ids -> every path whose entry differs (prefetch_changed_paths)
+        self._changed: dict[tuple[str, str], frozenset[str]] = {}
         self.pinned: RefState | None = None  # see pin()
 
     def pin(self, state: RefState) -> None:
@@ -494,6 +521,47 @@ class Repository:
         ends = [*starts[1:], len(out)]
         for pair, header, start, end in zip(wanted, headers, starts, ends, strict=True):
             self._diffs[pair] = out[start + len(header) : end]
+
+    def prefetch_changed_paths(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """Find, with one ``git diff-tree --stdin -r --raw -z --no-renames`` in the clean room,
+        every path whose entry differs between each (OLD, NEW) pair of full ids (commits, or
+        the empty tree as OLD): what :meth:`changed_paths` then answers.
+
+        Every file, symbolic link and submodule entry that differs is named, under its own
+        path (no rename pairing: both names of a renamed file); a tree is named by the entries
+        inside it. Each entry of ``--raw`` output starts with ``:``, which no pair's echo does,
+        so a path cannot be read as the next pair's echo whatever it holds. Output that does
+        not read exactly so is not used: nothing is known then, and callers read as before."""
+        wanted = [pair for pair in dict.fromkeys(pairs) if pair not in self._changed]
+        if not wanted:
+            return
+        commits = [oid for pair in wanted for oid in pair if oid != self.empty_tree]
+        if any(not _HEX_OID.match(oid) for oid in commits):
+            raise GitError("prefetch_changed_paths takes full object ids")
+        trees = dict(self.commit_trees(commits))
+        trees[self.empty_tree] = self.empty_tree
+        echoes = [f"{trees[old]} {trees[new]}".encode() for old, new in wanted]
+        out = self.clean_run(
+            "diff-tree",
+            "--stdin",
+            "-r",
+            "--raw",
+            "-z",
+            "--no-renames",
+            "--no-abbrev",
+            "--ignore-submodules=none",
+            input=b"".join(echo + b"\n" for echo in echoes),
+            object_format=object_format_of(echoes[0].split(b" ", 1)[0].decode()),
+        )
+        found = _changed_paths_of(out, echoes)
+        if found is not None:
+            for pair, paths in zip(wanted, found, strict=True):
+                self._changed[pair] = paths
+
+    def changed_paths(self, old: str, new: str) -> frozenset[str] | None:
+        """The paths whose entry differs between OLD and NEW (full ids) when
+        :meth:`prefetch_changed_paths` found them, else None (never computed here)."""
+        return self._changed.get((old, new))
 
     # -- bulk object reads ---------------------------------------------------------------------
 

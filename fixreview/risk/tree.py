@@ -262,10 +262,60 @@ def _ancestors(path: str) -> list[str]:
     return ["/".join(parts[:n]) for n in range(len(parts), 0, -1)]
 
 
+def _plain(path: str) -> bool:
+    """Whether PATH names an entry of a tree as it is, from its root: no empty, ``.`` or
+    ``..`` part, which ``REV:PATH`` could read otherwise (``./`` is relative to a directory)."""
+    return bool(path) and all(part not in ("", ".", "..") for part in path.split("/"))
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """What the fix's head shares with its merge-base: every path whose entry differs between
+    the two (:meth:`~fixreview.repo.git.Repository.changed_paths`, git's own comparison of the
+    trees, renames as both names) is CHANGED; any other path reads the same at both commits.
+
+    A path is the same at HEAD as at MERGE_BASE unless it changed, holds a changed path (a
+    directory), or lies under one (a file or submodule that became a directory). So the checks
+    of a queue read what a fix leaves alone once, at the merge-base most fixes share (the
+    reader remembers it), instead of at every fix's head."""
+
+    head: str
+    merge_base: str
+    changed: frozenset[str]
+    holders: frozenset[str]  # every directory above a changed path
+
+    @classmethod
+    def of(cls, repo: Repository, fix: Fix) -> Unchanged | None:
+        """FIX's, when its changed paths are known (prefetched for a queue), else None."""
+        base = fix.branch.merge_base
+        changed = repo.changed_paths(base, fix.branch.head) if base else None
+        if base is None or changed is None:
+            return None
+        holders = {path[:at] for path in changed for at, char in enumerate(path) if char == "/"}
+        return cls(fix.branch.head, base, changed, frozenset(holders))
+
+    def same(self, path: str) -> bool:
+        """Whether PATH reads the same at the head as at the merge-base."""
+        if not _plain(path) or path in self.changed or path in self.holders:
+            return False
+        return not any(
+            path[:at] in self.changed for at, char in enumerate(path) if char == "/"
+        )
+
+    def asked(self, spec: str) -> str:
+        """SPEC (``ID:PATH``) as it is read: at the merge-base when ID is the head and PATH
+        reads the same there."""
+        oid, colon, path = spec.partition(":")
+        if colon and oid == self.head and self.same(path):
+            return f"{self.merge_base}:{path}"
+        return spec
+
+
 @dataclass
 class _Reader:
     repo: Repository
     revisions: list[tuple[str, str]]  # (object id, "at the head" / "at the base")
+    unchanged: Unchanged | None = None
     refs: dict[tuple[str, bool], CiReference] = field(default_factory=dict)
     queued: set[str] = field(default_factory=set)
 
@@ -287,11 +337,17 @@ class _Reader:
             pending.append((spec, path, side))
 
     def read(self, specs: Iterable[str]) -> dict[str, bytes | None]:
-        """The objects SPECS name (None when missing); a name cat-file cannot take is missing."""
+        """The objects SPECS name (None when missing); a name cat-file cannot take is missing.
+        A path the fix leaves alone is read at the merge-base (:class:`Unchanged`)."""
         wanted = list(specs)
-        readable = [spec for spec in wanted if "\n" not in spec and "\r" not in spec]
-        found = self.repo.read_objects(readable)
-        return {spec: found.get(spec) for spec in wanted}
+        same = self.unchanged
+        asked = {
+            spec: spec if same is None else same.asked(spec)
+            for spec in wanted
+            if "\n" not in spec and "\r" not in spec
+        }
+        found = self.repo.read_objects(asked.values())
+        return {spec: found.get(asked[spec]) if spec in asked else None for spec in wanted}
 
 
 def _text(data: bytes | None) -> str | None:
@@ -321,7 +377,7 @@ def tree_facts(
     for oid in (branch.merge_base, branch.base_commit):
         if oid and all(oid != known for known, _ in revisions):
             revisions.append((oid, "at the base"))
-    reader = _Reader(repo, revisions)
+    reader = _Reader(repo, revisions, Unchanged.of(repo, fix))
     changed = [path for item in final.files for path in file_paths(item)]
 
     first: list[str] = []
