@@ -268,8 +268,9 @@ def test_the_reader_forgets_what_was_used_least_recently(repo: TestRepo) -> None
 
     count = MEMO_BYTES // (MEMO_OBJECT_BYTES // 2) + 8
     blobs = [
-        repo.git("hash-object", "-w", "--stdin", input=bytes([n % 256]) * (MEMO_OBJECT_BYTES // 2))
-        .strip()
+        repo.git(
+            "hash-object", "-w", "--stdin", input=bytes([n % 256]) * (MEMO_OBJECT_BYTES // 2)
+        ).strip()
         for n in range(count)
     ]
     r = Repository(repo.path)

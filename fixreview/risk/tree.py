@@ -298,9 +298,7 @@ class Unchanged:
         """Whether PATH reads the same at the head as at the merge-base."""
         if not _plain(path) or path in self.changed or path in self.holders:
             return False
-        return not any(
-            path[:at] in self.changed for at, char in enumerate(path) if char == "/"
-        )
+        return not any(path[:at] in self.changed for at, char in enumerate(path) if char == "/")
 
     def asked(self, spec: str) -> str:
         """SPEC (``ID:PATH``) as it is read: at the merge-base when ID is the head and PATH
