@@ -2,11 +2,11 @@
 
 Loading the whole queue costs a fixed number of git processes whatever the number of branches:
 one ``for-each-ref``, one ``rev-list`` and one ``cat-file --batch`` for the commits, one
-``ls-tree`` and one ``cat-file --batch`` for the proposal notes, one ``rev-parse`` and one
-``diff-tree --stdin`` for the sizes, and one ``cat-file --batch`` for the findings sources when
-trailers need them. Warm, the result cache holds the parsed commits (by the base's and heads'
-ids), each group of proposal notes' records (by the notes' blob ids) and the whole queue's sizes:
-only the ``for-each-ref`` and an ``ls-tree`` run.
+``ls-tree`` and one ``cat-file --batch`` for the proposal notes, one ``diff-tree --stdin`` for
+the sizes (counting while the proposals are read), and one ``cat-file --batch`` for the
+findings sources when trailers need them. Warm, the result cache holds the parsed commits (by
+the base's and heads' ids), each group of proposal notes' records (by the notes' blob ids) and
+the whole queue's sizes: only the ``for-each-ref`` and an ``ls-tree`` run.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from fixreview.repo.git import (
     CLEAN_DIFF_FLAGS,
     STABLE_DIFF_CONFIG,
     Repository,
+    Started,
     object_format_of,
 )
 from fixreview.repo.refs import BranchRefs
@@ -177,10 +178,12 @@ def build_fixes(
     if progress is not None:
         progress(STAGE_BRANCHES, 0, total)
     graph = load_graph(repo, loaded.base_commit, (b.head for b in branches))
+    merge_bases = _merge_bases(repo, loaded.base_commit, branches, graph)
+    # git counts the sizes while the proposals are read here
+    sizes = _Sizes.start(repo, [(next(iter(merge_bases[b.head]), None), b.head) for b in branches])
     proposals, warnings = _proposals_for(repo, branches, graph)
     findings: FindingsIndex | None = None
     fixes: list[Fix] = []
-    merge_bases = _merge_bases(repo, loaded.base_commit, branches, graph)
     for done, branch in enumerate(branches):
         if progress is not None:
             progress(STAGE_BRANCHES, done, total)
@@ -233,7 +236,8 @@ def build_fixes(
         problem = merge_bases_problem(fix.branch)
         if problem:
             fix.problems.append(problem)
-    _fill_stats(repo, fixes)
+    for fix, stats in zip(fixes, sizes.result(), strict=True):
+        fix.stats = stats
     check_warnings, holds_until = attach_checks(repo, loaded, fixes)
     if progress is not None:
         progress(STAGE_BRANCHES, total, total)
@@ -406,26 +410,47 @@ STATS_VERSION = "1"
 STATS_CACHE_KIND = "diff-stats"
 
 
-def _fill_stats(repo: Repository, fixes: list[Fix]) -> None:
-    """Files and lines changed by every fix: the whole queue's sizes from one result-cache
-    entry (keyed by every fix's merge-base and head, whose ids fix their trees), else with one
-    ``git diff-tree --stdin``."""
-    if not fixes:
-        return
-    store = ResultCache.under(repo.common_dir, STATS_CACHE_KIND)
-    key = cache_key(
-        STATS_CACHE_KIND,
-        STATS_VERSION,
-        code_digest(("queue.py", "repo/git.py")),
-        program_identity("git"),
-        "".join(f"{fix.branch.merge_base or '-'} {fix.branch.head}\n" for fix in fixes),
-    )
-    found = _stats_from_entry(store.get(key), len(fixes))
-    if found is None:
-        found = _diff_stats(repo, fixes)
-        store.put(key, "".join(f"{s.files} {s.added} {s.removed}\n" for s in found).encode())
-    for fix, stats in zip(fixes, found, strict=True):
-        fix.stats = stats
+@dataclass
+class _Sizes:
+    """Files and lines changed by each (merge-base, head) pair of a queue: the whole queue's
+    sizes from one result-cache entry (keyed by every pair, whose ids fix their trees), else
+    counted by one ``git diff-tree --stdin`` started at once and read by :meth:`result`."""
+
+    pairs: list[tuple[str | None, str]]
+    found: list[DiffStats] | None = None
+    counting: Started | None = None
+    trees: list[tuple[str, str]] = field(default_factory=list)
+    store: ResultCache | None = None
+    key: str = ""
+
+    @classmethod
+    def start(cls, repo: Repository, pairs: list[tuple[str | None, str]]) -> _Sizes:
+        if not pairs:
+            return cls(pairs, found=[])
+        store = ResultCache.under(repo.common_dir, STATS_CACHE_KIND)
+        key = cache_key(
+            STATS_CACHE_KIND,
+            STATS_VERSION,
+            code_digest(("queue.py", "repo/git.py")),
+            program_identity("git"),
+            "".join(f"{base or '-'} {head}\n" for base, head in pairs),
+        )
+        found = _stats_from_entry(store.get(key), len(pairs))
+        if found is not None:
+            return cls(pairs, found=found)
+        counting, trees = _start_diff_stats(repo, pairs)
+        return cls(pairs, counting=counting, trees=trees, store=store, key=key)
+
+    def result(self) -> list[DiffStats]:
+        """Every pair's sizes, in order (each a copy of its own)."""
+        if self.found is None:
+            assert self.counting is not None
+            out = Repository.finished(self.counting).decode("utf-8", "surrogateescape")
+            self.found = _diff_stats(out, self.trees)
+            if self.store is not None:
+                body = "".join(f"{s.files} {s.added} {s.removed}\n" for s in self.found)
+                self.store.put(self.key, body.encode())
+        return [stats.model_copy() for stats in self.found]
 
 
 def _stats_from_entry(body: bytes | None, count: int) -> list[DiffStats] | None:
@@ -446,23 +471,18 @@ def _stats_from_entry(body: bytes | None, count: int) -> list[DiffStats] | None:
     return found
 
 
-def _diff_stats(repo: Repository, fixes: list[Fix]) -> list[DiffStats]:
-    """Files and lines changed by every fix, with one ``git diff-tree --stdin``."""
-    # diff-tree reads "A B" of two commits as a commit and its parents: give it trees.
-    revs = [rev for fix in fixes for rev in (fix.branch.merge_base, fix.branch.head) if rev]
-    trees = dict(
-        zip(revs, repo.run_text("rev-parse", *(f"{r}^{{tree}}" for r in revs)).split(), strict=True)
-    )
-    pairs = [
-        (
-            trees[fix.branch.merge_base] if fix.branch.merge_base else repo.empty_tree,
-            trees[fix.branch.head],
-        )
-        for fix in fixes
-    ]
-    stdin = "".join(f"{old} {new}\n" for old, new in pairs).encode()
+def _start_diff_stats(
+    repo: Repository, pairs: list[tuple[str | None, str]]
+) -> tuple[Started, list[tuple[str, str]]]:
+    """Start the ``git diff-tree --stdin --numstat`` that counts every pair's changes; the
+    pairs' trees, which its output names."""
+    # diff-tree reads "A B" of two commits as a commit and its parents: give it trees, read
+    # from the commit objects
+    trees = repo.commit_trees(rev for pair in pairs for rev in pair if rev)
+    tree_pairs = [(trees[base] if base else repo.empty_tree, trees[head]) for base, head in pairs]
+    stdin = "".join(f"{old} {new}\n" for old, new in tree_pairs).encode()
     # in the clean room, like the bound diff: no attributes, drivers or config change the sizes
-    out = repo.clean_run(
+    started = repo.clean_start(
         *STABLE_DIFF_CONFIG,
         "diff-tree",
         "--stdin",
@@ -470,8 +490,14 @@ def _diff_stats(repo: Repository, fixes: list[Fix]) -> list[DiffStats]:
         *CLEAN_DIFF_FLAGS,
         "--numstat",
         input=stdin,
-        object_format=object_format_of(pairs[0][1]),
-    ).decode("utf-8", "surrogateescape")
+        object_format=object_format_of(tree_pairs[0][1]),
+    )
+    return started, tree_pairs
+
+
+def _diff_stats(out: str, pairs: list[tuple[str, str]]) -> list[DiffStats]:
+    """The files and lines each pair of trees changes, read from ``diff-tree --numstat``'s
+    output OUT."""
     stats: dict[tuple[str, str], DiffStats] = {}
     current: DiffStats | None = None
     for line in out.splitlines():
@@ -486,4 +512,4 @@ def _diff_stats(repo: Repository, fixes: list[Fix]) -> list[DiffStats]:
         current.files += 1
         current.added += int(added) if added.isdigit() else 0
         current.removed += int(removed) if removed.isdigit() else 0
-    return [stats.get(pair, DiffStats()).model_copy() for pair in pairs]
+    return [stats.get(pair, DiffStats()) for pair in pairs]

@@ -1,5 +1,5 @@
 """The queue's diff sizes (files, lines added and removed) kept in one result-cache entry for
-the whole queue (fixreview.queue._fill_stats): cached, warm and uncached reads agree; the entry
+the whole queue (fixreview.queue._Sizes): cached, warm and uncached reads agree; the entry
 never outlives a moved branch; a damaged entry is computed again."""
 
 from __future__ import annotations
@@ -73,3 +73,38 @@ def test_a_damaged_entry_is_computed_again(repo: TestRepo, damage: bytes) -> Non
     key = entry.parent.name + entry.name
     assert store.put(key, damage)
     assert _sizes(repo.path) == expected
+
+
+def test_the_sizes_are_counted_while_the_proposals_are_read(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """git starts counting before the proposal notes are listed and read (one process, its
+    input from a file: nothing waits on it meanwhile), and nothing else about the sizes moves."""
+    from fixreview.notes.store import PROPOSALS_REF
+    from tests.test_risk import make_fix
+
+    _queue_repo(repo)
+    make_fix(repo, {"app/db.py": "def query(sql, args):\n    return sql, args\n"})
+    r = Repository(repo.path)
+    assert r.ref_value(PROPOSALS_REF) is not None
+    started: list[tuple[str, ...]] = []  # every git process, in the order they start
+    run, clean_start = Repository._run, Repository.clean_start
+
+    def running(self: Repository, args, input, env):  # type: ignore[no-untyped-def]
+        started.append(tuple(args))
+        return run(self, args, input, env)
+
+    def starting(self: Repository, *args, **options):  # type: ignore[no-untyped-def]
+        started.append(args)
+        return clean_start(self, *args, **options)
+
+    monkeypatch.setattr(Repository, "_run", running)
+    monkeypatch.setattr(Repository, "clean_start", starting)
+    sizes = {
+        f.branch.name: (f.stats.files, f.stats.added, f.stats.removed) for f in load_queue(r).fixes
+    }
+    assert sizes["ai-fix/f2"] == (2, 7, 1) and sizes["ai-fix/x"] == (1, 2, 2)
+    counting = next(n for n, argv in enumerate(started) if "--numstat" in argv)
+    notes = next(n for n, argv in enumerate(started) if "ls-tree" in argv)
+    assert counting < notes, started
+    assert not any("rev-parse" in argv and "^{tree}" in " ".join(argv) for argv in started)

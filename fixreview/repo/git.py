@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
+from typing import IO
 
 from fixreview.errors import FixreviewError, GitError, NotARepositoryError
 from fixreview.repo.catfile import BatchReader
@@ -170,6 +171,71 @@ def clean_room(object_format: str) -> Path:
         return room
 
 
+class Started:
+    """A git process started and not waited for yet (:meth:`Repository.clean_start`): the
+    caller does other work while git runs, then takes its output with :meth:`wait`."""
+
+    def __init__(
+        self, argv: list[str], proc: subprocess.Popen[bytes], out: IO[bytes], seconds: float
+    ) -> None:
+        self._argv = argv
+        self._proc = proc
+        self._out = out
+        self._seconds = seconds
+        self._deadline = time.monotonic() + seconds
+
+    def wait(self) -> subprocess.CompletedProcess[bytes]:
+        """Its exit code and output, once it has ended (GitError past the git timeout, counted
+        from its start: a hung git is stopped)."""
+        proc = self._proc
+        try:
+            try:
+                _, err = proc.communicate(timeout=max(0.0, self._deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.communicate()
+                raise GitError(
+                    f"git {_subcommand(self._argv[1:])} did not finish within "
+                    f"{self._seconds:g} s and was stopped (a hung hook, credential helper or "
+                    f"remote?; raise {GIT_TIMEOUT_ENV} to wait longer)"
+                ) from None
+            self._out.seek(0)
+            return subprocess.CompletedProcess(self._argv, proc.returncode, self._out.read(), err)
+        finally:
+            self._out.close()
+
+
+def _start(
+    argv: list[str], cwd: Path | None, input: bytes | None, env: Mapping[str, str]
+) -> Started:
+    """Start one git process (see :func:`_spawn`): its input from an unnamed temporary file,
+    so nothing needs feeding while it runs."""
+    seconds = git_timeout()
+    out = tempfile.TemporaryFile()  # noqa: SIM115 (closed by Started.wait)
+    try:
+        proc = _popen(argv, cwd, input, env, out)
+    except FileNotFoundError:
+        out.close()
+        raise GitError("git is not installed or not on PATH") from None
+    except BaseException:
+        out.close()
+        raise
+    return Started(argv, proc, out, seconds)
+
+
+def _popen(
+    argv: list[str], cwd: Path | None, input: bytes | None, env: Mapping[str, str], out: IO[bytes]
+) -> subprocess.Popen[bytes]:
+    if input is None:
+        return subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.PIPE, env=dict(env))
+    with tempfile.TemporaryFile() as feed:  # git reads its own copy of the descriptor
+        feed.write(input)
+        feed.seek(0)
+        return subprocess.Popen(
+            argv, cwd=cwd, stdin=feed, stdout=out, stderr=subprocess.PIPE, env=dict(env)
+        )
+
+
 def _spawn(
     argv: list[str], cwd: Path | None, input: bytes | None, env: Mapping[str, str]
 ) -> subprocess.CompletedProcess[bytes]:
@@ -181,28 +247,7 @@ def _spawn(
     2 MB diff read through a pipe took 0.7 s in the app instead of 30 ms. Its (short) error
     output stays a pipe: the end of that pipe is how its end is noticed at once (a wait with
     a timeout and no pipe polls, sleeping up to 50 ms at a time)."""
-    seconds = git_timeout()
-    try:
-        with tempfile.TemporaryFile() as out:
-            proc = subprocess.run(
-                argv,
-                cwd=cwd,
-                input=input,
-                stdout=out,
-                stderr=subprocess.PIPE,
-                env=dict(env),
-                check=False,
-                timeout=seconds,
-            )
-            out.seek(0)
-            return subprocess.CompletedProcess(argv, proc.returncode, out.read(), proc.stderr)
-    except FileNotFoundError:
-        raise GitError("git is not installed or not on PATH") from None
-    except subprocess.TimeoutExpired:
-        raise GitError(
-            f"git {_subcommand(argv[1:])} did not finish within {seconds:g} s and was stopped "
-            f"(a hung hook, credential helper or remote?; raise {GIT_TIMEOUT_ENV} to wait longer)"
-        ) from None
+    return _start(argv, cwd, input, env).wait()
 
 
 def _changed_paths_of(out: bytes, echoes: Sequence[bytes]) -> list[frozenset[str]] | None:
@@ -360,17 +405,37 @@ class Repository:
         where or by whom they are produced. ``env`` may add e.g. ``GIT_INDEX_FILE``.
         OBJECT_FORMAT is the repository's (pass it when known from an id: no process is spent).
         """
+        return self.finished(
+            self.clean_start(*args, object_format=object_format, input=input, env=env),
+            ok_codes,
+        )
+
+    def clean_start(
+        self,
+        *args: str,
+        object_format: str | None = None,
+        input: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Started:
+        """Start what :meth:`clean_run` runs, without waiting for it: :meth:`finished` takes
+        its output."""
         if object_format is None:
             object_format = self.object_format
         room = clean_room(object_format)
-        proc = _spawn(
+        return _start(
             ["git", "-c", f"core.attributesFile={os.devnull}", *args],
             room,
             input,
             self.clean_env(object_format, env),
         )
+
+    @staticmethod
+    def finished(started: Started, ok_codes: Iterable[int] = (0,)) -> bytes:
+        """The exact output of a git process :meth:`clean_start` started, once it has ended;
+        GitError when it failed (an exit code not in OK_CODES) or hung."""
+        proc = started.wait()
         if proc.returncode not in tuple(ok_codes):
-            raise GitError(_describe_failure(["-c", "x", *args], proc))
+            raise GitError(_describe_failure(["-c", "x", *proc.args[3:]], proc))
         return proc.stdout
 
     def object_ids(self, *revs: str) -> list[str]:
