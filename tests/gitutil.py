@@ -29,10 +29,10 @@ class TestRepo:
 
     __test__ = False
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, object_format: str = "sha1") -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        git(path, "init", "-q", "-b", "main")
+        git(path, "init", "-q", "-b", "main", f"--object-format={object_format}")
         git(path, "config", "fixreview.base", "main")  # the base is never guessed
         self.tick = 0
 

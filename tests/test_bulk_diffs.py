@@ -16,10 +16,7 @@ HEX_LINES = "4b825dc642cb6eb9a060e54bf8d69288fbee4904 4b825dc642cb6eb9a060e54bf8
 
 def _history(path: Path, object_format: str = "sha1") -> tuple[TestRepo, list[str]]:
     """A repository whose commits change files every way a diff can show."""
-    if object_format != "sha1":
-        path.mkdir(parents=True)
-        git(path, "init", "-q", "-b", "main", f"--object-format={object_format}")
-    repo = TestRepo(path)
+    repo = TestRepo(path, object_format)
     commits = [
         repo.commit(
             "start",

@@ -57,12 +57,7 @@ def works_everywhere(
 
 def _make(path: Path, aisha: Reviewer, object_format: str = "sha1") -> TestRepo:
     """main allows aisha; ai-fix/sqli is an AI commit two commits behind main's head."""
-    r = TestRepo.__new__(TestRepo)
-    r.path = path
-    r.tick = 0
-    path.mkdir(parents=True)
-    git(path, "init", "-q", "-b", "main", f"--object-format={object_format}")
-    git(path, "config", "fixreview.base", "main")
+    r = TestRepo(path, object_format)
     r.commit("Initial commit", {"app/db.py": "def query(sql):\n    return sql\n"})
     allow(r, aisha)
     start = r.rev("HEAD")

@@ -47,10 +47,7 @@ def differing(repo: TestRepo, old: str | None, new: str) -> frozenset[str]:
 def history(path: Path, object_format: str = "sha1") -> tuple[TestRepo, list[str]]:
     """Commits that change entries every way a tree can: content, mode, type (file, link,
     submodule, directory), renames, names with a newline, one that starts like an echo line."""
-    if object_format != "sha1":
-        path.mkdir(parents=True)
-        git(path, "init", "-q", "-b", "main", f"--object-format={object_format}")
-    repo = TestRepo(path)
+    repo = TestRepo(path, object_format)
     commits = [
         repo.commit(
             "start",
