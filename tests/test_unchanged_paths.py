@@ -120,9 +120,17 @@ def test_output_that_does_not_read_exactly_is_not_used() -> None:
 
 def test_a_path_is_the_same_unless_it_changed_holds_a_change_or_lies_under_one() -> None:
     changed = frozenset({"src/app.py", ".github/workflows/ci.yml", "lib"})
-    holders = frozenset({"src", ".github", ".github/workflows"})
-    same = Unchanged("h" * 40, "m" * 40, changed, holders)
-    for path in [".gitlab-ci.yml", "src/action.yml", "src/app.pyc", "libs/action.yml", "docs"]:
+    same = Unchanged("h" * 40, "m" * 40, changed, tuple(sorted(changed)))
+    for path in [
+        ".gitlab-ci.yml",
+        "src/action.yml",
+        "src/app.pyc",
+        "libs/action.yml",
+        "docs",
+        "sr",
+        "src-other/action.yml",
+        ".github/workflow",
+    ]:
         assert same.same(path), path
     for path in [
         "src/app.py",

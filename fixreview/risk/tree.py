@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -277,12 +278,13 @@ class Unchanged:
     A path is the same at HEAD as at MERGE_BASE unless it changed, holds a changed path (a
     directory), or lies under one (a file or submodule that became a directory). So the checks
     of a queue read what a fix leaves alone once, at the merge-base most fixes share (the
-    reader remembers it), instead of at every fix's head."""
+    reader remembers it), instead of at every fix's head. Each question costs a few set and
+    binary-search look-ups, whatever the number of changed paths."""
 
     head: str
     merge_base: str
     changed: frozenset[str]
-    holders: frozenset[str]  # every directory above a changed path
+    ordered: tuple[str, ...]  # CHANGED sorted: the paths under a directory are side by side
 
     @classmethod
     def of(cls, repo: Repository, fix: Fix) -> Unchanged | None:
@@ -291,14 +293,22 @@ class Unchanged:
         changed = repo.changed_paths(base, fix.branch.head) if base else None
         if base is None or changed is None:
             return None
-        holders = {path[:at] for path in changed for at, char in enumerate(path) if char == "/"}
-        return cls(fix.branch.head, base, changed, frozenset(holders))
+        return cls(fix.branch.head, base, changed, tuple(sorted(changed)))
 
     def same(self, path: str) -> bool:
         """Whether PATH reads the same at the head as at the merge-base."""
-        if not _plain(path) or path in self.changed or path in self.holders:
+        if not _plain(path) or path in self.changed:
             return False
-        return not any(path[:at] in self.changed for at, char in enumerate(path) if char == "/")
+        inside = path + "/"  # a changed path under PATH sorts right after this
+        at = bisect_left(self.ordered, inside)
+        if at < len(self.ordered) and self.ordered[at].startswith(inside):
+            return False
+        slash = path.find("/")
+        while slash >= 0:  # a changed path above PATH
+            if path[:slash] in self.changed:
+                return False
+            slash = path.find("/", slash + 1)
+        return True
 
     def asked(self, spec: str) -> str:
         """SPEC (``ID:PATH``) as it is read: at the merge-base when ID is the head and PATH
