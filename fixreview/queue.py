@@ -181,7 +181,37 @@ def build_fixes(
     merge_bases = _merge_bases(repo, loaded.base_commit, branches, graph)
     # git counts the sizes while the proposals are read here
     sizes = _Sizes.start(repo, [(next(iter(merge_bases[b.head]), None), b.head) for b in branches])
-    proposals, warnings = _proposals_for(repo, branches, graph)
+    try:
+        proposals, warnings = _proposals_for(repo, branches, graph)
+        fixes = _fixes_of(repo, loaded, branches, graph, merge_bases, proposals, warnings, progress)
+    except BaseException:
+        sizes.stop()
+        raise
+    for fix in fixes:
+        problem = merge_bases_problem(fix.branch)
+        if problem:
+            fix.problems.append(problem)
+    for fix, stats in zip(fixes, sizes.result(), strict=True):
+        fix.stats = stats
+    check_warnings, holds_until = attach_checks(repo, loaded, fixes)
+    if progress is not None:
+        progress(STAGE_BRANCHES, total, total)
+    return fixes, warnings + check_warnings, holds_until
+
+
+def _fixes_of(
+    repo: Repository,
+    loaded: LoadedPolicy,
+    branches: list[BranchRef],
+    graph: CommitGraph,
+    merge_bases: dict[str, list[str]],
+    proposals: dict[str, list[Proposal]],
+    warnings: list[str],
+    progress: Progress | None,
+) -> list[Fix]:
+    """The fix of each of BRANCHES, in order: from its proposal, else its trailers (the
+    findings sources' warnings added to WARNINGS), else with no linked finding."""
+    total = len(branches)
     findings: FindingsIndex | None = None
     fixes: list[Fix] = []
     for done, branch in enumerate(branches):
@@ -232,16 +262,7 @@ def build_fixes(
                     problems=["no linked finding: no proposal note and no Finding-Id trailer"],
                 )
             )
-    for fix in fixes:
-        problem = merge_bases_problem(fix.branch)
-        if problem:
-            fix.problems.append(problem)
-    for fix, stats in zip(fixes, sizes.result(), strict=True):
-        fix.stats = stats
-    check_warnings, holds_until = attach_checks(repo, loaded, fixes)
-    if progress is not None:
-        progress(STAGE_BRANCHES, total, total)
-    return fixes, warnings + check_warnings, holds_until
+    return fixes
 
 
 def merge_bases_problem(branch: FixBranch) -> str | None:
@@ -440,6 +461,11 @@ class _Sizes:
             return cls(pairs, found=found)
         counting, trees = _start_diff_stats(repo, pairs)
         return cls(pairs, counting=counting, trees=trees, store=store, key=key)
+
+    def stop(self) -> None:
+        """Leave the sizes uncounted: git stopped, and waited for."""
+        if self.counting is not None:
+            self.counting.stop()
 
     def result(self) -> list[DiffStats]:
         """Every pair's sizes, in order (each a copy of its own)."""

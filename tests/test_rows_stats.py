@@ -108,3 +108,45 @@ def test_the_sizes_are_counted_while_the_proposals_are_read(
     notes = next(n for n, argv in enumerate(started) if "ls-tree" in argv)
     assert counting < notes, started
     assert not any("rev-parse" in argv and "^{tree}" in " ".join(argv) for argv in started)
+
+
+def test_a_queue_read_that_stops_stops_git_counting(repo: TestRepo) -> None:
+    """The sizes' git is started before the fixes are read; a read that fails meanwhile stops
+    it and waits for it: no git is left behind, running or unwaited for."""
+    from fixreview.repo.git import Started
+
+    _queue_repo(repo)
+    started: list[Started] = []
+    stopped: list[Started] = []
+
+    class Watched(Repository):
+        def clean_start(self, *args, **options):  # type: ignore[no-untyped-def]
+            process = super().clean_start(*args, **options)
+            if "--numstat" in args:
+                started.append(process)
+                original = process.stop
+
+                def stop() -> None:
+                    stopped.append(process)
+                    original()
+
+                process.stop = stop  # type: ignore[method-assign]
+            return process
+
+    calls: list[int] = []
+
+    class Stop(Exception):
+        pass
+
+    def progress(stage: str, done: int, total: int) -> None:
+        calls.append(done)
+        if len(calls) == 2:  # the fixes are being read: git counts their sizes meanwhile
+            raise Stop
+
+    r = Watched(repo.path)
+    with pytest.raises(Stop):
+        load_queue(r, progress=progress)
+    assert calls == [0, 0]
+    assert len(started) == 1 and stopped == started
+    assert started[0]._proc.returncode is not None  # waited for
+    r.close()

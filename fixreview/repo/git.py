@@ -184,6 +184,15 @@ class Started:
         self._seconds = seconds
         self._deadline = time.monotonic() + seconds
 
+    def stop(self) -> None:
+        """End it now, unread, and wait for it (a caller leaving early leaves no git behind)."""
+        try:
+            if self._proc.poll() is None:
+                self._proc.kill()
+            self._proc.communicate()
+        finally:
+            self._out.close()
+
     def wait(self) -> subprocess.CompletedProcess[bytes]:
         """Its exit code and output, once it has ended (GitError past the git timeout, counted
         from its start: a hung git is stopped)."""
