@@ -130,9 +130,7 @@ def test_a_schema_2_payload_with_an_unmatched_reason_is_refused() -> None:
         _decode(downgraded)
     assert _decode(line).suggestion.unmatched == "no commit holds it"
     # and schema 3 is only ever an unmatched proposal: without its reason, refused
-    bare = _replace_in_payload(
-        proposal_line(_proposal()), b"schema = 2\n", b"schema = 3\n"
-    )
+    bare = _replace_in_payload(proposal_line(_proposal()), b"schema = 2\n", b"schema = 3\n")
     with pytest.raises(ValueError, match=r"suggestion\.unmatched: missing"):
         _decode(bare)
 
@@ -492,3 +490,36 @@ def test_check_proposal_agrees_with_a_full_parse_on_any_mix_of_diff_lines(
 ) -> None:
     patch = "".join(pieces)
     assert _check_refuses(patch) == _full_parse_refuses(patch), patch
+
+
+_LINE_STARTING_LIKE_A_HUNK_BUT_NOT_ONE = re.compile(
+    r"^@@(?! -\d+(,\d+)? \+\d+(,\d+)? @@)", re.MULTILINE
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from(
+                ["@@ -1,2 +1,3 @@", "@@ -1 +1 @@ def f():", "@@", "@@ -x +1 @@", "@@ -1,2 +3", "@"]
+            ),
+            st.text(alphabet="@ -+,0123456789\r\t\u0661x", max_size=20),
+        ),
+        max_size=8,
+    ),
+    st.sampled_from(["\n", "\r\n", "\r", ""]),
+)
+@example(["@@ -1 +1 @@", " a", "@@ nope"], "\n")
+@example(["x", "@@"], "\r")
+def test_a_bad_hunk_header_is_found_where_the_expression_finds_it(
+    lines: list[str], newline: str
+) -> None:
+    """The patch check finds the first line starting with "@@" that is not a hunk header's
+    start exactly where the multi-line expression it replaces does (digits of any script, as
+    ``\\d`` takes them; a carriage return is no line break)."""
+    from fixreview.queue import bad_hunk_header
+
+    patch = newline.join(lines)
+    expected = _LINE_STARTING_LIKE_A_HUNK_BUT_NOT_ONE.search(patch)
+    assert bad_hunk_header(patch) == (expected.start() if expected else None)
