@@ -375,10 +375,22 @@ PLUGINS_OFF = ("PYDANTIC_DISABLE_PLUGINS", "__all__")
 """Set in the environment before any model validates: pydantic then loads no third-party
 plugin (an entry point of any installed distribution, found by reading every distribution's
 metadata, about 5-15 ms of every command) into fixreview's validation of untrusted records."""
+PLUGIN_LOADER = "pydantic.plugin._loader"
+
+
+def plugins_off() -> None:
+    """Turn pydantic's plugins off (:data:`PLUGINS_OFF`) and, unless pydantic's plugin loader
+    is loaded already, stand :mod:`fixreview.pydantic_plugins` in for it: it answers "no
+    plugin", as the real one does with plugins off, without importing ``importlib.metadata``."""
+    os.environ[PLUGINS_OFF[0]] = PLUGINS_OFF[1]
+    if PLUGIN_LOADER not in sys.modules:
+        from fixreview import pydantic_plugins
+
+        sys.modules[PLUGIN_LOADER] = pydantic_plugins
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    os.environ[PLUGINS_OFF[0]] = PLUGINS_OFF[1]
+    plugins_off()
     try:
         args = build_parser().parse_args(argv)
         return _dispatch(args)
