@@ -5,6 +5,8 @@ Counted from git's own trace and from the threads the work ran on; nothing is ti
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -125,3 +127,48 @@ def test_log_checks_every_signature_once_ahead_in_judging_order(
         (j.record.payload, j.record.signature) for j in judged
     ]
     assert any(e.gate is not None and e.gate.approved for e in trail.entries)
+
+
+ENDS = (
+    "import atexit, gc, sys\n"
+    "class TornDown:\n"
+    "    def __del__(self):\n"
+    "        sys.stderr.write('torn down\\n')\n"
+    "kept = TornDown()\n"
+    "def ran():\n"
+    "    sys.stderr.write(f'exit handlers ran, collector {gc.isenabled()}\\n')\n"
+    "atexit.register(ran)\n"
+    "from fixreview.cli.main import main\n"
+    "raise SystemExit(main())\n"
+)
+
+
+def _as_the_program(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", ENDS, *argv], capture_output=True, text=True, check=False
+    )
+
+
+def test_verify_run_as_the_program_ends_without_the_interpreter_teardown(
+    demo_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run as the program, verify runs without the cycle collector and ends once its output is
+    flushed and the exit handlers have run, skipping the interpreter's teardown (an object
+    alive at the end is never finalized); called with arguments, main only returns. The
+    output and the exit codes are the same."""
+    argv = ["--repo", str(demo_repo), "verify", "--json", APPROVED]
+    assert main(argv) == 0
+    expected = capsys.readouterr().out
+    ran = _as_the_program(*argv)
+    assert ran.returncode == 0
+    assert ran.stdout == expected  # all of it, flushed
+    assert "exit handlers ran, collector False" in ran.stderr
+    assert "torn down" not in ran.stderr
+    failed = _as_the_program("--repo", str(demo_repo), "verify", "no-such-rev")
+    assert failed.returncode == 2
+    assert "is not a commit in this repository" in failed.stderr
+    assert "exit handlers ran" in failed.stderr and "torn down" not in failed.stderr
+    # another command ends as any program does
+    other = _as_the_program("--repo", str(demo_repo), "list", "--json")
+    assert other.returncode == 0
+    assert "exit handlers ran, collector True" in other.stderr and "torn down" in other.stderr

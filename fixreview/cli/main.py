@@ -7,6 +7,8 @@ error is one line on stderr; a traceback is shown only with ``FIXREVIEW_DEBUG=1`
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import sys
 import threading
@@ -389,10 +391,49 @@ def plugins_off() -> None:
         sys.modules[PLUGIN_LOADER] = pydantic_plugins
 
 
+ONE_SHOT = frozenset({"verify"})
+"""Commands that, run as the program, run without the cycle collector and end the process
+themselves (:func:`main`)."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """The command line. Run as the program (ARGV None: ``fixreview`` or ``python -m
+    fixreview``), a :data:`ONE_SHOT` command runs with the cycle collector off (what it
+    allocates is freed by reference counting, or at its end) and ends the process itself once
+    its output is written (:func:`_end_now`): together about 6% of a cold ``verify``'s
+    instructions. Called with ARGV (tests, tools), it only returns the exit code."""
+    args: list[argparse.Namespace] = []
+    code = _main(argv, args)
+    if argv is None and args and args[0].command in ONE_SHOT:
+        _end_now(code)
+    return code
+
+
+def _end_now(code: int) -> None:
+    """End the process with CODE once its output is flushed and its exit handlers have run
+    (the clean room's removal, gpg's agents), skipping only the interpreter's teardown: every
+    module cleared and every object freed one by one, about 58 million instructions (4%) of a
+    cold ``verify``, for memory the system takes back at once. Output that cannot be flushed
+    (a closed pipe) is left to the usual exit, which reports it."""
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:
+        return
+    atexit._run_exitfuncs()
+    os._exit(code)
+
+
+def _main(argv: Sequence[str] | None, parsed: list[argparse.Namespace]) -> int:
+    """:func:`main`'s work; the parsed arguments are appended to PARSED."""
     plugins_off()
     try:
         args = build_parser().parse_args(argv)
+        parsed.append(args)
+        if argv is None and args.command in ONE_SHOT:
+            # the cycle collector's passes over the objects the imports make: about 2% of a
+            # verify's instructions (31 million of 1,450 on the benchmark's fix)
+            gc.disable()
         return _dispatch(args)
     except FixreviewError as exc:
         from fixreview.safetext import visible  # messages can quote untrusted input
