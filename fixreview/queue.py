@@ -450,9 +450,7 @@ def _diff_stats(repo: Repository, fixes: list[Fix]) -> list[DiffStats]:
     """Files and lines changed by every fix, with one ``git diff-tree --stdin``."""
     # diff-tree reads "A B" of two commits as a commit and its parents: give it trees.
     revs = [rev for fix in fixes for rev in (fix.branch.merge_base, fix.branch.head) if rev]
-    trees = dict(
-        zip(revs, repo.run_text("rev-parse", *(f"{r}^{{tree}}" for r in revs)).split(), strict=True)
-    )
+    trees = repo.commit_trees(revs)  # from the commit objects: no process of its own
     pairs = [
         (
             trees[fix.branch.merge_base] if fix.branch.merge_base else repo.empty_tree,
