@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import gc
 import os
 import sys
@@ -467,7 +468,7 @@ def _dispatch(args: argparse.Namespace) -> int:
         if snapshot.output is not None:  # nothing changed since a list made it
             return _emit_output(snapshot.output)
     # verify's repository, refs and ledger are read on a thread while the models are imported
-    ahead = _VerifyStart(args.repo) if args.command == "verify" else None
+    ahead = _VerifyStart(args.repo, args.rev) if args.command == "verify" else None
     from fixreview.user_config import load_user_config  # the models: not for a snapshot
 
     config = load_user_config()  # one line naming the key when it cannot be used
@@ -504,7 +505,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "record-check":
         return _record_check(repo, args)
     if args.command == "verify":
-        return _verify(repo, args)
+        return _verify(repo, args, ahead)
     if args.command == "log":
         return _log(repo, args)
     if args.command == "sync":
@@ -848,32 +849,55 @@ def _record_check(repo: Any, args: argparse.Namespace) -> int:
     return 0
 
 
+# the result cache's kind for bound diffs' hashes (fixreview.decisions.DIFF_HASH_CACHE_KIND): no
+# entry of it at all is a cache that computes the fix's diff (a CI clone)
+_DIFF_HASH_KIND = "diff-sha256"
+
+
 class _VerifyStart:
     """What ``verify`` reads first, on a thread started before the models are imported (its
     git processes run meanwhile): the repository found at PATH, and one look at every ref and
     at the configuration, pinned on it (two git processes instead of five: the whole judgement
-    reads its branches, base and notes tips from that one moment). :meth:`repository` hands
-    the repository over, or raises what finding it raised, then starts reading the decisions
-    ledger of that moment (:func:`fixreview.notes.store.prefetch_ledger`).
+    reads its branches, base and notes tips from that one moment); then, while the imports
+    still run, the commit REV names (:meth:`head`), the listings of the proposals and
+    decisions notes tips (``Repository.listing``) and, when the cache holds no bound diff's
+    hash (a CI clone: the fix's diff will be computed), the clean room the diff runs in.
+    :meth:`repository` hands the repository over, or raises what finding it raised, then
+    starts reading the decisions ledger of that moment
+    (:func:`fixreview.notes.store.prefetch_ledger`).
 
-    The thread imports nothing: a module imported by two threads at once is the one thing
+    What is read ahead is what the judgement would read itself, from the same pinned refs and
+    immutable objects: a read that failed ahead is simply made again where it is needed. The
+    thread imports nothing: a module imported by two threads at once is the one thing
     Python's imports do not make safe in general (circular imports), so what it runs is
     imported before it starts."""
 
-    def __init__(self, path: str) -> None:
-        from fixreview.repo.git import Repository
-        from fixreview.repo.refs import read_ref_state
+    def __init__(self, path: str, rev: str) -> None:
+        from fixreview.repo.git import Repository, clean_room, object_format_of
+        from fixreview.repo.refs import DECISIONS_REF, PROPOSALS_REF, read_ref_state
 
         self._repo: Any = None
         self._error: BaseException | None = None
+        self._head: tuple[str | None] | None = None  # (what REV names,) once resolved ahead
 
         def start() -> None:
             try:
                 repo = Repository(path)
-                repo.pin(read_ref_state(repo))
+                state = read_ref_state(repo)
+                repo.pin(state)
                 self._repo = repo
             except BaseException as error:  # raised by repository(), in the caller's thread
                 self._error = error
+                return
+            with contextlib.suppress(Exception):  # made again where needed
+                head = repo.resolve(rev)
+                self._head = (head,)
+                for ref in (PROPOSALS_REF, DECISIONS_REF):
+                    tip = state.values.get(ref)
+                    if tip is not None:
+                        repo.listing(tip)
+                if head is not None and not (repo.state_dir / "cache" / _DIFF_HASH_KIND).is_dir():
+                    clean_room(object_format_of(head))
 
         self._thread = threading.Thread(target=start, name="fixreview-verify-start", daemon=True)
         self._thread.start()
@@ -890,12 +914,18 @@ class _VerifyStart:
             prefetch_ledger(repo, DECISIONS_REF, ledger)
         return repo
 
+    def head(self) -> tuple[str | None] | None:
+        """``(commit,)``: what REV named when read ahead (None inside: no commit), or None
+        when it was not read (the caller resolves REV itself). Only after :meth:`repository`."""
+        return self._head
 
-def _verify(repo: Any, args: argparse.Namespace) -> int:
+
+def _verify(repo: Any, args: argparse.Namespace, ahead: _VerifyStart | None = None) -> int:
     from fixreview.errors import EXIT_NEGATIVE
     from fixreview.gate import evaluate
 
-    result = evaluate(repo, args.rev, args.base)
+    head = ahead.head() if ahead is not None else None
+    result = evaluate(repo, args.rev, args.base, resolved=head)
     if args.json:
         from fixreview.cli.jsonout import gate_document
 
