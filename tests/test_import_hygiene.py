@@ -286,6 +286,8 @@ def test_verify_loads_only_what_it_needs(demo_repo: Path) -> None:
     assert "fixreview.risk.checks" in cold  # the first run assessed the fix: the check can fail
     # ... and, as the fix changes no dependency file, never loaded the PEP 440 parsers
     assert not {m for m in cold if m == "packaging" or m.startswith("packaging.")}
+    # ... and, as it is in Python alone, never the token reader of other languages
+    assert not {m for m in cold if m == "fixreview.risk.token_scope" or m.startswith("pygments")}
     code, warm = _loaded_by("--repo", str(demo_repo), "verify", approved)
     assert code == 0
     loaded = {m for m in warm for name in NOT_FOR_VERIFY if m == name or m.startswith(name + ".")}
