@@ -112,17 +112,25 @@ MAX_QUEUE_DEPTH = 20
 """The most merge commits, one on another, a merge queue's commit is followed through."""
 
 
-def evaluate(repo: Repository, rev: str = "HEAD", base: str | None = None) -> GateResult:
+def evaluate(
+    repo: Repository,
+    rev: str = "HEAD",
+    base: str | None = None,
+    *,
+    resolved: tuple[str | None] | None = None,
+) -> GateResult:
     """Judge every decision that bears on REV and apply the rules.
 
     REV that is not approved itself but is a merge queue's commit passes as the approved head
     it merged (:func:`_as_queue_merge`: its second parent, approved; its first parent in the
-    base, or such a merge itself; its tree the clean merge of the two), and says so."""
+    base, or such a merge itself; its tree the clean merge of the two), and says so.
+    RESOLVED: ``(repo.resolve(rev),)`` when the caller has read it already (``verify`` does,
+    while the models are imported)."""
     ledger = repo.ref_value(DECISIONS_REF)  # read once: the whole judgement sees this commit
     if ledger is not None:  # its history's git log runs while the policy and the fix are read
         prefetch_ledger(repo, DECISIONS_REF, ledger)
     loaded = load_policy(repo, base)
-    head = repo.resolve(rev)
+    head = resolved[0] if resolved is not None else repo.resolve(rev)
     if head is None:
         raise FixreviewError(f"{rev!r} is not a commit in this repository")
     if ledger is None:

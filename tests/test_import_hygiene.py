@@ -259,6 +259,8 @@ NOT_FOR_VERIFY = (
     "fixreview.check_records",
     "fixreview.junit",
     "xml",
+    # pydantic's plugin loader imports it; fixreview.pydantic_plugins stands in for that loader
+    "importlib.metadata",
 )
 
 LOADED = (
@@ -284,6 +286,8 @@ def test_verify_loads_only_what_it_needs(demo_repo: Path) -> None:
     assert "fixreview.risk.checks" in cold  # the first run assessed the fix: the check can fail
     # ... and, as the fix changes no dependency file, never loaded the PEP 440 parsers
     assert not {m for m in cold if m == "packaging" or m.startswith("packaging.")}
+    # ... and, as it is in Python alone, never the token reader of other languages
+    assert not {m for m in cold if m == "fixreview.risk.token_scope" or m.startswith("pygments")}
     code, warm = _loaded_by("--repo", str(demo_repo), "verify", approved)
     assert code == 0
     loaded = {m for m in warm for name in NOT_FOR_VERIFY if m == name or m.startswith(name + ".")}
@@ -309,6 +313,48 @@ def test_commands_look_for_no_pydantic_plugin(demo_repo: Path) -> None:
         [sys.executable, "-c", PLUGINS, *argv], capture_output=True, text=True, check=False
     )
     assert proc.stdout.strip().splitlines()[-1] == "0 True"  # never looked for
+
+
+REAL_LOADER = (
+    "import importlib.util, os, sys\n"
+    "import pydantic.plugin\n"
+    "from fixreview.cli.main import plugins_off\n"
+    "plugins_off()\n"
+    "import pydantic.plugin._loader as standing_in\n"
+    "path = os.path.join(os.path.dirname(pydantic.plugin.__file__), '_loader.py')\n"
+    "spec = importlib.util.spec_from_file_location('pydantic.plugin.real_loader', path)\n"
+    "real = importlib.util.module_from_spec(spec)\n"
+    "spec.loader.exec_module(real)\n"
+    "print(standing_in.__name__, list(standing_in.get_plugins()), list(real.get_plugins()))\n"
+    "print(real._plugins, standing_in._plugins)\n"
+)
+
+
+def test_the_plugin_loader_stand_in_answers_as_the_real_one_with_plugins_off() -> None:
+    """With plugins off, pydantic's own loader answers "no plugin" without looking: so does
+    fixreview's stand-in, which the command line installs in its place (the real one imports
+    ``importlib.metadata``, 4% of a cold verify); and it never replaces a loader already
+    loaded."""
+    proc = subprocess.run(
+        [sys.executable, "-c", REAL_LOADER], capture_output=True, text=True, check=True
+    )
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0] == "fixreview.pydantic_plugins [] []"
+    assert lines[1] == "None None"  # the real loader never looked either
+    kept = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pydantic.plugin._loader as real\n"
+            "from fixreview.cli.main import plugins_off\n"
+            "plugins_off()\n"
+            "print(sys.modules['pydantic.plugin._loader'] is real, real.__name__)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert kept.stdout.split() == ["True", "pydantic.plugin._loader"]
 
 
 SCAN = (

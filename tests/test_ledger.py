@@ -178,6 +178,52 @@ def test_ledger_follows_fan_out_moves_and_merges(repo: TestRepo) -> None:
     assert {r.line: r.removed_in for r in ledger.records[target]} == dict.fromkeys((a, d, b, c))
 
 
+def test_a_note_moved_to_another_target_reads_as_removed_and_added(repo: TestRepo) -> None:
+    """An attacker moves a note, bytes unchanged, from the commit it was made on to another
+    (to git, an exact rename): its lines read as dropped from the first target by that notes
+    commit, and as the second's; also beside a fan-out move of other notes in the same
+    commit. (A reader that let git find renames must keep this.)"""
+    path = repo.path
+    first, second, other = "aa" + "1" * 38, "bb" + "2" * 38, "cc" + "3" * 38
+    a, b = _line(1), _line(2)
+    blob = _blob(path, f"{a}\n{b}\n")
+    later = "dd" + "4" * 38  # a later notes commit: the tip is not the one that moved it
+    root = _commit(path, _tree(path, {first: blob}))
+    moved = _commit(path, _tree(path, {second: blob}), root)
+    tip = _commit(path, _tree(path, {second: blob, later: _blob(path, f"{_line(4)}\n")}), moved)
+    repo.git("update-ref", DECISIONS_REF, tip)
+    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    assert {r.line: r.removed_in for r in ledger.records[first]} == {a: moved, b: moved}
+    assert {r.line: r.removed_in for r in ledger.records[second]} == {a: None, b: None}
+    c = _blob(path, f"{_line(3)}\n")
+    root = _commit(path, _tree(path, {first: blob, other: c}))
+    fanned = {f"bb/{second[2:]}": blob, f"cc/{other[2:]}": c}
+    both = _commit(path, _tree(path, fanned), root)
+    tip = _commit(path, _tree(path, {**fanned, later: _blob(path, f"{_line(4)}\n")}), both)
+    repo.git("update-ref", DECISIONS_REF, tip)
+    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    assert {r.line: r.removed_in for r in ledger.records[first]} == {a: both, b: both}
+    assert {r.line: r.removed_in for r in ledger.records[second]} == {a: None, b: None}
+    assert [r.removed_in for r in ledger.records[other]] == [None]
+
+
+def test_a_target_s_second_path_deleted_beside_its_move_is_a_drop(repo: TestRepo) -> None:
+    """One target under two paths (flat and fan-out, which git notes never writes but an
+    attacker can): one moved, bytes unchanged, the other deleted in the same commit. The move
+    drops nothing; the deletion drops its line (the move must not mask it)."""
+    path = repo.path
+    target = "ab" + "c" * 38
+    a, b = _line(1), _line(2)
+    one, two = _blob(path, f"{a}\n"), _blob(path, f"{b}\n")
+    both = _commit(path, _tree(path, {target: one, f"ab/{target[2:]}": two}))
+    moved_to = {f"ab/{target[2:4]}/{target[4:]}": one}
+    moved = _commit(path, _tree(path, moved_to), both)
+    later = {**moved_to, "dd" + "4" * 38: _blob(path, f"{_line(4)}\n")}
+    repo.git("update-ref", DECISIONS_REF, _commit(path, _tree(path, later), moved))
+    ledger = read_ledger(Repository(path), DECISIONS_REF)
+    assert {r.line: r.removed_in for r in ledger.records[target]} == {a: None, b: moved}
+
+
 def _fast_import(path: Path, ref: str, commits: list[dict[str, str]]) -> str:
     """Write COMMITS (each: note path -> its whole new text) as a chain of commits on REF in one
     ``git fast-import``; returns the last commit's id."""

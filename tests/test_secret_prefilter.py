@@ -16,6 +16,7 @@ import re
 import string
 import subprocess
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -310,6 +311,75 @@ def test_no_condition_reads_across_the_line_feed_that_joins_lines() -> None:
         for found in lookaround.finditer(pattern):
             body = pattern[found.end() :].split(")", 1)[0]
             assert body in {"\\w"}, pattern  # reviewed: \w never matches "\n"
+
+
+def _parsed_prefix(pattern: str) -> str:
+    """The literal characters ``re``'s own parse of PATTERN starts with."""
+    import re._parser as sre_parse  # type: ignore[import-not-found]
+
+    found = []
+    for op, value in sre_parse.parse(pattern, re.MULTILINE):
+        if op is not sre_parse.LITERAL:
+            break
+        found.append(chr(value))
+    return "".join(found)
+
+
+def test_a_condition_s_literal_prefix_is_one_every_match_starts_with() -> None:
+    """A condition is compiled and searched only when its literal prefix is in the text: that
+    prefix is one re's parse proves (never longer), and most conditions have one."""
+    prefixes = [prefilter.literal_prefix(c.pattern) for c in prefilter.CONDITIONS]
+    for condition, prefix in zip(prefilter.CONDITIONS, prefixes, strict=True):
+        assert _parsed_prefix(condition.pattern).startswith(prefix), condition
+    assert sum(bool(p) for p in prefixes) >= len(prefixes) - 5
+
+
+@FAST
+@given(st.text(st.sampled_from("ab\\.|()[]^?*+{},1:-"), max_size=14))
+@example("a|b")
+@example("(a|b)c")
+@example("[|]a|b")
+@example("ab?c")
+@example("ab{2}")
+@example("a\\.b*")
+@example("[]|]x")
+def test_literal_prefix_is_never_longer_than_the_parse_proves(pattern: str) -> None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like
+            re.compile(pattern, re.MULTILINE)
+    except (re.error, RecursionError, OverflowError):
+        return
+    assert _parsed_prefix(pattern).startswith(prefilter.literal_prefix(pattern)), pattern
+
+
+def test_skipping_a_condition_without_its_prefix_names_the_same_lines(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The prefilter's marks are the same with every condition searched."""
+    lines = [
+        "x = 1",
+        'password = "hunter2hunter2"',
+        "AKIAABCDEFGHIJKLMNOP",
+        'token = "ghp_' + "a" * 36 + '"',
+        "-----BEGIN RSA PRIVATE KEY-----",
+        "see https://hooks.slack.com/services/T000/B000/XXXX",
+        "db.example.cloudant.com",
+        "SG." + "a" * 22 + "." + "b" * 43,
+        "//registry.npmjs.org/:_authToken=npm_abc",
+        "123456789:" + "A" * 35,
+        "ip 10.0.0.1 and 8.8.8.8",
+        'digest = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4"',
+    ]
+    prefixed = prefilter.candidates(lines)
+    monkeypatch.setattr(prefilter, "literal_prefix", lambda pattern: "")
+    prefilter._conditions.cache_clear()
+    try:
+        assert prefilter.candidates(lines) == prefixed
+        assert prefilter.candidates(["nothing here"]) == {}
+    finally:
+        prefilter._conditions.cache_clear()
+    assert len(prefixed) >= 10
 
 
 def test_fold_maps_every_character_ignorecase_takes_for_a_letter() -> None:

@@ -271,3 +271,13 @@ def test_hostile_input_stays_bounded() -> None:
     # a long header is read by its last tokens only
     wide = code_scopes("wide.c", "int f(" + "a," * 50_000 + "b) {}\n")
     assert wide is not None and wide.blocks == ()
+
+
+def test_code_scope_names_exactly_the_extensions_token_scope_reads() -> None:
+    """code_scope tells a file token_scope reads by its own list of extensions, so that a fix
+    in Python alone never imports token_scope: the two lists are the same."""
+    from fixreview.risk.code_scope import TOKEN_EXTENSIONS
+    from fixreview.risk.token_scope import LANGUAGES
+
+    assert set(LANGUAGES) == TOKEN_EXTENSIONS
+    assert understands("web/App.TSX") and understands("lib/x.c++") and not understands("a.txt")

@@ -5,6 +5,9 @@ Counted from git's own trace and from the threads the work ran on; nothing is ti
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -110,6 +113,78 @@ def test_what_verify_reads_first_fails_as_before(
     assert "'no-such-branch' is not a commit" in capsys.readouterr().err
 
 
+def test_verify_reads_the_rev_the_notes_listings_and_the_clean_room_ahead(
+    demo_repo: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """While the models are imported, verify's start thread resolves REV, lists the proposals
+    and decisions notes tips and, when the cache has no bound diff's hash yet (a CI clone),
+    makes the clean room; the judgement takes them instead of reading them again, with the
+    same verdict. A warm cache makes no clean room ahead."""
+    import fixreview.repo.git as gitmod
+    from fixreview.notes.store import DECISIONS_REF, PROPOSALS_REF
+
+    calls: list[tuple[str, str]] = []
+    resolve, listing, room = Repository.resolve, Repository.listing, gitmod.clean_room
+
+    def spy_resolve(self: Repository, rev: str) -> str | None:
+        calls.append(("resolve " + rev, threading.current_thread().name))
+        return resolve(self, rev)
+
+    def spy_listing(self: Repository, commit: str) -> str:
+        hit = commit in self._listings
+        calls.append((("hit " if hit else "ls-tree ") + commit, threading.current_thread().name))
+        return listing(self, commit)
+
+    def spy_room(object_format: str) -> Path:
+        calls.append(("clean room", threading.current_thread().name))
+        return room(object_format)
+
+    monkeypatch.setattr(Repository, "resolve", spy_resolve)
+    monkeypatch.setattr(Repository, "listing", spy_listing)
+    monkeypatch.setattr(gitmod, "clean_room", spy_room)
+    shutil.rmtree(demo_repo / ".git" / "fixreview" / "cache", ignore_errors=True)  # a CI clone
+    argv = ["--repo", str(demo_repo), "verify", "--json", APPROVED]
+    assert main(argv) == 0
+    cold = capsys.readouterr().out
+    start = "fixreview-verify-start"
+    tips = [Repository(demo_repo).ref_value(ref) for ref in (PROPOSALS_REF, DECISIONS_REF)]
+    assert all(tips)
+    assert calls[0] == (f"resolve {APPROVED}", start)
+    assert [c for c in calls if c[0].startswith("resolve")] == [calls[0]]  # never again
+    for tip in tips:
+        listed = [c for c in calls if c[0].endswith(f" {tip}")]
+        assert listed[0] == (f"ls-tree {tip}", start)  # then only taken from memory
+        assert all(c[0].startswith("hit ") for c in listed[1:])
+    assert calls.count(("clean room", start)) == 1
+    calls.clear()
+    assert main(argv) == 0
+    assert capsys.readouterr().out == cold
+    assert ("clean room", start) not in calls  # a warm cache computes no diff
+    from fixreview.cli.main import _DIFF_HASH_KIND
+    from fixreview.decisions import DIFF_HASH_CACHE_KIND
+
+    assert _DIFF_HASH_KIND == DIFF_HASH_CACHE_KIND  # what "no entry of it" looks for
+
+
+def test_a_listing_is_read_once_per_commit(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from fixreview.notes.store import DECISIONS_REF
+
+    repo = Repository(demo_repo)
+    tip = repo.ref_value(DECISIONS_REF)
+    assert tip is not None
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    first = repo.listing(tip)
+    assert repo.listing(tip) == first == repo.run_text("ls-tree", "-r", "-z", tip)
+    by_name = repo.listing(DECISIONS_REF)  # not an object id: read every time
+    assert by_name == first and repo.listing(DECISIONS_REF) == first
+    assert sum(c.startswith("git ls-tree") for c in _git_commands(trace)) == 4
+
+
 def test_log_checks_every_signature_once_ahead_in_judging_order(
     demo_repo: Path, prefetched: list[tuple[str, list[SignatureRequest]]]
 ) -> None:
@@ -125,3 +200,48 @@ def test_log_checks_every_signature_once_ahead_in_judging_order(
         (j.record.payload, j.record.signature) for j in judged
     ]
     assert any(e.gate is not None and e.gate.approved for e in trail.entries)
+
+
+ENDS = (
+    "import atexit, gc, sys\n"
+    "class TornDown:\n"
+    "    def __del__(self):\n"
+    "        sys.stderr.write('torn down\\n')\n"
+    "kept = TornDown()\n"
+    "def ran():\n"
+    "    sys.stderr.write(f'exit handlers ran, collector {gc.isenabled()}\\n')\n"
+    "atexit.register(ran)\n"
+    "from fixreview.cli.main import main\n"
+    "raise SystemExit(main())\n"
+)
+
+
+def _as_the_program(*argv: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", ENDS, *argv], capture_output=True, text=True, check=False
+    )
+
+
+def test_verify_run_as_the_program_ends_without_the_interpreter_teardown(
+    demo_repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Run as the program, verify runs without the cycle collector and ends once its output is
+    flushed and the exit handlers have run, skipping the interpreter's teardown (an object
+    alive at the end is never finalized); called with arguments, main only returns. The
+    output and the exit codes are the same."""
+    argv = ["--repo", str(demo_repo), "verify", "--json", APPROVED]
+    assert main(argv) == 0
+    expected = capsys.readouterr().out
+    ran = _as_the_program(*argv)
+    assert ran.returncode == 0
+    assert ran.stdout == expected  # all of it, flushed
+    assert "exit handlers ran, collector False" in ran.stderr
+    assert "torn down" not in ran.stderr
+    failed = _as_the_program("--repo", str(demo_repo), "verify", "no-such-rev")
+    assert failed.returncode == 2
+    assert "is not a commit in this repository" in failed.stderr
+    assert "exit handlers ran" in failed.stderr and "torn down" not in failed.stderr
+    # another command ends as any program does
+    other = _as_the_program("--repo", str(demo_repo), "list", "--json")
+    assert other.returncode == 0
+    assert "exit handlers ran, collector True" in other.stderr and "torn down" in other.stderr

@@ -39,6 +39,9 @@ from fixreview.errors import GitError
 from fixreview.jobs import forked_beside
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
+from fixreview.repo.refs import CHECKS_REF as CHECKS_REF
+from fixreview.repo.refs import DECISIONS_REF as DECISIONS_REF
+from fixreview.repo.refs import PROPOSALS_REF as PROPOSALS_REF
 from fixreview.resultcache import (
     ResultCache,
     cache_key,
@@ -49,9 +52,6 @@ from fixreview.resultcache import (
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 
-PROPOSALS_REF = "refs/notes/fixreview/proposals"
-DECISIONS_REF = "refs/notes/fixreview/decisions"
-CHECKS_REF = "refs/notes/fixreview/checks"
 _TEMP_PREFIX = "refs/notes/fixreview-tmp/"
 
 _OID = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
@@ -125,7 +125,7 @@ def _note_blobs(
     """(blob, target) of every note in the notes commit TIP (on TARGETS, when given)."""
     # ls-tree of the tip (not `git notes list`) reads one consistent commit even while
     # other writers move the ref; fan-out paths (ab/cdef...) join back into object ids.
-    listing = repo.run_text("ls-tree", "-r", "-z", tip)
+    listing = repo.listing(tip)
     pairs: list[tuple[str, str]] = []
     for entry in listing.split("\0"):
         if not entry:

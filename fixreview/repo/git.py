@@ -73,6 +73,7 @@ CLEAN_DIFF_FLAGS: tuple[str, ...] = (
 GIT_TIMEOUT_ENV = "FIXREVIEW_GIT_TIMEOUT"
 DEFAULT_GIT_TIMEOUT = 120.0
 _HEX_OID = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")
+_LISTINGS_LOCK = threading.Lock()  # Repository.listing's memo, filled from two threads
 # a full ref name that rev-parse reads as nothing but that ref (no :path, ^, ~, @{…}, ranges)
 _FULL_REF = re.compile(r"refs/[^\s:^~?*\[\\@.]+(?:\.[^\s:^~?*\[\\@.]+)*")
 
@@ -301,6 +302,7 @@ class Repository:
         self._trees: dict[str, str] = {}  # commit id -> its tree id
         # (old, new) full ids -> every path whose entry differs (prefetch_changed_paths)
         self._changed: dict[tuple[str, str], frozenset[str]] = {}
+        self._listings: dict[str, str] = {}  # commit id -> `ls-tree -r -z` of it (listing())
         self.pinned: RefState | None = None  # see pin()
 
     def pin(self, state: RefState) -> None:
@@ -491,6 +493,23 @@ class Repository:
         if proc.returncode != 0:
             return None
         return proc.stdout.decode().strip()
+
+    _LISTINGS_KEPT = 4  # notes tips read: a command reads two or three, the app a few more
+
+    def listing(self, commit: str) -> str:
+        """``git ls-tree -r -z COMMIT``, read once per process when COMMIT is a full object id
+        (the tree of a commit never changes). A read ahead on another thread (``verify``'s
+        start) is taken by the first read here; both running at once read the same answer."""
+        if not _HEX_OID.match(commit):
+            return self.run_text("ls-tree", "-r", "-z", commit)
+        found = self._listings.get(commit)
+        if found is None:
+            found = self.run_text("ls-tree", "-r", "-z", commit)
+            with _LISTINGS_LOCK:
+                while len(self._listings) >= self._LISTINGS_KEPT:
+                    del self._listings[next(iter(self._listings))]
+                self._listings[commit] = found
+        return found
 
     def ref_value(self, ref: str) -> str | None:
         """The object id a full ref name points at, or None when the ref does not exist."""

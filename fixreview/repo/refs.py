@@ -29,6 +29,11 @@ from fixreview.safetext import visible
 BASE_CONFIG = "fixreview.base"
 HEADS = "refs/heads/"
 REMOTES = "refs/remotes/"
+# fixreview's notes refs (fixreview.notes.store reads and writes them): named here, where a
+# command can look them up before the record models are imported
+PROPOSALS_REF = "refs/notes/fixreview/proposals"
+DECISIONS_REF = "refs/notes/fixreview/decisions"
+CHECKS_REF = "refs/notes/fixreview/checks"
 _CONFIG_KEYS = r"^(fixreview\.base|remote\..*\.(url|fetch))$"
 
 
