@@ -528,3 +528,43 @@ def test_started_is_called_once_without_a_pool(many: TestRepo) -> None:
     calls.clear()
     assert assess(many.path, "2", started=lambda: calls.append(1)) == flags  # all hits now
     assert calls == [1]
+
+
+IN_AN_APP = """
+import asyncio, sys
+from textual.app import App
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+from fixreview.risk import CACHE_KIND, _compute_body, pool
+
+async def main():
+    repo = Repository(sys.argv[1])
+    queue = load_queue(repo)
+    misses = [pool.Miss(i, fix, None) for i, fix in enumerate(queue.fixes)]
+    got = []
+    async with App().run_test():
+        captured = sys.stderr.fileno()  # Textual's capture of standard error
+        await asyncio.to_thread(
+            pool.assess_in_pool, repo, queue.policy.policy, misses, 2, _compute_body,
+            CACHE_KIND, got.extend,
+        )
+    print(captured, len(got), len(misses))
+
+asyncio.run(main())
+"""
+
+
+def test_the_pool_starts_inside_the_app(many: TestRepo) -> None:
+    """While a Textual app runs, its capture of standard error has no descriptor (-1), which
+    multiprocessing's resource tracker would hand to its process: no pool could start, and a
+    cold queue's checks all ran in the app's process. In a fresh interpreter (the tracker is
+    started once per process), every fix is delivered by the pool."""
+    proc = subprocess.run(
+        [sys.executable, "-c", IN_AN_APP, str(many.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    captured, delivered, misses = (int(n) for n in proc.stdout.split())
+    assert captured == -1
+    assert delivered == misses > 20

@@ -333,6 +333,7 @@ def assess_in_pool(
         return
     workers = max(1, min(jobs, len(chunks)))
     try:
+        _start_resource_tracker()
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(method),
@@ -368,6 +369,30 @@ def assess_in_pool(
             executor.shutdown(wait=True)
         else:
             _stop(executor)
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the pool's semaphores need it) with a usable
+    standard error. In the app, Textual's capture of ``sys.stderr`` says its file descriptor
+    is -1; the tracker passes that to the process it starts, which fails ("bad value(s) in
+    fds_to_keep"), and no pool could ever start there: every check of a cold queue then ran
+    in the app's own process, beside its UI thread. The interpreter's own standard error (the
+    tracker's anyway: a started process keeps descriptor 2) stands in for the moment it takes.
+    """
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr.fileno() >= 0
+    except Exception:  # no descriptor at all: the tracker does without
+        usable = True
+    if usable:
+        return
+    captured = sys.stderr
+    sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:
