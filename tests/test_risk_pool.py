@@ -481,6 +481,40 @@ def test_workers_run_at_a_lower_priority(many: TestRepo) -> None:
     assert {int(body) for _, body in answers} == {expected}
 
 
+NICENESS_AT_IMPORT = os.nice(0)
+"""This module's niceness when it was imported: in a spawned worker, when the checks' function
+was unpickled, with the models and everything else it imports."""
+
+
+def _niceness_at_import(repo: Repository, fix: Fix, policy: Policy) -> bytes:
+    """A worker's answer for any fix: its niceness when it imported this module."""
+    return str(NICENESS_AT_IMPORT).encode()
+
+
+def test_a_spawned_worker_is_niced_before_its_imports(many: TestRepo) -> None:
+    """A spawned worker imports the models and the checks (0.4-0.6 s of CPU) as it unpickles
+    what it runs: it does so at the lower priority already, not beside the app's UI at its
+    own (the app spawns its workers as the reviewer may be opening a fix)."""
+    repo = Repository(many.path)
+    queue = load_queue(repo)
+    answers: list[tuple[int, bytes]] = []
+    misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
+    pool.assess_in_pool(
+        repo,
+        queue.policy.policy,
+        misses,
+        2,
+        _niceness_at_import,
+        CACHE_KIND,
+        answers.extend,
+        method="spawn",
+    )
+    assert len(answers) == len(misses)
+    expected = min(os.nice(0) + pool.WORKER_NICENESS, 19)
+    assert expected > os.nice(0), "the test needs a priority that can be lowered"
+    assert {int(body) for _, body in answers} == {expected}
+
+
 def test_workers_are_forked_only_from_a_process_without_other_threads() -> None:
     """A fork copies every thread's locks as they are: the app (threads) spawns its workers,
     the command line (none) forks them."""

@@ -25,15 +25,14 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
-import contextlib
-import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fixreview.jobs import jobs_from_env, may_fork, usable_cpus
+from fixreview.jobs import jobs_from_env, lowered_niceness, may_fork, start_niced, usable_cpus
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
@@ -45,7 +44,8 @@ if TYPE_CHECKING:
 WORKER_NICENESS = 10
 """How much lower than its parent's a worker's scheduling priority is (``nice``; the git
 processes it starts inherit it): the checks are background work, and on a machine with few
-cores the app's UI thread, and the fix the reviewer opens, go first."""
+cores the app's UI thread, and the fix the reviewer opens, go first. A spawned worker is
+niced before it imports anything of fixreview (:func:`fixreview.jobs.start_niced`)."""
 START_METHOD = "spawn"
 """How a worker starts when forking is not safe (:func:`start_method`): a fresh interpreter,
 safe from a process with threads (unlike fork), and, unlike forkserver, it leaves no server
@@ -259,14 +259,13 @@ _state: _WorkerState | None = None
 def _start_worker(
     root: str, git_dir: str, policy: Policy, cache_kind: str, compute: ComputeBody
 ) -> None:
-    """A worker's setup: the parent handles Ctrl-C (it stops the pool), so the worker ignores
-    it; it runs at a lower priority (:data:`WORKER_NICENESS`); the repository is opened again
-    here and must be the parent's (else the worker fails and the parent computes everything
-    itself)."""
+    """A worker's setup, once it runs at a lower priority (:data:`WORKER_NICENESS`, set by
+    :func:`fixreview.jobs.start_niced` before this module is even imported): the parent
+    handles Ctrl-C (it stops the pool), so the worker ignores it; the repository is opened
+    again here and must be the parent's (else the worker fails and the parent computes
+    everything itself)."""
     global _state
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):  # no nice() on this system: as it is
-        os.nice(WORKER_NICENESS)
     repo = Repository.reopen(root, git_dir)
     if repo is None:
         raise RuntimeError(f"{root} is no longer the repository {git_dir}")
@@ -334,11 +333,13 @@ def assess_in_pool(
     workers = max(1, min(jobs, len(chunks)))
     try:
         _start_resource_tracker()
+        # niced first: a spawned worker's imports are not at the caller's priority
+        setup = (str(repo.root), str(repo.git_dir), policy, cache_kind, compute)
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(method),
-            initializer=_start_worker,
-            initargs=(str(repo.root), str(repo.git_dir), policy, cache_kind, compute),
+            initializer=start_niced,
+            initargs=(lowered_niceness(WORKER_NICENESS), pickle.dumps((_start_worker, setup))),
         )
     except Exception:  # no such start method, no semaphores in this sandbox, ...
         if started is not None:
