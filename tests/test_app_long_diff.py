@@ -275,3 +275,29 @@ def test_opening_a_fix_waits_for_its_read_ahead_instead_of_running_git_again(
     assert log.read_text().splitlines() == ["diff"]
     assert session.final(fix).raw == final_text(session.repo, fix)
     assert log.read_text().splitlines() == ["diff"]
+
+
+async def test_workers_about_a_fix_are_not_described_by_its_repr(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual describes a worker by the repr of its arguments unless told otherwise; a fix's
+    repr holds its whole patch (3 MB, 30 ms for a 20,000-line fix, on the Enter path). Opening
+    a fix, reading its diff ahead and judging it again after a decision never write one."""
+    _long_fix(repo)
+    written: list[str] = []
+
+    def counting(self: Fix) -> str:
+        written.append(self.branch.name)
+        return "Fix(...)"
+
+    monkeypatch.setattr(Fix, "__repr__", counting)
+    assert repr(load_queue(Repository(repo.path)).fixes[0]) == "Fix(...)"
+    written.clear()
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_fix(app, pilot, "regenerate")
+        fix = screen.fix
+        app.queue_screen.warm_final(fix)
+        app.rejudge(fix)
+        await settle(app, pilot)
+        assert written == []

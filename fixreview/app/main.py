@@ -248,7 +248,13 @@ class FixreviewApp(App[None]):
         self.update_subtitle()
         self.queue_screen.rows_changed(standing.keys())
 
-    @work(thread=True, exit_on_error=False, group="decided", name="checking the decision")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="decided",
+        name="checking the decision",
+        description="checking the decision",  # not the repr of the fix: it holds its patch
+    )
     def rejudge(self, fix: Fix) -> None:
         """After a decision on FIX: its status and approvals again, and nothing else."""
         queue = self.session.queue
@@ -329,7 +335,14 @@ class FixreviewApp(App[None]):
         else:
             await self.show_in_review(following)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="summary", name="the summary")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="summary",
+        name="the summary",
+        description="the summary",
+    )
     def show_summary(self, outcome: Outcome) -> None:
         """The summary, once the gate has judged each fix approved this run afresh."""
         gates = self.session.gates(outcome.approved)

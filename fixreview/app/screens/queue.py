@@ -483,7 +483,14 @@ class QueueScreen(Screen[None]):
             fix = self.rows[row]
             self._warm_timer = self.set_timer(WARM_AFTER, lambda: self.warm_final(fix))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="warm", name="reading ahead")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="warm",
+        name="reading ahead",
+        description="reading ahead",  # not the repr of the fix: it holds its whole patch
+    )
     def warm_final(self, fix: Fix) -> None:
         self.session.warm_final(fix)
 
