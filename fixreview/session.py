@@ -123,6 +123,8 @@ class ReviewSession:
         self._foreground_lock = threading.Lock()
         self._idle = threading.Event()
         self._idle.set()
+        # set once background work has waited behind the reviewer (what tests watch)
+        self.waited_behind = threading.Event()
         self._signing: Signing | None = None
         self._reading: dict[tuple[str, str], threading.Event] = {}  # read-aheads running
         self._reading_lock = threading.Lock()
@@ -167,7 +169,7 @@ class ReviewSession:
         from fixreview.gate import judge_queue
         from fixreview.queue import Queue
         from fixreview.risk import assess_fixes
-        self._idle.wait()
+        self.behind_the_reviewer()
         fixes = list(queue.fixes if fixes is None else fixes)
         flags = {
             f.branch.name: self._known_flags[(f.branch.name, f.branch.head)]
@@ -176,7 +178,11 @@ class ReviewSession:
         }
         missing = [f for f in fixes if f.branch.name not in flags]
         if missing:
-            flags.update(assess_fixes(self.repo, missing, queue.policy.policy))
+            flags.update(
+                assess_fixes(
+                    self.repo, missing, queue.policy.policy, pause=self.behind_the_reviewer
+                )
+            )
         scope = Queue(policy=queue.policy, fixes=fixes)
         gates = judge_queue(self.repo, scope, flags)
         for warning in scope.warnings:  # the same ledger is read for every batch: say it once
@@ -232,7 +238,14 @@ class ReviewSession:
             judge_some(batch)
 
         first = sorted(queue.fixes, key=lambda fix: fix.branch.name not in unknown)
-        assess_fixes(self.repo, first, queue.policy.policy, on_flags=arrived, progress=progress)
+        assess_fixes(
+            self.repo,
+            first,
+            queue.policy.policy,
+            on_flags=arrived,
+            progress=progress,
+            pause=self.behind_the_reviewer,
+        )
         judge_some(1)
 
     def _standing_for(
@@ -348,6 +361,15 @@ class ReviewSession:
                 self._foreground -= 1
                 if not self._foreground:
                     self._idle.set()
+
+    def behind_the_reviewer(self) -> None:
+        """Background work's turn (worker thread): return at once, unless the reviewer is
+        opening a fix (:meth:`foreground`), then once it is open. Judging, the queue's risk
+        checks in this process, their results and starting their worker processes all wait
+        there: Python runs one thread at a time, and the reviewer comes first."""
+        if not self._idle.is_set():
+            self.waited_behind.set()
+            self._idle.wait()
 
     def review(self, fix: Fix) -> ReviewData:
         """Everything the review screen shows for FIX at its head, computed once per head."""

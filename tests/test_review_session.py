@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,30 @@ def test_judging_the_whole_queue_streams_what_judging_each_fix_finds(demo_repo: 
     session.use_queue(newer, unknown_now)
     session.judge_all(queue, unknown, stale.append)  # QUEUE is no longer the session's
     assert stale == []
+
+
+def test_judging_waits_while_the_reviewer_opens_a_fix(demo_repo: Path) -> None:
+    """Background judging — reading the risk cache, the queue's checks in this process, what
+    it hands over and reports — waits while a fix is being opened (Python runs one thread at
+    a time, and the reviewer comes first), then goes on: every fix is handed over once."""
+    session = ReviewSession(Repository(demo_repo))
+    queue, unknown = session.load_rows()
+    session.use_queue(queue, unknown)
+    calls: list[dict[str, Standing]] = []
+    told: list[tuple[str, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        told.append((stage, done, total))
+
+    with session.foreground():
+        judging = threading.Thread(
+            target=session.judge_all, args=(queue, unknown, calls.append, 5, progress)
+        )
+        judging.start()
+        assert session.waited_behind.wait(60), "judging never came to wait behind the reviewer"
+        assert calls == [] and told == []
+    judging.join(120)
+    assert not judging.is_alive()
+    shown = [name for call in calls for name in call]
+    assert sorted(shown) == sorted(f.branch.name for f in queue.fixes)
+    assert told

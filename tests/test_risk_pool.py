@@ -6,6 +6,7 @@ repositories use it."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import signal
@@ -479,6 +480,48 @@ def test_workers_run_at_a_lower_priority(many: TestRepo) -> None:
     assert len(answers) == len(misses)
     expected = min(os.nice(0) + pool.WORKER_NICENESS, 19)
     assert {int(body) for _, body in answers} == {expected}
+
+
+def test_each_step_in_this_process_waits_its_turn(
+    many: TestRepo, computed_here: list[str]
+) -> None:
+    """PAUSE comes before the cache is read, before each fix checked in this process and
+    before each report of flags found (where the app's background checks wait while the
+    reviewer opens a fix); cache hits, too, are reported after one."""
+    events = computed_here  # the branches checked here, in order, with the pauses between
+
+    def report(batch: dict[str, list[RiskFlag]]) -> None:
+        events.append("<report>")
+
+    clear_cache(many.path)
+    flags = assess(many.path, "1", on_flags=report, pause=lambda: events.append("<pause>"))
+    checked = [e for e in events if not e.startswith("<")]
+    assert len(checked) == len(flags) > 20
+    assert events[0] == "<pause>"
+    for before, event in itertools.pairwise(events):
+        if event != "<pause>":
+            assert before == "<pause>", events
+    events.clear()
+    assert assess(many.path, "1", on_flags=report, pause=lambda: events.append("<pause>")) == flags
+    assert events == ["<pause>", "<pause>", "<report>"]  # the cache read, the hits reported
+
+
+def test_the_pool_starts_after_a_pause(
+    many: TestRepo, forced_pool: None, computed_here: list[str]
+) -> None:
+    """Starting the workers (the app spawns them: a process each, its setup pickled) waits its
+    turn too."""
+    events: list[str] = []
+    clear_cache(many.path)
+    flags = assess(
+        many.path,
+        "2",
+        pause=lambda: events.append("<pause>"),
+        started=lambda: events.append("<started>"),
+    )
+    assert len(flags) > 20 and computed_here == []
+    assert events.count("<started>") == 1
+    assert events[events.index("<started>") - 1] == "<pause>"
 
 
 NICENESS_AT_IMPORT = os.nice(0)
