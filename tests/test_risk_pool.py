@@ -645,3 +645,51 @@ def test_the_pool_starts_inside_the_app(many: TestRepo) -> None:
     captured, delivered, misses = (int(n) for n in proc.stdout.split())
     assert captured == -1
     assert delivered == misses > 20
+
+
+def _linger(repo: Repository, fix: Fix, policy: Policy) -> bytes:
+    """A worker's check that never ends: it leaves a file named after its pid, and waits."""
+    (Path(os.environ["LINGER_DIR"]) / str(os.getpid())).touch()
+    threading.Event().wait()
+    return b""
+
+
+ORPHANED = """
+import sys
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+from fixreview.risk import CACHE_KIND, pool
+from tests.test_risk_pool import _linger
+
+repo = Repository(sys.argv[1])
+queue = load_queue(repo)
+misses = [pool.Miss(i, fix, None) for i, fix in enumerate(queue.fixes)]
+pool.assess_in_pool(
+    repo, queue.policy.policy, misses, 2, _linger, CACHE_KIND, print, method="spawn"
+)
+"""
+
+
+def test_workers_end_when_their_parent_is_killed(many: TestRepo, tmp_path: Path) -> None:
+    """The app may be killed, or end with os._exit, with its workers at work or waiting for
+    work (their siblings hold both ends of the pool's pipes, so nothing tells them): each
+    ends by itself once its parent is gone, none is left for ever."""
+    lingering = tmp_path / "lingering"
+    lingering.mkdir()
+    env = dict(os.environ, LINGER_DIR=str(lingering), PYTHONPATH=str(ROOT))
+    parent = subprocess.Popen([sys.executable, "-c", ORPHANED, str(many.path)], env=env, cwd=ROOT)
+    try:
+        for _ in range(1200):  # both workers are at work
+            if len(list(lingering.iterdir())) == 2 or parent.poll() is not None:
+                break
+            threading.Event().wait(0.05)
+        pids = [int(p.name) for p in lingering.iterdir()]
+        assert len(pids) == 2, "the workers never started"
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(1200):
+        if all(state(pid) in ("", "Z") for pid in pids):
+            break
+        threading.Event().wait(0.05)
+    assert [state(pid) for pid in pids if state(pid) not in ("", "Z")] == []

@@ -25,6 +25,7 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
+import os
 import pickle
 import signal
 import sys
@@ -32,7 +33,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fixreview.jobs import jobs_from_env, lowered_niceness, may_fork, start_niced, usable_cpus
+from fixreview.jobs import (
+    jobs_from_env,
+    lowered_niceness,
+    may_fork,
+    start_background_worker,
+    usable_cpus,
+)
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
@@ -45,7 +52,8 @@ WORKER_NICENESS = 10
 """How much lower than its parent's a worker's scheduling priority is (``nice``; the git
 processes it starts inherit it): the checks are background work, and on a machine with few
 cores the app's UI thread, and the fix the reviewer opens, go first. A spawned worker is
-niced before it imports anything of fixreview (:func:`fixreview.jobs.start_niced`)."""
+niced before it imports anything of fixreview (:func:`fixreview.jobs.start_background_worker`,
+which also ends a worker whose parent is gone)."""
 START_METHOD = "spawn"
 """How a worker starts when forking is not safe (:func:`start_method`): a fresh interpreter,
 safe from a process with threads (unlike fork), and, unlike forkserver, it leaves no server
@@ -260,10 +268,10 @@ def _start_worker(
     root: str, git_dir: str, policy: Policy, cache_kind: str, compute: ComputeBody
 ) -> None:
     """A worker's setup, once it runs at a lower priority (:data:`WORKER_NICENESS`, set by
-    :func:`fixreview.jobs.start_niced` before this module is even imported): the parent
-    handles Ctrl-C (it stops the pool), so the worker ignores it; the repository is opened
-    again here and must be the parent's (else the worker fails and the parent computes
-    everything itself)."""
+    :func:`fixreview.jobs.start_background_worker` before this module is even imported) and
+    watches its parent: the parent handles Ctrl-C (it stops the pool), so the worker ignores
+    it; the repository is opened again here and must be the parent's (else the worker fails
+    and the parent computes everything itself)."""
     global _state
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     repo = Repository.reopen(root, git_dir)
@@ -335,11 +343,12 @@ def assess_in_pool(
         _start_resource_tracker()
         # niced first: a spawned worker's imports are not at the caller's priority
         setup = (str(repo.root), str(repo.git_dir), policy, cache_kind, compute)
+        niceness = lowered_niceness(WORKER_NICENESS)
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(method),
-            initializer=start_niced,
-            initargs=(lowered_niceness(WORKER_NICENESS), pickle.dumps((_start_worker, setup))),
+            initializer=start_background_worker,
+            initargs=(os.getpid(), niceness, pickle.dumps((_start_worker, setup))),
         )
     except Exception:  # no such start method, no semaphores in this sandbox, ...
         if started is not None:
