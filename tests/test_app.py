@@ -521,6 +521,31 @@ async def test_the_queue_fills_in_place_and_waits_behind_the_review(
         assert rows(app) == DEMO_AWAITING
 
 
+async def test_background_work_waits_from_enter_while_the_review_screen_is_built(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the review screen is most of what Enter costs: the queue's background work
+    (judging, risk checks, rows filled in) waits from the key on, not only once the screen's
+    worker has started; it goes on once the fix is open."""
+    waiting: list[bool] = []
+    real = ReviewScreen.compose
+
+    def compose(self: ReviewScreen) -> object:
+        waiting.append(self.session.reviewer_waiting)
+        return real(self)
+
+    monkeypatch.setattr(ReviewScreen, "compose", compose)
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert not app.session.reviewer_waiting
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        assert waiting == [True]
+        assert not app.session.reviewer_waiting
+
+
 async def test_the_cursor_stays_on_its_fix_while_rows_above_it_leave(demo_repo: Path) -> None:
     app = FixreviewApp(Repository(demo_repo))
     async with app.run_test(size=SIZE) as pilot:

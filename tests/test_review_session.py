@@ -312,3 +312,29 @@ def test_judging_waits_while_the_reviewer_opens_a_fix(demo_repo: Path) -> None:
     shown = [name for call in calls for name in call]
     assert sorted(shown) == sorted(f.branch.name for f in queue.fixes)
     assert told
+
+
+def test_after_enter_background_work_waits_for_the_fixs_worker(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From Enter on (about_to_open), while the review screen is built, background work waits
+    for the screen's worker to take over and end (foreground) — or, should none ever start,
+    for OPENING_HOLD at most."""
+    import fixreview.session
+
+    session = ReviewSession(Repository(demo_repo))
+    assert not session.reviewer_waiting
+    session.about_to_open()
+    assert session.reviewer_waiting
+    turns: list[str] = []
+    waiting = threading.Thread(target=lambda: turns.append(str(session.behind_the_reviewer())))
+    waiting.start()
+    assert session.waited_behind.wait(60)
+    with session.foreground():  # the screen's worker takes over from the Enter
+        assert turns == []
+    waiting.join(60)
+    assert turns == ["None"] and not session.reviewer_waiting
+    monkeypatch.setattr(fixreview.session, "OPENING_HOLD", 0.05)
+    session.about_to_open()  # and no worker ever comes
+    session.behind_the_reviewer()  # returns once the hold is over
+    assert not session.reviewer_waiting

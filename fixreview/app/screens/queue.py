@@ -471,6 +471,7 @@ class QueueScreen(Screen[None]):
             fix = self.rows[table.cursor_row]
             if self._warm_timer is not None:
                 self._warm_timer.stop()
+            self.session.about_to_open()  # background work waits while the screen is built
             self.warm_final(fix)  # git reads a long diff while the review screen is built
             self.post_message(self.Open(fix.branch.name))
 
