@@ -647,6 +647,64 @@ def test_the_pool_starts_inside_the_app(many: TestRepo) -> None:
     assert delivered == misses > 20
 
 
+THE_APP = """
+import asyncio, os, sys
+import fixreview.risk
+from fixreview.app.main import FixreviewApp
+from fixreview.repo.git import Repository
+from fixreview.risk import pool
+
+pool.POOL_MIN_WEIGHT = 0  # any two misses are worth a pool (the real threshold: 3 s of work)
+here, pools = [], []
+real_compute, real_pool = fixreview.risk._compute, pool.assess_in_pool
+
+def counting(repo, fix, policy, diffs):  # a fix checked in the app's own process
+    here.append(fix.branch.name)
+    return real_compute(repo, fix, policy, diffs)
+
+def watched(*args, **kwargs):
+    pools.append(os.getpid())
+    return real_pool(*args, **kwargs)
+
+fixreview.risk._compute, pool.assess_in_pool = counting, watched
+
+async def main():
+    app = FixreviewApp(Repository(sys.argv[1]))
+    async with app.run_test() as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        fixes = app.session.queue.fixes
+        known = [f for f in fixes if app.session.flag_counts(f) is not None]
+        print(len(fixes), len(known), len(here), len(pools), sys.stderr.fileno())
+
+asyncio.run(main())
+"""
+
+
+def test_the_app_checks_a_cold_queue_in_worker_processes(many: TestRepo) -> None:
+    """The real app under Pilot, on a cold cache, the pool's threshold lowered: every fix's
+    flags are shown, none was checked in the app's own process (its fallback when no pool
+    starts), and the workers wrote the cache. (In a fresh interpreter: multiprocessing's
+    resource tracker is started once per process, with whatever standard error it had.)"""
+    clear_cache(many.path)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **{JOBS_ENV: "2"})
+    proc = subprocess.run(
+        [sys.executable, "-c", THE_APP, str(many.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
+    fixes, known, here, pools, captured = (int(n) for n in proc.stdout.split())
+    assert captured == -1, "Textual's capture of standard error, as the app runs"
+    assert pools == 1
+    assert known == fixes > 20
+    assert here == 0, "checked in the app's process: the pool did not start"
+    assert len(cache_files(many.path)) >= fixes
+
+
 def _linger(repo: Repository, fix: Fix, policy: Policy) -> bytes:
     """A worker's check that never ends: it leaves a file named after its pid, and waits."""
     (Path(os.environ["LINGER_DIR"]) / str(os.getpid())).touch()
