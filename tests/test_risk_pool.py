@@ -6,6 +6,7 @@ repositories use it."""
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
@@ -522,6 +523,56 @@ def test_the_pool_starts_after_a_pause(
     assert len(flags) > 20 and computed_here == []
     assert events.count("<started>") == 1
     assert events[events.index("<started>") - 1] == "<pause>"
+
+
+def test_large_patches_go_to_the_workers_by_hash(
+    many: TestRepo,
+    forced_pool: None,
+    computed_here: list[str],
+    method: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A suggestion's patch over PATCH_BY_HASH_OVER (here: any) is sent as its SHA-256, not
+    pickled in the parent: a worker takes the fix's final diff for it when that diff is
+    exactly the patch, and the flags are the in-process ones; a fix whose patch is not its
+    final diff (people changed the AI's patch after it) is not guessed at: it is computed
+    here."""
+    from fixreview.changes import final_text
+
+    alone = assess(many.path, "1")
+    clear_cache(many.path)
+    computed_here.clear()
+    monkeypatch.setattr(pool, "PATCH_BY_HASH_OVER", 0)
+    pooled = assess(many.path, "2")
+    assert pooled == alone
+    repo = Repository(many.path)
+    fixes = load_queue(repo).fixes
+    differs = {
+        f.branch.name
+        for f in fixes
+        if f.suggestion is not None
+        and f.suggestion.patch
+        and f.suggestion.patch != final_text(repo, f)
+    }
+    assert differs and len(differs) < len(fixes)
+    assert sorted(computed_here) == sorted(differs)
+
+
+def test_a_lightened_fix_keeps_everything_but_its_patch(many: TestRepo) -> None:
+    fix = next(f for f in load_queue(Repository(many.path)).fixes if f.suggestion is not None)
+    assert fix.suggestion is not None and fix.suggestion.patch
+    assert pool.lightened(fix) == (fix, None)  # short: sent as it is
+    old = pool.PATCH_BY_HASH_OVER
+    pool.PATCH_BY_HASH_OVER = 0
+    try:
+        sent, digest = pool.lightened(fix)
+    finally:
+        pool.PATCH_BY_HASH_OVER = old
+    assert sent.suggestion is not None and sent.suggestion.patch == ""
+    patch = fix.suggestion.patch.encode("utf-8", "surrogatepass")
+    assert digest == hashlib.sha256(patch).hexdigest()
+    whole = sent.model_copy(update={"suggestion": fix.suggestion})
+    assert whole == fix and fix.suggestion.patch  # the queue's own fix is untouched
 
 
 NICENESS_AT_IMPORT = os.nice(0)

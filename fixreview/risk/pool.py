@@ -25,6 +25,7 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
+import hashlib
 import os
 import pickle
 import signal
@@ -281,19 +282,27 @@ def _start_worker(
     _state = _WorkerState(repo, policy, store, compute)
 
 
-def _assess_chunk(chunk: list[tuple[int, Fix, str | None]]) -> list[tuple[int, bytes]]:
+Payload = tuple[int, Fix, str | None, str | None]
+"""What a worker gets of one fix: its place, the fix (its suggestion's patch left out when
+large, see :func:`lightened`), its cache key, and that patch's SHA-256 when it was left out."""
+
+
+def _assess_chunk(chunk: list[Payload]) -> list[tuple[int, bytes]]:
     """The encoded flags of every fix of CHUNK that could be computed, each written into the
-    result cache under its key; a fix whose computation raised is left out (the parent
-    computes it)."""
+    result cache under its key; a fix whose computation raised, or whose patch left out is not
+    exactly its final diff (:func:`restored`), is left out (the parent computes it)."""
     from fixreview.changes import prefetch
 
     state = _state
     if state is None:
         raise RuntimeError("the worker was not started")
-    prefetch(state.repo, [fix for _, fix, _ in chunk])
+    prefetch(state.repo, [fix for _, fix, _, _ in chunk])
     done: list[tuple[int, bytes]] = []
-    for index, fix, key in chunk:
+    for index, sent, key, digest in chunk:
         try:
+            fix = sent if digest is None else restored(state.repo, sent, digest)
+            if fix is None:
+                continue
             body = state.compute(state.repo, fix, state.policy)
         except Exception:  # the parent computes it again, where its errors are reported
             continue
@@ -301,6 +310,43 @@ def _assess_chunk(chunk: list[tuple[int, Fix, str | None]]) -> list[tuple[int, b
             state.store.put(key, body)
         done.append((index, body))
     return done
+
+
+PATCH_BY_HASH_OVER = 256 * 1024
+"""A suggestion's patch longer than this (characters) is not sent to a worker: its SHA-256 is,
+and the worker takes the fix's final diff for it when that diff is exactly the patch (an AI fix
+nobody changed, the usual case for huge generated fixes). Pickling a 100,000-line fix's 9 MB
+patch in the parent, as the pool starts, added 10-15 MB to the app's peak memory."""
+
+
+def _patch_digest(patch: str) -> str:
+    return hashlib.sha256(patch.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def lightened(fix: Fix) -> tuple[Fix, str | None]:
+    """FIX as sent to a worker: when its suggestion's patch is longer than
+    :data:`PATCH_BY_HASH_OVER`, a copy without it and the patch's SHA-256; else FIX itself and
+    None."""
+    suggestion = fix.suggestion
+    if suggestion is None or len(suggestion.patch) <= PATCH_BY_HASH_OVER:
+        return fix, None
+    bare = suggestion.model_copy(update={"patch": ""})
+    return fix.model_copy(update={"suggestion": bare}), _patch_digest(suggestion.patch)
+
+
+def restored(repo: Repository, sent: Fix, digest: str) -> Fix | None:
+    """The fix a worker got without its suggestion's patch (:func:`lightened`), whose patch
+    had the SHA-256 DIGEST, with that patch back: its final diff when that diff's text has
+    exactly that hash; else None (the worker cannot know the patch: the parent checks it)."""
+    from fixreview.changes import final_text
+
+    suggestion = sent.suggestion
+    if suggestion is None:
+        return None
+    text = final_text(repo, sent)
+    if _patch_digest(text) != digest:
+        return None
+    return sent.model_copy(update={"suggestion": suggestion.model_copy(update={"patch": text})})
 
 
 # -- in the parent ----------------------------------------------------------------------------
@@ -358,7 +404,10 @@ def assess_in_pool(
     try:
         pending: set[Future[list[tuple[int, bytes]]]] = set()
         for chunk in chunks:  # forked workers are started by the first submit
-            payload = [(miss.index, miss.fix, miss.key) for miss in chunk]
+            payload: list[Payload] = []
+            for miss in chunk:
+                fix, digest = lightened(miss.fix)
+                payload.append((miss.index, fix, miss.key, digest))
             try:
                 pending.add(executor.submit(_assess_chunk, payload))
             except Exception:  # a worker could not be started, or the pool broke
