@@ -550,9 +550,8 @@ async def test_background_work_waits_from_enter_while_the_review_screen_is_built
 async def test_opening_is_prepared_once_the_rows_are_drawn_before_judging(
     demo_repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The review screen's imports and Pygments' lexer index are made ready in the loading
-    worker, after the queue's rows are drawn (not in its first frame) and before judging, not
-    on the first Enter."""
+    """The review screen's imports are made ready in the loading worker, after the queue's rows
+    are drawn (not in its first frame) and before judging, not on the first Enter."""
     import fixreview.app.main as app_main
     from fixreview.session import ReviewSession
 
@@ -583,20 +582,18 @@ async def test_opening_is_prepared_once_the_rows_are_drawn_before_judging(
         assert events == ["drawn", "prepared", "judging"]
 
 
-def test_preparing_to_open_imports_the_review_screen_and_warms_the_lexers() -> None:
+def test_preparing_to_open_imports_the_review_screen() -> None:
     code = (
         "import sys\n"
         "import fixreview.app.main as m\n"
-        "from fixreview.app.widgets import diff_render\n"
         "before = 'fixreview.app.screens.review' in sys.modules\n"
         "m.prepare_to_open()\n"
-        "print(before, 'fixreview.app.screens.review' in sys.modules,"
-        " diff_render.WARM_NAME in diff_render._LEXER_CACHE)\n"
+        "print(before, 'fixreview.app.screens.review' in sys.modules)\n"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
-    assert proc.stdout.split() == ["False", "True", "True"]
+    assert proc.stdout.split() == ["False", "True"]
 
 
 async def test_the_cursor_stays_on_its_fix_while_rows_above_it_leave(demo_repo: Path) -> None:

@@ -417,13 +417,9 @@ class FixreviewApp(App[None]):
 def prepare_to_open() -> None:
     """What opening the first fix would otherwise do on the Enter path, done ahead once the
     queue's rows are drawn (in the loading worker, before judging): the review screen's
-    modules imported (about 0.1 s) and Pygments' lexer index warmed (0.4-0.5 s of CPU, which
-    the diff view's lexer thread spent beside the screen being built, sharing Python with it).
-    """
+    modules imported (about 0.1 s). (Pygments' lexer index, 0.4-0.5 s of CPU and 27 MB, is
+    not warmed here: the diff view looks its lexers up once its rows are drawn.)"""
     import fixreview.app.screens.review  # noqa: F401 (imported for the first Enter)
-    from fixreview.app.widgets.diff_render import warm_lexers
-
-    warm_lexers()
 
 
 def binding_ids() -> set[str]:

@@ -21,7 +21,6 @@ hidden character is swapped for its visible stand-in from :func:`fixreview.safet
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
 from collections import OrderedDict
@@ -385,18 +384,6 @@ def lexer_for_path(path: str) -> Lexer | None:
     with _LEXER_LOCK:
         _LEXER_CACHE[name] = lexer
     return lexer
-
-
-WARM_NAME = "fixreview-warm-up.no-such-language"
-"""A file name no lexer claims: looking it up warms Pygments' index and nothing else."""
-
-
-def warm_lexers() -> None:
-    """Do once, ahead, what makes a process's first lexer look-up slow (0.4-0.5 s of CPU:
-    Pygments compiles every lexer's file name patterns and reads the plugins' entry points),
-    so that the diff view's own look-up, when a fix is opened, costs a few milliseconds."""
-    with contextlib.suppress(Exception):  # a broken Pygments plugin: the view's look-up says so
-        lexer_for_path(WARM_NAME)
 
 
 def lex_lines(lexer: Lexer, texts: Sequence[str]) -> list[LineTokens | None]:
