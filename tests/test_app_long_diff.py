@@ -306,7 +306,7 @@ async def test_workers_about_a_fix_are_not_described_by_its_repr(
 async def test_the_diff_view_looks_its_lexers_up_once_its_rows_are_drawn(
     repo: TestRepo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A process's first lexer look-up costs 0.4-0.5 s of CPU (Pygments' index): the diff
+    """A process's first lexer look-up compiles every lexer's file name patterns: the diff
     view starts it once its rows are drawn, not beside the screen's first frame."""
     from fixreview.app.widgets.diff_render import DiffRenderer
 

@@ -417,8 +417,7 @@ class FixreviewApp(App[None]):
 def prepare_to_open() -> None:
     """What opening the first fix would otherwise do on the Enter path, done ahead once the
     queue's rows are drawn (in the loading worker, before judging): the review screen's
-    modules imported (about 0.1 s). (Pygments' lexer index, 0.4-0.5 s of CPU and 27 MB, is
-    not warmed here: the diff view looks its lexers up once its rows are drawn.)"""
+    modules imported (about 0.1 s)."""
     import fixreview.app.screens.review  # noqa: F401 (imported for the first Enter)
 
 

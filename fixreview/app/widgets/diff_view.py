@@ -337,8 +337,8 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        # once the rows are drawn: a process's first look-up costs 0.4-0.5 s of CPU (Pygments'
-        # index), which would share Python with the screen's first frame
+        # once the rows are drawn: a process's first look-up compiles every lexer's file name
+        # patterns (about 40 ms), which would share Python with the screen's first frame
         self.call_after_refresh(self._start_lexers)
         if self._nav is not None:
             self.call_after_refresh(self._scroll_to_row, self._nav[1], self._nav[0])
