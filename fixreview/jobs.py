@@ -111,3 +111,53 @@ def forked_beside(
         beside.stop()
         raise
     beside.wait()
+
+
+MAX_NICENESS = 19
+"""The lowest scheduling priority (``nice``) a process can have on Linux and most systems."""
+
+
+def lowered_niceness(by: int) -> int:
+    """This process's niceness plus BY, at most :data:`MAX_NICENESS`: what a background worker
+    started from here runs at."""
+    try:
+        current = os.getpriority(os.PRIO_PROCESS, 0)
+    except (AttributeError, OSError):  # no priorities on this system
+        current = 0
+    return min(current + max(0, by), MAX_NICENESS)
+
+
+PARENT_CHECK_EVERY = 1.0
+"""Seconds between two looks of a background worker at whether its parent is still there."""
+
+
+def start_background_worker(parent: int, niceness: int, then: bytes) -> None:
+    """A worker process's initializer (a pool's): it lowers its priority to NICENESS before
+    anything else, then unpickles THEN, ``(function, args)``, and calls it. So a spawned
+    worker's imports (the models, the checks: 0.4-0.6 s of CPU) happen once it is niced, in
+    that unpickling, not before, at its parent's priority, beside the parent's UI. This module
+    is light (what unpickling this function imports); a priority that cannot be lowered is
+    left as it is, never raised.
+
+    The worker also ends once PARENT, the process that started it, is gone (killed, or ended
+    with ``os._exit``): its siblings hold both ends of the pool's pipes, so it would otherwise
+    wait for work for ever."""
+    import pickle
+
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) < niceness:
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    except (AttributeError, OSError):  # no priorities on this system: as it is
+        pass
+    threading.Thread(target=_end_with, args=(parent,), daemon=True, name="parent").start()
+    function, args = pickle.loads(then)
+    function(*args)
+
+
+def _end_with(parent: int) -> None:
+    """End this process as soon as PARENT is no longer its parent."""
+    import time
+
+    while os.getppid() == parent:
+        time.sleep(PARENT_CHECK_EVERY)
+    os._exit(1)

@@ -13,6 +13,7 @@ keyed by the fix's head, so a result computed for an older head is never mistake
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # the rest is imported where used: the app draws its first fr
 PREVIEW_AFTER = 4_000  # diff lines beyond which the review screen shows a preview first
 READ_AHEAD_WAIT = 30.0  # seconds opening a fix waits at most for its diff being read ahead
 PREVIEW_LINES = 400  # the preview's lines: more than a screen, parsed in a few milliseconds
+OPENING_HOLD = 2.0  # seconds background work waits at most after Enter for the fix's worker
 
 SortMode = Literal["severity", "age", "branch"]
 SORTS: tuple[SortMode, ...] = ("severity", "age", "branch")
@@ -119,10 +121,11 @@ class ReviewSession:
         self._standing: dict[str, Standing] = {}
         self.unknown: set[str] = set()  # branches whose status is still being judged
         self._warned: set[str] = set()  # what judging warned about already
-        self._foreground = 0
-        self._foreground_lock = threading.Lock()
-        self._idle = threading.Event()
-        self._idle.set()
+        self._foreground = 0  # workers opening a fix (foreground)
+        self._opening_until = 0.0  # Enter was pressed: background waits until then at most
+        self._turn = threading.Condition()
+        # set once background work has waited behind the reviewer (what tests watch)
+        self.waited_behind = threading.Event()
         self._signing: Signing | None = None
         self._reading: dict[tuple[str, str], threading.Event] = {}  # read-aheads running
         self._reading_lock = threading.Lock()
@@ -167,7 +170,7 @@ class ReviewSession:
         from fixreview.gate import judge_queue
         from fixreview.queue import Queue
         from fixreview.risk import assess_fixes
-        self._idle.wait()
+        self.behind_the_reviewer()
         fixes = list(queue.fixes if fixes is None else fixes)
         flags = {
             f.branch.name: self._known_flags[(f.branch.name, f.branch.head)]
@@ -176,7 +179,11 @@ class ReviewSession:
         }
         missing = [f for f in fixes if f.branch.name not in flags]
         if missing:
-            flags.update(assess_fixes(self.repo, missing, queue.policy.policy))
+            flags.update(
+                assess_fixes(
+                    self.repo, missing, queue.policy.policy, pause=self.behind_the_reviewer
+                )
+            )
         scope = Queue(policy=queue.policy, fixes=fixes)
         gates = judge_queue(self.repo, scope, flags)
         for warning in scope.warnings:  # the same ledger is read for every batch: say it once
@@ -232,7 +239,14 @@ class ReviewSession:
             judge_some(batch)
 
         first = sorted(queue.fixes, key=lambda fix: fix.branch.name not in unknown)
-        assess_fixes(self.repo, first, queue.policy.policy, on_flags=arrived, progress=progress)
+        assess_fixes(
+            self.repo,
+            first,
+            queue.policy.policy,
+            on_flags=arrived,
+            progress=progress,
+            pause=self.behind_the_reviewer,
+        )
         judge_some(1)
 
     def _standing_for(
@@ -336,18 +350,47 @@ class ReviewSession:
 
     @contextmanager
     def foreground(self) -> Iterator[None]:
-        """While the reviewer waits on this (opening a fix), :meth:`judge` does not start
-        another batch: Python runs one thread at a time, and the reviewer comes first."""
-        with self._foreground_lock:
+        """While the reviewer waits on this (opening a fix), background work waits at its
+        turns (:meth:`behind_the_reviewer`): Python runs one thread at a time, and the
+        reviewer comes first. It takes over from :meth:`about_to_open`."""
+        with self._turn:
             self._foreground += 1
-            self._idle.clear()
+            self._opening_until = 0.0
         try:
             yield
         finally:
-            with self._foreground_lock:
+            with self._turn:
                 self._foreground -= 1
-                if not self._foreground:
-                    self._idle.set()
+                self._turn.notify_all()
+
+    def about_to_open(self) -> None:
+        """Enter was pressed on a fix (UI thread): background work waits from now on, while
+        the review screen is built, until its worker takes over (:meth:`foreground`) — at
+        most :data:`OPENING_HOLD` seconds, should none ever start."""
+        with self._turn:
+            self._opening_until = time.monotonic() + OPENING_HOLD
+
+    @property
+    def reviewer_waiting(self) -> bool:
+        """Whether the reviewer is opening a fix now (background work would wait)."""
+        with self._turn:
+            return bool(self._foreground) or self._opening_until > time.monotonic()
+
+    def behind_the_reviewer(self) -> None:
+        """Background work's turn (worker thread): return at once, unless the reviewer is
+        opening a fix (:meth:`about_to_open`, :meth:`foreground`), then once it is open.
+        Judging, the queue's risk checks in this process, their results and starting their
+        worker processes all wait there."""
+        with self._turn:
+            while True:
+                if self._foreground:
+                    left: float | None = None
+                else:
+                    left = self._opening_until - time.monotonic()
+                    if left <= 0:
+                        return
+                self.waited_behind.set()
+                self._turn.wait(left)
 
     def review(self, fix: Fix) -> ReviewData:
         """Everything the review screen shows for FIX at its head, computed once per head."""

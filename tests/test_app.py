@@ -7,6 +7,7 @@ import contextlib
 import io
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -519,6 +520,80 @@ async def test_the_queue_fills_in_place_and_waits_behind_the_review(
         await settle(app, pilot)
         assert builds == [len(DEMO_AWAITING)]  # drawn once, when shown again
         assert rows(app) == DEMO_AWAITING
+
+
+async def test_background_work_waits_from_enter_while_the_review_screen_is_built(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Building the review screen is most of what Enter costs: the queue's background work
+    (judging, risk checks, rows filled in) waits from the key on, not only once the screen's
+    worker has started; it goes on once the fix is open."""
+    waiting: list[bool] = []
+    real = ReviewScreen.compose
+
+    def compose(self: ReviewScreen) -> object:
+        waiting.append(self.session.reviewer_waiting)
+        return real(self)
+
+    monkeypatch.setattr(ReviewScreen, "compose", compose)
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert not app.session.reviewer_waiting
+        await pilot.press("enter")
+        await settle(app, pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        assert waiting == [True]
+        assert not app.session.reviewer_waiting
+
+
+async def test_opening_is_prepared_once_the_rows_are_drawn_before_judging(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The review screen's imports are made ready in the loading worker, after the queue's rows
+    are drawn (not in its first frame) and before judging, not on the first Enter."""
+    import fixreview.app.main as app_main
+    from fixreview.session import ReviewSession
+
+    events: list[str] = []
+    real_render = DataTable.render_line
+    real_prepare = app_main.prepare_to_open
+    real_judge_all = ReviewSession.judge_all
+
+    def render_line(self: DataTable[object], y: int) -> object:
+        if self.id == "queue" and self.row_count and "drawn" not in events:
+            events.append("drawn")
+        return real_render(self, y)
+
+    def prepare() -> None:
+        events.append("prepared")
+        real_prepare()
+
+    def judge_all(self: ReviewSession, *args: object, **kwargs: object) -> None:
+        events.append("judging")
+        real_judge_all(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(DataTable, "render_line", render_line)
+    monkeypatch.setattr(app_main, "prepare_to_open", prepare)
+    monkeypatch.setattr(ReviewSession, "judge_all", judge_all)
+    app = FixreviewApp(Repository(demo_repo))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(app, pilot)
+        assert events == ["drawn", "prepared", "judging"]
+
+
+def test_preparing_to_open_imports_the_review_screen() -> None:
+    code = (
+        "import sys\n"
+        "import fixreview.app.main as m\n"
+        "before = 'fixreview.app.screens.review' in sys.modules\n"
+        "m.prepare_to_open()\n"
+        "print(before, 'fixreview.app.screens.review' in sys.modules)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert proc.stdout.split() == ["False", "True"]
 
 
 async def test_the_cursor_stays_on_its_fix_while_rows_above_it_leave(demo_repo: Path) -> None:

@@ -275,3 +275,61 @@ def test_opening_a_fix_waits_for_its_read_ahead_instead_of_running_git_again(
     assert log.read_text().splitlines() == ["diff"]
     assert session.final(fix).raw == final_text(session.repo, fix)
     assert log.read_text().splitlines() == ["diff"]
+
+
+async def test_workers_about_a_fix_are_not_described_by_its_repr(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual describes a worker by the repr of its arguments unless told otherwise; a fix's
+    repr holds its whole patch (3 MB, 30 ms for a 20,000-line fix, on the Enter path). Opening
+    a fix, reading its diff ahead and judging it again after a decision never write one."""
+    _long_fix(repo)
+    written: list[str] = []
+
+    def counting(self: Fix) -> str:
+        written.append(self.branch.name)
+        return "Fix(...)"
+
+    monkeypatch.setattr(Fix, "__repr__", counting)
+    assert repr(load_queue(Repository(repo.path)).fixes[0]) == "Fix(...)"
+    written.clear()
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_fix(app, pilot, "regenerate")
+        fix = screen.fix
+        app.queue_screen.warm_final(fix)
+        app.rejudge(fix)
+        await settle(app, pilot)
+        assert written == []
+
+
+async def test_the_diff_view_looks_its_lexers_up_once_its_rows_are_drawn(
+    repo: TestRepo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process's first lexer look-up compiles every lexer's file name patterns: the diff
+    view starts it once its rows are drawn, not beside the screen's first frame."""
+    from fixreview.app.widgets.diff_render import DiffRenderer
+
+    _long_fix(repo)
+    drawn: list[str | None] = []
+    at_lookup: list[int] = []
+    real_render = DiffView.render_line
+    real_resolve = DiffRenderer.resolve_lexers
+
+    def render_line(self: DiffView, y: int) -> object:
+        if self.diff is not None:
+            drawn.append(self.id)
+        return real_render(self, y)
+
+    def resolve_lexers(self: DiffRenderer) -> None:
+        if self.diff is not None:
+            at_lookup.append(len(drawn))
+        real_resolve(self)
+
+    monkeypatch.setattr(DiffView, "render_line", render_line)
+    monkeypatch.setattr(DiffRenderer, "resolve_lexers", resolve_lexers)
+    app = FixreviewApp(Repository(repo.path))
+    async with app.run_test(size=(160, 45)) as pilot:
+        screen = await open_fix(app, pilot, "regenerate")
+        assert screen.query_one("#final", DiffView).lexers_ready
+        assert at_lookup and all(count > 0 for count in at_lookup), at_lookup

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -284,3 +285,56 @@ def test_judging_the_whole_queue_streams_what_judging_each_fix_finds(demo_repo: 
     session.use_queue(newer, unknown_now)
     session.judge_all(queue, unknown, stale.append)  # QUEUE is no longer the session's
     assert stale == []
+
+
+def test_judging_waits_while_the_reviewer_opens_a_fix(demo_repo: Path) -> None:
+    """Background judging — reading the risk cache, the queue's checks in this process, what
+    it hands over and reports — waits while a fix is being opened (Python runs one thread at
+    a time, and the reviewer comes first), then goes on: every fix is handed over once."""
+    session = ReviewSession(Repository(demo_repo))
+    queue, unknown = session.load_rows()
+    session.use_queue(queue, unknown)
+    calls: list[dict[str, Standing]] = []
+    told: list[tuple[str, int, int]] = []
+
+    def progress(stage: str, done: int, total: int) -> None:
+        told.append((stage, done, total))
+
+    with session.foreground():
+        judging = threading.Thread(
+            target=session.judge_all, args=(queue, unknown, calls.append, 5, progress)
+        )
+        judging.start()
+        assert session.waited_behind.wait(60), "judging never came to wait behind the reviewer"
+        assert calls == [] and told == []
+    judging.join(120)
+    assert not judging.is_alive()
+    shown = [name for call in calls for name in call]
+    assert sorted(shown) == sorted(f.branch.name for f in queue.fixes)
+    assert told
+
+
+def test_after_enter_background_work_waits_for_the_fixs_worker(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From Enter on (about_to_open), while the review screen is built, background work waits
+    for the screen's worker to take over and end (foreground) — or, should none ever start,
+    for OPENING_HOLD at most."""
+    import fixreview.session
+
+    session = ReviewSession(Repository(demo_repo))
+    assert not session.reviewer_waiting
+    session.about_to_open()
+    assert session.reviewer_waiting
+    turns: list[str] = []
+    waiting = threading.Thread(target=lambda: turns.append(str(session.behind_the_reviewer())))
+    waiting.start()
+    assert session.waited_behind.wait(60)
+    with session.foreground():  # the screen's worker takes over from the Enter
+        assert turns == []
+    waiting.join(60)
+    assert turns == ["None"] and not session.reviewer_waiting
+    monkeypatch.setattr(fixreview.session, "OPENING_HOLD", 0.05)
+    session.about_to_open()  # and no worker ever comes
+    session.behind_the_reviewer()  # returns once the hold is over
+    assert not session.reviewer_waiting

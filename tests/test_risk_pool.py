@@ -6,6 +6,8 @@ repositories use it."""
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 import os
 import shutil
 import signal
@@ -481,6 +483,132 @@ def test_workers_run_at_a_lower_priority(many: TestRepo) -> None:
     assert {int(body) for _, body in answers} == {expected}
 
 
+def test_each_step_in_this_process_waits_its_turn(
+    many: TestRepo, computed_here: list[str]
+) -> None:
+    """PAUSE comes before the cache is read, before each fix checked in this process and
+    before each report of flags found (where the app's background checks wait while the
+    reviewer opens a fix); cache hits, too, are reported after one."""
+    events = computed_here  # the branches checked here, in order, with the pauses between
+
+    def report(batch: dict[str, list[RiskFlag]]) -> None:
+        events.append("<report>")
+
+    clear_cache(many.path)
+    flags = assess(many.path, "1", on_flags=report, pause=lambda: events.append("<pause>"))
+    checked = [e for e in events if not e.startswith("<")]
+    assert len(checked) == len(flags) > 20
+    assert events[0] == "<pause>"
+    for before, event in itertools.pairwise(events):
+        if event != "<pause>":
+            assert before == "<pause>", events
+    events.clear()
+    assert assess(many.path, "1", on_flags=report, pause=lambda: events.append("<pause>")) == flags
+    assert events == ["<pause>", "<pause>", "<report>"]  # the cache read, the hits reported
+
+
+def test_the_pool_starts_after_a_pause(
+    many: TestRepo, forced_pool: None, computed_here: list[str]
+) -> None:
+    """Starting the workers (the app spawns them: a process each, its setup pickled) waits its
+    turn too."""
+    events: list[str] = []
+    clear_cache(many.path)
+    flags = assess(
+        many.path,
+        "2",
+        pause=lambda: events.append("<pause>"),
+        started=lambda: events.append("<started>"),
+    )
+    assert len(flags) > 20 and computed_here == []
+    assert events.count("<started>") == 1
+    assert events[events.index("<started>") - 1] == "<pause>"
+
+
+def test_large_patches_go_to_the_workers_by_hash(
+    many: TestRepo,
+    forced_pool: None,
+    computed_here: list[str],
+    method: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A suggestion's patch over PATCH_BY_HASH_OVER (here: any) is sent as its SHA-256, not
+    pickled in the parent: a worker takes the fix's final diff for it when that diff is
+    exactly the patch, and the flags are the in-process ones; a fix whose patch is not its
+    final diff (people changed the AI's patch after it) is not guessed at: it is computed
+    here."""
+    from fixreview.changes import final_text
+
+    alone = assess(many.path, "1")
+    clear_cache(many.path)
+    computed_here.clear()
+    monkeypatch.setattr(pool, "PATCH_BY_HASH_OVER", 0)
+    pooled = assess(many.path, "2")
+    assert pooled == alone
+    repo = Repository(many.path)
+    fixes = load_queue(repo).fixes
+    differs = {
+        f.branch.name
+        for f in fixes
+        if f.suggestion is not None
+        and f.suggestion.patch
+        and f.suggestion.patch != final_text(repo, f)
+    }
+    assert differs and len(differs) < len(fixes)
+    assert sorted(computed_here) == sorted(differs)
+
+
+def test_a_lightened_fix_keeps_everything_but_its_patch(many: TestRepo) -> None:
+    fix = next(f for f in load_queue(Repository(many.path)).fixes if f.suggestion is not None)
+    assert fix.suggestion is not None and fix.suggestion.patch
+    assert pool.lightened(fix) == (fix, None)  # short: sent as it is
+    old = pool.PATCH_BY_HASH_OVER
+    pool.PATCH_BY_HASH_OVER = 0
+    try:
+        sent, digest = pool.lightened(fix)
+    finally:
+        pool.PATCH_BY_HASH_OVER = old
+    assert sent.suggestion is not None and sent.suggestion.patch == ""
+    patch = fix.suggestion.patch.encode("utf-8", "surrogatepass")
+    assert digest == hashlib.sha256(patch).hexdigest()
+    whole = sent.model_copy(update={"suggestion": fix.suggestion})
+    assert whole == fix and fix.suggestion.patch  # the queue's own fix is untouched
+
+
+NICENESS_AT_IMPORT = os.nice(0)
+"""This module's niceness when it was imported: in a spawned worker, when the checks' function
+was unpickled, with the models and everything else it imports."""
+
+
+def _niceness_at_import(repo: Repository, fix: Fix, policy: Policy) -> bytes:
+    """A worker's answer for any fix: its niceness when it imported this module."""
+    return str(NICENESS_AT_IMPORT).encode()
+
+
+def test_a_spawned_worker_is_niced_before_its_imports(many: TestRepo) -> None:
+    """A spawned worker imports the models and the checks (0.4-0.6 s of CPU) as it unpickles
+    what it runs: it does so at the lower priority already, not beside the app's UI at its
+    own (the app spawns its workers as the reviewer may be opening a fix)."""
+    repo = Repository(many.path)
+    queue = load_queue(repo)
+    answers: list[tuple[int, bytes]] = []
+    misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
+    pool.assess_in_pool(
+        repo,
+        queue.policy.policy,
+        misses,
+        2,
+        _niceness_at_import,
+        CACHE_KIND,
+        answers.extend,
+        method="spawn",
+    )
+    assert len(answers) == len(misses)
+    expected = min(os.nice(0) + pool.WORKER_NICENESS, 19)
+    assert expected > os.nice(0), "the test needs a priority that can be lowered"
+    assert {int(body) for _, body in answers} == {expected}
+
+
 def test_workers_are_forked_only_from_a_process_without_other_threads() -> None:
     """A fork copies every thread's locks as they are: the app (threads) spawns its workers,
     the command line (none) forks them."""
@@ -528,3 +656,149 @@ def test_started_is_called_once_without_a_pool(many: TestRepo) -> None:
     calls.clear()
     assert assess(many.path, "2", started=lambda: calls.append(1)) == flags  # all hits now
     assert calls == [1]
+
+
+IN_AN_APP = """
+import asyncio, sys
+from textual.app import App
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+from fixreview.risk import CACHE_KIND, _compute_body, pool
+
+async def main():
+    repo = Repository(sys.argv[1])
+    queue = load_queue(repo)
+    misses = [pool.Miss(i, fix, None) for i, fix in enumerate(queue.fixes)]
+    got = []
+    async with App().run_test():
+        captured = sys.stderr.fileno()  # Textual's capture of standard error
+        await asyncio.to_thread(
+            pool.assess_in_pool, repo, queue.policy.policy, misses, 2, _compute_body,
+            CACHE_KIND, got.extend,
+        )
+    print(captured, len(got), len(misses))
+
+asyncio.run(main())
+"""
+
+
+def test_the_pool_starts_inside_the_app(many: TestRepo) -> None:
+    """While a Textual app runs, its capture of standard error has no descriptor (-1), which
+    multiprocessing's resource tracker would hand to its process: no pool could start, and a
+    cold queue's checks all ran in the app's process. In a fresh interpreter (the tracker is
+    started once per process), every fix is delivered by the pool."""
+    proc = subprocess.run(
+        [sys.executable, "-c", IN_AN_APP, str(many.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    captured, delivered, misses = (int(n) for n in proc.stdout.split())
+    assert captured == -1
+    assert delivered == misses > 20
+
+
+THE_APP = """
+import asyncio, os, sys
+import fixreview.risk
+from fixreview.app.main import FixreviewApp
+from fixreview.repo.git import Repository
+from fixreview.risk import pool
+
+pool.POOL_MIN_WEIGHT = 0  # any two misses are worth a pool (the real threshold: 3 s of work)
+here, pools = [], []
+real_compute, real_pool = fixreview.risk._compute, pool.assess_in_pool
+
+def counting(repo, fix, policy, diffs):  # a fix checked in the app's own process
+    here.append(fix.branch.name)
+    return real_compute(repo, fix, policy, diffs)
+
+def watched(*args, **kwargs):
+    pools.append(os.getpid())
+    return real_pool(*args, **kwargs)
+
+fixreview.risk._compute, pool.assess_in_pool = counting, watched
+
+async def main():
+    app = FixreviewApp(Repository(sys.argv[1]))
+    async with app.run_test() as pilot:
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        fixes = app.session.queue.fixes
+        known = [f for f in fixes if app.session.flag_counts(f) is not None]
+        print(len(fixes), len(known), len(here), len(pools), sys.stderr.fileno())
+
+asyncio.run(main())
+"""
+
+
+def test_the_app_checks_a_cold_queue_in_worker_processes(many: TestRepo) -> None:
+    """The real app under Pilot, on a cold cache, the pool's threshold lowered: every fix's
+    flags are shown, none was checked in the app's own process (its fallback when no pool
+    starts), and the workers wrote the cache. (In a fresh interpreter: multiprocessing's
+    resource tracker is started once per process, with whatever standard error it had.)"""
+    clear_cache(many.path)
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **{JOBS_ENV: "2"})
+    proc = subprocess.run(
+        [sys.executable, "-c", THE_APP, str(many.path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+        cwd=ROOT,
+    )
+    fixes, known, here, pools, captured = (int(n) for n in proc.stdout.split())
+    assert captured == -1, "Textual's capture of standard error, as the app runs"
+    assert pools == 1
+    assert known == fixes > 20
+    assert here == 0, "checked in the app's process: the pool did not start"
+    assert len(cache_files(many.path)) >= fixes
+
+
+def _linger(repo: Repository, fix: Fix, policy: Policy) -> bytes:
+    """A worker's check that never ends: it leaves a file named after its pid, and waits."""
+    (Path(os.environ["LINGER_DIR"]) / str(os.getpid())).touch()
+    threading.Event().wait()
+    return b""
+
+
+ORPHANED = """
+import sys
+from fixreview.queue import load_queue
+from fixreview.repo.git import Repository
+from fixreview.risk import CACHE_KIND, pool
+from tests.test_risk_pool import _linger
+
+repo = Repository(sys.argv[1])
+queue = load_queue(repo)
+misses = [pool.Miss(i, fix, None) for i, fix in enumerate(queue.fixes)]
+pool.assess_in_pool(
+    repo, queue.policy.policy, misses, 2, _linger, CACHE_KIND, print, method="spawn"
+)
+"""
+
+
+def test_workers_end_when_their_parent_is_killed(many: TestRepo, tmp_path: Path) -> None:
+    """The app may be killed, or end with os._exit, with its workers at work or waiting for
+    work (their siblings hold both ends of the pool's pipes, so nothing tells them): each
+    ends by itself once its parent is gone, none is left for ever."""
+    lingering = tmp_path / "lingering"
+    lingering.mkdir()
+    env = dict(os.environ, LINGER_DIR=str(lingering), PYTHONPATH=str(ROOT))
+    parent = subprocess.Popen([sys.executable, "-c", ORPHANED, str(many.path)], env=env, cwd=ROOT)
+    try:
+        for _ in range(1200):  # both workers are at work
+            if len(list(lingering.iterdir())) == 2 or parent.poll() is not None:
+                break
+            threading.Event().wait(0.05)
+        pids = [int(p.name) for p in lingering.iterdir()]
+        assert len(pids) == 2, "the workers never started"
+    finally:
+        parent.kill()
+        parent.wait()
+    for _ in range(1200):
+        if all(state(pid) in ("", "Z") for pid in pids):
+            break
+        threading.Event().wait(0.05)
+    assert [state(pid) for pid in pids if state(pid) not in ("", "Z")] == []

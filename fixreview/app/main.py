@@ -181,6 +181,7 @@ class FixreviewApp(App[None]):
         drawn.wait(ROWS_DRAWN_WAIT)
         if key is not None:  # the next start's first frame
             write_rows(self.session.repo, key, kept)
+        prepare_to_open()
         # the session hands over what it finds as it goes (a fix the reviewer opens waits for
         # one small batch at most); the rows fill in a few times a second
         found: dict[str, Standing] = {}
@@ -248,7 +249,13 @@ class FixreviewApp(App[None]):
         self.update_subtitle()
         self.queue_screen.rows_changed(standing.keys())
 
-    @work(thread=True, exit_on_error=False, group="decided", name="checking the decision")
+    @work(
+        thread=True,
+        exit_on_error=False,
+        group="decided",
+        name="checking the decision",
+        description="checking the decision",  # not the repr of the fix: it holds its patch
+    )
     def rejudge(self, fix: Fix) -> None:
         """After a decision on FIX: its status and approvals again, and nothing else."""
         queue = self.session.queue
@@ -329,7 +336,14 @@ class FixreviewApp(App[None]):
         else:
             await self.show_in_review(following)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="summary", name="the summary")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="summary",
+        name="the summary",
+        description="the summary",
+    )
     def show_summary(self, outcome: Outcome) -> None:
         """The summary, once the gate has judged each fix approved this run afresh."""
         gates = self.session.gates(outcome.approved)
@@ -398,6 +412,13 @@ class FixreviewApp(App[None]):
                 self.call_later(self.run_action, action, target)
 
             yield SystemCommand(description, "key: " + " ".join(shown), run)
+
+
+def prepare_to_open() -> None:
+    """What opening the first fix would otherwise do on the Enter path, done ahead once the
+    queue's rows are drawn (in the loading worker, before judging): the review screen's
+    modules imported (about 0.1 s)."""
+    import fixreview.app.screens.review  # noqa: F401 (imported for the first Enter)
 
 
 def binding_ids() -> set[str]:

@@ -319,6 +319,11 @@ def _compute_body(repo: Repository, fix: Fix, policy: Policy) -> bytes:
     return flags_body(_compute(repo, fix, policy, None))
 
 
+LOOKUPS_BETWEEN_PAUSES = 64
+"""Cache lookups (a key each: about 0.1 ms) made by :func:`assess_fixes` between two calls of
+its PAUSE."""
+
+
 def assess_fixes(
     repo: Repository,
     fixes: Sequence[Fix],
@@ -327,6 +332,7 @@ def assess_fixes(
     on_flags: Callable[[dict[str, list[RiskFlag]]], None] | None = None,
     progress: Progress | None = None,
     started: Callable[[], None] | None = None,
+    pause: Callable[[], None] | None = None,
 ) -> dict[str, list[RiskFlag]]:
     """The risk flags of every fix, by branch name: the keys resolved with at most one git
     process, only the fixes missing from the cache assessed, their diffs computed together
@@ -341,17 +347,27 @@ def assess_fixes(
     fixes have their flags (:data:`STAGE_RISK`), as they come. STARTED, when given, is called
     once, in the calling thread, as soon as the workers are at work (or when none are used,
     before any fix is checked here): a caller starts its own threads there, not before, so that
-    the workers can be forked (:func:`fixreview.risk.pool.start_method`)."""
+    the workers can be forked (:func:`fixreview.risk.pool.start_method`). PAUSE, when given, is
+    called in the calling thread before each step that uses this process (the cache read,
+    starting the pool, each report of flags found, each fix checked here) and returns when the
+    work may go on: the app's background checks wait there while the reviewer opens a fix."""
     from fixreview.risk import pool
+
+    def turn() -> None:
+        if pause is not None:
+            pause()
 
     total = len(fixes)
     store = ResultCache.under(repo.common_dir, CACHE_KIND)
     found: dict[str, list[RiskFlag]] = {}
     misses: list[pool.Miss] = []
+    turn()
     if store.enabled:
         presence = _presence(repo, fixes)
         shared = _shared(repo, policy)
         for index, fix in enumerate(fixes):
+            if index % LOOKUPS_BETWEEN_PAUSES == LOOKUPS_BETWEEN_PAUSES - 1:
+                turn()
             key, flags = _lookup(repo, store, fix, policy, presence, shared)
             if flags is None:
                 misses.append(pool.Miss(index, fix, key))
@@ -362,10 +378,12 @@ def assess_fixes(
     if progress is not None:
         progress(STAGE_RISK, len(found), total)
     if found and on_flags is not None:
+        turn()
         on_flags(dict(found))
     done: set[int] = set()
 
     def report(batch: dict[str, list[RiskFlag]]) -> None:
+        turn()
         found.update(batch)
         if batch and progress is not None:
             progress(STAGE_RISK, len(found), total)
@@ -394,6 +412,7 @@ def assess_fixes(
     workers = pool.pool_jobs(jobs)
     method = pool.start_method()
     if pool.worth_pool(misses, workers, method):
+        turn()
         pool.assess_in_pool(
             repo, policy, misses, workers, _compute_body, CACHE_KIND, deliver, method, begin
         )
@@ -402,10 +421,12 @@ def assess_fixes(
     if rest:
         from fixreview.changes import prefetch
 
+        turn()
         prefetch(repo, [miss.fix for miss in rest])
     for chunk in pool.batches_in_order(rest) if on_flags is not None else [rest]:
         batch = {}
         for miss in chunk:
+            turn()
             flags = _compute(repo, miss.fix, policy, None)
             if miss.key is not None:
                 store.put(miss.key, flags_body(flags))

@@ -25,15 +25,22 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
-import contextlib
+import hashlib
 import os
+import pickle
 import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from fixreview.jobs import jobs_from_env, may_fork, usable_cpus
+from fixreview.jobs import (
+    jobs_from_env,
+    lowered_niceness,
+    may_fork,
+    start_background_worker,
+    usable_cpus,
+)
 from fixreview.models import Fix
 from fixreview.policy import Policy
 from fixreview.repo.git import Repository
@@ -45,7 +52,9 @@ if TYPE_CHECKING:
 WORKER_NICENESS = 10
 """How much lower than its parent's a worker's scheduling priority is (``nice``; the git
 processes it starts inherit it): the checks are background work, and on a machine with few
-cores the app's UI thread, and the fix the reviewer opens, go first."""
+cores the app's UI thread, and the fix the reviewer opens, go first. A spawned worker is
+niced before it imports anything of fixreview (:func:`fixreview.jobs.start_background_worker`,
+which also ends a worker whose parent is gone)."""
 START_METHOD = "spawn"
 """How a worker starts when forking is not safe (:func:`start_method`): a fresh interpreter,
 safe from a process with threads (unlike fork), and, unlike forkserver, it leaves no server
@@ -259,14 +268,13 @@ _state: _WorkerState | None = None
 def _start_worker(
     root: str, git_dir: str, policy: Policy, cache_kind: str, compute: ComputeBody
 ) -> None:
-    """A worker's setup: the parent handles Ctrl-C (it stops the pool), so the worker ignores
-    it; it runs at a lower priority (:data:`WORKER_NICENESS`); the repository is opened again
-    here and must be the parent's (else the worker fails and the parent computes everything
-    itself)."""
+    """A worker's setup, once it runs at a lower priority (:data:`WORKER_NICENESS`, set by
+    :func:`fixreview.jobs.start_background_worker` before this module is even imported) and
+    watches its parent: the parent handles Ctrl-C (it stops the pool), so the worker ignores
+    it; the repository is opened again here and must be the parent's (else the worker fails
+    and the parent computes everything itself)."""
     global _state
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    with contextlib.suppress(OSError, AttributeError):  # no nice() on this system: as it is
-        os.nice(WORKER_NICENESS)
     repo = Repository.reopen(root, git_dir)
     if repo is None:
         raise RuntimeError(f"{root} is no longer the repository {git_dir}")
@@ -274,19 +282,27 @@ def _start_worker(
     _state = _WorkerState(repo, policy, store, compute)
 
 
-def _assess_chunk(chunk: list[tuple[int, Fix, str | None]]) -> list[tuple[int, bytes]]:
+Payload = tuple[int, Fix, str | None, str | None]
+"""What a worker gets of one fix: its place, the fix (its suggestion's patch left out when
+large, see :func:`lightened`), its cache key, and that patch's SHA-256 when it was left out."""
+
+
+def _assess_chunk(chunk: list[Payload]) -> list[tuple[int, bytes]]:
     """The encoded flags of every fix of CHUNK that could be computed, each written into the
-    result cache under its key; a fix whose computation raised is left out (the parent
-    computes it)."""
+    result cache under its key; a fix whose computation raised, or whose patch left out is not
+    exactly its final diff (:func:`restored`), is left out (the parent computes it)."""
     from fixreview.changes import prefetch
 
     state = _state
     if state is None:
         raise RuntimeError("the worker was not started")
-    prefetch(state.repo, [fix for _, fix, _ in chunk])
+    prefetch(state.repo, [fix for _, fix, _, _ in chunk])
     done: list[tuple[int, bytes]] = []
-    for index, fix, key in chunk:
+    for index, sent, key, digest in chunk:
         try:
+            fix = sent if digest is None else restored(state.repo, sent, digest)
+            if fix is None:
+                continue
             body = state.compute(state.repo, fix, state.policy)
         except Exception:  # the parent computes it again, where its errors are reported
             continue
@@ -294,6 +310,43 @@ def _assess_chunk(chunk: list[tuple[int, Fix, str | None]]) -> list[tuple[int, b
             state.store.put(key, body)
         done.append((index, body))
     return done
+
+
+PATCH_BY_HASH_OVER = 256 * 1024
+"""A suggestion's patch longer than this (characters) is not sent to a worker: its SHA-256 is,
+and the worker takes the fix's final diff for it when that diff is exactly the patch (an AI fix
+nobody changed, the usual case for huge generated fixes). Pickling a 100,000-line fix's 9 MB
+patch in the parent, as the pool starts, added 10-15 MB to the app's peak memory."""
+
+
+def _patch_digest(patch: str) -> str:
+    return hashlib.sha256(patch.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def lightened(fix: Fix) -> tuple[Fix, str | None]:
+    """FIX as sent to a worker: when its suggestion's patch is longer than
+    :data:`PATCH_BY_HASH_OVER`, a copy without it and the patch's SHA-256; else FIX itself and
+    None."""
+    suggestion = fix.suggestion
+    if suggestion is None or len(suggestion.patch) <= PATCH_BY_HASH_OVER:
+        return fix, None
+    bare = suggestion.model_copy(update={"patch": ""})
+    return fix.model_copy(update={"suggestion": bare}), _patch_digest(suggestion.patch)
+
+
+def restored(repo: Repository, sent: Fix, digest: str) -> Fix | None:
+    """The fix a worker got without its suggestion's patch (:func:`lightened`), whose patch
+    had the SHA-256 DIGEST, with that patch back: its final diff when that diff's text has
+    exactly that hash; else None (the worker cannot know the patch: the parent checks it)."""
+    from fixreview.changes import final_text
+
+    suggestion = sent.suggestion
+    if suggestion is None:
+        return None
+    text = final_text(repo, sent)
+    if _patch_digest(text) != digest:
+        return None
+    return sent.model_copy(update={"suggestion": suggestion.model_copy(update={"patch": text})})
 
 
 # -- in the parent ----------------------------------------------------------------------------
@@ -333,11 +386,15 @@ def assess_in_pool(
         return
     workers = max(1, min(jobs, len(chunks)))
     try:
+        _start_resource_tracker()
+        # niced first: a spawned worker's imports are not at the caller's priority
+        setup = (str(repo.root), str(repo.git_dir), policy, cache_kind, compute)
+        niceness = lowered_niceness(WORKER_NICENESS)
         executor = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context(method),
-            initializer=_start_worker,
-            initargs=(str(repo.root), str(repo.git_dir), policy, cache_kind, compute),
+            initializer=start_background_worker,
+            initargs=(os.getpid(), niceness, pickle.dumps((_start_worker, setup))),
         )
     except Exception:  # no such start method, no semaphores in this sandbox, ...
         if started is not None:
@@ -347,7 +404,10 @@ def assess_in_pool(
     try:
         pending: set[Future[list[tuple[int, bytes]]]] = set()
         for chunk in chunks:  # forked workers are started by the first submit
-            payload = [(miss.index, miss.fix, miss.key) for miss in chunk]
+            payload: list[Payload] = []
+            for miss in chunk:
+                fix, digest = lightened(miss.fix)
+                payload.append((miss.index, fix, miss.key, digest))
             try:
                 pending.add(executor.submit(_assess_chunk, payload))
             except Exception:  # a worker could not be started, or the pool broke
@@ -368,6 +428,30 @@ def assess_in_pool(
             executor.shutdown(wait=True)
         else:
             _stop(executor)
+
+
+def _start_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (the pool's semaphores need it) with a usable
+    standard error. In the app, Textual's capture of ``sys.stderr`` says its file descriptor
+    is -1; the tracker passes that to the process it starts, which fails ("bad value(s) in
+    fds_to_keep"), and no pool could ever start there: every check of a cold queue then ran
+    in the app's own process, beside its UI thread. The interpreter's own standard error (the
+    tracker's anyway: a started process keeps descriptor 2) stands in for the moment it takes.
+    """
+    from multiprocessing import resource_tracker
+
+    try:
+        usable = sys.stderr.fileno() >= 0
+    except Exception:  # no descriptor at all: the tracker does without
+        usable = True
+    if usable:
+        return
+    captured = sys.stderr
+    sys.stderr = sys.__stderr__
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        sys.stderr = captured
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:

@@ -471,6 +471,7 @@ class QueueScreen(Screen[None]):
             fix = self.rows[table.cursor_row]
             if self._warm_timer is not None:
                 self._warm_timer.stop()
+            self.session.about_to_open()  # background work waits while the screen is built
             self.warm_final(fix)  # git reads a long diff while the review screen is built
             self.post_message(self.Open(fix.branch.name))
 
@@ -483,7 +484,14 @@ class QueueScreen(Screen[None]):
             fix = self.rows[row]
             self._warm_timer = self.set_timer(WARM_AFTER, lambda: self.warm_final(fix))
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="warm", name="reading ahead")
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="warm",
+        name="reading ahead",
+        description="reading ahead",  # not the repr of the fix: it holds its whole patch
+    )
     def warm_final(self, fix: Fix) -> None:
         self.session.warm_final(fix)
 

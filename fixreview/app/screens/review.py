@@ -380,7 +380,15 @@ class ReviewScreen(Screen[None]):
         self.action_view(self.view_name)
         self.load_review(fix, at_hand, drawn)
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="review", name="loading the fix")
+    # described, not the default repr of its arguments: a fix's repr holds its whole patch
+    @work(
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+        group="review",
+        name="loading the fix",
+        description="loading the fix",
+    )
     def load_review(
         self, fix: Fix, at_hand: Diff | None = None, drawn: threading.Event | None = None
     ) -> None:

@@ -21,6 +21,7 @@ hidden character is swapped for its visible stand-in from :func:`fixreview.safet
 
 from __future__ import annotations
 
+import importlib
 import os
 import threading
 from collections import OrderedDict
@@ -29,10 +30,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple, TypeAlias
 
 from pygments.lexer import Lexer  # type: ignore[import-untyped]
-from pygments.lexers import get_lexer_for_filename  # type: ignore[import-untyped]
+from pygments.lexers import _fn_matches  # type: ignore[import-untyped]
+from pygments.lexers._mapping import LEXERS  # type: ignore[import-untyped]
 from pygments.lexers.special import TextLexer  # type: ignore[import-untyped]
 from pygments.styles import get_style_by_name  # type: ignore[import-untyped]
-from pygments.util import ClassNotFound  # type: ignore[import-untyped]
 from rich.cells import cell_len
 from rich.color import Color, ColorType
 from rich.segment import Segment
@@ -365,25 +366,39 @@ _LEXER_LOCK = threading.Lock()
 
 
 def lexer_for_path(path: str) -> Lexer | None:
-    """A Pygments lexer for PATH's file name, or None for plain text (cached per file name).
-
-    The first call may take long (Pygments loads its plugin entry points), so the widget calls
-    this from a thread worker.
-    """
+    """A Pygments lexer for PATH's file name, or None for plain text (cached per file name):
+    Pygments' own choice among its built-in lexers (:func:`builtin_lexer_class`). The first
+    call compiles every lexer's file name patterns (about 40 ms), so the widget calls this from
+    a thread worker."""
     name = os.path.basename(path) or path
     with _LEXER_LOCK:
         if name in _LEXER_CACHE:
             return _LEXER_CACHE[name]
-    lexer: Lexer | None
-    try:
-        lexer = get_lexer_for_filename(name, stripnl=False, ensurenl=True)
-    except ClassNotFound:
-        lexer = None
-    if isinstance(lexer, TextLexer):
-        lexer = None
+    lexer: Lexer | None = None
+    found = builtin_lexer_class(name)
+    if found is not None and not issubclass(found, TextLexer):
+        lexer = found(stripnl=False, ensurenl=True)
     with _LEXER_LOCK:
         _LEXER_CACHE[name] = lexer
     return lexer
+
+
+def builtin_lexer_class(name: str) -> type[Lexer] | None:
+    """The lexer class ``pygments.lexers.get_lexer_for_filename`` picks for file NAME among
+    Pygments' built-in lexers (the highest priority, a pattern without ``*`` counting half a
+    point more, then the class name), or None. Lexers installed as plugins are not looked for:
+    finding them reads every installed distribution's entry points, which cost 0.36 s of CPU
+    and 37 MB on the benchmark machine, on the first diff opened."""
+    matches: list[tuple[float, str, type[Lexer]]] = []
+    for class_name, (module, _, _, patterns, _) in LEXERS.items():
+        for pattern in patterns:
+            if _fn_matches(name, pattern):
+                found: type[Lexer] = getattr(importlib.import_module(module), class_name)
+                bonus = 0.5 if "*" not in pattern else 0
+                matches.append((found.priority + bonus, found.__name__, found))
+    if not matches:
+        return None
+    return max(matches, key=lambda match: (match[0], match[1]))[2]
 
 
 def lex_lines(lexer: Lexer, texts: Sequence[str]) -> list[LineTokens | None]:

@@ -4,7 +4,8 @@ Modelled on Toolong's ``LogLines``: a ``ScrollView`` whose ``render_line`` draws
 screen, with an LRU cache of rendered strips keyed by (row, width, style generation).
 :meth:`DiffView.set_diff` only builds a flat row index (see ``diff_render.py``, which holds the
 Textual-free rendering); hunks are lexed with Pygments the first time one of their rows shows, and
-each file's lexer is looked up in a thread worker (rows show uncoloured until it is done).
+each file's lexer is looked up in a thread worker, once the rows are drawn (they show uncoloured
+until it is done).
 
 Colours come from the Textual theme: the line tints, headers, gutter, notes and hidden-character
 stand-ins are component classes (``diff-view--*``, restyle them in CSS), and token colours are
@@ -159,7 +160,7 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
         self._update_virtual_size()
         if self.is_mounted and not keep_position:
             self.scroll_to(0, 0, animate=False, force=True)
-        self._start_lexers()
+        self.call_after_refresh(self._start_lexers)  # the rows are drawn first
         self.refresh()
         self._report_file()
 
@@ -336,7 +337,9 @@ class DiffView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def on_mount(self) -> None:
         self.app.theme_changed_signal.subscribe(self, self._on_theme_changed)
-        self._start_lexers()
+        # once the rows are drawn: a process's first look-up compiles every lexer's file name
+        # patterns (about 40 ms), which would share Python with the screen's first frame
+        self.call_after_refresh(self._start_lexers)
         if self._nav is not None:
             self.call_after_refresh(self._scroll_to_row, self._nav[1], self._nav[0])
 
