@@ -582,6 +582,39 @@ async def test_opening_is_prepared_once_the_rows_are_drawn_before_judging(
         assert events == ["drawn", "prepared", "judging"]
 
 
+async def test_the_queue_read_and_judged_is_left_out_of_full_collections(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the rows are drawn, and again once judged, what is in memory is frozen out of the
+    cycle collector's full passes: the queue's fixes among it, so opening a fix never waits
+    for a pass over the whole queue."""
+    import gc
+
+    import fixreview.app.main as app_main
+
+    frozen: list[int] = []
+    real_settle = app_main.settle_heap
+
+    def settle_heap() -> None:
+        real_settle()
+        frozen.append(gc.get_freeze_count())
+
+    monkeypatch.setattr(app_main, "settle_heap", settle_heap)
+    gc.unfreeze()
+    try:
+        app = FixreviewApp(Repository(demo_repo))
+        async with app.run_test(size=SIZE) as pilot:
+            await settle(app, pilot)
+            queue = app.session.queue
+            assert queue is not None and len(frozen) == 2
+            assert all(count > 0 for count in frozen)  # (frozen objects freed leave its count)
+            tracked = {id(o) for o in gc.get_objects()}  # the collector's, frozen ones not in it
+            fix = queue.fixes[0]
+            assert gc.is_tracked(fix) and id(fix) not in tracked
+    finally:
+        gc.unfreeze()
+
+
 def test_preparing_to_open_imports_the_review_screen() -> None:
     code = (
         "import sys\n"
@@ -590,9 +623,7 @@ def test_preparing_to_open_imports_the_review_screen() -> None:
         "m.prepare_to_open()\n"
         "print(before, 'fixreview.app.screens.review' in sys.modules)\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["False", "True"]
 
 
