@@ -32,7 +32,8 @@ class TestRepo:
     def __init__(self, path: Path, object_format: str = "sha1") -> None:
         self.path = path
         path.mkdir(parents=True, exist_ok=True)
-        git(path, "init", "-q", "-b", "main", f"--object-format={object_format}")
+        formats = () if object_format == "sha1" else (f"--object-format={object_format}",)
+        git(path, "init", "-q", "-b", "main", *formats)  # sha1: whatever is there already
         git(path, "config", "fixreview.base", "main")  # the base is never guessed
         self.tick = 0
 

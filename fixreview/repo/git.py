@@ -190,9 +190,14 @@ class Started:
         try:
             if self._proc.poll() is None:
                 self._proc.kill()
-            self._proc.communicate()
+            self._proc.wait()
         finally:
-            self._out.close()
+            self._close()
+
+    def _close(self) -> None:
+        if self._proc.stderr is not None:
+            self._proc.stderr.close()
+        self._out.close()
 
     def wait(self) -> subprocess.CompletedProcess[bytes]:
         """Its exit code and output, once it has ended (GitError past the git timeout, counted
@@ -202,8 +207,9 @@ class Started:
             try:
                 _, err = proc.communicate(timeout=max(0.0, self._deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                # waited for, not read to its end: a hook git started may hold the pipe open
                 proc.kill()
-                proc.communicate()
+                proc.wait()
                 raise GitError(
                     f"git {_subcommand(self._argv[1:])} did not finish within "
                     f"{self._seconds:g} s and was stopped (a hung hook, credential helper or "
@@ -212,7 +218,7 @@ class Started:
             self._out.seek(0)
             return subprocess.CompletedProcess(self._argv, proc.returncode, self._out.read(), err)
         finally:
-            self._out.close()
+            self._close()
 
 
 def _start(
