@@ -450,7 +450,6 @@ class _Sizes:
     sizes from one result-cache entry (keyed by every pair, whose ids fix their trees), else
     counted by one ``git diff-tree --stdin`` started at once and read by :meth:`result`."""
 
-    pairs: list[tuple[str | None, str]]
     found: list[DiffStats] | None = None
     counting: Started | None = None
     trees: list[tuple[str, str]] = field(default_factory=list)
@@ -460,7 +459,7 @@ class _Sizes:
     @classmethod
     def start(cls, repo: Repository, pairs: list[tuple[str | None, str]]) -> _Sizes:
         if not pairs:
-            return cls(pairs, found=[])
+            return cls(found=[])
         store = ResultCache.under(repo.common_dir, STATS_CACHE_KIND)
         key = cache_key(
             STATS_CACHE_KIND,
@@ -471,9 +470,9 @@ class _Sizes:
         )
         found = _stats_from_entry(store.get(key), len(pairs))
         if found is not None:
-            return cls(pairs, found=found)
+            return cls(found=found)
         counting, trees = _start_diff_stats(repo, pairs)
-        return cls(pairs, counting=counting, trees=trees, store=store, key=key)
+        return cls(counting=counting, trees=trees, store=store, key=key)
 
     def stop(self) -> None:
         """Leave the sizes uncounted: git stopped, and waited for."""
@@ -515,10 +514,7 @@ def _start_diff_stats(
 ) -> tuple[Started, list[tuple[str, str]]]:
     """Start the ``git diff-tree --stdin --numstat`` that counts every pair's changes; the
     pairs' trees, which its output names."""
-    # diff-tree reads "A B" of two commits as a commit and its parents: give it trees, read
-    # from the commit objects
-    trees = repo.commit_trees(rev for pair in pairs for rev in pair if rev)
-    tree_pairs = [(trees[base] if base else repo.empty_tree, trees[head]) for base, head in pairs]
+    tree_pairs = repo.tree_pairs(pairs)
     stdin = "".join(f"{old} {new}\n" for old, new in tree_pairs).encode()
     # in the clean room, like the bound diff: no attributes, drivers or config change the sizes
     started = repo.clean_start(

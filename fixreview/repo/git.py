@@ -634,12 +634,9 @@ class Repository:
         wanted = [pair for pair in dict.fromkeys(pairs) if pair not in self._changed]
         if not wanted:
             return
-        commits = [oid for pair in wanted for oid in pair if oid != self.empty_tree]
-        if any(not _HEX_OID.match(oid) for oid in commits):
+        if any(not _HEX_OID.match(oid) for pair in wanted for oid in pair):
             raise GitError("prefetch_changed_paths takes full object ids")
-        trees = dict(self.commit_trees(commits))
-        trees[self.empty_tree] = self.empty_tree
-        echoes = [f"{trees[old]} {trees[new]}".encode() for old, new in wanted]
+        echoes = [f"{old} {new}".encode() for old, new in self.tree_pairs(wanted)]
         out = self.clean_run(
             "diff-tree",
             "--stdin",
@@ -738,6 +735,14 @@ class Repository:
             else:  # "<spec> missing" or "<spec> ambiguous"
                 result[spec] = None
         return result
+
+    def tree_pairs(self, pairs: Sequence[tuple[str | None, str]]) -> list[tuple[str, str]]:
+        """PAIRS of commits as the pairs of their trees (:meth:`commit_trees`: one batch), an
+        old side that is None or the empty tree as the empty tree: what ``diff-tree --stdin``
+        compares (it reads two commits as a commit and its parents)."""
+        empty = self.empty_tree
+        trees = self.commit_trees(oid for pair in pairs for oid in pair if oid and oid != empty)
+        return [(trees[old] if old and old != empty else empty, trees[new]) for old, new in pairs]
 
     def commit_trees(self, commits: Iterable[str]) -> dict[str, str]:
         """The tree id of each commit (full ids), read from the commit objects in one batch
