@@ -25,8 +25,15 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from fixreview.risk import secret_prefilter as prefilter
-from fixreview.risk.bounds import has_long_word, long_windows
-from fixreview.risk.secrets import Redactor, mask, scan
+from fixreview.risk.bounds import MAX_SCAN_TOTAL, WINDOW, has_long_word, long_windows
+from fixreview.risk.secrets import (
+    Redactor,
+    _distinct_windows,
+    _quick_scans,
+    _to_scan,
+    mask,
+    scan,
+)
 
 FAST = settings(
     max_examples=150,
@@ -656,6 +663,50 @@ def test_the_prefiltered_scan_of_generated_lines_is_the_full_scan(
 ) -> None:
     files = _files(corpus)
     assert scan(files) == scan(files, prefiltered=False)
+
+
+def _scans_the_full_way(files: list[tuple[str, list[tuple[int, str]]]]) -> object:
+    return _to_scan(_distinct_windows(files)[0], prefilter.PLUGINS)
+
+
+@FAST
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(FILENAMES), lines, st.integers(0, 3)),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_the_quick_scans_are_the_full_ways_piece_for_piece(
+    corpus: list[tuple[str, list[str], int]],
+) -> None:
+    """Repeated lines (within a file and across files of one name) and long words included:
+    the same pieces, holding the same lines, numbered the same, for the same plugins."""
+    files = _files([(path, texts * (1 + repeat)) for path, texts, repeat in corpus])
+    quick = _quick_scans(files, prefilter.PLUGINS)
+    if any(BREAKS.search(text) for _, lines_ in files for _, text in lines_):
+        assert quick is None
+        return
+    assert quick is not None
+    assert quick[1] == _scans_the_full_way(files)
+    assert [path for path, _, _ in quick[0]] == [path for path, _ in files]
+
+
+def test_the_quick_scans_of_the_corpus_are_the_full_ways() -> None:
+    files = _files([(path, texts) for path, texts in CORPUS if path != "data/long.py"])
+    quick = _quick_scans(files, prefilter.PLUGINS)
+    assert quick is not None and len(quick[1]) >= 10
+    assert quick[1] == _scans_the_full_way(files)
+
+
+def test_the_quick_scans_step_aside_where_a_line_is_cut_or_not_read_whole() -> None:
+    """A line longer than a window, lines over the whole budget, a line break inside a line:
+    windows, budgets and merged pieces are the full way's to make."""
+    assert _quick_scans([("a.py", [(1, "x" * (WINDOW + 1))])], prefilter.PLUGINS) is None
+    many = [(n, f"{n:08d}" + "y" * 1000) for n in range(MAX_SCAN_TOTAL // 1000 + 1)]
+    assert _quick_scans([("a.py", many)], prefilter.PLUGINS) is None
+    assert _quick_scans([("a.py", [(1, "a\rb password='x'")])], prefilter.PLUGINS) is None
+    assert _quick_scans([("a.py", [(1, "password = 'hunter2hunter2'")])], prefilter.PLUGINS)
 
 
 def test_detect_secrets_is_imported_only_for_a_line_that_may_hold_a_secret() -> None:

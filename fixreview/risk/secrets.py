@@ -16,9 +16,11 @@ from __future__ import annotations
 import re
 import sys
 import threading
+from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
+from itertools import accumulate
 from types import ModuleType
 from typing import Any, NoReturn
 
@@ -284,6 +286,77 @@ def _to_scan(files: Windows, plugins: frozenset[str], prefiltered: bool = True) 
     return sorted(groups.items(), key=lambda group: sorted(group[0]))
 
 
+def _quick_scans(
+    files: Sequence[tuple[str, Sequence[tuple[int, str]]]], plugins: frozenset[str]
+) -> tuple[Windows, Scans] | None:
+    """What :func:`_to_scan` makes of FILES' distinct windows, prefiltered, for PLUGINS (the
+    prefilter's), the same scans piece for piece, made without a Python step per line where
+    that is exact; None where it is not (the full way is taken).
+
+    It is exact when every line is one window and every line is read: no line longer than
+    :data:`WINDOW`, all of them together within :data:`MAX_SCAN_TOTAL` (so no budget cuts
+    any), no line break inside a line (so a piece is its line as it is, nothing merges). Then
+    a file's windows are its distinct lines in the order first seen (``dict.fromkeys``), the
+    prefilter reads them all in one call as it would have, and a piece, with the lines holding
+    it, is made only for what it marks; the windows holding a long word, usually none, go
+    through :func:`_pieces` as before. The windows returned hold each file's path only (what
+    :func:`_synthetic_diff` reads of them)."""
+    texts = [[text for _, text in lines] for _, lines in files]
+    every = [text for chunk in texts for text in chunk]
+    if not every:
+        return [(path, {}, []) for path, _ in files], []
+    if (
+        max(map(len, every)) > WINDOW
+        or sum(map(len, every)) > MAX_SCAN_TOTAL
+        or _LINE_BREAKS.search("".join(every)) is not None
+    ):
+        return None
+    longs = set(long_windows(every))
+    distinct = [list(dict.fromkeys(chunk)) for chunk in texts]
+    chosen = [
+        [text for text in chunk if text not in longs] if longs else chunk for chunk in distinct
+    ]
+    flat = [text for chunk in chosen for text in chunk]
+    starts = [0, *accumulate(len(chunk) for chunk in chosen)]
+    marks = prefilter.candidates(flat, plugins)
+    wanted: dict[int, set[str]] = {}  # by file: the texts it must know the lines of
+    for index in marks:
+        wanted.setdefault(bisect_right(starts, index) - 1, set()).add(flat[index])
+    long_files: Windows = []
+    holders: dict[int, dict[str, list[int]]] = {}
+    for number, (path, lines) in enumerate(files):
+        needed = wanted.get(number, set())
+        local = [text for text in distinct[number] if text in longs] if longs else []
+        where: dict[str, list[int]] = {}
+        if needed or local:
+            look = needed.union(local)
+            for line_no, text in lines:
+                if text in look:
+                    held = where.setdefault(text, [])
+                    if not held or held[-1] != line_no:
+                        held.append(line_no)
+        holders[number] = where
+        long_files.append((path, {text: where[text] for text in local}, local))
+    keyword = frozenset({KEYWORD_PLUGIN}) & plugins
+    groups: dict[frozenset[str], list[Piece]] = {}
+    for index in sorted(marks):
+        number = bisect_right(starts, index) - 1
+        text = flat[index]
+        piece: Piece = (number, text, list(holders[number][text]), (0, index))
+        groups.setdefault(frozenset(marks[index]), []).append(piece)
+    for names, pieces in (
+        (plugins - keyword, _pieces(long_files, True, None, 1)),
+        (keyword, _pieces(long_files, True, short_words, 2)),
+    ):
+        if not (names and pieces):
+            continue
+        found = prefilter.candidates([piece[1] for piece in pieces], names)
+        for index in sorted(found):
+            groups.setdefault(frozenset(found[index]), []).append(pieces[index])
+    windows_of: Windows = [(path, {}, []) for path, _ in files]
+    return windows_of, sorted(groups.items(), key=lambda group: sorted(group[0]))
+
+
 def unscanned_lines(files: Sequence[tuple[str, Sequence[tuple[int, str]]]]) -> list[Unscanned]:
     """The added lines of FILES the secret scan reads only in part (over its budget)."""
     return _distinct_windows(files)[1]
@@ -317,8 +390,17 @@ def scan(
     imported only when there is one. Not PREFILTERED, every window is read by every plugin
     (what the prefilter's tests compare it with).
     """
-    groups, unscanned = _distinct_windows(files)
-    scans = _to_scan(groups, prefilter.PLUGINS, prefiltered)
+    quick = (
+        _quick_scans(files, prefilter.PLUGINS)
+        if prefiltered and prefilter.usable(prefilter.installed_version())
+        else None
+    )
+    unscanned: list[Unscanned] = []
+    if quick is not None:
+        groups, scans = quick
+    else:
+        groups, unscanned = _distinct_windows(files)
+        scans = _to_scan(groups, prefilter.PLUGINS, prefiltered)
     if not scans:
         return [], unscanned
     found: list[tuple[str, Piece, Any]] = []
@@ -328,6 +410,7 @@ def scan(
         settings.disable_filters(*_DISABLED_FILTERS)
         configured = dict(settings.plugins)
         if frozenset(configured) != prefilter.PLUGINS:  # not the plugins the prefilter knows
+            groups = _distinct_windows(files)[0]
             scans = _to_scan(groups, frozenset(configured), prefiltered=False)
         for plugins, pieces in scans:
             settings.disable_plugins(*list(settings.plugins))
