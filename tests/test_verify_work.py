@@ -241,7 +241,14 @@ def test_verify_run_as_the_program_ends_without_the_interpreter_teardown(
     assert failed.returncode == 2
     assert "is not a commit in this repository" in failed.stderr
     assert "exit handlers ran" in failed.stderr and "torn down" not in failed.stderr
+    # list ends itself too, with the collector on (its forked risk workers allocate freely)
+    listed = ["--repo", str(demo_repo), "list", "--json", "--all"]
+    assert main(listed) == 0
+    expected = capsys.readouterr().out
+    ran = _as_the_program(*listed)
+    assert ran.returncode == 0 and ran.stdout == expected
+    assert "exit handlers ran, collector True" in ran.stderr and "torn down" not in ran.stderr
     # another command ends as any program does
-    other = _as_the_program("--repo", str(demo_repo), "list", "--json")
+    other = _as_the_program("--repo", str(demo_repo), "log")
     assert other.returncode == 0
     assert "exit handlers ran, collector True" in other.stderr and "torn down" in other.stderr
