@@ -238,8 +238,14 @@ def test_cache_hits_are_reported_first_in_one_call(
 
 
 def test_a_chunk_the_pool_cannot_take_is_computed_here(
-    many: TestRepo, forced_pool: None, computed_here: list[str], monkeypatch: pytest.MonkeyPatch
+    many: TestRepo,
+    forced_pool: None,
+    computed_here: list[str],
+    method: str,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """A fix that cannot be pickled is computed here when the workers are spawned; forked
+    workers are sent no fix at all (they have the parent's), so they check it too."""
     alone = assess(many.path, "1")
     clear_cache(many.path)
     computed_here.clear()
@@ -255,7 +261,11 @@ def test_a_chunk_the_pool_cannot_take_is_computed_here(
     monkeypatch.setenv(JOBS_ENV, "2")
     pooled = assess_fixes(repo, fixes, queue.policy.policy)
     assert pooled == alone
-    assert computed_here == [odd.branch.name], "only the fix the pool could not take"
+    if method == "spawn":
+        assert computed_here == [odd.branch.name], "only the fix the pool could not take"
+    else:
+        assert computed_here == [], "the forked workers had every fix, the odd one too"
+    assert pool._inherited == {}, "the parent keeps no reference once the pool is gone"
 
 
 def test_workers_killed_midway_lose_nothing_and_leave_no_process(
@@ -536,7 +546,7 @@ def test_large_patches_go_to_the_workers_by_hash(
     pickled in the parent: a worker takes the fix's final diff for it when that diff is
     exactly the patch, and the flags are the in-process ones; a fix whose patch is not its
     final diff (people changed the AI's patch after it) is not guessed at: it is computed
-    here."""
+    here. Forked workers are sent no fix at all: they check every one, with its patch."""
     from fixreview.changes import final_text
 
     alone = assess(many.path, "1")
@@ -555,7 +565,12 @@ def test_large_patches_go_to_the_workers_by_hash(
         and f.suggestion.patch != final_text(repo, f)
     }
     assert differs and len(differs) < len(fixes)
-    assert sorted(computed_here) == sorted(differs)
+    assert sorted(computed_here) == (sorted(differs) if method == "spawn" else [])
+    misses = [Miss(index, fix, None) for index, fix in enumerate(fixes)]
+    assert all(pool.payload_of(miss, inherited=True)[1:] == (None, None, None) for miss in misses)
+    assert [pool.payload_of(miss, inherited=False)[3] is not None for miss in misses] == [
+        bool(miss.fix.suggestion and miss.fix.suggestion.patch) for miss in misses
+    ]
 
 
 def test_a_lightened_fix_keeps_everything_but_its_patch(many: TestRepo) -> None:
