@@ -20,6 +20,7 @@ from unidiff.patch import Hunk as UnidiffHunk
 from unidiff.patch import PatchSet
 
 from fixreview.errors import InputError
+from fixreview.heap import collector_paused
 
 FileStatus = Literal["added", "deleted", "modified", "renamed", "copied", "mode-changed"]
 LineKind = Literal["+", "-", " ", "\\"]
@@ -107,7 +108,8 @@ def parse_diff(text: str) -> Diff:
     per process (a Diff never changes): a suggestion nobody changed is the final diff's text."""
     if not text.strip():
         return EMPTY_DIFF
-    return _parse(text)
+    with collector_paused():  # a line object for every line, and no garbage cycle
+        return _parse(text)
 
 
 @functools.lru_cache(maxsize=4)

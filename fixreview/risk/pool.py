@@ -25,6 +25,7 @@ decided here too; the measured numbers behind the threshold are in docs/risk.md.
 from __future__ import annotations
 
 import ast
+import gc
 import hashlib
 import os
 import pickle
@@ -272,8 +273,11 @@ def _start_worker(
     :func:`fixreview.jobs.start_background_worker` before this module is even imported) and
     watches its parent: the parent handles Ctrl-C (it stops the pool), so the worker ignores
     it; the repository is opened again here and must be the parent's (else the worker fails
-    and the parent computes everything itself)."""
+    and the parent computes everything itself). What the worker holds by then (a forked one:
+    its parent's whole memory) is frozen out of the cycle collector's passes
+    (:func:`gc.freeze`): they then pass over what the checks allocate, not over the queue too."""
     global _state
+    gc.freeze()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     repo = Repository.reopen(root, git_dir)
     if repo is None:
