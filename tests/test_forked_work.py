@@ -161,3 +161,31 @@ def test_list_reads_the_decisions_into_the_cache_in_a_forked_copy(
     for copy in (lambda *_: os._exit(3), damaging):
         monkeypatch.setattr(decisions, "warm_decisions", copy)
         assert _list(demo_repo, capsys) == alone
+
+
+def test_the_copys_share_is_weighed_by_the_notes_sizes() -> None:
+    """One note of a huge patch outweighs many small ones: the copy takes the later groups up
+    to about _FORKED_SHARE percent of the bytes (each note plus its fixed part), not of the
+    count; notes of the same size split by count."""
+    fixed = store._NOTE_FIXED_BYTES
+    pairs = [(f"blob{n}", f"{n:02x}" + "0" * 38) for n in range(20)]
+    misses = [(f"key{n}", [n]) for n in range(20)]
+    even = {blob: 1_000 for blob, _ in pairs}
+    assert store._forked_share(misses, pairs, even) == misses[20 - 11 :]
+    heavy_first = {**even, "blob0": 100 * (1_000 + fixed)}
+    assert store._forked_share(misses, pairs, heavy_first) == misses[1:], "all but the heavy one"
+    heavy_last = {**even, "blob19": 100 * (1_000 + fixed)}
+    assert store._forked_share(misses, pairs, heavy_last) == misses[19:], "the heavy one alone"
+    assert store._forked_share([], pairs, even) == []
+    assert store._forked_share(misses, pairs, {}) == misses[20 - 11 :], "sizes unknown: count"
+
+
+def test_the_sizes_of_the_notes_are_those_git_stores(demo_repo: Path) -> None:
+    from fixreview.repo.refs import PROPOSALS_REF
+
+    repo = Repository(demo_repo)
+    tip = repo.ref_value(PROPOSALS_REF)
+    assert tip is not None
+    sizes = store._note_sizes(repo, tip)
+    blobs = repo.read_objects(sizes)
+    assert len(sizes) > 5 and {blob: len(blobs[blob]) for blob in sizes} == sizes

@@ -344,7 +344,9 @@ def high_entropy(line: str, plugins: Collection[str] = PLUGINS) -> set[str]:
         if plugin not in plugins:
             continue
         for _, run, _ in expression.findall(line):
-            if math.log2(len(run)) > limit - _MARGIN and _entropy(run) > limit - _MARGIN:
+            # entropy is at most log2 of the count of distinct characters (a run of few
+            # distinct characters is ruled out without counting them: most quoted words)
+            if math.log2(len(set(run))) > limit - _MARGIN and _entropy(run) > limit - _MARGIN:
                 found.add(plugin)
                 break
     return found
