@@ -171,13 +171,15 @@ def test_the_copys_share_is_weighed_by_the_notes_sizes() -> None:
     pairs = [(f"blob{n}", f"{n:02x}" + "0" * 38) for n in range(20)]
     misses = [(f"key{n}", [n]) for n in range(20)]
     even = {blob: 1_000 for blob, _ in pairs}
-    assert store._forked_share(misses, pairs, even) == misses[20 - 11 :]
+    by_count = round(20 * store._FORKED_SHARE / 100)
+    assert 0 < by_count < 20
+    assert store._forked_share(misses, pairs, even) == misses[20 - by_count :]
     heavy_first = {**even, "blob0": 100 * (1_000 + fixed)}
     assert store._forked_share(misses, pairs, heavy_first) == misses[1:], "all but the heavy one"
     heavy_last = {**even, "blob19": 100 * (1_000 + fixed)}
     assert store._forked_share(misses, pairs, heavy_last) == misses[19:], "the heavy one alone"
     assert store._forked_share([], pairs, even) == []
-    assert store._forked_share(misses, pairs, {}) == misses[20 - 11 :], "sizes unknown: count"
+    assert store._forked_share(misses, pairs, {}) == misses[20 - by_count :], "unknown: count"
 
 
 def test_the_sizes_of_the_notes_are_those_git_stores(demo_repo: Path) -> None:
