@@ -81,13 +81,11 @@ class Beside:
             self._process.join()
 
 
-@contextmanager
-def forked_beside(
-    target: Callable[..., None], *args: Any, wanted: bool = True
-) -> Iterator[Beside]:
-    """TARGET(*ARGS) run in a forked copy of this process while the block runs, when WANTED,
-    :func:`may_fork` and ``FIXREVIEW_JOBS`` allow a second job (else no copy: the caller does
-    the work itself); waited for when the block ends, ended at once when it raises.
+def start_forked(target: Callable[..., None], *args: Any, wanted: bool = True) -> Beside:
+    """TARGET(*ARGS) started in a forked copy of this process, when WANTED, :func:`may_fork`
+    and ``FIXREVIEW_JOBS`` allow a second job (else no copy: the caller does the work itself).
+    The caller waits for it, or stops it (:class:`Beside`); at the latest, multiprocessing ends
+    it with the program (a daemon).
 
     The copy must not use this process's git processes (a Repository's open pipes): it opens
     the repository again. It ends with ``os._exit`` (no exit handler, no buffered output of
@@ -104,13 +102,51 @@ def forked_beside(
             process.start()
         except Exception:  # no fork here, no processes left, ...
             process = None
-    beside = Beside(process)
+    return Beside(process)
+
+
+@contextmanager
+def forked_beside(
+    target: Callable[..., None], *args: Any, wanted: bool = True
+) -> Iterator[Beside]:
+    """TARGET(*ARGS) run in a forked copy of this process (:func:`start_forked`) while the
+    block runs; waited for when the block ends, ended at once when it raises."""
+    beside = start_forked(target, *args, wanted=wanted)
     try:
         yield beside
     except BaseException:
         beside.stop()
         raise
     beside.wait()
+
+
+class Claims:
+    """Which of up to SLOTS pieces of work this process and a forked copy of it have each
+    taken, in memory both share (an anonymous shared mapping, made before the fork): the
+    caller takes pieces from the front of a list, the copy from its back, and each stops where
+    the other has been, so both end together whatever each piece costs. A piece both take at
+    the same instant is done twice, never lost; one taken by neither (a copy that died) is for
+    the caller to do."""
+
+    FRONT = 1
+    BACK = 2
+
+    def __init__(self, slots: int = 256) -> None:
+        import mmap
+
+        self.slots = slots
+        self._taken = mmap.mmap(-1, slots)  # MAP_SHARED | MAP_ANONYMOUS: shared across fork
+
+    def take(self, slot: int, side: int) -> bool:
+        """Take SLOT for SIDE; False when either side has it already."""
+        if self._taken[slot]:
+            return False
+        self._taken[slot] = side
+        return True
+
+    def holder(self, slot: int) -> int:
+        """Who took SLOT: :data:`FRONT`, :data:`BACK`, or 0 for nobody."""
+        return self._taken[slot]
 
 
 MAX_NICENESS = 19

@@ -15,11 +15,13 @@ import math
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fixreview.check_rules import attach_checks
 from fixreview.errors import InputError, NotFoundError
 from fixreview.fixbranches import BranchRef, fix_branch_refs, matches_any, narrowed
+from fixreview.jobs import Claims
 from fixreview.models import Commit, DiffStats, Finding, Fix, FixBranch, Proposal, Suggestion
 from fixreview.notes.proposal_codec import proposal_from_record
 from fixreview.notes.records import TAG_PROPOSAL
@@ -339,6 +341,24 @@ def _read_proposals(
         targets=targets,
     )
     return typed.by_target, typed.warnings
+
+
+def parse_proposals_ahead(root: str, git_dir: str, tip: str, claims: Claims) -> None:
+    """What :func:`_read_proposals` would leave in the result cache for the proposals of notes
+    commit TIP, parsed in a copy forked ahead of the read (fixreview/readahead.py) with the
+    same model, check and decoding, from the last group back."""
+    from fixreview.notes.store import parse_ahead
+
+    parse_ahead(
+        Path(root),
+        Path(git_dir),
+        tip,
+        TAG_PROPOSAL,
+        Proposal,
+        check_proposal,
+        proposal_from_record,
+        claims,
+    )
 
 
 def _proposals_for(

@@ -8,12 +8,14 @@ from __future__ import annotations
 import os
 import shutil
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import fixreview.notes.store as store
-from fixreview import jobs
+from fixreview import jobs, readahead
 from fixreview.jobs import ENV_VAR as JOBS_ENV
 from fixreview.queue import _read_proposals
 from fixreview.repo.git import Repository
@@ -26,18 +28,27 @@ def _cold(path: Path) -> None:
 @pytest.fixture
 def shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Any number of notes is worth a forked copy; each group a copy parses is logged, by pid,
-    in the returned file (the wrapper is inherited by the copy)."""
-    monkeypatch.setattr(store, "_FORK_MIN_NOTES", 1)
+    in the returned file (the wrapper is inherited by the copy); each side takes each group
+    20 ms late, so that a copy still starting takes some too."""
+    monkeypatch.setattr(readahead, "FORK_MIN_NOTES", 1)
     monkeypatch.setenv(JOBS_ENV, "2")
     log = tmp_path / "parsed-by"
     real = store._parse_groups
 
-    def logged(repo, cache, pairs, misses, *rest):  # type: ignore[no-untyped-def]
+    def logged(repo, cache, pairs, misses, *rest, **options):  # type: ignore[no-untyped-def]
+        parsed = real(repo, cache, pairs, misses, *rest, **options)
         with log.open("a") as out:
-            out.writelines(f"{os.getpid()} {key}\n" for key, _ in misses)
-        return real(repo, cache, pairs, misses, *rest)
+            out.writelines(f"{os.getpid()} {key}\n" for key, _ in parsed)
+        return parsed
 
     monkeypatch.setattr(store, "_parse_groups", logged)
+    real_take = jobs.Claims.take
+
+    def leisurely(claims: jobs.Claims, slot: int, side: int) -> bool:
+        time.sleep(0.02)  # a group takes longer than the copy's start: both sides parse some
+        return real_take(claims, slot, side)
+
+    monkeypatch.setattr(jobs.Claims, "take", leisurely)
     return log
 
 
@@ -66,7 +77,8 @@ def test_a_forked_copy_parses_half_of_the_notes_and_the_result_is_the_same(
     by_pid = _parsed_by(shared)
     assert str(os.getpid()) in by_pid and len(by_pid) == 2, "the parent and one copy parsed"
     (copy,) = set(by_pid) - {str(os.getpid())}
-    assert by_pid[copy] and not by_pid[copy] & by_pid[str(os.getpid())], "no group twice"
+    assert by_pid[copy], "the copy took groups from the back"
+    assert len(by_pid[copy] & by_pid[str(os.getpid())]) <= 1, "at most where they met, twice"
     assert _read_proposals(Repository(demo_repo)) == alone, "and warm, from the entries"
 
 
@@ -163,31 +175,98 @@ def test_list_reads_the_decisions_into_the_cache_in_a_forked_copy(
         assert _list(demo_repo, capsys) == alone
 
 
-def test_the_copys_share_is_weighed_by_the_notes_sizes() -> None:
-    """One note of a huge patch outweighs many small ones: the copy takes the later groups up
-    to about _FORKED_SHARE percent of the bytes (each note plus its fixed part), not of the
-    count; notes of the same size split by count."""
-    fixed = store._NOTE_FIXED_BYTES
-    pairs = [(f"blob{n}", f"{n:02x}" + "0" * 38) for n in range(20)]
-    misses = [(f"key{n}", [n]) for n in range(20)]
-    even = {blob: 1_000 for blob, _ in pairs}
-    by_count = round(20 * store._FORKED_SHARE / 100)
-    assert 0 < by_count < 20
-    assert store._forked_share(misses, pairs, even) == misses[20 - by_count :]
-    heavy_first = {**even, "blob0": 100 * (1_000 + fixed)}
-    assert store._forked_share(misses, pairs, heavy_first) == misses[1:], "all but the heavy one"
-    heavy_last = {**even, "blob19": 100 * (1_000 + fixed)}
-    assert store._forked_share(misses, pairs, heavy_last) == misses[19:], "the heavy one alone"
-    assert store._forked_share([], pairs, even) == []
-    assert store._forked_share(misses, pairs, {}) == misses[20 - by_count :], "unknown: count"
+def test_claims_from_both_ends_cover_every_piece_once() -> None:
+    """The caller takes pieces from the front, a forked copy from the back, each stopping where
+    the other has been: every piece is taken, by one side (both, at most where they met)."""
+    import multiprocessing
+
+    claims = jobs.Claims(64)
+    pieces = list(range(64))
+
+    def back() -> None:
+        for slot in reversed(pieces):
+            if not claims.take(slot, jobs.Claims.BACK):
+                break
+
+    copy = multiprocessing.get_context("fork").Process(target=back)
+    copy.start()
+    front = [slot for slot in pieces if claims.holder(slot) == 0 and claims.take(slot, 1)]
+    copy.join()
+    assert copy.exitcode == 0
+    holders = [claims.holder(slot) for slot in pieces]
+    assert 0 not in holders
+    assert set(front) == {slot for slot in pieces if holders[slot] == jobs.Claims.FRONT}
+    # one side's pieces are a prefix, the other's the rest
+    assert holders == sorted(holders)
+    assert not claims.take(0, jobs.Claims.BACK) and not claims.take(63, jobs.Claims.FRONT)
 
 
-def test_the_sizes_of_the_notes_are_those_git_stores(demo_repo: Path) -> None:
-    from fixreview.repo.refs import PROPOSALS_REF
-
+def test_a_copy_started_ahead_is_met_by_the_read(
+    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``list`` starts the proposals' copy before it imports the models; the read of that tip
+    takes it (and no second copy is started), meets it, and comes to what a read alone does;
+    a copy the read does not take is ended."""
+    alone = _alone(demo_repo, monkeypatch)
+    _cold(demo_repo)
+    shared.unlink(missing_ok=True)
     repo = Repository(demo_repo)
-    tip = repo.ref_value(PROPOSALS_REF)
-    assert tip is not None
-    sizes = store._note_sizes(repo, tip)
-    blobs = repo.read_objects(sizes)
-    assert len(sizes) > 5 and {blob: len(blobs[blob]) for blob in sizes} == sizes
+    assert readahead.read_proposals_ahead(repo)
+    assert readahead._ahead, "registered for the read"
+    assert _read_proposals(repo) == alone
+    assert not readahead._ahead, "taken by the read"
+    by_pid = _parsed_by(shared)
+    assert len(by_pid) == 2 and str(os.getpid()) in by_pid, "one copy, the one started ahead"
+    _cold(demo_repo)
+    assert readahead.read_proposals_ahead(Repository(demo_repo))
+    ((_, helper),) = readahead._ahead.values()
+    readahead.stop_ahead()
+    assert not readahead._ahead
+    helper.wait()  # ended: returns at once
+
+
+def test_nothing_is_started_ahead_for_few_notes_or_one_job(
+    demo_repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = Repository(demo_repo)
+    monkeypatch.setenv(JOBS_ENV, "2")
+    assert not readahead.read_proposals_ahead(repo), "the demo has fewer notes than the bound"
+    monkeypatch.setattr(readahead, "FORK_MIN_NOTES", 1)
+    monkeypatch.setenv(JOBS_ENV, "1")
+    assert not readahead.read_proposals_ahead(repo)
+    monkeypatch.setenv(JOBS_ENV, "2")
+    monkeypatch.setenv("FIXREVIEW_NO_CACHE", "1")
+    assert not readahead.read_proposals_ahead(repo)
+    assert not readahead._ahead
+
+
+def test_list_parses_the_proposals_ahead_and_prints_the_same(
+    demo_repo: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A cold list of the whole queue starts the proposals' copy before it imports the models;
+    with --branch (the read may be of some notes only) it does not; the output is the same."""
+    monkeypatch.setenv(JOBS_ENV, "1")
+    alone = _list(demo_repo, capsys)
+    monkeypatch.setenv(JOBS_ENV, "2")
+    monkeypatch.setattr(readahead, "FORK_MIN_NOTES", 1)
+    log = tmp_path / "ahead-by"
+    real = readahead._parse_proposals
+
+    def logged(*args: Any) -> None:
+        log.write_text(str(os.getpid()))
+        real(*args)
+
+    monkeypatch.setattr(readahead, "_parse_proposals", logged)
+    assert _list(demo_repo, capsys) == alone
+    assert log.read_text() not in ("", str(os.getpid())), "a copy started ahead"
+    assert not readahead._ahead
+    log.unlink()
+    from fixreview.cli.main import main
+
+    _cold(demo_repo)
+    assert main(["--repo", str(demo_repo), "list", "--json", "--branch", "*"]) == 0
+    capsys.readouterr()
+    assert not log.exists(), "no copy ahead for a narrowed queue"

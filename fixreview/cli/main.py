@@ -474,6 +474,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         snapshot = _list_snapshot(repo, args)
         if snapshot.output is not None:  # nothing changed since a list made it
             return _emit_output(snapshot.output)
+        if args.branch is None:  # the whole queue: a copy parses the proposals meanwhile
+            from fixreview.readahead import read_proposals_ahead
+
+            read_proposals_ahead(repo)
     # verify's repository, refs and ledger are read on a thread while the models are imported
     ahead = _VerifyStart(args.repo, args.rev) if args.command == "verify" else None
     from fixreview.user_config import load_user_config  # the models: not for a snapshot
@@ -602,6 +606,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
     from fixreview.jobs import forked_beside
     from fixreview.listsnapshot import ListOutput
     from fixreview.queue import load_queue
+    from fixreview.readahead import stop_ahead
     from fixreview.risk import assess_fixes
     from fixreview.safetext import visible
     from fixreview.session import listed_first
@@ -629,6 +634,7 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
             for started in judging:
                 started.wait(progress)
         set_statuses(queue, judging[0].finish(flags, progress))
+    stop_ahead()  # a copy started ahead that the read did not meet (other notes were read)
     fixes = listed_first(queue, everything=args.all)
     err: list[str] = []
     if queue.hidden:

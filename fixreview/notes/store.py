@@ -35,8 +35,9 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
+from fixreview import readahead
 from fixreview.errors import GitError
-from fixreview.jobs import forked_beside
+from fixreview.jobs import Claims, start_forked
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
 from fixreview.repo.git import STABLE_DIFF_CONFIG, Repository
 from fixreview.repo.refs import CHECKS_REF as CHECKS_REF
@@ -569,29 +570,37 @@ def read_models(
     tip = repo.ref_value(ref)
     if tip is None:
         return NoteModels({}, [], False)
-    pairs = _note_blobs(repo, tip, targets)
-    groups: dict[str, list[int]] = {}
-    for n, (_, target) in enumerate(pairs):
-        groups.setdefault(target[:2], []).append(n)
+    pairs, keyed = _groups(repo, tip, targets, tag, model, check, decode)
     notes: list[_Note | None] = [None] * len(pairs)
-    keyed = [
-        (_group_key([pairs[n] for n in members], tag, model, check, decode), members)
-        for members in groups.values()
-    ]
     misses = _read_back(store, keyed, notes, model)
-    # a forked copy parses the later groups into the cache meanwhile (from the command line)
-    many = sum(len(members) for _, members in misses) >= _FORK_MIN_NOTES
-    theirs = _forked_share(misses, pairs, _note_sizes(repo, tip)) if many else []
-    with forked_beside(
-        _parse_groups_forked, repo.root, repo.git_dir, pairs, theirs, tag, model, check, decode,
-        wanted=bool(theirs),
-    ) as helper:  # fmt: skip
+    # a forked copy parses groups into the cache meanwhile, from the last one back (from the
+    # command line): one started ahead by `list` (fixreview/readahead.py), else one started here
+    ahead = readahead.taken_ahead(ref, tip) if targets is None else None
+    many = sum(len(members) for _, members in misses) >= readahead.FORK_MIN_NOTES
+    if ahead is not None:
+        claims, helper = ahead
+    else:
+        claims = Claims()
+        helper = start_forked(
+            _parse_groups_forked, repo.root, repo.git_dir, pairs, misses, tag, model, check,
+            decode, claims, wanted=many,
+        )  # fmt: skip
+    try:
         if not helper.forked:
-            theirs = []
-        ours = misses[: len(misses) - len(theirs)]
-        _parse_groups(repo, store, pairs, ours, notes, tag, model, check, decode)
-    late = _read_back(store, theirs, notes, model)  # what the copy did not keep: parsed here
-    _parse_groups(repo, store, pairs, late, notes, tag, model, check, decode)
+            _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
+        else:
+            front = _taking(claims, pairs, Claims.FRONT)
+            ours = _parse_groups(
+                repo, store, pairs, misses, notes, tag, model, check, decode, claim=front
+            )
+            helper.wait()
+            parsed = {key for key, _ in ours}
+            theirs = [miss for miss in misses if miss[0] not in parsed]
+            late = _read_back(store, theirs, notes, model)  # what the copy did not keep
+            _parse_groups(repo, store, pairs, late, notes, tag, model, check, decode)
+    except BaseException:
+        helper.stop()
+        raise
     warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
     by_target: dict[str, list[ModelT]] = {}
     outcomes: dict[str, list[_Outcome]] = {}
@@ -611,52 +620,6 @@ def read_models(
             assert isinstance(outcome, model)
             by_target.setdefault(target, []).append(outcome)
     return NoteModels(by_target, warnings, True)
-
-
-_FORK_MIN_NOTES = 128
-"""Notes to parse below which no forked copy shares the work (a fork and a git process cost a
-few tens of milliseconds; a note about a millisecond)."""
-_FORKED_SHARE = 51
-"""The share of the work of parsing the groups a forked copy takes, in percent, by weight
-(:func:`_forked_share`): about half. Reading its entries back costs the caller about a tenth
-of parsing them, but the copy shares its core with the decisions' copy and git: on the 1,000-fix
-benchmark, both ended within 0.03 s of each other at 51% (55% by count had one note of 12 MB
-land in the caller's share, which ended 0.17 s after the copy)."""
-_NOTE_FIXED_BYTES = 10_000
-"""What parsing a note costs beyond its bytes, in bytes: about 0.15 ms, where a byte costs
-about 16 ns (a 12 MB note of a 100,000-line patch: 0.2 s; a 4 KB one: 0.2 ms)."""
-
-
-def _note_sizes(repo: Repository, tip: str) -> dict[str, int]:
-    """The size of every note blob of notes commit TIP, by blob (``ls-tree --long``)."""
-    sizes: dict[str, int] = {}
-    for entry in repo.run_text("ls-tree", "-r", "-z", "--long", tip).split("\0"):
-        meta = entry.partition("\t")[0].split()
-        if len(meta) == 4 and meta[3].isdigit():
-            sizes[meta[2]] = int(meta[3])
-    return sizes
-
-
-def _forked_share(
-    misses: list[tuple[str, list[int]]], pairs: list[tuple[str, str]], sizes: dict[str, int]
-) -> list[tuple[str, list[int]]]:
-    """The later groups of MISSES that a forked copy parses: about :data:`_FORKED_SHARE`
-    percent of their work, weighed by the size of their notes (SIZES, by blob; a note of no
-    known size weighs its fixed part), not by their count: one note of a huge patch can
-    outweigh a hundred small ones."""
-
-    def weight(members: list[int]) -> int:
-        return sum(sizes.get(pairs[n][0], 0) + _NOTE_FIXED_BYTES for n in members)
-
-    target = sum(weight(members) for _, members in misses) * _FORKED_SHARE // 100
-    taken, start = 0, len(misses)
-    while start > 0 and taken < target:
-        heft = weight(misses[start - 1][1])
-        if taken + heft - target > target - taken:  # closer to the share without it
-            break
-        taken += heft
-        start -= 1
-    return misses[start:]
 
 
 def _read_back(
@@ -688,17 +651,28 @@ def _parse_groups(
     model: type[ModelT],
     check: Callable[[ModelT], None] | None,
     decode: Callable[[RawRecord], ModelT] | None,
-) -> None:
+    claim: Callable[[tuple[str, list[int]]], bool] | None = None,
+) -> list[tuple[str, list[int]]]:
     """Read, parse and validate the notes of the groups MISSES ((key, indexes into PAIRS)) into
     NOTES, in batches, and keep each group's entry in STORE (a group too large for an entry,
-    or with a note git could not read, keeps its records' own entries instead)."""
+    or with a note git could not read, keeps its records' own entries instead); the groups
+    parsed. CLAIM, when given, is asked for each group in turn before it is parsed: the first
+    it refuses (the forked copy has taken it, from the other end) ends the work here."""
     records_store = ResultCache.under(repo.common_dir, RECORDS_CACHE_KIND)
     seen: dict[tuple[bytes, bytes | None], ModelT | str] = {}
     batch: list[tuple[str, list[int]]] = []
+    parsed: list[tuple[str, list[int]]] = []
+    met = False
     for number, miss in enumerate(misses, start=1):
-        batch.append(miss)
-        if sum(len(members) for _, members in batch) < _NOTES_BATCH and number < len(misses):
+        met = claim is not None and not claim(miss)
+        if not met:
+            batch.append(miss)
+        full = sum(len(members) for _, members in batch) >= _NOTES_BATCH
+        if not (full or met or number == len(misses)):
             continue
+        if not batch:
+            break
+        parsed += batch
         blobs = repo.read_objects(pairs[n][0] for _, members in batch for n in members)
         for key, members in batch:
             fresh: list[tuple[str, ModelT | str, int]] = []
@@ -726,6 +700,43 @@ def _parse_groups(
                     _keep_record(records_store, record_key, value, size)
         batch = []
         del blobs
+        if met:
+            break
+    return parsed
+
+
+def _groups(
+    repo: Repository,
+    tip: str,
+    targets: Collection[str] | None,
+    tag: str,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+) -> tuple[list[tuple[str, str]], list[tuple[str, list[int]]]]:
+    """The notes of notes commit TIP (on TARGETS, when given) as (blob, target) pairs, and
+    their groups: (key, indexes into the pairs), by the first two digits of the targets, in
+    the order of the listing."""
+    pairs = _note_blobs(repo, tip, targets)
+    groups: dict[str, list[int]] = {}
+    for n, (_, target) in enumerate(pairs):
+        groups.setdefault(target[:2], []).append(n)
+    keyed = [
+        (_group_key([pairs[n] for n in members], tag, model, check, decode), members)
+        for members in groups.values()
+    ]
+    return pairs, keyed
+
+
+def _taking(
+    claims: Claims, pairs: list[tuple[str, str]], side: int
+) -> Callable[[tuple[str, list[int]]], bool]:
+    """What takes a group for SIDE in CLAIMS: its slot is its targets' first two hex digits."""
+
+    def take(group: tuple[str, list[int]]) -> bool:
+        return claims.take(int(pairs[group[1][0]][1][:2], 16), side)
+
+    return take
 
 
 def _parse_groups_forked(
@@ -737,16 +748,52 @@ def _parse_groups_forked(
     model: type[ModelT],
     check: Callable[[ModelT], None] | None,
     decode: Callable[[RawRecord], ModelT] | None,
+    claims: Claims,
 ) -> None:
-    """:func:`_parse_groups` in a forked copy of the process (:func:`fixreview.jobs.forked_beside`),
-    for the cache only: the repository opened again (never the parent's git processes); it
-    does nothing when the path now leads to another git dir. Its entries are read back like any
+    """:func:`_parse_groups` of MISSES from the last one back, each group taken in CLAIMS
+    first, in a forked copy of the process (:func:`fixreview.jobs.start_forked`), for the
+    cache only: the repository opened again (never the parent's git processes); it does
+    nothing when the path now leads to another git dir. Its entries are read back like any
     entry: checked, and recomputed when missing or wrong."""
     with Repository.reopened(root, git_dir) as repo:
         if repo is not None:
             store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
             notes: list[_Note | None] = [None] * len(pairs)
-            _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
+            back = _taking(claims, pairs, Claims.BACK)
+            _parse_groups(
+                repo, store, pairs, misses[::-1], notes, tag, model, check, decode, claim=back
+            )
+
+
+def parse_ahead(
+    root: Path,
+    git_dir: Path,
+    tip: str,
+    tag: str,
+    model: type[ModelT],
+    check: Callable[[ModelT], None] | None,
+    decode: Callable[[RawRecord], ModelT] | None,
+    claims: Claims,
+) -> None:
+    """What :func:`read_models` of notes commit TIP would leave in the cache, parsed in a copy
+    forked before the read (fixreview/readahead.py): its groups missing from the cache, from
+    the last one back, each taken in CLAIMS first; nothing below
+    :data:`~fixreview.readahead.FORK_MIN_NOTES` notes to parse."""
+    with Repository.reopened(root, git_dir) as repo:
+        if repo is None:
+            return
+        store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
+        if not store.enabled:
+            return
+        pairs, keyed = _groups(repo, tip, None, tag, model, check, decode)
+        notes: list[_Note | None] = [None] * len(pairs)
+        misses = _read_back(store, keyed, notes, model)
+        if sum(len(members) for _, members in misses) < readahead.FORK_MIN_NOTES:
+            return
+        back = _taking(claims, pairs, Claims.BACK)
+        _parse_groups(
+            repo, store, pairs, misses[::-1], notes, tag, model, check, decode, claim=back
+        )
 
 
 def _group_key(
