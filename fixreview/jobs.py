@@ -149,6 +149,32 @@ class Claims:
         return self._taken[slot]
 
 
+FORK_MIN_NOTES = 128
+"""Notes to parse below which no forked copy shares the work (a fork and a git process cost a
+few tens of milliseconds; a note about a millisecond)."""
+
+_ahead: dict[tuple[str, str], tuple[Claims, Beside]] = {}
+
+
+def register_ahead(key: tuple[str, str], claims: Claims, copy: Beside) -> None:
+    """Keep COPY, started ahead of the work named KEY (a notes ref and its tip), and the CLAIMS
+    it takes in, for the work to meet (:func:`taken_ahead`)."""
+    _ahead[key] = (claims, copy)
+
+
+def taken_ahead(key: tuple[str, str]) -> tuple[Claims, Beside] | None:
+    """The copy started ahead of the work KEY, and its claims, now the caller's to meet and
+    wait for; None when there is none."""
+    return _ahead.pop(key, None)
+
+
+def stop_ahead() -> None:
+    """End every copy started ahead that no work took (the work asked for something else)."""
+    while _ahead:
+        _, (_, copy) = _ahead.popitem()
+        copy.stop()
+
+
 MAX_NICENESS = 19
 """The lowest scheduling priority (``nice``) a process can have on Linux and most systems."""
 

@@ -3,8 +3,8 @@ queue, before it imports the models: the proposals' notes parsed into the result
 the last group back, while the caller starts (its second core idles through the first quarter
 second otherwise). The caller's own read of the proposals
 (:func:`fixreview.notes.store.read_models`) takes the groups from the front until it meets the
-copy (:class:`fixreview.jobs.Claims`), then reads back and checks what the copy kept, like any
-cache entry.
+copy (:class:`fixreview.jobs.Claims`; the copy is found with :func:`fixreview.jobs.taken_ahead`),
+then reads back and checks what the copy kept, like any cache entry.
 
 This module imports nothing heavy: it runs before the models are imported.
 """
@@ -13,35 +13,30 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fixreview.jobs import Beside, Claims, start_forked
+from fixreview import jobs
+from fixreview.jobs import Claims, register_ahead, start_forked
 
 if TYPE_CHECKING:
     from fixreview.repo.git import Repository
-
-FORK_MIN_NOTES = 128
-"""Notes to parse below which no forked copy shares the work (a fork and a git process cost a
-few tens of milliseconds; a note about a millisecond)."""
-
-_ahead: dict[tuple[str, str], tuple[Claims, Beside]] = {}
 
 
 def read_proposals_ahead(repo: Repository) -> bool:
     """Start a forked copy parsing the notes of the proposals ref's tip (as REPO, pinned, sees
     it) into the result cache, for the read of that tip to meet; whether one was started (not
-    without a cache, a proposals ref, :data:`FORK_MIN_NOTES` notes or a second job:
-    :func:`fixreview.jobs.start_forked`). Its listing is the one the read will take
+    without a cache, a proposals ref, :data:`~fixreview.jobs.FORK_MIN_NOTES` notes or a
+    second job: :func:`fixreview.jobs.start_forked`). Its listing is the one the read will take
     (:meth:`~fixreview.repo.git.Repository.listing`, read once)."""
     from fixreview.repo.refs import PROPOSALS_REF
     from fixreview.resultcache import disabled
 
     tip = repo.ref_value(PROPOSALS_REF)
-    if tip is None or disabled() or repo.listing(tip).count("\0") < FORK_MIN_NOTES:
+    if tip is None or disabled() or repo.listing(tip).count("\0") < jobs.FORK_MIN_NOTES:
         return False
     claims = Claims()
     helper = start_forked(_parse_proposals, str(repo.root), str(repo.git_dir), tip, claims)
     if not helper.forked:
         return False
-    _ahead[(PROPOSALS_REF, tip)] = (claims, helper)
+    register_ahead((PROPOSALS_REF, tip), claims, helper)
     return True
 
 
@@ -50,16 +45,3 @@ def _parse_proposals(root: str, git_dir: str, tip: str, claims: Claims) -> None:
     from fixreview.queue import parse_proposals_ahead
 
     parse_proposals_ahead(root, git_dir, tip, claims)
-
-
-def taken_ahead(ref: str, tip: str) -> tuple[Claims, Beside] | None:
-    """The copy started ahead for the notes of REF at TIP, and its claims, now the caller's to
-    meet and wait for; None when there is none (or it was started for another tip)."""
-    return _ahead.pop((ref, tip), None)
-
-
-def stop_ahead() -> None:
-    """End every copy started ahead that no read took (the read asked for other notes)."""
-    while _ahead:
-        _, (_, helper) = _ahead.popitem()
-        helper.stop()

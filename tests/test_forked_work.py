@@ -30,7 +30,7 @@ def shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Any number of notes is worth a forked copy; each group a copy parses is logged, by pid,
     in the returned file (the wrapper is inherited by the copy); each side takes each group
     20 ms late, so that a copy still starting takes some too."""
-    monkeypatch.setattr(readahead, "FORK_MIN_NOTES", 1)
+    monkeypatch.setattr(jobs, "FORK_MIN_NOTES", 1)
     monkeypatch.setenv(JOBS_ENV, "2")
     log = tmp_path / "parsed-by"
     real = store._parse_groups
@@ -212,16 +212,16 @@ def test_a_copy_started_ahead_is_met_by_the_read(
     shared.unlink(missing_ok=True)
     repo = Repository(demo_repo)
     assert readahead.read_proposals_ahead(repo)
-    assert readahead._ahead, "registered for the read"
+    assert jobs._ahead, "registered for the read"
     assert _read_proposals(repo) == alone
-    assert not readahead._ahead, "taken by the read"
+    assert not jobs._ahead, "taken by the read"
     by_pid = _parsed_by(shared)
     assert len(by_pid) == 2 and str(os.getpid()) in by_pid, "one copy, the one started ahead"
     _cold(demo_repo)
     assert readahead.read_proposals_ahead(Repository(demo_repo))
-    ((_, helper),) = readahead._ahead.values()
-    readahead.stop_ahead()
-    assert not readahead._ahead
+    ((_, helper),) = jobs._ahead.values()
+    jobs.stop_ahead()
+    assert not jobs._ahead
     helper.wait()  # ended: returns at once
 
 
@@ -231,13 +231,13 @@ def test_nothing_is_started_ahead_for_few_notes_or_one_job(
     repo = Repository(demo_repo)
     monkeypatch.setenv(JOBS_ENV, "2")
     assert not readahead.read_proposals_ahead(repo), "the demo has fewer notes than the bound"
-    monkeypatch.setattr(readahead, "FORK_MIN_NOTES", 1)
+    monkeypatch.setattr(jobs, "FORK_MIN_NOTES", 1)
     monkeypatch.setenv(JOBS_ENV, "1")
     assert not readahead.read_proposals_ahead(repo)
     monkeypatch.setenv(JOBS_ENV, "2")
     monkeypatch.setenv("FIXREVIEW_NO_CACHE", "1")
     assert not readahead.read_proposals_ahead(repo)
-    assert not readahead._ahead
+    assert not jobs._ahead
 
 
 def test_list_parses_the_proposals_ahead_and_prints_the_same(
@@ -251,7 +251,7 @@ def test_list_parses_the_proposals_ahead_and_prints_the_same(
     monkeypatch.setenv(JOBS_ENV, "1")
     alone = _list(demo_repo, capsys)
     monkeypatch.setenv(JOBS_ENV, "2")
-    monkeypatch.setattr(readahead, "FORK_MIN_NOTES", 1)
+    monkeypatch.setattr(jobs, "FORK_MIN_NOTES", 1)
     log = tmp_path / "ahead-by"
     real = readahead._parse_proposals
 
@@ -262,7 +262,7 @@ def test_list_parses_the_proposals_ahead_and_prints_the_same(
     monkeypatch.setattr(readahead, "_parse_proposals", logged)
     assert _list(demo_repo, capsys) == alone
     assert log.read_text() not in ("", str(os.getpid())), "a copy started ahead"
-    assert not readahead._ahead
+    assert not jobs._ahead
     log.unlink()
     from fixreview.cli.main import main
 

@@ -603,10 +603,9 @@ def _list_output(repo: Any, args: argparse.Namespace) -> tuple[ListOutput, float
     from fixreview.cli.render import list_table, shown_warnings
     from fixreview.decisions import warm_decisions
     from fixreview.gate import QueueJudging, set_statuses, start_judging
-    from fixreview.jobs import forked_beside
+    from fixreview.jobs import forked_beside, stop_ahead
     from fixreview.listsnapshot import ListOutput
     from fixreview.queue import load_queue
-    from fixreview.readahead import stop_ahead
     from fixreview.risk import assess_fixes
     from fixreview.safetext import visible
     from fixreview.session import listed_first

@@ -35,7 +35,7 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel
 
-from fixreview import readahead
+from fixreview import jobs
 from fixreview.errors import GitError
 from fixreview.jobs import Claims, start_forked
 from fixreview.notes.records import BadLine, RawRecord, parse_line, parse_note, toml_to_model
@@ -575,8 +575,8 @@ def read_models(
     misses = _read_back(store, keyed, notes, model)
     # a forked copy parses groups into the cache meanwhile, from the last one back (from the
     # command line): one started ahead by `list` (fixreview/readahead.py), else one started here
-    ahead = readahead.taken_ahead(ref, tip) if targets is None else None
-    many = sum(len(members) for _, members in misses) >= readahead.FORK_MIN_NOTES
+    ahead = jobs.taken_ahead((ref, tip)) if targets is None else None
+    many = sum(len(members) for _, members in misses) >= jobs.FORK_MIN_NOTES
     if ahead is not None:
         claims, helper = ahead
     else:
@@ -778,7 +778,7 @@ def parse_ahead(
     """What :func:`read_models` of notes commit TIP would leave in the cache, parsed in a copy
     forked before the read (fixreview/readahead.py): its groups missing from the cache, from
     the last one back, each taken in CLAIMS first; nothing below
-    :data:`~fixreview.readahead.FORK_MIN_NOTES` notes to parse."""
+    :data:`~fixreview.jobs.FORK_MIN_NOTES` notes to parse."""
     with Repository.reopened(root, git_dir) as repo:
         if repo is None:
             return
@@ -788,7 +788,7 @@ def parse_ahead(
         pairs, keyed = _groups(repo, tip, None, tag, model, check, decode)
         notes: list[_Note | None] = [None] * len(pairs)
         misses = _read_back(store, keyed, notes, model)
-        if sum(len(members) for _, members in misses) < readahead.FORK_MIN_NOTES:
+        if sum(len(members) for _, members in misses) < jobs.FORK_MIN_NOTES:
             return
         back = _taking(claims, pairs, Claims.BACK)
         _parse_groups(
