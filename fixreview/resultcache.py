@@ -231,6 +231,11 @@ class ResultCache:
     def enabled(self) -> bool:
         return self.directory is not None
 
+    def holds_nothing(self) -> bool:
+        """Whether no entry of this kind was ever stored here (its directory is not there):
+        every lookup would miss. False without a cache."""
+        return self.directory is not None and not os.path.isdir(self.directory)
+
     def path(self, key: str) -> Path | None:
         where = self._where(key)
         return None if where is None else Path(where)

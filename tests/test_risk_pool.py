@@ -817,3 +817,46 @@ def test_workers_end_when_their_parent_is_killed(many: TestRepo, tmp_path: Path)
             break
         threading.Event().wait(0.05)
     assert [state(pid) for pid in pids if state(pid) not in ("", "Z")] == []
+
+
+def test_a_cache_that_holds_nothing_has_the_forked_workers_make_the_keys(
+    many: TestRepo,
+    forced_pool: None,
+    computed_here: list[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Nothing stored yet: no lookup can hit, so the caller looks nothing up and its forked
+    workers make each key after the check; the entries are those a later lookup finds. With
+    entries there (or spawned workers), the caller looks each fix up first, as before."""
+    if sys.platform != "linux":
+        pytest.skip("workers are forked on Linux only")
+    looked_up: list[str] = []
+    real = fixreview.risk._lookup
+
+    def counting(repo: Repository, store: Any, fix: Fix, *rest: Any) -> Any:
+        looked_up.append(fix.branch.name)
+        return real(repo, store, fix, *rest)
+
+    monkeypatch.setattr(fixreview.risk, "_lookup", counting)
+    monkeypatch.setattr(pool, "start_method", lambda: "fork")
+    clear_cache(many.path)
+    cold = assess(many.path, "2")
+    assert looked_up == [] and computed_here == [], "no lookup here, every check in a worker"
+    assert len(cache_files(many.path)) == len(cold) == 30
+    again = assess(many.path, "2")
+    assert again == cold and len(looked_up) == 30 and computed_here == [], "every key a hit"
+    clear_cache(many.path)
+    looked_up.clear()
+    monkeypatch.setattr(pool, "start_method", lambda: "spawn")
+    assert assess(many.path, "1") == cold
+    assert len(looked_up) == 30, "not forked: looked up first"
+
+
+def test_holds_nothing_is_no_entry_ever_stored(tmp_path: Path) -> None:
+    from fixreview.resultcache import ResultCache, cache_key
+
+    store = ResultCache(tmp_path / "cache", "kind")
+    assert store.holds_nothing()
+    assert store.put(cache_key("kind", "1", "x"), b"body")
+    assert not store.holds_nothing()
+    assert not ResultCache(None, "kind").holds_nothing(), "no cache: nothing to say"

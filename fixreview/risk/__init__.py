@@ -19,6 +19,7 @@ risk, gate).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -279,6 +280,18 @@ def _compute(
     return assess(fix, final, suggestion, human, policy, facts)
 
 
+def _key_of(
+    repo: Repository,
+    fix: Fix,
+    policy: Policy,
+    presence: dict[str, str],
+    shared: tuple[str, bytes] | None = None,
+) -> str:
+    """FIX's cache key (:func:`risk_key`), PRESENCE read from :func:`_presence` of the queue."""
+    looked_up = presence.get(fix.suggestion.commit) if fix.suggestion is not None else None
+    return risk_key(repo, fix, policy, looked_up if _needs_presence(fix) else None, shared)
+
+
 def _lookup(
     repo: Repository,
     store: ResultCache,
@@ -288,8 +301,7 @@ def _lookup(
     shared: tuple[str, bytes] | None = None,
 ) -> tuple[str, list[RiskFlag] | None]:
     """FIX's cache key, and its flags when the cache holds a sound entry for it."""
-    looked_up = presence.get(fix.suggestion.commit) if fix.suggestion is not None else None
-    key = risk_key(repo, fix, policy, looked_up if _needs_presence(fix) else None, shared)
+    key = _key_of(repo, fix, policy, presence, shared)
     body = store.get(key)
     return key, flags_from_json(body) if body is not None else None
 
@@ -361,8 +373,17 @@ def assess_fixes(
     store = ResultCache.under(repo.common_dir, CACHE_KIND)
     found: dict[str, list[RiskFlag]] = {}
     misses: list[pool.Miss] = []
+    method = pool.start_method()
+    key_of: pool.KeyOf | None = None
     turn()
-    if store.enabled:
+    if store.enabled and method == "fork" and store.holds_nothing():
+        # nothing was ever stored: every lookup would miss. The keys are made where each fix
+        # is checked (in the forked workers, which have the fixes), not all here first
+        key_of = functools.partial(
+            _key_of, policy=policy, presence=_presence(repo, fixes), shared=_shared(repo, policy)
+        )
+        misses = [pool.Miss(index, fix, None) for index, fix in enumerate(fixes)]
+    elif store.enabled:
         presence = _presence(repo, fixes)
         shared = _shared(repo, policy)
         for index, fix in enumerate(fixes):
@@ -410,12 +431,12 @@ def assess_fixes(
                 started()
 
     workers = pool.pool_jobs(jobs)
-    method = pool.start_method()
     if pool.worth_pool(misses, workers, method):
         turn()
         pool.assess_in_pool(
-            repo, policy, misses, workers, _compute_body, CACHE_KIND, deliver, method, begin
-        )
+            repo, policy, misses, workers, _compute_body, CACHE_KIND, deliver, method, begin,
+            key_of=key_of,
+        )  # fmt: skip
     begin()
     rest = [miss for miss in misses if miss.index not in done]
     if rest:
@@ -428,8 +449,9 @@ def assess_fixes(
         for miss in chunk:
             turn()
             flags = _compute(repo, miss.fix, policy, None)
-            if miss.key is not None:
-                store.put(miss.key, flags_body(flags))
+            made = miss.key if key_of is None else key_of(repo, miss.fix)
+            if made is not None:
+                store.put(made, flags_body(flags))
             batch[miss.fix.branch.name] = flags
             if progress is not None:
                 progress(STAGE_RISK, len(found) + len(batch), total)

@@ -98,6 +98,8 @@ class Miss:
 
 ComputeBody = Callable[[Repository, Fix, Policy], bytes]
 """Computes one fix's encoded flags; must be a module-level function (pickled by name)."""
+KeyOf = Callable[[Repository, Fix], str]
+"""Makes one fix's cache key, in a forked worker, for a fix sent without one."""
 
 
 def pool_jobs(requested: int | None = None) -> int:
@@ -291,6 +293,9 @@ Payload = tuple[int, Fix | None, str | None, str | None]
 large, see :func:`lightened`; None for a forked worker, which has it already: see
 :data:`_inherited`), its cache key, and that patch's SHA-256 when it was left out."""
 
+_key_of: KeyOf | None = None
+"""What makes the cache key of a fix sent without one, set with :data:`_inherited` (a caller
+whose cache holds nothing yet has its forked workers make the keys, not all itself first)."""
 _inherited: dict[int, Fix] = {}
 """The fixes a pool of forked workers checks, by place, set in the parent before the workers
 are forked and emptied once they are gone: a forked worker finds each fix of its chunks here,
@@ -318,6 +323,8 @@ def _assess_chunk(chunk: list[Payload]) -> list[tuple[int, bytes]]:
             if fix is None:
                 continue
             body = state.compute(state.repo, fix, state.policy)
+            if key is None and _key_of is not None:
+                key = _key_of(state.repo, fix)
         except Exception:  # the parent computes it again, where its errors are reported
             continue
         if key is not None:
@@ -391,6 +398,7 @@ def assess_in_pool(
     deliver: Callable[[list[tuple[int, bytes]]], None],
     method: str = START_METHOD,
     started: Callable[[], None] | None = None,
+    key_of: KeyOf | None = None,
 ) -> None:
     """Compute the encoded flags of MISSES in up to JOBS workers started by METHOD
     (:func:`start_method`) with COMPUTE, each worker writing its answers into the result cache
@@ -398,7 +406,8 @@ def assess_in_pool(
     as the chunk finishes. STARTED, when given, is called once the workers are started and
     every chunk handed out (forked workers are started before the pool's own threads: a
     caller that starts threads of its own does so in STARTED, never before), or once the pool
-    could not start.
+    could not start. KEY_OF, for forked workers only, makes the key of a miss sent without one
+    (in the worker, after its check).
 
     Whatever goes wrong with the pool (it cannot start, a worker dies, an argument cannot be
     pickled) only means some misses are never delivered: the caller computes those itself.
@@ -414,9 +423,11 @@ def assess_in_pool(
             started()
         return
     workers = max(1, min(jobs, len(chunks)))
+    global _key_of
     inherited = method == "fork"
     if inherited:  # before the first submit, which forks every worker
         _inherited.update((miss.index, miss.fix) for miss in misses)
+        _key_of = key_of
     try:
         _start_resource_tracker()
         # niced first: a spawned worker's imports are not at the caller's priority
@@ -429,7 +440,7 @@ def assess_in_pool(
             initargs=(os.getpid(), niceness, pickle.dumps((_start_worker, setup))),
         )
     except Exception:  # no such start method, no semaphores in this sandbox, ...
-        _inherited.clear()
+        _forget_inherited()
         if started is not None:
             started()
         return
@@ -460,7 +471,13 @@ def assess_in_pool(
             else:
                 _stop(executor)
         finally:
-            _inherited.clear()
+            _forget_inherited()
+
+
+def _forget_inherited() -> None:
+    global _key_of
+    _inherited.clear()
+    _key_of = None
 
 
 def _start_resource_tracker() -> None:
