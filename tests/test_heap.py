@@ -12,13 +12,11 @@ import pytest
 from fixreview.heap import collector_paused
 from fixreview.models import Fix
 from fixreview.policy import Policy
-from fixreview.queue import load_queue
 from fixreview.repo import diffs
 from fixreview.repo.git import Repository
-from fixreview.risk import pool
-from fixreview.risk.pool import Miss
 from tests.gitutil import TestRepo
 from tests.test_risk import make_fix
+from tests.test_risk_pool import answers_of
 
 
 @pytest.fixture(autouse=True)
@@ -96,20 +94,6 @@ def test_a_worker_freezes_what_it_starts_with(repo: TestRepo, method: str) -> No
     repo.commit("base", {"a.py": "x = 1\n"})
     for number in range(2):
         make_fix(repo, {"a.py": f"x = {number + 2}\n"}, branch=f"ai-fix/f{number}")
-    opened = Repository(repo.path)
-    queue = load_queue(opened)
-    answers: list[tuple[int, bytes]] = []
-    misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
-    pool.assess_in_pool(
-        opened,
-        queue.policy.policy,
-        misses,
-        2,
-        _freeze_count,
-        "heap-test",
-        answers.extend,
-        method=method,
-    )
-    assert len(answers) == 2
+    answers = answers_of(repo.path, _freeze_count, method)
     before = gc.get_freeze_count()  # a fork starts with what its parent froze (the app's tests)
     assert all(int(body) > before + 1000 for _, body in answers), "the imports at least"

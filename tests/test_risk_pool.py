@@ -600,25 +600,25 @@ def _niceness_at_import(repo: Repository, fix: Fix, policy: Policy) -> bytes:
     return str(NICENESS_AT_IMPORT).encode()
 
 
-def test_a_spawned_worker_is_niced_before_its_imports(many: TestRepo) -> None:
-    """A spawned worker imports the models and the checks (0.4-0.6 s of CPU) as it unpickles
-    what it runs: it does so at the lower priority already, not beside the app's UI at its
-    own (the app spawns its workers as the reviewer may be opening a fix)."""
-    repo = Repository(many.path)
+def answers_of(path: Path, compute: pool.ComputeBody, method: str) -> list[tuple[int, bytes]]:
+    """What a 2-worker pool started by METHOD answers with COMPUTE for every fix of the
+    repository at PATH (nothing cached); as many answers as fixes."""
+    repo = Repository(path)
     queue = load_queue(repo)
     answers: list[tuple[int, bytes]] = []
     misses = [Miss(index, fix, None) for index, fix in enumerate(queue.fixes)]
     pool.assess_in_pool(
-        repo,
-        queue.policy.policy,
-        misses,
-        2,
-        _niceness_at_import,
-        CACHE_KIND,
-        answers.extend,
-        method="spawn",
+        repo, queue.policy.policy, misses, 2, compute, CACHE_KIND, answers.extend, method=method
     )
     assert len(answers) == len(misses)
+    return answers
+
+
+def test_a_spawned_worker_is_niced_before_its_imports(many: TestRepo) -> None:
+    """A spawned worker imports the models and the checks (0.4-0.6 s of CPU) as it unpickles
+    what it runs: it does so at the lower priority already, not beside the app's UI at its
+    own (the app spawns its workers as the reviewer may be opening a fix)."""
+    answers = answers_of(many.path, _niceness_at_import, "spawn")
     expected = min(os.nice(0) + pool.WORKER_NICENESS, 19)
     assert expected > os.nice(0), "the test needs a priority that can be lowered"
     assert {int(body) for _, body in answers} == {expected}

@@ -758,25 +758,11 @@ def _parse_groups_forked(
     with Repository.reopened(root, git_dir) as repo:
         if repo is not None:
             store = ResultCache.under(repo.common_dir, NOTES_CACHE_KIND)
-            _parse_from_the_back(repo, store, pairs, misses, tag, model, check, decode, claims)
-
-
-def _parse_from_the_back(
-    repo: Repository,
-    store: ResultCache,
-    pairs: list[tuple[str, str]],
-    misses: list[tuple[str, list[int]]],
-    tag: str,
-    model: type[ModelT],
-    check: Callable[[ModelT], None] | None,
-    decode: Callable[[RawRecord], ModelT] | None,
-    claims: Claims,
-) -> None:
-    """The copy's part: :func:`_parse_groups` of MISSES from the last one back, each group
-    taken in CLAIMS first, for the cache only."""
-    notes: list[_Note | None] = [None] * len(pairs)
-    back = _taking(claims, pairs, Claims.BACK)
-    _parse_groups(repo, store, pairs, misses[::-1], notes, tag, model, check, decode, claim=back)
+            notes: list[_Note | None] = [None] * len(pairs)
+            back = _taking(claims, pairs, Claims.BACK)
+            _parse_groups(
+                repo, store, pairs, misses[::-1], notes, tag, model, check, decode, claim=back
+            )
 
 
 def parse_ahead(
@@ -801,8 +787,8 @@ def parse_ahead(
             return
         pairs, keyed = _groups(repo, tip, None, tag, model, check, decode)
         misses = _read_back(store, keyed, [None] * len(pairs), model)
-        if sum(len(members) for _, members in misses) >= jobs.FORK_MIN_NOTES:
-            _parse_from_the_back(repo, store, pairs, misses, tag, model, check, decode, claims)
+    if sum(len(members) for _, members in misses) >= jobs.FORK_MIN_NOTES:
+        _parse_groups_forked(root, git_dir, pairs, misses, tag, model, check, decode, claims)
 
 
 def _group_key(
