@@ -28,8 +28,7 @@ def _cold(path: Path) -> None:
 @pytest.fixture
 def shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """Any number of notes is worth a forked copy; each group a copy parses is logged, by pid,
-    in the returned file (the wrapper is inherited by the copy); each side takes each group
-    20 ms late, so that a copy still starting takes some too."""
+    in the returned file (the wrapper is inherited by the copy)."""
     monkeypatch.setattr(jobs, "FORK_MIN_NOTES", 1)
     monkeypatch.setenv(JOBS_ENV, "2")
     log = tmp_path / "parsed-by"
@@ -42,14 +41,27 @@ def shared(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
         return parsed
 
     monkeypatch.setattr(store, "_parse_groups", logged)
+    return log
+
+
+@pytest.fixture
+def both_sides(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller takes its first group only once the copy has taken one (or after 10 s), and
+    both sides take each group 20 ms late: on the demo's few notes, each side parses some,
+    however slowly the copy starts."""
     real_take = jobs.Claims.take
 
-    def leisurely(claims: jobs.Claims, slot: int, side: int) -> bool:
-        time.sleep(0.02)  # a group takes longer than the copy's start: both sides parse some
+    def in_turn(claims: jobs.Claims, slot: int, side: int) -> bool:
+        if side == jobs.Claims.FRONT:
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and jobs.Claims.BACK not in (
+                claims.holder(n) for n in range(claims.slots)
+            ):
+                time.sleep(0.005)
+        time.sleep(0.02)
         return real_take(claims, slot, side)
 
-    monkeypatch.setattr(jobs.Claims, "take", leisurely)
-    return log
+    monkeypatch.setattr(jobs.Claims, "take", in_turn)
 
 
 def _parsed_by(log: Path) -> dict[str, set[str]]:
@@ -68,7 +80,7 @@ def _alone(path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[object, list[st
 
 
 def test_a_forked_copy_parses_half_of_the_notes_and_the_result_is_the_same(
-    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+    demo_repo: Path, shared: Path, both_sides: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     alone = _alone(demo_repo, monkeypatch)
     _cold(demo_repo)
@@ -202,7 +214,7 @@ def test_claims_from_both_ends_cover_every_piece_once() -> None:
 
 
 def test_a_copy_started_ahead_is_met_by_the_read(
-    demo_repo: Path, shared: Path, monkeypatch: pytest.MonkeyPatch
+    demo_repo: Path, shared: Path, both_sides: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``list`` starts the proposals' copy before it imports the models; the read of that tip
     takes it (and no second copy is started), meets it, and comes to what a read alone does;
