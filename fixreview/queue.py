@@ -380,12 +380,19 @@ def _pick_proposal(
     name: str, own: list[str], proposals: dict[str, list[Proposal]]
 ) -> Proposal | None:
     """The newest proposal on one of the branch's commits; else one naming the branch
-    whose suggestion commit is gone from it (rebased or force-pushed)."""
-    on_branch = [p for oid in own for p in proposals.get(oid, [])]
+    whose suggestion commit is gone from it (rebased or force-pushed). Proposals are recorded
+    to the second: of two recorded in the same second on one commit, the later record of its
+    note (notes are appended to) is the newer."""
+    on_branch = [(p, n) for oid in own for n, p in enumerate(proposals.get(oid, []))]
     if on_branch:
-        return max(on_branch, key=lambda p: p.recorded)
-    named = [p for items in proposals.values() for p in items if name and p.branch == name]
-    return max(named, key=lambda p: p.recorded) if named else None
+        return max(on_branch, key=lambda item: (item[0].recorded, item[1]))[0]
+    named = [
+        (p, n)
+        for items in proposals.values()
+        for n, p in enumerate(items)
+        if name and p.branch == name
+    ]
+    return max(named, key=lambda item: (item[0].recorded, item[1]))[0] if named else None
 
 
 def _fix_from_trailers(

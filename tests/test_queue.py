@@ -168,6 +168,30 @@ def test_proposal_note_links_finding_and_survives_a_rebase(repo: TestRepo) -> No
     assert fix.source == "note" and fix.suggestion is not None and fix.suggestion.commit == head
 
 
+def test_of_two_proposals_recorded_in_the_same_second_the_later_one_counts(
+    repo: TestRepo,
+) -> None:
+    """Proposals are recorded to the second: a person's second proposal, made within the same
+    second as the first (a forced one, corrected), is the newer, on the branch's commit and,
+    after a rebase, by the branch's name."""
+    from datetime import UTC, datetime
+
+    head = _branch(repo, "ai-fix/sqli", {"app/db.py": "x = 1\n"}, "Parameterize")
+    r = Repository(repo.path)
+    second = datetime(2026, 11, 30, 12, 0, 0, tzinfo=UTC)
+    first = propose(r, "ai-fix/sqli", FINDING, rationale="first", now=second)
+    later = propose(r, "ai-fix/sqli", FINDING, rationale="later", now=second)
+    assert first.recorded == later.recorded and first.id != later.id
+    assert load_queue(r).get("ai-fix/sqli").proposal_id == later.id
+    assert load_one(r, "ai-fix/sqli").fixes[0].proposal_id == later.id
+    repo.commit("main moves", {"README.md": "moved\n"})
+    repo.checkout("ai-fix/sqli")
+    repo.git("rebase", "-q", "main")
+    repo.checkout("main")
+    fix = load_queue(r).get("ai-fix/sqli")
+    assert fix.branch.head != head and fix.proposal_id == later.id
+
+
 def test_unknown_branch_is_a_negative_answer(repo: TestRepo) -> None:
     _branch(repo, "ai-fix/sqli", {"x": "1\n"}, "x")
     with pytest.raises(NotFoundError, match="did you mean ai-fix/sqli"):
