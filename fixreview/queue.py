@@ -383,16 +383,19 @@ def _pick_proposal(
     whose suggestion commit is gone from it (rebased or force-pushed). Proposals are recorded
     to the second: of two recorded in the same second on one commit, the later record of its
     note (notes are appended to) is the newer."""
-    on_branch = [(p, n) for oid in own for n, p in enumerate(proposals.get(oid, []))]
-    if on_branch:
-        return max(on_branch, key=lambda item: (item[0].recorded, item[1]))[0]
+    on_branch = _newest([(p, n) for oid in own for n, p in enumerate(proposals.get(oid, []))])
+    if on_branch is not None:
+        return on_branch
     named = [
-        (p, n)
-        for items in proposals.values()
-        for n, p in enumerate(items)
-        if name and p.branch == name
+        (p, n) for items in proposals.values() for n, p in enumerate(items) if p.branch == name
     ]
-    return max(named, key=lambda item: (item[0].recorded, item[1]))[0] if named else None
+    return _newest(named) if name else None
+
+
+def _newest(placed: list[tuple[Proposal, int]]) -> Proposal | None:
+    """Of proposals with their place in their note, the newest by ``recorded``, a later place
+    breaking a tie; None of none."""
+    return max(placed, key=lambda item: (item[0].recorded, item[1]))[0] if placed else None
 
 
 def _fix_from_trailers(
