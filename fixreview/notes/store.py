@@ -577,16 +577,15 @@ def read_models(
     # command line): one started ahead by `list` (fixreview/readahead.py), else one started here
     ahead = jobs.taken_ahead((ref, tip)) if targets is None else None
     many = sum(len(members) for _, members in misses) >= jobs.FORK_MIN_NOTES
-    if ahead is not None:
-        claims, helper = ahead
-    else:
+    claims, helper = ahead if ahead is not None else (None, None)
+    if helper is None and many:  # the shared claims are made only for a copy
         claims = Claims()
         helper = start_forked(
             _parse_groups_forked, repo.root, repo.git_dir, pairs, misses, tag, model, check,
-            decode, claims, wanted=many,
+            decode, claims,
         )  # fmt: skip
     try:
-        if not helper.forked:
+        if claims is None or helper is None or not helper.forked:
             _parse_groups(repo, store, pairs, misses, notes, tag, model, check, decode)
         else:
             front = _taking(claims, pairs, Claims.FRONT)
@@ -599,7 +598,8 @@ def read_models(
             late = _read_back(store, theirs, notes, model)  # what the copy did not keep
             _parse_groups(repo, store, pairs, late, notes, tag, model, check, decode)
     except BaseException:
-        helper.stop()
+        if helper is not None:
+            helper.stop()
         raise
     warnings = [f"{ref}: {bad}" for note in notes if note is not None for bad in note[0]]
     by_target: dict[str, list[ModelT]] = {}
